@@ -1,0 +1,29 @@
+// The `lfr` command. One file per command group, registered here explicitly (no discovery by
+// scanning: GUIDE "things to avoid"). Commands are thin: parse, call a service, print.
+import { Command } from 'commander';
+import { register as registerConfig } from './config-cmd.js';
+import { reportError, takeExitCode } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command('lfr')
+    .description('lfr-edge: live facial recognition for a police LFR van')
+    .version('0.1.0')
+    .option('-c, --config <file>', 'config file (default: $LFR_CONFIG or /etc/lfr/lfr.json, else built-in defaults)')
+    .showHelpAfterError('(run "lfr --help" for usage)');
+  program.exitOverride();
+  registerConfig(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = (err as { code?: string; exitCode?: number }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return (err as { exitCode?: number }).exitCode ?? 2;
+    return reportError(err);
+  }
+  return takeExitCode();
+}

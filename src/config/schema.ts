@@ -1,0 +1,193 @@
+// The one configuration schema. Every field carries its default, bounds and description together
+// (GUIDE practice 5): never declare a default anywhere else. `lfr config validate FILE` and
+// `lfr config show` print from this schema, and docs/config.md is generated from it.
+//
+// Secrets are never values here: only paths to 0600 files (keys, broker password, camera
+// credentials), so this file can be printed, logged and audited without leaking anything.
+import { z } from 'zod';
+
+const hours = (def: number, desc: string) =>
+  z.number().positive().max(24).default(def).describe(desc);
+
+export const cameraSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, - and _, at most 32')
+      .describe('Short camera id used in alerts, logs and metrics, e.g. "north-1".'),
+    url: z
+      .string()
+      .regex(/^(rtsp|rtsps|file):\/\//, 'must start with rtsp://, rtsps:// or file://')
+      .refine((u) => !/^[a-z]+:\/\/[^/]*@/.test(u), 'put credentials in credentialsFile, not in the URL')
+      .describe('Stream URL without credentials, e.g. rtsp://10.0.0.21:554/stream1.'),
+    credentialsFile: z
+      .string()
+      .optional()
+      .describe('Path to a 0600 file holding "user:password" for the camera. Never logged.'),
+    transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport. TCP survives lossy links; UDP has lower latency.'),
+    latencyMs: z.number().int().min(0).max(2000).default(200).describe('rtspsrc jitter-buffer latency.'),
+    decoder: z
+      .enum(['auto', 'cpu', 'nvidia', 'v4l2'])
+      .default('auto')
+      .describe('Video decoder: cpu = avdec_h264/h265; nvidia = nvh264dec/nvh265dec; v4l2 = nvv4l2decoder (Jetson); auto picks hardware when the element exists.'),
+    analysisFps: z.number().min(0.5).max(30).default(10).describe('Cap on frames analysed per second; extra decoded frames are dropped.'),
+    analysisWidth: z
+      .number()
+      .int()
+      .min(320)
+      .max(3840)
+      .default(1280)
+      .describe('Frames are scaled in GStreamer to this width (height keeps the aspect) before analysis. 1280 keeps a 24 px inter-eye face from a 1080p frame at 16 px.'),
+    enabled: z.boolean().default(true).describe('Set false to keep a camera configured but not started.'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    van: z
+      .object({
+        id: z.string().min(1).max(64).default('van-1').describe('Identifier of this van, used in MQTT topics and reports.'),
+      })
+      .strict()
+      .prefault({}),
+    paths: z
+      .object({
+        stateDir: z.string().default('/var/lib/lfr').describe('Persistent state: audit log, deployment records, alert store (alerts are encrypted and expire).'),
+        runtimeDir: z
+          .string()
+          .default('/run/lfr')
+          .describe('tmpfs: the watchlist store and other data that must vanish at power-off.'),
+        modelsDir: z.string().default('models').describe('Folder holding manifest.json and the prepared model files; relative to the install root.'),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level.'),
+      })
+      .strict()
+      .prefault({}),
+    vision: z
+      .object({
+        detector: z.string().default('rfb320').describe('Model id (models/manifest.json) of the face detector.'),
+        landmarker: z.string().default('pfld68').describe('Model id of the landmark model used to refine eye/nose/mouth points; "none" uses the detector\'s own points.'),
+        embedder: z.string().default('faceplugin-feature').describe('Model id of the face embedder.'),
+        detectorInputWidth: z
+          .number()
+          .int()
+          .min(160)
+          .max(3840)
+          .default(640)
+          .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px.'),
+        detectorScoreThreshold: z.number().min(0.05).max(0.99).default(0.6).describe('Minimum detector confidence for a face.'),
+        nmsIou: z.number().min(0.1).max(0.9).default(0.4).describe('IoU above which overlapping detections are merged by non-maximum suppression.'),
+        mirrorAugment: z.boolean().default(true).describe('Average the embedding of the face and its mirror image (measured with lfr eval lfw).'),
+        executionProviders: z
+          .array(z.enum(['tensorrt', 'cuda', 'cpu']))
+          .min(1)
+          .default(['cuda', 'cpu'])
+          .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last.'),
+        intraOpThreads: z.number().int().min(1).max(64).default(1).describe('Threads per ONNX session. One thread per session lets several cameras run side by side.'),
+      })
+      .strict()
+      .prefault({}),
+    quality: z
+      .object({
+        live: z
+          .object({
+            minInterEyePx: z.number().min(4).max(200).default(16).describe('Smallest inter-eye distance in source pixels accepted for matching.'),
+            minSharpness: z.number().min(0).max(1000).default(15).describe('Minimum variance of the Laplacian on the aligned 112x112 face.'),
+            maxYawDeg: z.number().min(5).max(90).default(40).describe('Largest yaw estimated from landmarks.'),
+            maxPitchDeg: z.number().min(5).max(90).default(35).describe('Largest pitch estimated from landmarks.'),
+            minDetectorScore: z.number().min(0).max(1).default(0.7).describe('Minimum detector confidence for matching.'),
+          })
+          .strict()
+          .prefault({}),
+        enrolment: z
+          .object({
+            minInterEyePx: z.number().min(8).max(400).default(30).describe('Reference images must show eyes at least this far apart.'),
+            minSharpness: z.number().min(0).max(1000).default(25).describe('Minimum variance of the Laplacian for a reference image.'),
+            maxYawDeg: z.number().min(5).max(90).default(25).describe('Reference images must be near frontal.'),
+            maxPitchDeg: z.number().min(5).max(90).default(25).describe('Reference images must be near frontal.'),
+            minDetectorScore: z.number().min(0).max(1).default(0.8).describe('Minimum detector confidence for a reference image.'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    match: z
+      .object({
+        threshold: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .describe('Cosine similarity at or above which a face is a possible match. A recorded, deliberate setting: see docs/accuracy.md for FNIR at FPIR 1e-2 / 1e-3 on LFW and why this default was chosen.'),
+        minObservations: z.number().int().min(1).max(20).default(2).describe('Observations of a track at or above the threshold before an alert.'),
+        cooldownSeconds: z.number().int().min(0).max(3600).default(60).describe('After an alert for a subject on a camera, no new alert for that subject on that camera for this long.'),
+        topK: z.number().int().min(1).max(20).default(3).describe('Candidates kept per search.'),
+      })
+      .strict()
+      .prefault({}),
+    watchlist: z
+      .object({
+        storeFile: z.string().default('watchlist.db').describe('Encrypted watchlist store, relative to paths.runtimeDir (tmpfs) unless absolute.'),
+        maxAgeHours: hours(24, 'Watchlist deleted at deployment end and in any case this long after import (ceiling 24 h).'),
+        trustedSigningKeys: z.array(z.string()).default([]).describe('Paths of the force\'s Ed25519 public signing keys trusted for bundles.'),
+        vanKeyFile: z.string().default('/etc/lfr/keys/van.key').describe('Path of this van\'s X25519 private key (0600).'),
+        maxBundleBytes: z.number().int().min(1e6).max(2e10).default(2e9).describe('Largest bundle file accepted.'),
+        maxImageBytes: z.number().int().min(1e4).max(1e8).default(2e7).describe('Largest reference image accepted.'),
+        maxSubjects: z.number().int().min(1).max(1e6).default(20000).describe('Largest number of subjects in a bundle.'),
+      })
+      .strict()
+      .prefault({}),
+    ingest: z
+      .object({
+        stallTimeoutMs: z.number().int().min(500).max(60000).default(5000).describe('A camera with no frame for this long is marked stalled and restarted.'),
+        backoffInitialMs: z.number().int().min(100).max(60000).default(1000).describe('First reconnect delay.'),
+        backoffMaxMs: z.number().int().min(1000).max(600000).default(30000).describe('Largest reconnect delay (exponential back-off with jitter).'),
+        queueDepth: z.number().int().min(1).max(16).default(2).describe('Frames waiting for analysis per camera; older frames are dropped and counted (live video is worth nothing late).'),
+      })
+      .strict()
+      .prefault({}),
+    cameras: z.array(cameraSchema).default([]).describe('Cameras of the van.'),
+    alerts: z
+      .object({
+        storeFile: z.string().default('alerts.db').describe('Encrypted alert store and outbox, relative to paths.stateDir unless absolute.'),
+        retentionHours: hours(24, 'Alerts and their images are deleted irretrievably this long after capture (ceiling 24 h).'),
+        purgeIntervalSeconds: z.number().int().min(10).max(3600).default(60).describe('How often the retention purge runs.'),
+        contextFrameWidth: z.number().int().min(160).max(1920).default(640).describe('Width of the downscaled context frame sent with an alert.'),
+      })
+      .strict()
+      .prefault({}),
+    mqtt: z
+      .object({
+        url: z.string().default('mqtts://127.0.0.1:8883').describe('Broker URL.'),
+        username: z.string().default('lfr-daemon').describe('Broker user of the daemon.'),
+        passwordFile: z.string().optional().describe('Path to a 0600 file with the broker password.'),
+        caFile: z.string().optional().describe('CA certificate that signed the broker\'s TLS certificate.'),
+        topicPrefix: z.string().regex(/^[a-z0-9/_-]+$/).default('lfr').describe('Prefix of every topic.'),
+      })
+      .strict()
+      .prefault({}),
+    audit: z
+      .object({
+        file: z.string().default('audit.db').describe('Hash-chained audit log, relative to paths.stateDir unless absolute.'),
+      })
+      .strict()
+      .prefault({}),
+    health: z
+      .object({
+        metricsPort: z.number().int().min(0).max(65535).default(9464).describe('Prometheus metrics and health on 127.0.0.1; 0 disables.'),
+        maxCpuTempC: z.number().min(40).max(110).default(85).describe('CPU temperature that fails the health check.'),
+        minFreeDiskMb: z.number().int().min(10).default(500).describe('Free disk below this fails the health check.'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type CameraConfig = z.infer<typeof cameraSchema>;
+export type QualityGates = Config['quality']['live'];
