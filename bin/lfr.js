@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled TypeScript in dist/ (npm run build).
-import { main } from '../dist/src/cli/main.js';
-main(process.argv).then((code) => { process.exitCode = code; });
+// Thin launcher: the CLI is compiled TypeScript (npm run build puts it in dist/).
+import '../dist/src/cli/entry.js';

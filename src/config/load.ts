@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { INSTALL_ROOT } from '../paths.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/lfr/lfr.json';
 
@@ -81,8 +82,6 @@ export function loadConfig(file?: string): Config {
   }
 }
 
-/** Where the project is installed (models/ lives here). */
-export const INSTALL_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 
 /** Make the relative paths in a config absolute: modelsDir against the install root, others against the config file. */
 export function resolvePaths(cfg: Config, baseDir: string): Config {

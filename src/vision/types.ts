@@ -53,3 +53,36 @@ export interface AnalysedFace {
   quality: FaceQuality;
   aligned: RgbImage;
 }
+
+/** A face detector behind a model adapter (RFB, BlazeFace, YuNet, SCRFD ...). */
+export interface DetectorAdapter {
+  readonly id: string;
+  /** Faces in image pixel coordinates, after NMS, sorted by score (highest first). */
+  detect(img: RgbImage): Promise<FaceDetection[]>;
+  close(): Promise<void>;
+}
+
+/** Thresholds of a quality gate (config quality.live or quality.enrolment). */
+export interface QualityGateSettings {
+  minInterEyePx: number;
+  minSharpness: number;
+  maxYawDeg: number;
+  maxPitchDeg: number;
+  minDetectorScore: number;
+}
+
+/**
+ * The whole still-image face pipeline. Built by createFaceEngine(config, log) in
+ * src/vision/engine.ts; the only vision API the rest of the product uses.
+ */
+export interface FaceEngine {
+  readonly embeddingSize: number;
+  readonly models: { detector: string; landmarker: string; embedder: string };
+  /** Detect faces (landmarks refined), sorted by score, highest first. */
+  detect(img: RgbImage): Promise<FaceDetection[]>;
+  /** Align to 112x112 and measure quality against the gates (never throws on a poor face). */
+  analyse(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace;
+  /** L2-normalised embedding of an aligned 112x112 face. The caller wipes it when done. */
+  embed(aligned: RgbImage): Promise<Float32Array>;
+  close(): Promise<void>;
+}
