@@ -1,0 +1,86 @@
+// ONNX Runtime sessions and execution providers. The provider list is explicit and ordered from
+// config (vision.executionProviders), CPU always last. A provider is used only when this build of
+// onnxruntime-node has it AND its shared library is present (the CUDA/TensorRT libraries are an
+// optional download, see hardware/README.md); anything skipped is named once in the start-up log
+// so an operator can see that a van is running on CPU.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Logger } from '../log.js';
+
+export type ProviderName = 'tensorrt' | 'cuda' | 'cpu';
+
+export interface ProviderChoice {
+  /** Providers passed to ONNX Runtime, in order, 'cpu' last. */
+  use: ProviderName[];
+  /** Requested providers left out, with the reason. */
+  skipped: { name: ProviderName; reason: string }[];
+}
+
+/** Where onnxruntime-node keeps libonnxruntime.so and the optional provider libraries. */
+function bindingDir(): string | undefined {
+  try {
+    const req = createRequire(import.meta.url);
+    const pkg = path.dirname(req.resolve('onnxruntime-node/package.json'));
+    return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Decide the provider list without creating a session (pure apart from probing the binding). */
+export function chooseProviders(requested: readonly ProviderName[]): ProviderChoice {
+  const supported = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
+  const dir = bindingDir();
+  const use: ProviderName[] = [];
+  const skipped: ProviderChoice['skipped'] = [];
+  for (const name of requested) {
+    if (name === 'cpu' || use.includes(name)) continue;
+    if (!supported.has(name)) {
+      skipped.push({ name, reason: 'not in this onnxruntime-node build' });
+      continue;
+    }
+    const lib = dir ? path.join(dir, `libonnxruntime_providers_${name}.so`) : undefined;
+    if (!supported.get(name) && !(lib && existsSync(lib))) {
+      skipped.push({ name, reason: 'provider library not installed' });
+      continue;
+    }
+    use.push(name);
+  }
+  use.push('cpu');
+  return { use, skipped };
+}
+
+export interface SessionOptions {
+  providers: ProviderChoice;
+  intraOpThreads: number;
+}
+
+/**
+ * Create a session from verified model bytes. If a GPU provider fails to initialise (driver,
+ * CUDA version), fall back to CPU rather than leave the van blind, and say so.
+ */
+export async function createSession(bytes: Uint8Array, opts: SessionOptions, log: Logger, label: string): Promise<ort.InferenceSession> {
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: opts.intraOpThreads,
+    // Inter-op parallelism only helps graphs with parallel branches; these are sequential CNNs.
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  };
+  try {
+    return await ort.InferenceSession.create(bytes, { ...base, executionProviders: opts.providers.use });
+  } catch (err) {
+    if (opts.providers.use.length === 1) throw err;
+    log.warn({ err, model: label, providers: opts.providers.use }, 'execution provider failed to start; falling back to cpu');
+    return ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+  }
+}
+
+export function describeProviders(choice: ProviderChoice): string {
+  const skipped = choice.skipped.map((s) => `${s.name} (${s.reason})`).join(', ');
+  return `execution providers: using ${choice.use.join(' > ')}${skipped ? `; skipped ${skipped}` : ''}`;
+}
+
+export { ort };
