@@ -2,6 +2,8 @@
 // scanning: GUIDE "things to avoid"). Commands are thin: parse, call a service, print.
 import { Command } from 'commander';
 import { register as registerConfig } from './config-cmd.js';
+import { register as registerFaces } from './faces.js';
+import { register as registerCompare } from './compare.js';
 import { reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run "lfr --help" for usage)');
   program.exitOverride();
   registerConfig(program);
+  registerFaces(program);
+  registerCompare(program);
   return program;
 }
 
