@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { register as registerConfig } from './config-cmd.js';
 import { register as registerFaces } from './faces.js';
 import { register as registerCompare } from './compare.js';
+import { register as registerKeys } from './keys.js';
+import { register as registerWatchlist } from './watchlist.js';
 import { reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerFaces(program);
   registerCompare(program);
+  registerKeys(program);
+  registerWatchlist(program);
   return program;
 }
 

@@ -6,6 +6,8 @@ export interface WatchlistSubject {
   /** Pseudonymous reference from the bundle CSV. */
   subjectRef: string;
   category: string;
+  /** Why the person is on the watchlist (bundle CSV), shown to the officer after an alert. */
+  reason?: string;
   /** JPEG of the reference face shown to the officer beside the captured face. */
   referenceJpeg: Buffer;
 }

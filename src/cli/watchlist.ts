@@ -1,0 +1,179 @@
+// `lfr watchlist build|import|status|purge`: the USB bundle workflow (docs/watchlist-bundle.md).
+// Thin: parse options, call src/watchlist/, print a report (human or --json).
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { silentLogger } from '../log.js';
+import { systemClock } from '../lifecycle.js';
+import { KeyFileError, readPublicKey, readSigningSecretKey, readVanSecretKey } from '../crypto/keys.js';
+import { createFaceEngine } from '../vision/engine.js';
+import { BundleError } from '../watchlist/bundle-format.js';
+import { BuildError, buildBundle } from '../watchlist/builder.js';
+import { CsvError } from '../watchlist/csv.js';
+import { ImportError, importBundle, type ImportReport } from '../watchlist/importer.js';
+import { StoreError } from '../watchlist/store.js';
+import { purgeWatchlist, watchlistStatus } from '../watchlist/service.js';
+import type { WatchlistComposition } from '../watchlist/events.js';
+import { visionCliError } from './faces.js';
+import { action, CliError, emit, EXIT } from './output.js';
+
+/** Every expected failure becomes a plain message and exit 3 (bad input). */
+function inputError(err: unknown): never {
+  if (err instanceof CsvError || err instanceof ImportError || err instanceof BuildError) throw new CliError(err.message, EXIT.badInput, err instanceof CsvError ? err.problems : err.details);
+  if (err instanceof BundleError || err instanceof KeyFileError || err instanceof StoreError) throw new CliError(err.message, EXIT.badInput);
+  throw err;
+}
+
+const limitsOf = (cfg: Config) => ({ maxBundleBytes: cfg.watchlist.maxBundleBytes, maxImageBytes: cfg.watchlist.maxImageBytes, maxSubjects: cfg.watchlist.maxSubjects });
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function describe(c: WatchlistComposition): string[] {
+  const cats = Object.entries(c.categories).map(([k, n]) => `${k} ${n}`).join(', ');
+  return [
+    `  subjects: ${c.subjects} (${c.templates} templates)   categories: ${cats || '-'}`,
+    `  bundle sha256: ${c.bundleSha256}`,
+    `  signed by key: ${c.signerKeyId}   van key: ${c.vanKeyId}   bundle created: ${c.bundleCreatedAt}`,
+    `  imported at: ${c.importedAt}   expires at: ${c.expiresAt}`,
+  ];
+}
+
+export function register(program: Command): void {
+  const wl = program.command('watchlist').description('build, import, inspect and purge the deployment watchlist');
+  const cfgOf = () => loadConfig(program.opts<{ config?: string }>().config);
+
+  wl.command('build')
+    .requiredOption('--csv <file>', 'CSV: subject_ref,category,reason,images (images separated by ";")')
+    .requiredOption('--images <dir>', 'folder holding the image files named in the CSV')
+    .requiredOption('--sign-key <file>', "the force's Ed25519 private signing key")
+    .requiredOption('--to <file>', "the van's public key (van.pub)")
+    .requiredOption('--out <file>', 'bundle file to write')
+    .option('--json', 'machine-readable output')
+    .description('station side: validate a CSV and images and pack a signed bundle only that van can read')
+    .action(
+      action(async (opts: { csv: string; images: string; signKey: string; to: string; out: string; json?: boolean }) => {
+        const cfg = cfgOf();
+        const signer = (() => {
+          try {
+            return readSigningSecretKey(opts.signKey);
+          } catch (err) {
+            return inputError(err);
+          }
+        })();
+        try {
+          const van = (() => {
+            try {
+              return readPublicKey(opts.to, 'van');
+            } catch (err) {
+              return inputError(err);
+            }
+          })();
+          const res = await buildBundle({ csvFile: opts.csv, imagesDir: opts.images, signer, vanPublicKey: van.publicKey, outFile: opts.out, limits: limitsOf(cfg), now: new Date() }).catch(inputError);
+          emit(
+            opts,
+            () => `bundle ${res.outFile}: ${res.subjects} subjects, ${res.images} images, ${res.bytes} bytes\n  sha256 ${res.bundleSha256}\n  signed by ${res.forceKeyId} for van ${res.vanKeyId}`,
+            () => res,
+          );
+        } finally {
+          signer.secretKey.destroy();
+        }
+      }),
+    );
+
+  wl.command('import')
+    .argument('<bundle>', 'bundle file (from the USB stick)')
+    .option('--van-key <file>', 'van private key (default: config watchlist.vanKeyFile)')
+    .option('--trust <file>', 'trusted force public signing key; repeatable (default: config watchlist.trustedSigningKeys)', collect, [])
+    .option('--store <path>', 'store file (default: config watchlist.storeFile)')
+    .option('--json', 'machine-readable output')
+    .description('van side: verify, decrypt, enrol and replace the watchlist atomically (all or nothing)')
+    .action(
+      action(async (bundle: string, opts: { vanKey?: string; trust: string[]; store?: string; json?: boolean }) => {
+        const cfg = cfgOf();
+        const trustFiles = opts.trust.length ? opts.trust : cfg.watchlist.trustedSigningKeys;
+        let van;
+        let trusted;
+        try {
+          trusted = trustFiles.map((f) => readPublicKey(f, 'signing'));
+          van = readVanSecretKey(opts.vanKey ?? cfg.watchlist.vanKeyFile);
+        } catch (err) {
+          return inputError(err);
+        }
+        const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+        const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: 'enrolling [{bar}] {value}/{total} images  {eta}s left' }, Presets.shades_classic) : null;
+        let report: ImportReport;
+        try {
+          report = await importBundle(
+            { bundle, trusted, van, gates: cfg.quality.enrolment, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile, maxAgeHours: cfg.watchlist.maxAgeHours },
+            {
+              engine,
+              clock: systemClock,
+              log: silentLogger(),
+              onProgress: (done, total) => {
+                if (!bar) return;
+                if (done === 1) bar.start(total, 0);
+                bar.update(done);
+              },
+            },
+          ).catch(inputError);
+        } finally {
+          bar?.stop();
+          van.secretKey.destroy();
+          await engine.close();
+        }
+        emit(
+          opts,
+          () => {
+            const r = report;
+            const lines = [
+              `watchlist imported into ${r.storeFile}: ${r.composition.subjects} subjects enrolled from ${r.imagesTotal} images in ${r.seconds.toFixed(1)} s; ${r.rejected.length} image(s) rejected`,
+              ...describe(r.composition),
+            ];
+            if (r.rejected.length) {
+              lines.push('rejected images:');
+              for (const x of r.rejected) lines.push(`  ${x.subjectRef}  ${x.image}: ${x.code}: ${x.reason}`);
+            }
+            if (r.notEnrolled.length) lines.push(`not enrolled (no usable image): ${r.notEnrolled.join(', ')}`);
+            return lines.join('\n');
+          },
+          () => ({ imported: true, ...report }),
+        );
+        return EXIT.ok;
+      }),
+    );
+
+  wl.command('status')
+    .option('--store <path>', 'store file (default: config watchlist.storeFile)')
+    .option('--json', 'machine-readable output')
+    .description('composition of the current watchlist (no personal data); an expired one is purged')
+    .action(
+      action((opts: { store?: string; json?: boolean }) => {
+        const cfg = cfgOf();
+        const storeFile = opts.store ?? cfg.watchlist.storeFile;
+        let st;
+        try {
+          st = watchlistStatus({ storeFile, maxAgeHours: cfg.watchlist.maxAgeHours, clock: systemClock });
+        } catch (err) {
+          return inputError(err);
+        }
+        emit(
+          opts,
+          () => (st.present ? [`watchlist ${storeFile}:`, ...describe(st.composition)].join('\n') : `no watchlist${st.purgedExpired ? ' (the expired one was purged now)' : ''}`),
+          () => (st.present ? { present: true, storeFile, ...st.composition } : { present: false, storeFile, purgedExpired: st.purgedExpired }),
+        );
+      }),
+    );
+
+  wl.command('purge')
+    .option('--store <path>', 'store file (default: config watchlist.storeFile)')
+    .option('--json', 'machine-readable output')
+    .description('delete the watchlist now: crypto-shred the store key, wipe rows, remove the file')
+    .action(
+      action((opts: { store?: string; json?: boolean }) => {
+        const cfg = cfgOf();
+        const storeFile = opts.store ?? cfg.watchlist.storeFile;
+        const purged = purgeWatchlist(storeFile, 'manual');
+        emit(opts, () => (purged ? `watchlist ${storeFile} purged` : `no watchlist at ${storeFile}`), () => ({ purged, storeFile }));
+      }),
+    );
+}

@@ -1,0 +1,37 @@
+// What the watchlist reports to the outside (the daemon wires these to the audit log; the
+// watchlist code never imports the audit module). No personal data: counts, hashes, key ids.
+export interface WatchlistComposition {
+  subjects: number;
+  templates: number;
+  /** Enrolled subjects per category, e.g. { wanted: 12, "missing person": 3 }. */
+  categories: Record<string, number>;
+  rejectedImages: number;
+  bundleSha256: string;
+  bundleId: string;
+  signerKeyId: string;
+  vanKeyId: string;
+  bundleCreatedAt: string;
+  importedAt: string;
+  expiresAt: string;
+  models: { detector: string; landmarker: string; embedder: string };
+}
+
+export type PurgeReason = 'expired' | 'manual' | 'deployment_end' | 'damaged';
+
+export type WatchlistEvent =
+  | { type: 'watchlist.imported'; composition: WatchlistComposition; replacedBundleSha256: string | null }
+  | { type: 'watchlist.import_rejected'; code: string; message: string }
+  | { type: 'watchlist.opened'; bundleSha256: string; subjects: number; expiresAt: string }
+  | { type: 'watchlist.purged'; reason: PurgeReason; bundleSha256: string | null };
+
+export type WatchlistEventSink = (e: WatchlistEvent) => void;
+
+/** Deliver an event without letting a failing listener break an import or a purge. */
+export function emitSafe(sink: WatchlistEventSink | undefined, e: WatchlistEvent): void {
+  if (!sink) return;
+  try {
+    sink(e);
+  } catch {
+    /* the listener logs its own failures; a purge must still complete */
+  }
+}

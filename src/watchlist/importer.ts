@@ -1,0 +1,176 @@
+// Van side import: verify + decrypt the bundle, validate the CSV, enrol every image, and swap in
+// the new encrypted store atomically. All-or-nothing: any bundle or CSV problem leaves the
+// current watchlist untouched; a bad IMAGE is only reported (the rest still enrol).
+import type { Logger } from '../log.js';
+import type { Clock } from '../lifecycle.js';
+import type { FaceEngine, QualityGateSettings } from '../vision/types.js';
+import type { PublicKeyInfo } from '../crypto/keys.js';
+import { wipe } from '../crypto/secure.js';
+import { BundleError, CSV_MEMBER } from './bundle-format.js';
+import { openBundle, fileSource, type BundleLimits, type BundleSource, type VanKey } from './bundle-read.js';
+import { CsvError, parseWatchlistCsv, type CsvSubject } from './csv.js';
+import { enrolImage, type ImageRejectCode } from './enrol.js';
+import { StoreWriter, readStoreMeta, type StoreMeta } from './store.js';
+import { expiresAtFor } from './lifetime.js';
+import { emitSafe, type WatchlistComposition, type WatchlistEventSink } from './events.js';
+import { compositionOf } from './service.js';
+
+export class ImportError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}
+
+export interface ImportOptions {
+  /** Bundle file path, or a source (tests). */
+  bundle: string | BundleSource;
+  trusted: readonly PublicKeyInfo[];
+  van: VanKey;
+  gates: QualityGateSettings;
+  limits: BundleLimits;
+  storeFile: string;
+  maxAgeHours: number;
+}
+
+export interface ImportDeps {
+  engine: FaceEngine;
+  clock: Clock;
+  log: Logger;
+  onEvent?: WatchlistEventSink;
+  /** Called after each image (done of total), for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RejectedImage {
+  subjectRef: string;
+  image: string;
+  code: ImageRejectCode;
+  reason: string;
+}
+
+export interface ImportReport {
+  composition: WatchlistComposition;
+  storeFile: string;
+  imagesTotal: number;
+  rejected: RejectedImage[];
+  /** Subjects none of whose images passed enrolment (not on the watchlist). */
+  notEnrolled: string[];
+  seconds: number;
+}
+
+interface Pending {
+  csv: CsvSubject;
+  templates: Float32Array[];
+  referenceJpeg: Buffer | null;
+}
+
+export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promise<ImportReport> {
+  const started = deps.clock();
+  const t0 = performance.now();
+  let writer: StoreWriter | null = null;
+  const pending = new Map<string, Pending>();
+  const src = typeof opts.bundle === 'string' ? await fileSource(opts.bundle).catch((err: unknown) => reject(deps, err)) : opts.bundle;
+  try {
+    const bundle = await openBundle(src, opts.trusted, opts.van, opts.limits);
+    try {
+      const members = bundle.members();
+      const first = await members.next();
+      if (first.done || first.value.name !== CSV_MEMBER) throw new BundleError('bad_manifest', 'bundle has no CSV');
+      const subjects = parseWatchlistCsv(first.value.data, opts.limits);
+      const byImage = new Map<string, Pending>();
+      for (const s of subjects) {
+        const p: Pending = { csv: s, templates: [], referenceJpeg: null };
+        pending.set(s.subjectRef, p);
+        for (const img of s.images) byImage.set(img, p);
+      }
+      const inBundle = new Set(bundle.manifest.members.slice(1).map((m) => m.name));
+      const missing = [...byImage.keys()].filter((n) => !inBundle.has(n));
+      if (missing.length) throw new CsvError(`CSV lists ${missing.length} image file(s) missing from the bundle`, missing.slice(0, 20).map((n) => `missing image file: ${n}`));
+      const extra = [...inBundle].filter((n) => !byImage.has(n));
+      if (extra.length) throw new BundleError('bad_manifest', `bundle carries ${extra.length} file(s) the CSV does not list`);
+
+      writer = StoreWriter.create(opts.storeFile, opts.van.publicKey);
+      const rejected: RejectedImage[] = [];
+      const total = inBundle.size;
+      let done = 0;
+      let dim = deps.engine.embeddingSize;
+      for await (const m of members) {
+        const p = byImage.get(m.name)!;
+        const out = await enrolImage(deps.engine, m.data, opts.gates, opts.limits.maxImageBytes);
+        wipe(m.data);
+        if (out.ok) {
+          dim = out.embedding.length;
+          p.templates.push(out.embedding);
+          p.referenceJpeg ??= out.referenceJpeg;
+        } else {
+          rejected.push({ subjectRef: p.csv.subjectRef, image: m.name, code: out.code, reason: out.reason });
+        }
+        deps.onProgress?.(++done, total);
+      }
+
+      const categories: Record<string, number> = {};
+      const notEnrolled: string[] = [];
+      let templates = 0;
+      let enrolled = 0;
+      for (const p of pending.values()) {
+        if (p.templates.length === 0 || !p.referenceJpeg) {
+          notEnrolled.push(p.csv.subjectRef);
+          continue;
+        }
+        writer.addSubject({ subjectRef: p.csv.subjectRef, category: p.csv.category, reason: p.csv.reason, referenceJpeg: p.referenceJpeg, templates: p.templates }, dim);
+        categories[p.csv.category] = (categories[p.csv.category] ?? 0) + 1;
+        templates += p.templates.length;
+        enrolled++;
+      }
+      if (enrolled === 0) throw new ImportError('nothing_enrolled', 'no subject could be enrolled (every image was rejected); the current watchlist is unchanged', rejected.slice(0, 20).map((r) => `${r.image}: ${r.reason}`));
+
+      let previous: StoreMeta | null = null;
+      try {
+        previous = readStoreMeta(opts.storeFile);
+      } catch {
+        previous = null; // a damaged old store is simply replaced
+      }
+      const meta = writer.commit({
+        bundleSha256: bundle.bundleSha256,
+        bundleId: bundle.envelope.bundleId,
+        signerKeyId: bundle.signerKeyId,
+        vanKeyId: opts.van.keyId,
+        bundleCreatedAt: bundle.envelope.createdAt,
+        importedAt: new Date(started).toISOString(),
+        expiresAt: new Date(expiresAtFor(started, opts.maxAgeHours)).toISOString(),
+        subjects: enrolled,
+        templates,
+        categories,
+        rejectedImages: rejected.length,
+        embeddingSize: dim,
+        models: deps.engine.models,
+      });
+      writer = null;
+      const composition = compositionOf(meta);
+      emitSafe(deps.onEvent, { type: 'watchlist.imported', composition, replacedBundleSha256: previous?.bundleSha256 ?? null });
+      deps.log.info({ subjects: enrolled, templates, rejectedImages: rejected.length, bundleSha256: meta.bundleSha256, signerKeyId: meta.signerKeyId }, 'watchlist imported');
+      return { composition, storeFile: opts.storeFile, imagesTotal: total, rejected, notEnrolled, seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      bundle.close();
+    }
+  } catch (err) {
+    writer?.abort();
+    return reject(deps, err);
+  } finally {
+    for (const p of pending.values()) for (const t of p.templates) wipe(t);
+    await src.close();
+  }
+}
+
+function reject(deps: ImportDeps, err: unknown): never {
+  const code = err instanceof BundleError || err instanceof ImportError ? err.code : err instanceof CsvError ? 'bad_csv' : 'failed';
+  const message = (err as Error)?.message ?? String(err);
+  emitSafe(deps.onEvent, { type: 'watchlist.import_rejected', code, message });
+  deps.log.warn({ code }, 'watchlist import rejected');
+  throw err;
+}

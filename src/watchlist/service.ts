@@ -1,0 +1,124 @@
+// The watchlist as the rest of the product sees it:
+//   openWatchlist()        daemon start: expiry check (purges), decrypt, build the gallery
+//   watchlistStatus()      `lfr watchlist status`, `lfr deployment`: composition only, no key needed
+//   purgeWatchlist()       deployment end, expiry, `lfr watchlist purge`
+// Every open of an expired store purges it first (also when the van was off at the deadline).
+import { Gallery } from '../match/gallery.js';
+import type { Clock } from '../lifecycle.js';
+import type { WatchlistSubject, GalleryTemplate } from './types.js';
+import type { BoxKeyPair } from '../crypto/box.js';
+import { wipe } from '../crypto/secure.js';
+import { loadStore, purgeStoreFile, readStoreMeta, StoreError, type StoreMeta } from './store.js';
+import { expiryMs, shouldPurgeWatchlist } from './lifetime.js';
+import { emitSafe, type PurgeReason, type WatchlistComposition, type WatchlistEventSink } from './events.js';
+
+export function compositionOf(meta: StoreMeta): WatchlistComposition {
+  return {
+    subjects: meta.subjects,
+    templates: meta.templates,
+    categories: { ...meta.categories },
+    rejectedImages: meta.rejectedImages,
+    bundleSha256: meta.bundleSha256,
+    bundleId: meta.bundleId,
+    signerKeyId: meta.signerKeyId,
+    vanKeyId: meta.vanKeyId,
+    bundleCreatedAt: meta.bundleCreatedAt,
+    importedAt: meta.importedAt,
+    expiresAt: meta.expiresAt,
+    models: { ...meta.models },
+  };
+}
+
+export interface WatchlistPolicy {
+  storeFile: string;
+  /** config watchlist.maxAgeHours (ceiling 24). */
+  maxAgeHours: number;
+  clock: Clock;
+  onEvent?: WatchlistEventSink;
+}
+
+/** Delete the store (crypto-shred, secure_delete, unlink). Returns false when there was none. */
+export function purgeWatchlist(storeFile: string, reason: PurgeReason, onEvent?: WatchlistEventSink): boolean {
+  let bundleSha256: string | null = null;
+  try {
+    bundleSha256 = readStoreMeta(storeFile)?.bundleSha256 ?? null;
+  } catch {
+    bundleSha256 = null;
+  }
+  const existed = purgeStoreFile(storeFile);
+  if (existed) emitSafe(onEvent, { type: 'watchlist.purged', reason, bundleSha256 });
+  return existed;
+}
+
+export type WatchlistStatus =
+  | { present: false; purgedExpired: boolean }
+  | { present: true; composition: WatchlistComposition; expiresAtMs: number };
+
+/** Composition of the current watchlist without decrypting it; an expired store is purged. */
+export function watchlistStatus(p: WatchlistPolicy): WatchlistStatus {
+  let meta: StoreMeta | null;
+  try {
+    meta = readStoreMeta(p.storeFile);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    purgeWatchlist(p.storeFile, 'damaged', p.onEvent);
+    throw err;
+  }
+  if (!meta) return { present: false, purgedExpired: false };
+  if (shouldPurgeWatchlist(meta, p.clock(), p.maxAgeHours)) {
+    purgeWatchlist(p.storeFile, 'expired', p.onEvent);
+    return { present: false, purgedExpired: true };
+  }
+  const composition = compositionOf(meta);
+  const expiresAtMs = expiryMs(meta, p.maxAgeHours);
+  composition.expiresAt = new Date(expiresAtMs).toISOString();
+  return { present: true, composition, expiresAtMs };
+}
+
+export interface OpenWatchlist {
+  subjects: WatchlistSubject[];
+  gallery: Gallery;
+  meta: WatchlistComposition;
+  /** When the daemon must purge (ms since epoch): schedule purgeWatchlist(..., 'expired') for it. */
+  expiresAtMs: number;
+  /** Wipe the gallery and reference images from memory (call before purge or at stop). */
+  close(): void;
+}
+
+/**
+ * Decrypt the current watchlist for the matcher. Returns null when there is none or it had
+ * expired (then it is purged and a `watchlist.purged` event says so). A store that fails
+ * authentication is purged as 'damaged' and a StoreError is thrown.
+ */
+export function openWatchlist(p: WatchlistPolicy & { van: BoxKeyPair }): OpenWatchlist | null {
+  const st = watchlistStatus(p);
+  if (!st.present) return null;
+  let loaded: ReturnType<typeof loadStore>;
+  try {
+    loaded = loadStore(p.storeFile, p.van);
+  } catch (err) {
+    if (err instanceof StoreError) purgeWatchlist(p.storeFile, 'damaged', p.onEvent);
+    throw err;
+  }
+  const gallery = new Gallery(loaded.meta.embeddingSize);
+  const subjects: WatchlistSubject[] = [];
+  const rows: GalleryTemplate[] = [];
+  for (const s of loaded.subjects) {
+    subjects.push({ id: s.id, subjectRef: s.subjectRef, category: s.category, reason: s.reason, referenceJpeg: s.referenceJpeg });
+    for (const t of s.templates) rows.push({ subjectId: s.id, embedding: t });
+  }
+  gallery.load(rows);
+  for (const r of rows) wipe(r.embedding);
+  emitSafe(p.onEvent, { type: 'watchlist.opened', bundleSha256: st.composition.bundleSha256, subjects: subjects.length, expiresAt: st.composition.expiresAt });
+  return {
+    subjects,
+    gallery,
+    meta: st.composition,
+    expiresAtMs: st.expiresAtMs,
+    close() {
+      gallery.clear();
+      for (const s of subjects) wipe(s.referenceJpeg);
+      subjects.length = 0;
+    },
+  };
+}
