@@ -6,6 +6,7 @@ import { register as registerFaces } from './faces.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerWatchlist } from './watchlist.js';
+import { register as registerModels } from './models.js';
 import { reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerKeys(program);
   registerWatchlist(program);
+  registerModels(program);
   return program;
 }
 

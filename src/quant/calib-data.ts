@@ -18,6 +18,9 @@ import type { CalibrationFeed } from './calibrate.js';
 /** The default calibration set: face photos every install has (MIT, @vladmandic/face-api). */
 export const DEMO_PHOTO_DIR = path.join(INSTALL_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo');
 
+/** The demo folder also holds UI screenshots; only the sample photos are faces. */
+export const DEMO_PHOTOS = /^sample\d+\.jpg$/;
+
 const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 
 /** Image files of `dirs`, sorted by name so calibration (and the model bytes) are reproducible. */

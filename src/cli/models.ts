@@ -1,0 +1,97 @@
+// `lfr models list|verify|quantize`: what models/manifest.json lists, whether each file is present
+// with the right SHA-256, and int8 QDQ quantisation of a detector or embedder (no Python).
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { silentLogger } from '../log.js';
+import { DEFAULT_CALIBRATION } from '../quant/calibrate.js';
+import { DEMO_PHOTO_DIR, DEMO_PHOTOS, listImages } from '../quant/calib-data.js';
+import { DEFAULT_QUANTIZE } from '../quant/quantize.js';
+import { quantizeEntry } from '../quant/service.js';
+import { modelsDirOf } from '../vision/engine.js';
+import { loadManifest, ModelError, readVerifiedModel } from '../vision/manifest.js';
+import { action, CliError, emit, EXIT } from './output.js';
+
+const asCliError = (err: unknown): never => {
+  if (err instanceof ModelError) throw new CliError(err.message, EXIT.badInput);
+  throw err;
+};
+
+export function register(program: Command): void {
+  const models = program.command('models').description('list, verify and quantise the ONNX models of models/manifest.json');
+  const setup = async () => {
+    const cfg = loadConfig(program.opts<{ config?: string }>().config);
+    const dir = modelsDirOf(cfg);
+    const manifest = await loadManifest(dir).catch(asCliError);
+    return { cfg, dir, manifest };
+  };
+
+  models
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .description('models in the manifest, and which ones the config selects')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { cfg, manifest } = await setup();
+        const selected = new Set([cfg.vision.detector, cfg.vision.landmarker, cfg.vision.embedder]);
+        const rows = manifest.models.map((m) => ({ id: m.id, role: m.role, file: m.file, selected: selected.has(m.id) }));
+        emit(opts, () => rows.map((r) => `${r.selected ? '*' : ' '} ${r.id.padEnd(28)} ${r.role.padEnd(11)} ${r.file}`).join('\n'), () => ({ models: rows }));
+      }),
+    );
+
+  models
+    .command('verify')
+    .option('--json', 'machine-readable output')
+    .description('check every model file against its SHA-256 (exit 3 if any is missing or differs)')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { dir, manifest } = await setup();
+        const results: { id: string; ok: boolean; problem?: string }[] = [];
+        for (const m of manifest.models) {
+          try {
+            await readVerifiedModel(dir, m);
+            results.push({ id: m.id, ok: true });
+          } catch (err) {
+            results.push({ id: m.id, ok: false, problem: (err as Error).message });
+          }
+        }
+        const bad = results.filter((r) => !r.ok);
+        emit(opts, () => results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.id}${r.problem ? `: ${r.problem}` : ''}`).join('\n'), () => ({ ok: bad.length === 0, models: results }));
+        return bad.length === 0 ? EXIT.ok : EXIT.badInput;
+      }),
+    );
+
+  models
+    .command('quantize')
+    .requiredOption('--model <id...>', 'manifest id(s) of the float detector/embedder to quantise')
+    .option('--calib <dir...>', 'folders of face photos for calibration (default: the face-api demo photos)')
+    .option('--method <m>', 'activation range: percentile or minmax', DEFAULT_CALIBRATION.method)
+    .option('--percentile <p>', 'upper percentile for --method percentile', String(DEFAULT_CALIBRATION.percentile))
+    .option('--reduce-range', '7-bit weights, for AVX2 CPUs without VNNI (see docs/performance.md)')
+    .option('--json', 'machine-readable output')
+    .description('write <file>.int8.onnx next to each float model and print the manifest entry to add')
+    .action(
+      action(async (opts: { model: string[]; calib?: string[]; method: string; percentile: string; reduceRange?: boolean; json?: boolean }) => {
+        if (opts.method !== 'percentile' && opts.method !== 'minmax') throw new CliError(`--method must be percentile or minmax, not "${opts.method}"`, EXIT.usage);
+        const p = Number(opts.percentile);
+        if (!(p > 50 && p <= 100)) throw new CliError(`--percentile must be in (50, 100], not "${opts.percentile}"`, EXIT.usage);
+        const { cfg, dir, manifest } = await setup();
+        const images = await (opts.calib ? listImages(opts.calib) : listImages([DEMO_PHOTO_DIR], DEMO_PHOTOS)).catch((err: NodeJS.ErrnoException) => {
+          throw new CliError(`cannot list calibration images: ${err.code ?? err.message}`, EXIT.badInput);
+        });
+        if (images.length === 0) throw new CliError('no calibration images (.jpg, .png, .webp) found', EXIT.badInput);
+        const out: { id: string; file: string; sha256: string; stats: unknown; manifestEntry: unknown }[] = [];
+        for (const id of opts.model) {
+          const entry = manifest.models.find((m) => m.id === id);
+          if (!entry) throw new CliError(`no model "${id}" in the manifest`, EXIT.badInput);
+          if (entry.role !== 'detector' && entry.role !== 'embedder') throw new CliError(`model "${id}" is a ${entry.role}; only detectors and embedders are quantised`, EXIT.badInput);
+          const q = await quantizeEntry(dir, manifest, entry, images, cfg, { ...DEFAULT_QUANTIZE, reduceRange: opts.reduceRange === true, calibration: { ...DEFAULT_CALIBRATION, method: opts.method, percentile: p } }, silentLogger()).catch(asCliError);
+          out.push({ id: q.entry.id, file: q.file, sha256: q.entry.sha256, stats: q.result.stats, manifestEntry: q.entry });
+        }
+        emit(
+          opts,
+          () => out.map((o) => `wrote ${o.file}\n  sha256 ${o.sha256}\n  ${JSON.stringify(o.stats)}\n  manifest entry to add:\n${JSON.stringify(o.manifestEntry)}`).join('\n'),
+          () => ({ models: out }),
+        );
+      }),
+    );
+}
