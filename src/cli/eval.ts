@@ -1,0 +1,106 @@
+// `lfr eval lfw|watchlist`: accuracy of the configured face pipeline on a public benchmark
+// (docs/accuracy.md). A progress bar goes to stderr when it is a terminal; with --json one JSON
+// object is the last stdout line. Images that cannot be used are counted, never fatal.
+import { SingleBar, Presets } from 'cli-progress';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { silentLogger } from '../log.js';
+import { DatasetError, readExcludeFile } from '../eval/datasets.js';
+import { evalLfw, noProgress, type LfwReport, type Progress } from '../eval/lfw.js';
+import { evalWatchlist, type WatchlistReport } from '../eval/watchlist.js';
+import { createFaceEngine } from '../vision/engine.js';
+import { visionCliError } from './faces.js';
+import { action, CliError, emit, EXIT } from './output.js';
+
+function progressBar(label: string): Progress {
+  if (!process.stderr.isTTY) return noProgress;
+  const bar = new SingleBar(
+    { stream: process.stderr, format: `${label} [{bar}] {value}/{total} images | {eta_formatted} left`, hideCursor: true, etaBuffer: 200 },
+    Presets.shades_classic,
+  );
+  return { start: (total) => bar.start(total, 0), tick: () => bar.increment(), stop: () => bar.stop() };
+}
+
+const pct = (v: number, digits = 2): string => `${(v * 100).toFixed(digits)} %`;
+
+function datasetError(err: unknown): never {
+  if (err instanceof DatasetError) throw new CliError(err.message, EXIT.badInput);
+  return visionCliError(err);
+}
+
+function parseLimit(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 20) throw new CliError(`--limit must be a whole number of pairs, at least 20 (2 per fold), not "${v}"`, EXIT.usage);
+  return n;
+}
+
+function humanLfw(r: LfwReport, dir: string): string {
+  return [
+    `LFW 10-fold verification on ${dir} (${r.pairs} pairs, ${r.images} images; models ${r.models.detector} / ${r.models.landmarker} / ${r.models.embedder})`,
+    `  accuracy        ${pct(r.accuracy)} +- ${pct(r.accuracyStd)} (std over folds; standard error ${pct(r.standardError)})`,
+    `  TAR @ FAR 1e-3  ${pct(r.tarAtFar1e3)} (threshold ${r.thresholdAtFar1e3.toFixed(4)}); TAR @ FAR 1e-2 ${pct(r.tarAtFar1e2)}`,
+    `  thresholds      mean ${r.meanThreshold.toFixed(4)} (per fold: ${r.folds.map((f) => f.threshold.toFixed(3)).join(' ')})`,
+    `  unusable images ${r.detectionFailures} without a face, ${r.unreadableImages} unreadable; ${r.pairsWithFailure} pairs scored as "different" because of them`,
+    `  ${r.multiFaceImages} images held several faces (the central one was used); ${r.msPerImage.toFixed(1)} ms per image`,
+  ].join('\n');
+}
+
+function humanWatchlist(r: WatchlistReport, dir: string): string {
+  const lines = [
+    `1:N search on ${dir}: gallery ${r.gallery} (enrolment failures ${r.enrolmentFailures}), mated probes ${r.matedProbes} (failures ${r.matedFailures}), non-mated probes ${r.nonMatedProbes} (failures ${r.nonMatedFailures}, left out)`,
+    r.excluded.length ? `  excluded identities: ${r.excluded.length}` : '  excluded identities: none',
+    '  FPIR        threshold  FNIR',
+  ];
+  for (const p of r.points) lines.push(`  ${p.fpir.toExponential(2).padEnd(11)} ${p.threshold.toFixed(4).padEnd(10)} ${pct(p.fnir)} (${p.falseAlerts} false alerts)`);
+  lines.push(`  at threshold ${r.threshold}: FPIR ${r.fpir.toExponential(2)} (${r.falseAlerts} false alerts), FNIR ${pct(r.fnir)}; rank-1 without threshold ${pct(r.rank1)}`);
+  lines.push(`  note: ${r.note}`);
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const ev = program.command('eval').description('measure the face pipeline on a public benchmark (docs/accuracy.md)');
+
+  ev.command('lfw')
+    .requiredOption('--dir <dir>', 'folder with pairs.txt and images/<Name>/<Name>_NNNN.jpg')
+    .option('--limit <pairs>', 'use only this many pairs, spread over the 10 folds (quick runs)')
+    .option('--json', 'machine-readable output: one JSON object as the last stdout line')
+    .description('LFW 10-fold verification: accuracy +- std, TAR at FAR 1e-3, detection failures')
+    .action(
+      action(async (opts: { dir: string; limit?: string; json?: boolean }) => {
+        const limit = parseLimit(opts.limit);
+        const cfg = loadConfig(program.opts<{ config?: string }>().config);
+        const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+        try {
+          const r = await evalLfw(engine, opts.dir, { limit, progress: progressBar('lfw') }).catch(datasetError);
+          emit(opts, () => humanLfw(r, opts.dir), () => ({ dataset: 'lfw', dir: opts.dir, limit: limit ?? null, ...r }));
+          return EXIT.ok;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+
+  ev.command('watchlist')
+    .requiredOption('--dir <dir>', 'folder of <identity>/<images> (or DIR/images/<identity>/<images>)')
+    .option('--threshold <t>', 'decision threshold to report FPIR/FNIR at (default: config match.threshold)')
+    .option('--exclude <file>', 'identities to leave out: one name per line, or a TSV whose first column is the name')
+    .option('--json', 'machine-readable output: one JSON object as the last stdout line')
+    .description('1:N search, NPL style: FNIR at FPIR 1e-2, 1e-3 and the lowest measurable, and at a threshold')
+    .action(
+      action(async (opts: { dir: string; threshold?: string; exclude?: string; json?: boolean }) => {
+        const cfg = loadConfig(program.opts<{ config?: string }>().config);
+        const threshold = opts.threshold === undefined ? cfg.match.threshold : Number(opts.threshold);
+        if (!Number.isFinite(threshold) || threshold < -1 || threshold > 1) throw new CliError(`--threshold must be a number between -1 and 1, not "${opts.threshold}"`, EXIT.usage);
+        const exclude = opts.exclude ? await readExcludeFile(opts.exclude).catch(datasetError) : [];
+        const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+        try {
+          const r = await evalWatchlist(engine, opts.dir, { threshold, exclude, progress: progressBar('1:N') }).catch(datasetError);
+          emit(opts, () => humanWatchlist(r, opts.dir), () => ({ dataset: 'watchlist', dir: opts.dir, ...r }));
+          return EXIT.ok;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+}
