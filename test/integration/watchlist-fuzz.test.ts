@@ -1,0 +1,93 @@
+// 1,000 mutations of a valid bundle: none may import, none may crash (every failure is one of
+// the expected error types), and the current watchlist stays as it was.
+import test from 'ava';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bufferSource } from '../../src/watchlist/bundle-read.js';
+import { importBundle, ImportError } from '../../src/watchlist/importer.js';
+import { BundleError } from '../../src/watchlist/bundle-format.js';
+import { CsvError } from '../../src/watchlist/csv.js';
+import { silentLogger } from '../../src/log.js';
+import { bundleBuffer, fakeEngine, makeKeys, okFiles, LIMITS, GATES, CSV_OK } from '../helpers/watchlist-fake.js';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return (n: number) => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return Math.floor((s / 4294967296) * n);
+  };
+}
+
+test('1,000 mutated bundles: none imports, none crashes', async (t) => {
+  const keys = makeKeys();
+  const dir = mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-'));
+  const storeFile = path.join(dir, 'watchlist.db');
+  const good = await bundleBuffer(keys, CSV_OK, await okFiles(), { chunkBytes: 1024 });
+  const engine = fakeEngine();
+  const run = (buf: Buffer) =>
+    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24 }, { engine, clock: Date.now, log: silentLogger() });
+  await run(good); // the current watchlist the mutations must not disturb
+  const before = readFileSync(storeFile);
+  const detectedBefore = engine.detected;
+  const rand = rng(20261123);
+  const kinds = new Map<string, number>();
+  const envEnd = 12 + good.readUInt32BE(8) + 66;
+  for (let i = 0; i < 1000; i++) {
+    const m = Buffer.from(good);
+    let buf: Buffer;
+    switch (i % 6) {
+      case 0: // one random byte anywhere
+        m[rand(m.length)] = rand(256);
+        buf = m;
+        break;
+      case 1: // one bit in the envelope/signature region (the part a parser sees)
+        {
+          const at = rand(envEnd);
+          m[at] = m[at]! ^ (1 << rand(8));
+        }
+        buf = m;
+        break;
+      case 2: // truncate
+        buf = m.subarray(0, rand(m.length));
+        break;
+      case 3: // insert random bytes
+        {
+          const at = rand(m.length);
+          buf = Buffer.concat([m.subarray(0, at), Buffer.from(Array.from({ length: 1 + rand(32) }, () => rand(256))), m.subarray(at)]);
+        }
+        break;
+      case 4: // delete a span
+        {
+          const at = rand(m.length);
+          buf = Buffer.concat([m.subarray(0, at), m.subarray(Math.min(m.length, at + 1 + rand(64)))]);
+        }
+        break;
+      default: // overwrite a span with zeros (a damaged USB sector)
+        {
+          const at = rand(m.length);
+          m.fill(0, at, Math.min(m.length, at + 1 + rand(512)));
+          buf = m;
+        }
+    }
+    if (buf.equals(good)) continue;
+    try {
+      await run(buf);
+      t.fail(`mutation ${i} (kind ${i % 6}) was imported`);
+      return;
+    } catch (err) {
+      const ok = err instanceof BundleError || err instanceof CsvError || err instanceof ImportError;
+      if (!ok) {
+        t.fail(`mutation ${i} (kind ${i % 6}) crashed: ${(err as Error).stack}`);
+        return;
+      }
+      const k = err instanceof BundleError ? err.code : err.name;
+      kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    }
+  }
+  t.true(readFileSync(storeFile).equals(before), 'current watchlist untouched');
+  t.deepEqual(readdirSync(dir), ['watchlist.db'], 'no temp files left');
+  t.is(engine.detected, detectedBefore, 'no image of a mutated bundle reached the face detector');
+  t.log(Object.fromEntries(kinds));
+  t.true(kinds.size >= 4);
+});
