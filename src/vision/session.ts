@@ -29,10 +29,19 @@ function bindingDir(): string | undefined {
   }
 }
 
+/** What chooseProviders asks of the installed onnxruntime-node (injectable so tests need no GPU). */
+export interface ProviderProbe {
+  backends(): readonly { name: string; bundled: boolean }[];
+  libraryExists(file: string): boolean;
+  bindingDir(): string | undefined;
+}
+
+export const installedProviders: ProviderProbe = { backends: () => ort.listSupportedBackends(), libraryExists: existsSync, bindingDir };
+
 /** Decide the provider list without creating a session (pure apart from probing the binding). */
-export function chooseProviders(requested: readonly ProviderName[]): ProviderChoice {
-  const supported = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
-  const dir = bindingDir();
+export function chooseProviders(requested: readonly ProviderName[], probe: ProviderProbe = installedProviders): ProviderChoice {
+  const supported = new Map(probe.backends().map((b) => [b.name, b.bundled]));
+  const dir = probe.bindingDir();
   const use: ProviderName[] = [];
   const skipped: ProviderChoice['skipped'] = [];
   for (const name of requested) {
@@ -42,7 +51,7 @@ export function chooseProviders(requested: readonly ProviderName[]): ProviderCho
       continue;
     }
     const lib = dir ? path.join(dir, `libonnxruntime_providers_${name}.so`) : undefined;
-    if (!supported.get(name) && !(lib && existsSync(lib))) {
+    if (!supported.get(name) && !(lib && probe.libraryExists(lib))) {
       skipped.push({ name, reason: 'provider library not installed' });
       continue;
     }
@@ -61,7 +70,13 @@ export interface SessionOptions {
  * Create a session from verified model bytes. If a GPU provider fails to initialise (driver,
  * CUDA version), fall back to CPU rather than leave the van blind, and say so.
  */
-export async function createSession(bytes: Uint8Array, opts: SessionOptions, log: Logger, label: string): Promise<ort.InferenceSession> {
+export async function createSession(
+  bytes: Uint8Array,
+  opts: SessionOptions,
+  log: Logger,
+  label: string,
+  create: (b: Uint8Array, o: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession> = (b, o) => ort.InferenceSession.create(b, o),
+): Promise<ort.InferenceSession> {
   const base: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: opts.intraOpThreads,
     // Inter-op parallelism only helps graphs with parallel branches; these are sequential CNNs.
@@ -70,11 +85,11 @@ export async function createSession(bytes: Uint8Array, opts: SessionOptions, log
     executionMode: 'sequential',
   };
   try {
-    return await ort.InferenceSession.create(bytes, { ...base, executionProviders: opts.providers.use });
+    return await create(bytes, { ...base, executionProviders: opts.providers.use });
   } catch (err) {
     if (opts.providers.use.length === 1) throw err;
     log.warn({ err, model: label, providers: opts.providers.use }, 'execution provider failed to start; falling back to cpu');
-    return ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+    return create(bytes, { ...base, executionProviders: ['cpu'] });
   }
 }
 
