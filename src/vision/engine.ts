@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { INSTALL_ROOT } from '../paths.js';
-import { alignFace } from './align.js';
+import { ALIGNED_SIZE, alignFace } from './align.js';
 import { DETECTOR_FACTORIES } from './detectors/index.js';
 import type { ModelContext } from './detectors/factory.js';
 import { createEmbedder } from './embedder.js';
@@ -85,7 +85,14 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
     },
 
     analyse(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace {
-      const { aligned } = alignFace(img, det.landmarks);
+      let aligned: RgbImage;
+      try {
+        aligned = alignFace(img, det.landmarks).aligned;
+      } catch {
+        // Degenerate landmarks (all points equal): a blank face, which the gates reject as too
+        // small and blurred, rather than an exception in the live loop.
+        aligned = { width: ALIGNED_SIZE, height: ALIGNED_SIZE, data: new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3) };
+      }
       return { detection: det, quality: assessQuality(det, aligned, gates), aligned };
     },
 

@@ -122,6 +122,15 @@ test('detectorInputWidth sets the smallest face found: 4.6 % of a 1080p frame', 
   }
 });
 
+test('analyse never throws: degenerate landmarks give a rejected blank face', (t) => {
+  const img: RgbImage = { width: 10, height: 10, data: new Uint8Array(300) };
+  const det: FaceDetection = { box: { x: 0, y: 0, width: 5, height: 5 }, score: 0.9, landmarks: [[2, 2], [2, 2], [2, 2], [2, 2], [2, 2]] };
+  const a = engine.analyse(img, det, parseConfig({}).quality.live);
+  t.is(a.aligned.width, 112);
+  t.false(a.quality.ok);
+  t.deepEqual(a.quality.reasons.map((r) => r.code).slice(0, 2), ['too_small', 'blurred']);
+});
+
 test('priors computed in code equal the ones baked into the shipped RFB graph', (t) => {
   const g = onnxModelCodec().decode(readFileSync(path.join(MODELS, 'fr_detect.onnx'))).graph;
   const constant = (name: string): Float32Array => {
