@@ -7,6 +7,9 @@ import { register as registerCompare } from './compare.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerWatchlist } from './watchlist.js';
 import { register as registerModels } from './models.js';
+import { register as registerHealth } from './health.js';
+import { register as registerStatus } from './status.js';
+import { register as registerDeployment } from './deployment.js';
 import { reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerWatchlist(program);
   registerModels(program);
+  registerHealth(program);
+  registerStatus(program);
+  registerDeployment(program);
   return program;
 }
 

@@ -182,6 +182,20 @@ export const configSchema = z
         metricsPort: z.number().int().min(0).max(65535).default(9464).describe('Prometheus metrics and health on 127.0.0.1; 0 disables.'),
         maxCpuTempC: z.number().min(40).max(110).default(85).describe('CPU temperature that fails the health check.'),
         minFreeDiskMb: z.number().int().min(10).default(500).describe('Free disk below this fails the health check.'),
+        maxLoadPerCore: z.number().min(0.1).max(10).default(1.5).describe('1-minute load per core above this warns (twice this fails): analysis is falling behind and frames are dropped.'),
+        minFreeMemMb: z.number().int().min(16).default(512).describe('Available memory below this fails the health check (below twice this warns).'),
+        maxGpuTempC: z.number().min(40).max(110).default(87).describe('GPU temperature that fails the health check (NVIDIA boards slow down near 87-90 °C).'),
+        minCameraFps: z.number().min(0).max(30).default(2).describe('A live camera analysed at fewer frames per second than this warns.'),
+        warnWatchlistExpiryMinutes: z.number().int().min(0).max(1440).default(60).describe('Warn when the watchlist expires within this many minutes.'),
+        intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often the daemon re-evaluates health, publishes the retained status and refreshes the metrics.'),
+      })
+      .strict()
+      .prefault({}),
+    deployment: z
+      .object({
+        file: z.string().default('deployments.db').describe('Deployment records and results reports (SQLite, no biometric data), relative to paths.stateDir unless absolute.'),
+        maxHours: hours(24, 'Longest deployment accepted by `lfr deployment start` (ceiling 24 h: the watchlist never outlives it).'),
+        requireOfficer: z.boolean().default(true).describe('Refuse `lfr deployment start` without --officer (the authorising officer).'),
       })
       .strict()
       .prefault({}),

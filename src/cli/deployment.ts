@@ -1,0 +1,163 @@
+// `lfr deployment start|end|report|list` and `lfr usb-import DIR`. Start and end talk to the
+// running daemon (it owns the watchlist and the matcher); report and list read the records
+// directly, so a results report can be produced on a box whose daemon is stopped.
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { callDaemon, ControlRequestError, DaemonNotRunning } from '../control/client.js';
+import { controlSocketPath } from '../control/protocol.js';
+import { findBundle, UsbError } from '../control/usb.js';
+import { formatReport, parseEndsAt, PolicyError } from '../deployment/policy.js';
+import { DeploymentStore, deploymentsFile } from '../deployment/store.js';
+import type { DeploymentRecord, DeploymentReport } from '../deployment/types.js';
+import { action, CliError, emit, EXIT } from './output.js';
+
+/** Control-socket failures as plain CLI errors. */
+async function ask<T>(socket: string, method: string, params: Record<string, unknown>, timeoutMs: number): Promise<T> {
+  try {
+    return await callDaemon<T>(socket, method, params, timeoutMs);
+  } catch (err) {
+    if (err instanceof DaemonNotRunning) throw new CliError(`${err.message}: start it with "systemctl start lfr"`, EXIT.notReady);
+    if (err instanceof ControlRequestError) throw new CliError(err.message, err.code === 'bad_request' ? EXIT.badInput : EXIT.failure);
+    throw err;
+  }
+}
+
+function writeReport(dir: string, r: DeploymentReport): string[] {
+  mkdirSync(dir, { recursive: true });
+  const json = path.join(dir, `${r.deploymentId}.json`);
+  const txt = path.join(dir, `${r.deploymentId}.txt`);
+  writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(txt, `${formatReport(r)}\n`);
+  return [json, txt];
+}
+
+export function register(program: Command): void {
+  const cfgOf = () => loadConfig(program.opts<{ config?: string }>().config);
+  const dep = program.command('deployment').description('start and end a deployment; results reports');
+
+  dep
+    .command('start')
+    .requiredOption('--authorisation <ref>', 'reference of the written authorisation')
+    .requiredOption('--location <text>', 'where the zone of recognition is')
+    .requiredOption('--watchlist <file>', 'watchlist bundle approved for this deployment')
+    .requiredOption('--threshold <t>', 'similarity threshold, recorded with the deployment (0..1)')
+    .requiredOption('--ends-at <time>', 'authorised end: ISO time, HH:MM, or +8h (at most 24 h away)')
+    .option('--officer <name>', 'the authorising officer')
+    .option('--reason <text>', 'purpose of the deployment, as authorised')
+    .option('--json', 'machine-readable output')
+    .description('record the authorisation, import the watchlist, then start analysis')
+    .action(
+      action(async (o: { authorisation: string; location: string; watchlist: string; threshold: string; endsAt: string; officer?: string; reason?: string; json?: boolean }) => {
+        const cfg = cfgOf();
+        let endsAt: number;
+        try {
+          endsAt = parseEndsAt(o.endsAt, Date.now());
+        } catch (err) {
+          if (err instanceof PolicyError) throw new CliError(err.message, EXIT.badInput);
+          throw err;
+        }
+        const threshold = Number(o.threshold);
+        if (o.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) throw new CliError(`--threshold "${o.threshold}" must be a number between 0 and 1`, EXIT.badInput);
+        const file = path.resolve(o.watchlist);
+        if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`watchlist bundle not found: ${file}`, EXIT.badInput);
+        // Importing thousands of reference images takes minutes on a CPU-only box.
+        const rec = await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', { authorisationRef: o.authorisation, location: o.location, watchlistFile: file, threshold, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) }, 30 * 60_000);
+        emit(
+          o,
+          () =>
+            [
+              `deployment ${rec.id} started`,
+              `  authorisation ${rec.authorisationRef}${rec.authorisingOfficer ? ` (${rec.authorisingOfficer})` : ''} at ${rec.location}`,
+              `  threshold ${rec.threshold}; ends ${new Date(rec.endsAt).toISOString()}${rec.endsAt < endsAt ? ' (moved earlier: the watchlist expires then)' : ''}`,
+              `  watchlist ${rec.watchlist.subjects} people: ${Object.entries(rec.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ')}; bundle ${rec.watchlist.bundleSha256.slice(0, 16)}…`,
+            ].join('\n'),
+          () => rec,
+        );
+      }),
+    );
+
+  dep
+    .command('end')
+    .option('--out <dir>', 'also write the results report as <id>.json and <id>.txt into this folder')
+    .option('--json', 'machine-readable output')
+    .description('stop analysis, purge the watchlist and print the results report')
+    .action(
+      action(async (o: { out?: string; json?: boolean }) => {
+        const cfg = cfgOf();
+        const r = await ask<DeploymentReport>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.end', {}, 5 * 60_000);
+        const files = o.out ? writeReport(o.out, r) : [];
+        emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
+        return r.watchlistPurged ? EXIT.ok : EXIT.failure;
+      }),
+    );
+
+  const openStore = () => {
+    const file = deploymentsFile(cfgOf());
+    if (!existsSync(file)) throw new CliError(`no deployment has been recorded yet (${file} does not exist)`, EXIT.badInput);
+    return new DeploymentStore(file, true).open();
+  };
+
+  dep
+    .command('report')
+    .argument('[id]', 'deployment id (default: the latest ended deployment)')
+    .option('--out <dir>', 'also write <id>.json and <id>.txt into this folder')
+    .option('--json', 'machine-readable output')
+    .description('print the results report of a finished deployment')
+    .action(
+      action((id: string | undefined, o: { out?: string; json?: boolean }) => {
+        const store = openStore();
+        try {
+          const target = id ?? store.list(50).find((d) => d.endedAt !== null)?.id;
+          if (!target) throw new CliError('no finished deployment on record', EXIT.badInput);
+          const r = store.report(target);
+          if (!r) throw new CliError(store.get(target) ? `deployment ${target} has not ended yet` : `no deployment ${target}`, EXIT.badInput);
+          const files = o.out ? writeReport(o.out, r) : [];
+          emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  dep
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .description('recent deployments, newest first')
+    .action(
+      action((o: { json?: boolean }) => {
+        const store = openStore();
+        try {
+          const rows = store.list(50);
+          emit(
+            o,
+            () => rows.map((d) => `${d.id}  ${d.authorisationRef}  ${new Date(d.startedAt).toISOString()}  ${d.endedAt ? `ended (${d.endReason})` : 'RUNNING'}  ${d.location}`).join('\n') || 'no deployments',
+            () => ({ deployments: rows.map((d) => ({ id: d.id, authorisationRef: d.authorisationRef, location: d.location, startedAt: new Date(d.startedAt).toISOString(), endedAt: d.endedAt ? new Date(d.endedAt).toISOString() : null, endReason: d.endReason })) }),
+          );
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  program
+    .command('usb-import')
+    .argument('<dir>', 'mount point of the USB stick (or any folder standing in for it)')
+    .option('--json', 'machine-readable output')
+    .description('import the one watchlist bundle (*.lfrwl) found on a USB stick into the running daemon (run by lfr-usb-import@.service)')
+    .action(
+      action(async (dir: string, o: { json?: boolean }) => {
+        const cfg = cfgOf();
+        let file: string;
+        try {
+          file = findBundle(path.resolve(dir));
+        } catch (err) {
+          if (err instanceof UsbError) throw new CliError(err.message, EXIT.badInput);
+          throw err;
+        }
+        const result = await ask<Record<string, unknown>>(controlSocketPath(cfg.paths.runtimeDir), 'watchlist.import', { file, source: 'usb' }, 30 * 60_000);
+        emit(o, () => `imported ${path.basename(file)} from ${dir}`, () => ({ file, ...result }));
+      }),
+    );
+}

@@ -1,0 +1,130 @@
+// Pure rules of a deployment (GUIDE practice 10): parsing --ends-at, validating a start request,
+// the effective end (never after the watchlist's own expiry, never beyond maxHours), and the
+// results report built from a record and its final counts. No files, no timers.
+import type { DeploymentCounts, DeploymentRecord, DeploymentReport, EndReason, StartRequest } from './types.js';
+
+const MIN_MS = 60_000;
+const HOUR_MS = 3_600_000;
+export const MAX_HOURS_CEILING = 24;
+
+export class PolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+/**
+ * --ends-at accepts an ISO 8601 time with a date ("2026-11-23T18:00Z", "2026-11-23 18:00"),
+ * a clock time "HH:MM" (the next such time, local), or a duration "+8h", "+90m", "+30s".
+ */
+export function parseEndsAt(text: string, now: number): number {
+  const t = text.trim();
+  const rel = /^\+(\d+(?:\.\d+)?)\s*(h|m|s)$/i.exec(t);
+  if (rel) {
+    const unit = rel[2]!.toLowerCase() === 'h' ? HOUR_MS : rel[2]!.toLowerCase() === 'm' ? MIN_MS : 1000;
+    return now + Math.round(Number(rel[1]) * unit);
+  }
+  const hm = /^(\d{1,2}):(\d{2})$/.exec(t);
+  if (hm) {
+    const h = Number(hm[1]);
+    const m = Number(hm[2]);
+    if (h > 23 || m > 59) throw new PolicyError(`--ends-at "${text}" is not a valid time of day`);
+    const d = new Date(now);
+    d.setHours(h, m, 0, 0);
+    if (d.getTime() <= now) d.setDate(d.getDate() + 1);
+    return d.getTime();
+  }
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(t)) {
+    const ms = Date.parse(t.replace(' ', 'T'));
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new PolicyError(`--ends-at "${text}" is not understood: use an ISO time (2026-11-23T18:00Z), HH:MM, or +8h / +90m`);
+}
+
+export interface StartLimits {
+  maxHours: number;
+  requireOfficer: boolean;
+}
+
+/** Throws PolicyError with a plain reason; returns the request with text fields trimmed. */
+export function validateStart(req: StartRequest, now: number, limits: StartLimits): StartRequest {
+  const ref = req.authorisationRef?.trim() ?? '';
+  const loc = req.location?.trim() ?? '';
+  const officer = req.authorisingOfficer?.trim() ?? '';
+  if (!ref) throw new PolicyError('an authorisation reference is required (--authorisation)');
+  if (ref.length > 128) throw new PolicyError('the authorisation reference is longer than 128 characters');
+  if (!loc) throw new PolicyError('a location is required (--location)');
+  if (loc.length > 200) throw new PolicyError('the location is longer than 200 characters');
+  if (limits.requireOfficer && !officer) throw new PolicyError('the authorising officer is required (--officer)');
+  if (officer.length > 128) throw new PolicyError('the officer name is longer than 128 characters');
+  if (!req.watchlistFile) throw new PolicyError('a watchlist bundle is required (--watchlist)');
+  if (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1) {
+    throw new PolicyError('--threshold must be a number between 0 and 1 (the recorded similarity threshold)');
+  }
+  if (!Number.isFinite(req.endsAt) || req.endsAt <= now) throw new PolicyError('--ends-at must be in the future');
+  const maxH = Math.min(limits.maxHours, MAX_HOURS_CEILING);
+  if (req.endsAt - now > maxH * HOUR_MS) throw new PolicyError(`--ends-at is more than ${maxH} h away: a deployment and its watchlist last at most ${maxH} h`);
+  return { ...req, authorisationRef: ref, location: loc, ...(officer ? { authorisingOfficer: officer } : {}), ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}) };
+}
+
+/** The watchlist never outlives its own expiry: the deployment ends no later than it. */
+export function effectiveEnd(requestedEndsAt: number, watchlistExpiresAt: number): number {
+  return Number.isFinite(watchlistExpiresAt) ? Math.min(requestedEndsAt, watchlistExpiresAt) : requestedEndsAt;
+}
+
+export function buildReport(rec: DeploymentRecord, endedAt: number, reason: EndReason, counts: DeploymentCounts, watchlistPurged: boolean): DeploymentReport {
+  return {
+    schema: 1,
+    deploymentId: rec.id,
+    authorisationRef: rec.authorisationRef,
+    authorisingOfficer: rec.authorisingOfficer,
+    operator: rec.operator,
+    location: rec.location,
+    startedAt: new Date(rec.startedAt).toISOString(),
+    endedAt: new Date(endedAt).toISOString(),
+    endReason: reason,
+    durationMinutes: Math.max(0, Math.round((endedAt - rec.startedAt) / MIN_MS)),
+    cameras: [...rec.cameras],
+    threshold: rec.threshold,
+    watchlist: { subjects: rec.watchlist.subjects, categories: { ...rec.watchlist.categories }, bundleSha256: rec.watchlist.bundleSha256, signerKeyId: rec.watchlist.signerKeyId },
+    facesAnalysed: counts.facesAnalysed,
+    alerts: counts.alerts,
+    confirmed: counts.confirmed,
+    falseAlerts: counts.falseAlerts,
+    undecided: counts.undecided,
+    watchlistPurged,
+  };
+}
+
+const END_WORDS: Record<EndReason, string> = {
+  ended_by_operator: 'ended by the operator',
+  ends_at_reached: 'ended automatically at the authorised end time',
+  watchlist_expired: 'ended automatically when the watchlist reached its 24 h limit',
+  interrupted: 'ended because the daemon restarted and could not resume',
+  start_failed: 'ended because analysis could not start',
+};
+
+const duration = (min: number) => (min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`);
+
+/** The readable results report (what a force publishes, in plain words). */
+export function formatReport(r: DeploymentReport): string {
+  const cats = Object.entries(r.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const rate = r.facesAnalysed > 0 ? ` (1 in ${Math.round(r.facesAnalysed / Math.max(1, r.falseAlerts)).toLocaleString('en-GB')} faces)` : '';
+  return [
+    `Deployment results report (${r.deploymentId})`,
+    `  Authorisation:        ${r.authorisationRef}${r.authorisingOfficer ? `, authorised by ${r.authorisingOfficer}` : ''}`,
+    `  Location:             ${r.location}`,
+    `  Time:                 ${r.startedAt} to ${r.endedAt} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
+    `  Cameras:              ${r.cameras.length ? r.cameras.join(', ') : 'none'}`,
+    `  Threshold:            ${r.threshold}`,
+    `  Watchlist:            ${r.watchlist.subjects} people (${cats}); bundle SHA-256 ${r.watchlist.bundleSha256.slice(0, 16)}…, signed by ${r.watchlist.signerKeyId}`,
+    `  Faces analysed:       ${r.facesAnalysed.toLocaleString('en-GB')} (counted, no face was stored)`,
+    `  Alerts:               ${r.alerts}`,
+    `    confirmed by officers: ${r.confirmed}`,
+    `    false alerts:          ${r.falseAlerts}${r.falseAlerts > 0 ? rate : ''}`,
+    `    undecided:             ${r.undecided}`,
+    `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
+    `  Operator:             ${r.operator}`,
+  ].join('\n');
+}

@@ -1,0 +1,226 @@
+// The deployment lifecycle inside the daemon. Order matters and is the point of this file:
+//   start: validate -> import/open the watchlist -> RECORD (authorisation, place, threshold,
+//          composition) and audit -> only then start analysis -> arm the automatic end.
+//   end:   stop analysis -> final counts -> purge the watchlist -> results report -> audit.
+// The daemon supplies the hooks (watchlist, matcher, counters); this class owns the rules and
+// the record. One deployment at a time (also enforced by the database).
+import { randomUUID } from 'node:crypto';
+import type { Clock, Component } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import { ControlError } from '../control/protocol.js';
+import { DeploymentStore } from './store.js';
+import { buildReport, effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
+import { ZERO_COUNTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type WatchlistSummary } from './types.js';
+
+/** The audit log as seen from here (src/audit's audit.record). */
+export interface AuditRecorder {
+  record(type: string, fields: Record<string, unknown>, actor?: string): unknown;
+}
+
+/** Implemented by the daemon's composition root. */
+export interface DeploymentHooks {
+  /** Import the bundle (verify, decrypt, enrol) and open it for matching; returns its composition. */
+  loadWatchlist(file: string, actor: string): Promise<WatchlistSummary>;
+  /** Begin matching with this threshold. `resume` after a daemon restart mid-deployment. */
+  startAnalysis(d: { deploymentId: string; threshold: number; resume: boolean }): Promise<void>;
+  stopAnalysis(): Promise<void>;
+  /** Purge the watchlist store and wipe it from memory; true when something was deleted or nothing was left. */
+  purgeWatchlist(): Promise<boolean>;
+  /** Counters since startAnalysis (faces analysed, alerts and their decisions). */
+  counts(): DeploymentCounts;
+  cameras(): string[];
+}
+
+/** Re-check the deadline at least this often: a timer alone misses a clock step or a suspend. */
+const TICK_MS = 15_000;
+
+export class DeploymentService implements Component {
+  readonly name = 'deployment';
+  private timer: NodeJS.Timeout | null = null;
+  private busy: Promise<unknown> = Promise.resolve();
+  private lastReport: DeploymentReport | null = null;
+
+  constructor(
+    private readonly store: DeploymentStore,
+    private readonly hooks: DeploymentHooks,
+    private readonly audit: AuditRecorder,
+    private readonly limits: StartLimits,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens the store and recovers a deployment left running by a crash or restart. */
+  async start(): Promise<void> {
+    this.store.open();
+    const cur = this.store.running();
+    if (!cur) return;
+    if (this.clock() >= cur.endsAt) {
+      await this.end('ends_at_reached', 'system');
+      return;
+    }
+    try {
+      await this.hooks.startAnalysis({ deploymentId: cur.id, threshold: cur.threshold, resume: true });
+      this.audit.record('deployment.resumed', { deploymentId: cur.id }, 'system');
+      this.arm();
+    } catch (err) {
+      this.log.error({ err }, 'could not resume the running deployment');
+      await this.end('interrupted', 'system');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const cur = this.store.running();
+    if (cur) {
+      try {
+        this.store.checkpoint(cur.id, this.hooks.counts());
+      } catch (err) {
+        this.log.warn({ err }, 'final deployment checkpoint failed');
+      }
+    }
+    await this.busy.catch(() => undefined);
+    this.store.close();
+  }
+
+  current(): DeploymentRecord | null {
+    return this.store.running();
+  }
+
+  /** Status for `lfr status`, the status topic and metrics. Counts are live while running. */
+  status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null } {
+    const cur = this.store.running();
+    return { running: cur, counts: cur ? this.hooks.counts() : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
+  }
+
+  /** Save the counters so a crash loses at most one interval (called by the health loop). */
+  checkpoint(): void {
+    const cur = this.store.running();
+    if (cur) this.store.checkpoint(cur.id, this.hooks.counts());
+  }
+
+  startDeployment(req: StartRequest, actor: string): Promise<DeploymentRecord> {
+    return this.serial(() => this.doStart(req, actor));
+  }
+
+  endDeployment(reason: EndReason, actor: string): Promise<DeploymentReport> {
+    return this.serial(() => this.end(reason, actor));
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.busy.then(fn, fn);
+    this.busy = p.catch(() => undefined);
+    return p;
+  }
+
+  private async doStart(raw: StartRequest, actor: string): Promise<DeploymentRecord> {
+    const now = this.clock();
+    let req: StartRequest;
+    try {
+      req = validateStart(raw, now, this.limits);
+    } catch (err) {
+      if (err instanceof PolicyError) throw new ControlError(err.message, 'bad_request');
+      throw err;
+    }
+    const cur = this.store.running();
+    if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
+
+    const watchlist = await this.hooks.loadWatchlist(req.watchlistFile, actor);
+    const endsAt = effectiveEnd(req.endsAt, Date.parse(watchlist.expiresAt));
+    const rec: DeploymentRecord = {
+      id: `dep-${new Date(now).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
+      authorisationRef: req.authorisationRef,
+      authorisingOfficer: req.authorisingOfficer ?? null,
+      operator: actor,
+      location: req.location,
+      reason: req.reason ?? null,
+      threshold: req.threshold,
+      watchlist,
+      cameras: this.hooks.cameras(),
+      startedAt: now,
+      endsAt,
+      endedAt: null,
+      endReason: null,
+      counts: ZERO_COUNTS,
+    };
+    // Recorded and audited BEFORE a single frame is matched.
+    this.store.insert(rec);
+    this.audit.record(
+      'deployment.started',
+      {
+        deploymentId: rec.id,
+        authorisationRef: rec.authorisationRef,
+        authorisingOfficer: rec.authorisingOfficer,
+        location: rec.location,
+        threshold: rec.threshold,
+        endsAt: new Date(endsAt).toISOString(),
+        watchlist: { subjects: watchlist.subjects, categories: watchlist.categories, bundleSha256: watchlist.bundleSha256, signerKeyId: watchlist.signerKeyId },
+        cameras: rec.cameras,
+      },
+      actor,
+    );
+    if (endsAt < req.endsAt) this.log.warn({ deploymentId: rec.id }, 'deployment end moved earlier to the watchlist expiry');
+    try {
+      await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false });
+    } catch (err) {
+      this.log.error({ err }, 'analysis could not start; ending the deployment');
+      await this.end('start_failed', 'system');
+      throw new ControlError(`analysis could not start (${(err as Error).message}); the deployment was ended and the watchlist purged`, 'failed');
+    }
+    this.log.info({ deploymentId: rec.id, threshold: rec.threshold, endsAt: new Date(endsAt).toISOString() }, 'deployment started');
+    this.arm();
+    return rec;
+  }
+
+  private async end(reason: EndReason, actor: string): Promise<DeploymentReport> {
+    const cur = this.store.running();
+    if (!cur) throw new ControlError('no deployment is running', 'not_running');
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // Each step in its own try: a failing matcher must not keep the watchlist alive.
+    try {
+      await this.hooks.stopAnalysis();
+    } catch (err) {
+      this.log.error({ err }, 'stopping analysis failed');
+    }
+    let counts = cur.counts;
+    try {
+      counts = this.hooks.counts();
+    } catch (err) {
+      this.log.error({ err }, 'reading the deployment counters failed; the last checkpoint is reported');
+    }
+    let purged = false;
+    try {
+      purged = await this.hooks.purgeWatchlist();
+    } catch (err) {
+      this.log.error({ err }, 'watchlist purge at deployment end failed');
+    }
+    const endedAt = this.clock();
+    const report = buildReport(cur, endedAt, reason, counts, purged);
+    this.store.finish(cur.id, endedAt, reason, counts, report);
+    this.audit.record('deployment.ended', { deploymentId: cur.id, reason, durationMinutes: report.durationMinutes, facesAnalysed: counts.facesAnalysed, alerts: counts.alerts, confirmed: counts.confirmed, falseAlerts: counts.falseAlerts, undecided: counts.undecided, watchlistPurged: purged }, actor);
+    this.log.info({ deploymentId: cur.id, reason, watchlistPurged: purged }, 'deployment ended');
+    this.lastReport = report;
+    return report;
+  }
+
+  /** Wake at the deadline, or every TICK_MS, whichever is first, and compare with the clock. */
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const cur = this.store.running();
+    if (!cur) return;
+    const left = cur.endsAt - this.clock();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const still = this.store.running();
+      if (!still || still.id !== cur.id) return;
+      if (this.clock() >= still.endsAt) {
+        const reason: EndReason = still.endsAt < Date.parse(still.watchlist.expiresAt) ? 'ends_at_reached' : 'watchlist_expired';
+        this.serial(() => this.end(reason, 'system')).catch((err: unknown) => this.log.error({ err }, 'automatic deployment end failed'));
+      } else {
+        this.checkpoint();
+        this.arm();
+      }
+    }, Math.max(0, Math.min(left, TICK_MS)));
+  }
+}

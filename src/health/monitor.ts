@@ -1,0 +1,114 @@
+// The daemon's health loop: every health.intervalSeconds it gathers facts, evaluates the probes,
+// checkpoints the deployment counters, hands the status summary to the publisher (the retained
+// status topic) and keeps the snapshot the metrics endpoint and the control socket serve.
+import type { Config } from '../config/schema.js';
+import type { Clock, Component } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import type { DeploymentService } from '../deployment/service.js';
+import { HealthService, type LiveSources } from './gather.js';
+import { MetricsServer, type DeploymentGauge } from './metrics.js';
+import { buildStatus, type StatusSummary } from './status.js';
+import type { HealthFacts, HealthReport } from './types.js';
+import { evaluate } from './probes.js';
+import { thresholdsOf } from './gather.js';
+
+export interface MonitorDeps {
+  cfg: Config;
+  clock: Clock;
+  log: Logger;
+  live: LiveSources;
+  deployments: DeploymentService | null;
+  /** src/mqtt publishStatus(summary): retained, so a tablet that connects late sees it. */
+  publishStatus?: (s: StatusSummary) => void | Promise<void>;
+}
+
+export class HealthMonitor implements Component {
+  readonly name = 'health';
+  private readonly service: HealthService;
+  private readonly metrics: MetricsServer | null;
+  private timer: NodeJS.Timeout | null = null;
+  private facts: HealthFacts | null = null;
+  private report: HealthReport | null = null;
+  private lastImport: StatusSummary['lastImport'] = null;
+  private running: Promise<void> | null = null;
+  metricsPort: number | null = null;
+
+  constructor(private readonly d: MonitorDeps) {
+    this.service = new HealthService(d.cfg, d.clock, d.live);
+    this.metrics = d.cfg.health.metricsPort > 0 ? new MetricsServer(d.cfg.health.metricsPort, () => ({ report: this.report, facts: this.facts, deployment: this.gauge() })) : null;
+  }
+
+  async start(): Promise<void> {
+    if (this.metrics) this.metricsPort = await this.metrics.start();
+    await this.refresh();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+    await this.metrics?.stop();
+  }
+
+  /** Re-evaluate now (also used by `lfr health` through the control socket). */
+  async refresh(): Promise<HealthReport> {
+    const facts = await this.service.facts();
+    this.facts = facts;
+    this.report = evaluate(facts, thresholdsOf(this.d.cfg), (this.d.deployments?.current() ?? null) !== null);
+    try {
+      this.d.deployments?.checkpoint();
+    } catch (err) {
+      this.d.log.warn({ err }, 'deployment checkpoint failed');
+    }
+    await this.publish();
+    return this.report;
+  }
+
+  status(): StatusSummary {
+    const dep = this.d.deployments?.status();
+    return buildStatus({
+      vanId: this.d.cfg.van.id,
+      now: this.d.clock(),
+      report: this.report,
+      cameras: this.d.live.cameras?.() ?? this.facts?.cameras ?? [],
+      deployment: { running: dep?.running ?? null, counts: dep?.counts ?? { facesAnalysed: 0, alerts: 0, confirmed: 0, falseAlerts: 0, undecided: 0 }, lastReport: dep?.lastReport ?? null },
+      lastImport: this.lastImport,
+    });
+  }
+
+  /** Record a watchlist import result (USB or CLI) and publish it at once. */
+  noteImport(i: NonNullable<StatusSummary['lastImport']>): void {
+    this.lastImport = i;
+    void this.publish();
+  }
+
+  /** Publish the summary now (after a deployment start/end, so tablets need not wait). */
+  async publish(): Promise<void> {
+    if (!this.d.publishStatus) return;
+    try {
+      await this.d.publishStatus(this.status());
+    } catch (err) {
+      this.d.log.warn({ err }, 'status publish failed');
+    }
+  }
+
+  private gauge(): DeploymentGauge | null {
+    const s = this.d.deployments?.status();
+    if (!s) return null;
+    return { running: s.running !== null, ...s.counts };
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.running = this.refresh()
+        .then(() => undefined)
+        .catch((err: unknown) => this.d.log.error({ err }, 'health refresh failed'))
+        .finally(() => {
+          this.running = null;
+          if (this.timer) this.schedule();
+        });
+    }, this.d.cfg.health.intervalSeconds * 1000);
+    this.timer.unref();
+  }
+}

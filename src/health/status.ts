@@ -1,0 +1,83 @@
+// The status summary: what `lfr status` prints and what the daemon publishes, retained, on its
+// status topic (via src/mqtt publishStatus). Built from the deployment status, the last health
+// report and the camera facts. Counts and states only: no subject, image or template.
+import type { DeploymentCounts, DeploymentRecord, DeploymentReport } from '../deployment/types.js';
+import type { CameraFacts, HealthReport, Level } from './types.js';
+
+export interface StatusSummary {
+  schema: 1;
+  vanId: string;
+  at: string;
+  health: { level: Level; failing: string[] };
+  deployment: null | {
+    id: string;
+    authorisationRef: string;
+    location: string;
+    threshold: number;
+    startedAt: string;
+    endsAt: string;
+    remainingMinutes: number;
+    watchlist: { subjects: number; categories: Record<string, number>; bundleSha256: string };
+    counts: DeploymentCounts;
+  };
+  lastReport: DeploymentReport | null;
+  cameras: Array<{ name: string; state: string; fps: number | null; dropped: number | null }>;
+  /** Result of the last watchlist import from USB or the CLI, for the tablets and the technician. */
+  lastImport: null | { at: string; source: string; ok: boolean; message: string; subjects?: number };
+}
+
+export interface StatusInput {
+  vanId: string;
+  now: number;
+  report: HealthReport | null;
+  cameras: CameraFacts[];
+  deployment: { running: DeploymentRecord | null; counts: DeploymentCounts; lastReport: DeploymentReport | null };
+  lastImport: StatusSummary['lastImport'];
+}
+
+export function buildStatus(s: StatusInput): StatusSummary {
+  const r = s.deployment.running;
+  return {
+    schema: 1,
+    vanId: s.vanId,
+    at: new Date(s.now).toISOString(),
+    health: { level: s.report?.level ?? 'WARN', failing: (s.report?.checks ?? []).filter((c) => c.level === 'FAIL').map((c) => `${c.name}: ${c.message}`) },
+    deployment: r
+      ? {
+          id: r.id,
+          authorisationRef: r.authorisationRef,
+          location: r.location,
+          threshold: r.threshold,
+          startedAt: new Date(r.startedAt).toISOString(),
+          endsAt: new Date(r.endsAt).toISOString(),
+          remainingMinutes: Math.max(0, Math.round((r.endsAt - s.now) / 60_000)),
+          watchlist: { subjects: r.watchlist.subjects, categories: { ...r.watchlist.categories }, bundleSha256: r.watchlist.bundleSha256 },
+          counts: { ...s.deployment.counts },
+        }
+      : null,
+    lastReport: s.deployment.lastReport,
+    cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped })),
+    lastImport: s.lastImport,
+  };
+}
+
+export function formatStatus(s: StatusSummary): string {
+  const lines = [`van ${s.vanId} at ${s.at}: health ${s.health.level}`];
+  for (const f of s.health.failing) lines.push(`  FAIL ${f}`);
+  if (s.deployment) {
+    const d = s.deployment;
+    const c = d.counts;
+    lines.push(
+      `deployment ${d.id} running (${d.authorisationRef}) at ${d.location}`,
+      `  threshold ${d.threshold}, started ${d.startedAt}, ends ${d.endsAt} (${d.remainingMinutes} min left)`,
+      `  watchlist ${d.watchlist.subjects} people: ${Object.entries(d.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+      `  faces analysed ${c.facesAnalysed}, alerts ${c.alerts} (confirmed ${c.confirmed}, false ${c.falseAlerts}, undecided ${c.undecided})`,
+    );
+  } else {
+    lines.push('no deployment running');
+    if (s.lastReport) lines.push(`  last: ${s.lastReport.deploymentId} ended ${s.lastReport.endedAt} (${s.lastReport.alerts} alerts)`);
+  }
+  for (const c of s.cameras) lines.push(`camera ${c.name}: ${c.state}${c.fps !== null ? ` ${c.fps.toFixed(1)} fps` : ''}${c.dropped ? `, ${c.dropped} dropped` : ''}`);
+  if (s.lastImport) lines.push(`last watchlist import (${s.lastImport.source}) ${s.lastImport.at}: ${s.lastImport.ok ? 'OK' : 'FAILED'}: ${s.lastImport.message}`);
+  return lines.join('\n');
+}

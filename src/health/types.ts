@@ -1,0 +1,103 @@
+// Shapes shared by the health probes, the gatherer, `lfr health`, the status topic and the
+// metrics endpoint. Facts are what was measured; a Check is the verdict a pure probe draws from
+// them. Nothing here can carry a face, a template or a subject reference: only counts, states,
+// temperatures, hashes' verdicts and times.
+
+export type Level = 'OK' | 'WARN' | 'FAIL';
+
+export interface Check {
+  name: string;
+  level: Level;
+  message: string;
+}
+
+export interface SystemFacts {
+  /** 1-minute load average and the number of logical cores it is shared by. */
+  load1: number;
+  cores: number;
+  /** Highest CPU package/core temperature, null when the platform does not expose one (VMs). */
+  cpuTempC: number | null;
+  memTotalMb: number;
+  memAvailableMb: number;
+  /** Free space of the file systems holding the state and runtime folders. */
+  disks: Array<{ path: string; mount: string; freeMb: number; sizeMb: number }>;
+  /** NVIDIA/other GPUs found; empty on a CPU-only box. */
+  gpus: Array<{ model: string; tempC: number | null; memUsedMb: number | null; memTotalMb: number | null }>;
+}
+
+/** Clock synchronisation as the OS reports it; synced null = could not tell. */
+export interface ClockFacts {
+  synced: boolean | null;
+  source: string;
+}
+
+export interface CameraFacts {
+  name: string;
+  enabled: boolean;
+  /** connecting | live | stalled | failed | stopped | ended, or reachable/unreachable from an active probe. */
+  state: string;
+  fps: number | null;
+  /** Frames dropped because analysis was busy (bounded queue), since start. */
+  dropped: number | null;
+  reason?: string;
+}
+
+export interface BrokerFacts {
+  connected: boolean | null;
+  reason?: string;
+}
+
+export interface ModelFacts {
+  id: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface WatchlistFacts {
+  present: boolean;
+  /** Decrypted into the matcher (daemon only); null when asked from outside the daemon. */
+  loaded: boolean | null;
+  expiresAtMs: number | null;
+  subjects: number | null;
+  error?: string;
+}
+
+export interface AlertFacts {
+  /** Capture time of the oldest alert still stored, null when none. */
+  oldestCapturedAt: number | null;
+  retentionHours: number;
+}
+
+export interface AuditFacts {
+  intact: boolean | null;
+  message: string;
+}
+
+export interface HealthFacts {
+  now: number;
+  daemonRunning: boolean;
+  system: SystemFacts | null;
+  clock: ClockFacts;
+  cameras: CameraFacts[];
+  broker: BrokerFacts;
+  models: ModelFacts[];
+  watchlist: WatchlistFacts;
+  alerts: AlertFacts | null;
+  audit: AuditFacts | null;
+}
+
+export interface HealthThresholds {
+  maxCpuTempC: number;
+  minFreeDiskMb: number;
+  maxLoadPerCore: number;
+  minFreeMemMb: number;
+  maxGpuTempC: number;
+  minCameraFps: number;
+  warnWatchlistExpiryMinutes: number;
+}
+
+export interface HealthReport {
+  at: string;
+  level: Level;
+  checks: Check[];
+}
