@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { INSTALL_ROOT } from '../../src/paths.js';
 import { decodeImage, decodeImageFile } from '../../src/vision/decode.js';
+import { benchPerFace } from '../../src/vision/bench.js';
 import { cosine } from '../../src/vision/embedder.js';
 import { createFaceEngine, type FaceEngineWithInfo } from '../../src/vision/engine.js';
 import { ModelError } from '../../src/vision/manifest.js';
@@ -129,6 +130,14 @@ test('analyse never throws: degenerate landmarks give a rejected blank face', (t
   t.is(a.aligned.width, 112);
   t.false(a.quality.ok);
   t.deepEqual(a.quality.reasons.map((r) => r.code).slice(0, 2), ['too_small', 'blurred']);
+});
+
+test('benchPerFace reports positive medians for every stage', async (t) => {
+  const r = await benchPerFace(engine, [await decodeImageFile(sample(1))], 2);
+  t.is(r.faces, 3);
+  t.is(r.iterations, 2);
+  for (const k of ['detectMsPerImage', 'analyseMsPerFace', 'embedMsPerFace', 'perFaceMs', 'cpuMsPerFace'] as const) t.true(r[k] > 0, k);
+  t.true(r.perFaceMs >= r.embedMsPerFace + r.analyseMsPerFace);
 });
 
 test('priors computed in code equal the ones baked into the shipped RFB graph', (t) => {
