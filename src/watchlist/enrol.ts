@@ -14,6 +14,8 @@ export type EnrolOutcome =
 
 /** Longest side of the reference JPEG: enough for an officer to compare faces on a tablet, small in the store. */
 export const REFERENCE_JPEG_PX = 192;
+/** A second face at least this fraction of the main face's height makes the image ambiguous. */
+export const BACKGROUND_FACE_RATIO = 0.5;
 export async function enrolImage(engine: FaceEngine, bytes: Buffer, gates: QualityGateSettings, maxImageBytes: number): Promise<EnrolOutcome> {
   if (bytes.length > maxImageBytes) return { ok: false, code: 'too_large', reason: `image is ${bytes.length} bytes, over watchlist.maxImageBytes (${maxImageBytes})` };
   let img: RgbImage;
@@ -26,11 +28,14 @@ export async function enrolImage(engine: FaceEngine, bytes: Buffer, gates: Quali
   try {
     const dets = await engine.detect(img);
     if (dets.length === 0) return { ok: false, code: 'no_face', reason: 'no face found' };
-    // Several confident faces: we cannot know which one is the subject, so the image is refused
-    // rather than guessed. Faint background detections below the gate's score do not count.
+    // Several confident faces of similar size: we cannot know which one is the subject, so the
+    // image is refused rather than guessed (enrolling a bystander would alert on an innocent
+    // person). A confident face under half the height of the largest is a background face (LFW
+    // photos often have one) and does not count; faint detections below the gate never count.
     const strong = dets.filter((d) => d.score >= gates.minDetectorScore);
-    if (strong.length > 1) return { ok: false, code: 'several_faces', reason: `${strong.length} faces found; a reference image must show one person` };
-    const det = strong[0] ?? dets[0]!;
+    const det = strong.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a), strong[0] ?? dets[0]!);
+    const rivals = strong.filter((d) => d !== det && d.box.height >= BACKGROUND_FACE_RATIO * det.box.height);
+    if (rivals.length > 0) return { ok: false, code: 'several_faces', reason: `${rivals.length + 1} faces of similar size found; a reference image must show one person` };
     const face = engine.analyse(img, det, gates);
     if (!face.quality.ok) {
       wipe(face.aligned.data);
