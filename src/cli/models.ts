@@ -5,7 +5,10 @@ import { loadConfig } from '../config/load.js';
 import { silentLogger } from '../log.js';
 import { DEFAULT_CALIBRATION } from '../quant/calibrate.js';
 import { DEMO_PHOTO_DIR, DEMO_PHOTOS, listImages } from '../quant/calib-data.js';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { DEFAULT_QUANTIZE } from '../quant/quantize.js';
+import { compareEngines } from '../quant/gate.js';
 import { quantizeEntry } from '../quant/service.js';
 import { modelsDirOf } from '../vision/engine.js';
 import { loadManifest, ModelError, readVerifiedModel } from '../vision/manifest.js';
@@ -91,6 +94,37 @@ export function register(program: Command): void {
           opts,
           () => out.map((o) => `wrote ${o.file}\n  sha256 ${o.sha256}\n  ${JSON.stringify(o.stats)}\n  manifest entry to add:\n${JSON.stringify(o.manifestEntry)}`).join('\n'),
           () => ({ models: out }),
+        );
+      }),
+    );
+
+  models
+    .command('compare')
+    .requiredOption('--images <dir>', 'evaluation photos: a folder of images, or of folders of images (LFW images/)')
+    .option('--detector <id>', 'int8 (or other) detector to compare with the configured one')
+    .option('--embedder <id>', 'int8 (or other) embedder to compare with the configured one')
+    .option('--limit <n>', 'use only the first n images (sorted by path)', '500')
+    .option('--json', 'machine-readable output')
+    .description('accuracy gate: float vs int8 embedding cosine on the same aligned faces, and detector recall')
+    .action(
+      action(async (opts: { images: string; detector?: string; embedder?: string; limit: string; json?: boolean }) => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit must be a positive integer, not "${opts.limit}"`, EXIT.usage);
+        const { cfg } = await setup();
+        const b = { ...cfg, vision: { ...cfg.vision, detector: opts.detector ?? cfg.vision.detector, embedder: opts.embedder ?? cfg.vision.embedder } };
+        const top = await readdir(opts.images, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+          throw new CliError(`cannot read ${opts.images}: ${err.code ?? err.message}`, EXIT.badInput);
+        });
+        const dirs = top.some((d) => d.isDirectory()) ? top.filter((d) => d.isDirectory()).map((d) => path.join(opts.images, d.name)).sort() : [opts.images];
+        const files = (await listImages(dirs)).slice(0, limit);
+        if (files.length === 0) throw new CliError(`no images in ${opts.images}`, EXIT.badInput);
+        const r = await compareEngines(files, cfg, b, silentLogger()).catch(asCliError);
+        emit(
+          opts,
+          () =>
+            `${r.images} images, ${r.faces} faces\nembedding cosine ${JSON.stringify(r.models.a.embedder)} vs ${JSON.stringify(r.models.b.embedder)}: mean ${r.meanCosine.toFixed(4)}, min ${r.minCosine.toFixed(4)}\n` +
+            `detector recall (images with a face): ${r.models.a.detector} ${(r.recall.a * 100).toFixed(2)}%, ${r.models.b.detector} ${(r.recall.b * 100).toFixed(2)}%`,
+          () => r,
         );
       }),
     );
