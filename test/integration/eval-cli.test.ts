@@ -1,0 +1,100 @@
+// `lfr eval lfw|watchlist` end to end on a tiny LFW-layout folder built in a temp dir from the
+// MIT demo photos inside @vladmandic/face-api (so the test does not need ../shared/data): the real
+// CLI process, the real models. Includes a truncated JPEG and a faceless image, which must be
+// counted, not fatal.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import sharp from 'sharp';
+import { INSTALL_ROOT } from '../../src/paths.js';
+import { lastJson, runCli } from '../helpers/cli.js';
+
+const DEMO = path.join(INSTALL_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo');
+let dir = '';
+
+const put = async (name: string, n: number, bytes: Buffer): Promise<void> => {
+  await mkdir(path.join(dir, 'images', name), { recursive: true });
+  await writeFile(path.join(dir, 'images', name, `${name}_${String(n).padStart(4, '0')}.jpg`), bytes);
+};
+
+test.before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'lfr-eval-'));
+  for (let k = 1; k <= 6; k++) {
+    const src = await readFile(path.join(DEMO, `sample${k}.jpg`));
+    // Two views of the same scene: downscaled, and downscaled further and mirrored (different
+    // pixels, same people) so genuine pairs are not byte-identical.
+    await put(`S${k}`, 1, await sharp(src).resize({ width: 640 }).jpeg().toBuffer());
+    await put(`S${k}`, 2, await sharp(src).resize({ width: 480 }).flop().jpeg().toBuffer());
+  }
+  const good = await readFile(path.join(dir, 'images', 'S1', 'S1_0001.jpg'));
+  await put('Broken', 1, good.subarray(0, Math.floor(good.length / 3)));
+  await put('Blank', 1, await sharp({ create: { width: 250, height: 250, channels: 3, background: '#808080' } }).jpeg().toBuffer());
+  await put('Solo', 1, await sharp(await readFile(path.join(DEMO, 'sample2.jpg'))).resize({ width: 640 }).extract({ left: 0, top: 0, width: 300, height: 400 }).jpeg().toBuffer());
+  // 10 folds of 1 matched + 1 mismatched pair; fold 8 uses the truncated file, fold 9 the blank.
+  const lines = ['10\t1'];
+  for (let f = 0; f < 10; f++) {
+    const a = `S${(f % 6) + 1}`;
+    const b = `S${((f + 1) % 6) + 1}`;
+    lines.push(f === 8 ? 'Broken\t1\t1' : `${a}\t1\t2`);
+    lines.push(f === 9 ? `${a}\t1\tBlank\t1` : `${a}\t1\t${b}\t2`);
+  }
+  await writeFile(path.join(dir, 'pairs.txt'), lines.join('\n') + '\n');
+  await writeFile(path.join(dir, 'exclude.tsv'), '# singleton\tnote\nSolo\tlooks like someone enrolled\n');
+});
+
+test.after.always(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('eval lfw --json: 10-fold figures, unusable images counted, JSON on the last line', async (t) => {
+  const r = await runCli(['eval', 'lfw', '--dir', dir, '--json']);
+  t.is(r.code, 0, r.stderr);
+  const j = lastJson<Record<string, unknown>>(r.stdout);
+  t.is(j.pairs, 20);
+  t.is(j.unreadableImages, 1);
+  t.is(j.detectionFailures, 1);
+  t.is(j.pairsWithFailure, 2);
+  t.is((j.folds as unknown[]).length, 10);
+  for (const k of ['accuracy', 'accuracyStd', 'tarAtFar1e3', 'meanThreshold', 'msPerImage']) t.is(typeof j[k], 'number', k);
+  t.true((j.accuracy as number) > 0.5 && (j.accuracy as number) <= 1);
+  t.false(r.stderr.includes('    at '), 'no stack trace');
+});
+
+test('eval lfw: human output, and --limit keeps every fold', async (t) => {
+  const r = await runCli(['eval', 'lfw', '--dir', dir, '--limit', '20']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /accuracy\s+\d+\.\d+ % \+- /);
+  t.regex(r.stdout, /1 without a face, 1 unreadable/);
+});
+
+test('eval watchlist --json: gallery, probes, points, exclusions', async (t) => {
+  const r = await runCli(['eval', 'watchlist', '--dir', dir, '--json', '--threshold', '0.4', '--exclude', path.join(dir, 'exclude.tsv')]);
+  t.is(r.code, 0, r.stderr);
+  const j = lastJson<Record<string, unknown>>(r.stdout);
+  t.is(j.gallery, 6);
+  t.is(j.matedProbes, 6);
+  t.deepEqual(j.excluded, ['Solo']);
+  // Broken and Blank are the only non-mated probes left; neither yields a face.
+  t.is(j.nonMatedFailures, 2);
+  t.is(j.nonMatedProbes, 0);
+  t.is(j.threshold, 0.4);
+  t.true(Array.isArray(j.points));
+  t.is(typeof j.fnir, 'number');
+  const all = lastJson<Record<string, unknown>>((await runCli(['eval', 'watchlist', '--dir', dir, '--json'])).stdout);
+  t.is(all.nonMatedProbes, 1);
+  t.is((all.points as { fpir: number }[])[0]!.fpir, 0);
+  t.is(typeof all.threshold, 'number');
+});
+
+test('eval: bad input is a plain message and a non-zero exit', async (t) => {
+  const missing = await runCli(['eval', 'lfw', '--dir', path.join(dir, 'nope')]);
+  t.is(missing.code, 3);
+  t.regex(missing.stderr, /cannot read .*pairs\.txt/);
+  t.false(missing.stderr.includes('    at '));
+  const limit = await runCli(['eval', 'lfw', '--dir', dir, '--limit', 'x']);
+  t.is(limit.code, 2);
+  const wl = await runCli(['eval', 'watchlist', '--dir', path.join(dir, 'pairs.txt')]);
+  t.is(wl.code, 3);
+  t.regex(wl.stderr, /not a folder/);
+});
