@@ -7,6 +7,8 @@ import { register as registerCompare } from './compare.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerWatchlist } from './watchlist.js';
 import { register as registerModels } from './models.js';
+import { register as registerBench } from './bench.js';
+import { register as registerEval } from './eval.js';
 import { register as registerHealth } from './health.js';
 import { register as registerStatus } from './status.js';
 import { register as registerDeployment } from './deployment.js';
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerWatchlist(program);
   registerModels(program);
+  registerEval(program);
+  registerBench(program);
   registerHealth(program);
   registerStatus(program);
   registerDeployment(program);
