@@ -16,6 +16,12 @@ export interface ScoreBackend {
   score(probe: Float32Array, out: Float32Array): void;
   /** Forget (and wipe) any copy of the matrix the backend made. */
   clear(): void;
+  /**
+   * Optional batched, asynchronous scoring for backends that run outside the JS thread (the
+   * ONNX Runtime GEMM in src/match/search/): n probes packed row-major in, n x rows scores out.
+   * Used by searchBatchAsync(); added by the quantisation work (issue 7).
+   */
+  scoreBatch?(probes: Float32Array, n: number, out: Float32Array): Promise<void>;
 }
 
 /** Plain JavaScript dot products, 4-way unrolled (about 1.5x over a naive loop in V8). */
@@ -134,6 +140,24 @@ export class Gallery {
 
   searchBatch(probes: readonly Float32Array[], k: number): SearchHit[][] {
     return probes.map((p) => this.search(p, k));
+  }
+
+  /** searchBatch through the backend's batched async path when it has one (one GEMM per frame). */
+  async searchBatchAsync(probes: readonly Float32Array[], k: number): Promise<SearchHit[][]> {
+    const rows = this.rows;
+    if (!this.backend.scoreBatch || rows === 0 || k <= 0 || probes.length === 0) return this.searchBatch(probes, k);
+    const packed = new Float32Array(probes.length * this.dim);
+    probes.forEach((p, i) => {
+      if (p.length !== this.dim) throw new Error(`probe has ${p.length} values, gallery expects ${this.dim}`);
+      packed.set(p, i * this.dim);
+    });
+    const out = new Float32Array(probes.length * rows);
+    await this.backend.scoreBatch(packed, probes.length, out);
+    // The gallery changed while scoring (import or wipe): answer from the current content.
+    const hits = this.rows === rows ? probes.map((_, i) => this.topK(out.subarray(i * rows, (i + 1) * rows), k)) : this.searchBatch(probes, k);
+    wipe(out);
+    wipe(packed);
+    return hits;
   }
 
   /** Wipe every template and id; the gallery is empty and reusable afterwards. */

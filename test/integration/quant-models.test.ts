@@ -14,6 +14,8 @@ import { decodeModel, encodeModel, onnxOpset } from '../../src/quant/graph.js';
 import { DEFAULT_QUANTIZE } from '../../src/quant/quantize.js';
 import { quantizeEntry } from '../../src/quant/service.js';
 import { FastSearch } from '../../src/match/search/fast-search.js';
+import { OrtScoreBackend } from '../../src/match/search/ort-backend.js';
+import { Gallery } from '../../src/match/gallery.js';
 import { createFaceEngine } from '../../src/vision/engine.js';
 import { decodeImageFile } from '../../src/vision/decode.js';
 import { loadManifest } from '../../src/vision/manifest.js';
@@ -147,4 +149,31 @@ test('lfr models verify passes on the shipped models; quantize refuses a landmar
   const missing = await runCli(['-c', path.join(dir, 'c.json'), 'models', 'list']);
   t.is(missing.code, 3);
   t.regex(missing.stderr, /model manifest not found/);
+});
+
+test('Gallery with the ONNX Runtime backend: searchBatchAsync gives the same subjects and scores as the JS search', async (t) => {
+  const dim = 512;
+  let a = 11;
+  const rnd = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0), a / 4294967296 - 0.5);
+  const unit = () => {
+    const v = Float32Array.from({ length: dim }, rnd);
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  // 1,500 subjects with 2 templates each.
+  const templates = Array.from({ length: 3000 }, (_, i) => ({ subjectId: `s${Math.floor(i / 2)}`, embedding: unit() }));
+  const fast = new Gallery(dim, { backend: new OrtScoreBackend() });
+  const plain = new Gallery(dim);
+  t.teardown(() => {
+    fast.clear();
+    plain.clear();
+  });
+  fast.load(templates);
+  plain.load(templates);
+  const probes = [templates[10]!.embedding, templates[2001]!.embedding, unit()];
+  const got = await fast.searchBatchAsync(probes, 5);
+  const want = plain.searchBatch(probes, 5);
+  t.deepEqual(got.map((h) => h.map((x) => x.subjectId)), want.map((h) => h.map((x) => x.subjectId)));
+  for (let i = 0; i < probes.length; i++) for (let j = 0; j < 5; j++) t.true(Math.abs(got[i]![j]!.score - want[i]![j]!.score) < 1e-5);
+  t.is(got[0]![0]!.subjectId, 's5');
 });
