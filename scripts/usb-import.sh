@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Run by lfr-usb-import@%I.service (root) when udev sees a USB stick partition, e.g. "sdb1".
+# Mounts it read-only and without exec/suid/dev, asks the running daemon to import the one
+# *.lfrwl bundle on it (`lfr usb-import`, as the lfr user), then unmounts, whatever happened.
+# The result (composition or the reason for refusal) goes to the journal, the audit log and the
+# retained status topic, where the tablets show it.
+#
+# Bench testing: when the argument is an existing directory it stands in for the mounted stick
+# and nothing is mounted (test/integration/usb-import.test.ts uses this).
+set -euo pipefail
+LFR_HOME="${LFR_HOME:-/opt/lfr}"
+LFR_USER="${LFR_USER:-lfr}"
+arg="${1:?usage: usb-import.sh DEVICE-NAME (e.g. sdb1) | DIRECTORY}"
+
+lfr() {
+  if [ "$(id -u)" -eq 0 ] && [ "$(id -un)" != "$LFR_USER" ]; then
+    runuser -u "$LFR_USER" -- /usr/bin/node "$LFR_HOME/dist/src/cli/entry.js" "$@"
+  else
+    node "$LFR_HOME/dist/src/cli/entry.js" "$@"
+  fi
+}
+
+if [ -d "$arg" ]; then
+  exec_dir="$arg"
+  lfr usb-import "$exec_dir"
+  exit $?
+fi
+
+case "$arg" in
+  *[!a-z0-9]*) echo "usb-import: refusing odd device name '$arg'" >&2; exit 2 ;;
+esac
+dev="/dev/$arg"
+[ -b "$dev" ] || { echo "usb-import: $dev is not a block device" >&2; exit 2; }
+mnt="/run/lfr-usb/$arg"
+mkdir -p "$mnt"
+chmod 0755 /run/lfr-usb
+fstype="$(blkid -o value -s TYPE "$dev" || true)"
+opts="ro,nosuid,nodev,noexec"
+uid="$(id -u "$LFR_USER")"; gid="$(id -g "$LFR_USER")"
+case "$fstype" in
+  # FAT and exFAT have no owners: give the files to lfr, readable by it only.
+  vfat|exfat) opts="$opts,uid=$uid,gid=$gid,umask=0277" ;;
+  ext4) ;;
+  *) echo "usb-import: $dev has file system '$fstype', not vfat/exfat/ext4: ignored" >&2; rmdir "$mnt"; exit 0 ;;
+esac
+cleanup() { umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true; rmdir "$mnt" 2>/dev/null || true; }
+trap cleanup EXIT
+mount -t "$fstype" -o "$opts" "$dev" "$mnt"
+echo "usb-import: $dev mounted read-only at $mnt"
+lfr usb-import "$mnt"

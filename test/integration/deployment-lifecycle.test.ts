@@ -1,0 +1,144 @@
+// Deployment start/end through the real `lfr` CLI against a real daemon process. The daemon here
+// is test/integration/fixtures/fieldops-host.ts (real control socket, SQLite records, encrypted
+// watchlist import and purge, fake face engine) until src/daemon.ts (`lfr run`) can be mounted.
+import test from 'ava';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli, lastJson } from '../helpers/cli.js';
+import { callDaemon } from '../../src/control/client.js';
+import { controlSocketPath } from '../../src/control/protocol.js';
+import type { DeploymentRecord, DeploymentReport } from '../../src/deployment/types.js';
+import type { StatusSummary } from '../../src/health/status.js';
+import { makeEnv, startHost } from './fixtures/fieldops-env.js';
+
+const auditLines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; fields: Record<string, unknown>; actor: string }) : []);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test.serial('start records the authorisation and composition, end stops, purges and reports', async (t) => {
+  const env = await makeEnv();
+  const host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const c = ['-c', env.cfgFile];
+  const storeFile = path.join(env.dir, 'run', 'watchlist.db');
+  const base = ['deployment', 'start', '--authorisation', 'AUTH-2026-117', '--location', 'High St, north end', '--watchlist', env.bundleFile, '--threshold', '0.62', '--ends-at', '+1h'];
+
+  // No authorising officer: refused with a plain message, nothing recorded, nothing imported.
+  const noOfficer = await runCli([...c, ...base, '--json']);
+  t.is(noOfficer.code, 3, noOfficer.stderr);
+  t.regex(noOfficer.stderr, /authorising officer is required/);
+  t.false(existsSync(storeFile));
+  t.is(auditLines(env.auditFile).length, 0);
+
+  const badThreshold = await runCli([...c, ...base.map((a) => (a === '0.62' ? '1.5' : a)), '--officer', 'Supt A. Example']);
+  t.is(badThreshold.code, 3);
+  t.regex(badThreshold.stderr, /between 0 and 1/);
+
+  const started = await runCli([...c, ...base, '--officer', 'Supt A. Example', '--json']);
+  t.is(started.code, 0, started.stderr);
+  const rec = lastJson<DeploymentRecord>(started.stdout);
+  t.is(rec.authorisationRef, 'AUTH-2026-117');
+  t.is(rec.authorisingOfficer, 'Supt A. Example');
+  t.is(rec.threshold, 0.62);
+  t.is(rec.watchlist.subjects, 2);
+  t.deepEqual(rec.watchlist.categories, { wanted: 1, 'missing person': 1 });
+  t.regex(rec.watchlist.bundleSha256, /^[0-9a-f]{64}$/);
+  t.true(existsSync(storeFile), 'watchlist store on the runtime dir');
+  const startAudit = auditLines(env.auditFile).find((a) => a.type === 'deployment.started');
+  t.truthy(startAudit);
+  t.is(startAudit!.fields.authorisationRef, 'AUTH-2026-117');
+  t.is(startAudit!.fields.threshold, 0.62);
+  t.deepEqual((startAudit!.fields.watchlist as { categories: unknown }).categories, { wanted: 1, 'missing person': 1 });
+
+  // A second deployment cannot start while one runs.
+  const again = await runCli([...c, ...base, '--officer', 'Supt A. Example']);
+  t.is(again.code, 1);
+  t.regex(again.stderr, /still running/);
+
+  await callDaemon(controlSocketPath(path.join(env.dir, 'run')), 'test.bump', { facesAnalysed: 1200, alerts: 3, confirmed: 1, falseAlerts: 1, undecided: 1 });
+  const st = await runCli([...c, 'status', '--json']);
+  t.is(st.code, 0, st.stderr);
+  const status = lastJson<StatusSummary & { running: boolean }>(st.stdout);
+  t.is(status.deployment?.id, rec.id);
+  t.is(status.deployment?.counts.facesAnalysed, 1200);
+  t.is(status.deployment?.watchlist.subjects, 2);
+
+  const outDir = path.join(env.dir, 'reports');
+  const ended = await runCli([...c, 'deployment', 'end', '--out', outDir, '--json']);
+  t.is(ended.code, 0, ended.stderr);
+  const rep = lastJson<DeploymentReport>(ended.stdout);
+  t.is(rep.deploymentId, rec.id);
+  t.is(rep.endReason, 'ended_by_operator');
+  t.is(rep.facesAnalysed, 1200);
+  t.is(rep.alerts, 3);
+  t.is(rep.confirmed + rep.falseAlerts + rep.undecided, 3);
+  t.is(rep.threshold, 0.62);
+  t.true(rep.watchlistPurged);
+  t.false(existsSync(storeFile), 'watchlist purged at deployment end');
+  t.regex(readFileSync(path.join(outDir, `${rec.id}.txt`), 'utf8'), /Faces analysed:\s+1,200 \(counted, no face was stored\)/);
+  t.deepEqual(JSON.parse(readFileSync(path.join(outDir, `${rec.id}.json`), 'utf8')), rep);
+  const endAudit = auditLines(env.auditFile).find((a) => a.type === 'deployment.ended');
+  t.is(endAudit?.fields.watchlistPurged, true);
+
+  // The report is on record and readable without the daemon's help.
+  const again2 = await runCli([...c, 'deployment', 'report', '--json']);
+  t.is(again2.code, 0, again2.stderr);
+  t.deepEqual(lastJson(again2.stdout), rep as unknown as Record<string, unknown>);
+  const none = await runCli([...c, 'deployment', 'end']);
+  t.is(none.code, 1);
+  t.regex(none.stderr, /no deployment is running/);
+});
+
+test.serial('a deployment ends by itself at --ends-at, and the watchlist goes with it', async (t) => {
+  const env = await makeEnv();
+  const host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const c = ['-c', env.cfgFile];
+  const started = await runCli([...c, 'deployment', 'start', '--authorisation', 'AUTH-9', '--location', 'Station forecourt', '--watchlist', env.bundleFile, '--threshold', '0.6', '--ends-at', '+3s', '--officer', 'Insp B', '--json']);
+  t.is(started.code, 0, started.stderr);
+  const rec = lastJson<DeploymentRecord>(started.stdout);
+  await sleep(4500);
+  const st = lastJson<StatusSummary>((await runCli([...c, 'status', '--json'])).stdout);
+  t.is(st.deployment, null);
+  t.is(st.lastReport?.deploymentId, rec.id);
+  t.is(st.lastReport?.endReason, 'ends_at_reached');
+  t.true(st.lastReport?.watchlistPurged);
+  t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
+  t.is(auditLines(env.auditFile).find((a) => a.type === 'deployment.ended')?.actor, 'system');
+});
+
+test.serial('a deployment whose end passed while the daemon was down is ended at start-up', async (t) => {
+  const env = await makeEnv();
+  let host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const c = ['-c', env.cfgFile];
+  const started = await runCli([...c, 'deployment', 'start', '--authorisation', 'AUTH-10', '--location', 'Market', '--watchlist', env.bundleFile, '--threshold', '0.6', '--ends-at', '+3s', '--officer', 'Insp C', '--json']);
+  t.is(started.code, 0, started.stderr);
+  host.child.kill('SIGKILL'); // a crash: no clean end, the record stays "running"
+  await new Promise((r) => host.child.once('exit', r));
+  const down = await runCli([...c, 'status', '--json']);
+  t.is(down.code, 4);
+  t.is(lastJson<{ running: boolean }>(down.stdout).running, false);
+  await sleep(3500);
+  host = await startHost(env);
+  const rep = await runCli([...c, 'deployment', 'report', '--json']);
+  t.is(rep.code, 0, rep.stderr);
+  t.is(lastJson<DeploymentReport>(rep.stdout).endReason, 'ends_at_reached');
+  t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
+});
+
+test.serial('without a daemon, deployment start says so and exits 4', async (t) => {
+  const env = await makeEnv();
+  t.teardown(() => env.cleanup());
+  const r = await runCli(['-c', env.cfgFile, 'deployment', 'start', '--authorisation', 'A', '--location', 'L', '--watchlist', env.bundleFile, '--threshold', '0.6', '--ends-at', '+1h', '--officer', 'O']);
+  t.is(r.code, 4);
+  t.regex(r.stderr, /daemon is not running/);
+});
