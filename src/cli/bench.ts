@@ -15,6 +15,8 @@ import { decodeImageFile } from '../vision/decode.js';
 import { createFaceEngine } from '../vision/engine.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { modelsBench } from '../quant/bench.js';
+import { searchScaleBench } from '../match/search/bench.js';
 
 export interface BenchOptions {
   /** Timed passes (each bench decides what a pass is). */
@@ -61,7 +63,7 @@ const visionBench: Bench = {
 };
 
 /** Every bench, in the order `bench all` runs them. */
-export const BENCHES: readonly Bench[] = [visionBench];
+export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchScaleBench];
 
 function parseIterations(v: string): number {
   const n = Number(v);

@@ -14,6 +14,7 @@ import { loadManifest, readVerifiedModel, type ModelEntry } from '../vision/mani
 import { fullRoi, toTensor } from '../vision/preprocess.js';
 import { ort } from '../vision/session.js';
 import { applicationOutputs, int8Id } from './service.js';
+import type { Bench } from '../cli/bench.js';
 
 export interface ModelBenchRow {
   model: string;
@@ -90,3 +91,14 @@ export function formatModelBench(rows: ModelBenchRow[]): string {
   }
   return lines.join('\n');
 }
+
+/** `lfr bench models` (registered in src/cli/bench.ts). */
+export const modelsBench: Bench = {
+  name: 'models',
+  description: 'float vs int8 ms per inference of the detector and embedder at 1 and 2 threads, alternated in one run (median)',
+  async run(config, opts) {
+    // A bench pass is short (one inference), so 8 runs per requested pass keep medians steady.
+    const rows = await benchModels(config, { ...DEFAULT_MODEL_BENCH, iterations: opts.iterations * 8 });
+    return { human: `models (median ms per inference, ${opts.iterations * 8} runs each)\n${formatModelBench(rows)}`, json: { rows } };
+  },
+};

@@ -5,6 +5,7 @@
 import { JsScoreBackend } from '../gallery.js';
 import { FastSearch } from './fast-search.js';
 import { topK } from './topk.js';
+import type { Bench } from '../../cli/bench.js';
 
 export interface SearchBenchOptions {
   sizes: number[];
@@ -106,3 +107,14 @@ export function formatSearchBench(rows: SearchBenchRow[], opts: SearchBenchOptio
   const lines = rows.map((r) => `${String(r.templates).padStart(7)}  ${r.backend.padEnd(14)} ${r.msPerProbe.toFixed(3).padStart(8)}  ${r.msPerProbeBatched.toFixed(3).padStart(8)}  top-k agreement ${(r.agreement * 100).toFixed(0)}%`);
   return [head, '  rows  backend          single   batched', ...lines].join('\n');
 }
+
+/** `lfr bench search-scale` (registered in src/cli/bench.ts). */
+export const searchScaleBench: Bench = {
+  name: 'search-scale',
+  description: 'top-3 watchlist search over 1k/10k/100k templates, one thread: JS float loop vs ONNX Runtime GEMM f32 / int8 (ms per probe)',
+  async run(_config, opts) {
+    const o = { ...DEFAULT_SEARCH_BENCH, probes: Math.max(8, opts.iterations * 8) };
+    const rows = await benchSearchScale(o);
+    return { human: formatSearchBench(rows, o), json: { ...o, rows } };
+  },
+};
