@@ -91,3 +91,42 @@ test('1,000 mutated bundles: none imports, none crashes', async (t) => {
   t.log(Object.fromEntries(kinds));
   t.true(kinds.size >= 4);
 });
+
+test('300 validly signed bundles with mutated CSV and images: each imports or is refused cleanly', async (t) => {
+  const keys = makeKeys();
+  const dir = mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-signed-'));
+  const storeFile = path.join(dir, 'watchlist.db');
+  const engine = fakeEngine();
+  const files = await okFiles();
+  const rand = rng(7);
+  const csv = Buffer.from(CSV_OK);
+  let imported = 0;
+  let refused = 0;
+  for (let i = 0; i < 300; i++) {
+    const c = Buffer.from(csv);
+    const imgs = files.map(([n, d]) => [n, Buffer.from(d)] as [string, Buffer]);
+    if (i % 2 === 0) {
+      for (let j = 0; j < 1 + rand(3); j++) c[rand(c.length)] = [0x2c, 0x22, 0x0a, 0x3b, 0x3d, 0x2f, 0x2e, 0xff, 0x00, rand(256)][rand(10)]!;
+    } else {
+      const img = imgs[rand(imgs.length)]![1];
+      for (let j = 0; j < 1 + rand(8); j++) img[rand(img.length)] = rand(256);
+    }
+    const buf = await bundleBuffer(keys, c, imgs);
+    try {
+      const rep = await importBundle(
+        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24 },
+        { engine, clock: Date.now, log: silentLogger() },
+      );
+      t.true(rep.composition.subjects >= 1);
+      imported++;
+    } catch (err) {
+      if (!(err instanceof BundleError || err instanceof CsvError || err instanceof ImportError)) {
+        t.fail(`signed mutation ${i} crashed: ${(err as Error).stack}`);
+        return;
+      }
+      refused++;
+    }
+  }
+  t.log({ imported, refused });
+  t.true(imported > 0 && refused > 0);
+});
