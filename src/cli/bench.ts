@@ -17,6 +17,7 @@ import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
 import { modelsBench } from '../quant/bench.js';
 import { searchScaleBench } from '../match/search/bench.js';
+import { searchBench } from '../match/bench.js';
 
 export interface BenchOptions {
   /** Timed passes (each bench decides what a pass is). */
@@ -63,7 +64,7 @@ const visionBench: Bench = {
 };
 
 /** Every bench, in the order `bench all` runs them. */
-export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchScaleBench];
+export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench];
 
 function parseIterations(v: string): number {
   const n = Number(v);

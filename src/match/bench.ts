@@ -2,6 +2,7 @@
 // calling (single) thread. Templates are random unit vectors: search cost does not depend on what
 // the vectors mean, only on rows x dimension, so no face data is needed.
 import { Gallery, type ScoreBackend } from './gallery.js';
+import type { Bench } from '../cli/bench.js';
 import type { GalleryTemplate } from '../watchlist/types.js';
 
 export interface SearchBenchOptions {
@@ -91,3 +92,14 @@ export function formatSearchBench(rows: SearchBenchRow[]): string {
   }
   return lines.join('\n');
 }
+
+/** `lfr bench search` (registered in src/cli/bench.ts): the Gallery the live matcher uses. */
+export const searchBench: Bench = {
+  name: 'search',
+  description: 'Gallery top-3 search (the live matcher\'s), 512-d, 1k/10k/100k templates, one thread: median ms per probe',
+  async run(_config, opts) {
+    // 40 probes per iteration: enough for a stable median, under 30 s at 100k on a slow box.
+    const rows = benchSearch({ probes: Math.max(20, opts.iterations * 40) });
+    return { human: `search (Gallery, one thread)\n${formatSearchBench(rows)}`, json: { rows } };
+  },
+};
