@@ -1,0 +1,93 @@
+// Pure deployment rules: --ends-at parsing, start validation, the 24 h ceiling, the report.
+import test from 'ava';
+import { buildReport, effectiveEnd, formatReport, parseEndsAt, PolicyError, validateStart } from '../../src/deployment/policy.js';
+import type { DeploymentRecord, StartRequest } from '../../src/deployment/types.js';
+import { buildStatus, formatStatus } from '../../src/health/status.js';
+
+const NOW = Date.parse('2026-11-23T10:00:00Z');
+const H = 3_600_000;
+const LIMITS = { maxHours: 24, requireOfficer: true };
+const REQ: StartRequest = { authorisationRef: ' AUTH-1 ', authorisingOfficer: 'Supt X', location: 'High St', watchlistFile: '/m/w.lfrwl', threshold: 0.6, endsAt: NOW + 8 * H };
+
+test('parseEndsAt: relative, ISO and clock time', (t) => {
+  t.is(parseEndsAt('+8h', NOW), NOW + 8 * H);
+  t.is(parseEndsAt('+90m', NOW), NOW + 90 * 60_000);
+  t.is(parseEndsAt('+30s', NOW), NOW + 30_000);
+  t.is(parseEndsAt('2026-11-23T18:00Z', NOW), Date.parse('2026-11-23T18:00Z'));
+  const hm = parseEndsAt('09:30', NOW);
+  t.true(hm > NOW && hm <= NOW + 24 * H, 'HH:MM is the next such time');
+  t.throws(() => parseEndsAt('tomorrow', NOW), { instanceOf: PolicyError });
+  t.throws(() => parseEndsAt('25:00', NOW), { instanceOf: PolicyError });
+});
+
+test('validateStart: trims, and refuses every missing or out-of-range field plainly', (t) => {
+  t.is(validateStart(REQ, NOW, LIMITS).authorisationRef, 'AUTH-1');
+  const bad: Array<[Partial<StartRequest>, RegExp]> = [
+    [{ authorisationRef: '  ' }, /authorisation reference is required/],
+    [{ location: '' }, /location is required/],
+    [{ authorisingOfficer: undefined }, /authorising officer is required/],
+    [{ threshold: 0 }, /between 0 and 1/],
+    [{ threshold: 1.2 }, /between 0 and 1/],
+    [{ threshold: Number.NaN }, /between 0 and 1/],
+    [{ endsAt: NOW - 1 }, /in the future/],
+    [{ endsAt: NOW + 25 * H }, /more than 24 h away/],
+    [{ watchlistFile: '' }, /watchlist bundle is required/],
+  ];
+  for (const [patch, re] of bad) t.throws(() => validateStart({ ...REQ, ...patch }, NOW, LIMITS), { instanceOf: PolicyError, message: re });
+  t.notThrows(() => validateStart({ ...REQ, authorisingOfficer: undefined }, NOW, { maxHours: 24, requireOfficer: false }));
+  t.throws(() => validateStart({ ...REQ, endsAt: NOW + 5 * H }, NOW, { maxHours: 4, requireOfficer: true }), { message: /more than 4 h/ });
+  t.throws(() => validateStart({ ...REQ, endsAt: NOW + 30 * H }, NOW, { maxHours: 48, requireOfficer: true }), { message: /24 h/ }, 'the 24 h ceiling holds whatever the config says');
+});
+
+test('the deployment never outlives its watchlist', (t) => {
+  t.is(effectiveEnd(NOW + 10 * H, NOW + 6 * H), NOW + 6 * H);
+  t.is(effectiveEnd(NOW + 2 * H, NOW + 6 * H), NOW + 2 * H);
+  t.is(effectiveEnd(NOW + 2 * H, Number.NaN), NOW + 2 * H);
+});
+
+const REC: DeploymentRecord = {
+  id: 'dep-1',
+  authorisationRef: 'AUTH-1',
+  authorisingOfficer: 'Supt X',
+  operator: 'pc123',
+  location: 'High St',
+  reason: null,
+  threshold: 0.6,
+  watchlist: { subjects: 40, templates: 52, categories: { wanted: 30, 'missing person': 10 }, bundleSha256: 'ab'.repeat(32), signerKeyId: 'f0f0f0f0f0f0f0f0', expiresAt: new Date(NOW + 24 * H).toISOString() },
+  cameras: ['north-1', 'south-1'],
+  startedAt: NOW,
+  endsAt: NOW + 8 * H,
+  endedAt: null,
+  endReason: null,
+  counts: { facesAnalysed: 0, alerts: 0, confirmed: 0, falseAlerts: 0, undecided: 0 },
+};
+
+test('results report: duration, counts, threshold and composition, in JSON and text', (t) => {
+  const r = buildReport(REC, NOW + 6 * H + 5 * 60_000, 'ended_by_operator', { facesAnalysed: 31000, alerts: 4, confirmed: 2, falseAlerts: 1, undecided: 1 }, true);
+  t.is(r.durationMinutes, 365);
+  t.is(r.alerts, 4);
+  t.deepEqual(r.watchlist.categories, { wanted: 30, 'missing person': 10 });
+  const text = formatReport(r);
+  t.regex(text, /6 h 5 min/);
+  t.regex(text, /Faces analysed:\s+31,000 \(counted, no face was stored\)/);
+  t.regex(text, /false alerts:\s+1 \(1 in 31,000 faces\)/);
+  t.regex(text, /Watchlist deleted:\s+yes/);
+  t.regex(formatReport({ ...r, watchlistPurged: false }), /NO: delete it now/);
+  t.false(JSON.stringify(r).includes('templates'), 'report carries counts, not templates');
+});
+
+test('status summary: running deployment with counts, failing checks listed', (t) => {
+  const s = buildStatus({
+    vanId: 'van-7',
+    now: NOW + H,
+    report: { at: '', level: 'FAIL', checks: [{ name: 'broker', level: 'FAIL', message: 'not connected' }, { name: 'clock', level: 'WARN', message: '?' }] },
+    cameras: [{ name: 'north-1', enabled: true, state: 'live', fps: 9.8, dropped: 2 }],
+    deployment: { running: REC, counts: { facesAnalysed: 500, alerts: 1, confirmed: 0, falseAlerts: 0, undecided: 1 }, lastReport: null },
+    lastImport: null,
+  });
+  t.is(s.deployment?.remainingMinutes, 7 * 60);
+  t.deepEqual(s.health.failing, ['broker: not connected']);
+  const text = formatStatus(s);
+  t.regex(text, /faces analysed 500, alerts 1/);
+  t.regex(text, /camera north-1: live 9.8 fps, 2 dropped/);
+});
