@@ -12,9 +12,9 @@ import { sha256Hex } from '../../src/crypto/hash.js';
 
 export const DIM = 8;
 
-/** Solid-colour PNG: red = one good face, blue = two faces, green = no face, grey = blurred face. */
-export async function colourImage(colour: 'red' | 'blue' | 'green' | 'grey' | 'orange', size = 64): Promise<Buffer> {
-  const rgb = { red: [220, 10, 10], blue: [10, 10, 220], green: [10, 220, 10], grey: [128, 128, 128], orange: [230, 140, 10] }[colour];
+/** Solid-colour PNG: red/orange = one good face, blue = two faces, magenta = a face and a small background face, green = no face, grey = blurred face. */
+export async function colourImage(colour: 'red' | 'blue' | 'green' | 'grey' | 'orange' | 'magenta', size = 64): Promise<Buffer> {
+  const rgb = { red: [220, 10, 10], blue: [10, 10, 220], green: [10, 220, 10], grey: [128, 128, 128], orange: [230, 140, 10], magenta: [210, 10, 210] }[colour];
   return sharp({ create: { width: size, height: size, channels: 3, background: { r: rgb[0]!, g: rgb[1]!, b: rgb[2]! } } }).png().toBuffer();
 }
 
@@ -28,6 +28,7 @@ export function fakeEngine(): FaceEngine & { detected: number } {
     async detect(img: RgbImage): Promise<FaceDetection[]> {
       e.detected++;
       const [r, g, b] = [img.data[0]!, img.data[1]!, img.data[2]!];
+      if (r > 200 && b > 200) return [det(4), { ...det(40), box: { x: 40, y: 40, width: 8, height: 8 } }];
       if (b > 200) return [det(4), det(30)];
       if (g > 200) return [];
       void r;

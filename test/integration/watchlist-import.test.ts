@@ -41,6 +41,7 @@ test('import enrols good images, reports each bad one, and the daemon opens the 
   t.deepEqual(rep.notEnrolled, ['WL-3']);
   t.is(rep.composition.expiresAt, new Date(now + 24 * H).toISOString());
   t.is(events[0]?.type, 'watchlist.imported');
+  t.is(rep.composition.templates, 2);
   t.is((statSync(storeFile).mode & 0o777).toString(8), '600');
   t.deepEqual(readdirSync(path.dirname(storeFile)), ['watchlist.db'], 'no temp file left');
 
@@ -60,6 +61,15 @@ test('import enrols good images, reports each bad one, and the daemon opens the 
   wl!.close();
   t.is(wl!.gallery.size, 0);
   t.true(events.some((e) => e.type === 'watchlist.opened'));
+});
+
+test('a small background face does not make a reference image ambiguous; a similar-size one does', async (t) => {
+  const keys = makeKeys();
+  const { storeFile } = setup();
+  const csv = 'subject_ref,category,reason,images\nWL-1,wanted,r,m.png\nWL-2,wanted,r,b.png\n';
+  const rep = await runImport(keys, await bundleBuffer(keys, csv, [['m.png', await colourImage('magenta')], ['b.png', await colourImage('blue')]]), storeFile);
+  t.is(rep.composition.subjects, 1);
+  t.deepEqual(rep.rejected.map((r) => [r.image, r.code]), [['b.png', 'several_faces']]);
 });
 
 test('nothing identifying is stored in clear', async (t) => {
