@@ -32,6 +32,7 @@ export interface WatchlistHolderDeps {
 export class WatchlistHolder implements Component {
   readonly name = 'watchlist';
   private van: VanKey | null = null;
+  private keyError: Error | null = null;
   private wl: OpenWatchlist | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -45,7 +46,15 @@ export class WatchlistHolder implements Component {
 
   /** Reads the van key and opens the current store (purging it first when expired). */
   async start(signal: AbortSignal): Promise<void> {
-    this.van = readVanSecretKey(this.d.config.watchlist.vanKeyFile);
+    try {
+      this.van = readVanSecretKey(this.d.config.watchlist.vanKeyFile);
+    } catch (err) {
+      // Without the van key no watchlist can be opened or imported, but the rest of the daemon
+      // (health, MQTT availability, purges) must still run and report it; importFile says why.
+      this.keyError = err as Error;
+      this.d.log.error({ err }, 'van key unreadable: no watchlist can be opened or imported');
+      return;
+    }
     if (signal.aborted) return;
     this.reopen();
     this.ticker = setInterval(() => void this.checkNow(), TICK_MS);
@@ -64,7 +73,7 @@ export class WatchlistHolder implements Component {
   /** Import a bundle (all or nothing) and switch the matcher to it. */
   importFile(file: string): Promise<ImportReport> {
     return this.serial(async () => {
-      if (!this.van) throw new Error('watchlist component not started');
+      if (!this.van) throw this.keyError ?? new Error('watchlist component not started');
       const cfg = this.d.config.watchlist;
       const report = await importBundle(
         {

@@ -64,3 +64,13 @@ test('import, follow the store, purge at expiry, wipe at stop', async (t) => {
   keys.signer.secretKey.destroy();
   van.secretKey.destroy();
 });
+
+test('a missing van key does not stop the daemon; import then says why', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lfr-holder-'));
+  const cfg = resolvePaths(parseConfig({ paths: { runtimeDir: path.join(dir, 'run'), stateDir: dir }, watchlist: { vanKeyFile: 'keys/none.key' } }), dir);
+  const h = new WatchlistHolder({ config: cfg, log: silentLogger(), clock: Date.now, engine: fakeEngine });
+  await h.start(new AbortController().signal);
+  t.is(h.current, null);
+  await t.throwsAsync(h.importFile(path.join(dir, 'x.lfrwl')), { message: /private key not found/ });
+  await h.stop();
+});
