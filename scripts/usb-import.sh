@@ -10,19 +10,19 @@
 set -euo pipefail
 LFR_HOME="${LFR_HOME:-/opt/lfr}"
 LFR_USER="${LFR_USER:-lfr}"
+LFR_ENTRY="${LFR_ENTRY:-$LFR_HOME/dist/src/cli/entry.js}"
 arg="${1:?usage: usb-import.sh DEVICE-NAME (e.g. sdb1) | DIRECTORY}"
 
 lfr() {
   if [ "$(id -u)" -eq 0 ] && [ "$(id -un)" != "$LFR_USER" ]; then
-    runuser -u "$LFR_USER" -- /usr/bin/node "$LFR_HOME/dist/src/cli/entry.js" "$@"
+    runuser -u "$LFR_USER" -- /usr/bin/node "$LFR_ENTRY" "$@"
   else
-    node "$LFR_HOME/dist/src/cli/entry.js" "$@"
+    node "$LFR_ENTRY" "$@"
   fi
 }
 
 if [ -d "$arg" ]; then
-  exec_dir="$arg"
-  lfr usb-import "$exec_dir"
+  lfr usb-import "$arg"
   exit $?
 fi
 

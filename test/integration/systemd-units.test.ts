@@ -1,0 +1,83 @@
+// The unit files pass `systemd-analyze verify` with no warning at all (a bad directive is only a
+// warning to systemd, and would silently drop hardening), lfr.service scores below 2.0 in
+// `systemd-analyze security`, and the udev rule hands USB partitions to the import unit.
+// /opt/lfr is rewritten to this checkout so verify can check that ExecStart= targets exist.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { INSTALL_ROOT } from '../../src/paths.js';
+
+const run = promisify(execFile);
+const SYSTEMD = path.join(INSTALL_ROOT, 'systemd');
+const ANALYZE = '/usr/bin/systemd-analyze';
+
+async function analyze(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(ANALYZE, args, { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+function unitDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-units-'));
+  for (const f of ['lfr.service', 'lfr-usb-import@.service']) {
+    writeFileSync(path.join(dir, f), readFileSync(path.join(SYSTEMD, f), 'utf8').replaceAll('/opt/lfr', INSTALL_ROOT));
+  }
+  return dir;
+}
+
+test('lfr.service and lfr-usb-import@.service verify cleanly', async (t) => {
+  if (!existsSync(ANALYZE)) return t.pass('systemd-analyze not installed here: skipped (apt-get install systemd)');
+  const dir = unitDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const r = await analyze(['verify', '--man=no', path.join(dir, 'lfr.service'), path.join(dir, 'lfr-usb-import@.service')]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr.trim(), '', 'no warnings');
+  const unit = readFileSync(path.join(SYSTEMD, 'lfr.service'), 'utf8');
+  t.regex(unit, /^Type=notify$/m);
+  t.regex(unit, /^WatchdogSec=\d+/m);
+  t.regex(unit, /^RuntimeDirectory=lfr$/m);
+});
+
+test('the mosquitto drop-in is loaded and verifies cleanly', async (t) => {
+  const base = '/lib/systemd/system/mosquitto.service';
+  if (!existsSync(ANALYZE) || !existsSync(base)) return t.pass('systemd-analyze or mosquitto.service missing: skipped');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-units-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  copyFileSync(base, path.join(dir, 'mosquitto.service'));
+  mkdirSync(path.join(dir, 'mosquitto.service.d'));
+  // First prove verify reads drop-ins from beside the unit: a bad one must be reported.
+  writeFileSync(path.join(dir, 'mosquitto.service.d', 'lfr.conf'), '[Service]\nRestart=bogus\n');
+  const bad = await analyze(['verify', '--man=no', path.join(dir, 'mosquitto.service')]);
+  t.regex(bad.stderr, /bogus/);
+  copyFileSync(path.join(SYSTEMD, 'mosquitto.service.d', 'lfr.conf'), path.join(dir, 'mosquitto.service.d', 'lfr.conf'));
+  const good = await analyze(['verify', '--man=no', path.join(dir, 'mosquitto.service')]);
+  t.is(good.code, 0, good.stderr);
+  t.is(good.stderr.trim(), '');
+});
+
+test('systemd-analyze security scores lfr.service below 2.0', async (t) => {
+  if (!existsSync(ANALYZE)) return t.pass('systemd-analyze not installed here: skipped');
+  const dir = unitDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const r = await analyze(['security', '--offline=yes', path.join(dir, 'lfr.service')]);
+  const m = /Overall exposure level for lfr\.service: (\d+\.\d+)/.exec(r.stdout + r.stderr);
+  t.truthy(m, r.stdout + r.stderr);
+  t.log(`exposure ${m![1]}`);
+  t.true(Number(m![1]) < 2.0, `exposure ${m![1]}`);
+});
+
+test('udev rule: USB partitions with a file system start lfr-usb-import@<kernel name>', (t) => {
+  const rule = readFileSync(path.join(SYSTEMD, '99-lfr-usb.rules'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+  t.is(rule.length, 1);
+  const r = rule[0]!;
+  for (const part of ['ACTION=="add"', 'SUBSYSTEM=="block"', 'ENV{ID_BUS}=="usb"', 'ENV{ID_FS_USAGE}=="filesystem"', 'TAG+="systemd"', 'ENV{SYSTEMD_WANTS}+="lfr-usb-import@%k.service"']) t.true(r.includes(part), part);
+  // udev syntax: every key is KEY op "value", comma separated.
+  for (const kv of r.split(/,\s*/)) t.regex(kv, /^[A-Z_]+(\{[A-Z_]+\})?(==|!=|\+=|=)"[^"]*"$/, kv);
+});

@@ -1,0 +1,83 @@
+// USB auto-import with a directory standing in for the mounted stick: scripts/usb-import.sh (what
+// lfr-usb-import@.service runs) -> `lfr usb-import` -> the daemon's control socket -> the real
+// watchlist import -> audit and the status summary. No stick, no mount, no root needed.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { INSTALL_ROOT, CLI_ENTRY } from '../../src/paths.js';
+import os from 'node:os';
+import { lastJson, runCli } from '../helpers/cli.js';
+import type { StatusSummary } from '../../src/health/status.js';
+import { makeEnv, startHost } from './fixtures/fieldops-env.js';
+
+const run = promisify(execFile);
+
+test.serial('a bundle on the stick is imported, audited and shown on the status', async (t) => {
+  const env = await makeEnv();
+  const host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const stick = path.join(env.dir, 'stick');
+  mkdirSync(path.join(stick, 'lfr'), { recursive: true });
+  writeFileSync(path.join(stick, 'README.txt'), 'not a bundle');
+  copyFileSync(env.bundleFile, path.join(stick, 'lfr', 'op-harbour.lfrwl'));
+
+  // The script the unit runs; LFR_ENTRY points it at this build instead of /opt/lfr, LFR_USER at us.
+  const { stdout } = await run(path.join(INSTALL_ROOT, 'scripts/usb-import.sh'), [stick], {
+    env: { ...process.env, LFR_ENTRY: CLI_ENTRY, LFR_USER: os.userInfo().username, LFR_CONFIG: env.cfgFile },
+  }).catch((err: { stdout: string; stderr: string }) => {
+    throw new Error(`usb-import.sh failed: ${err.stderr}`);
+  });
+  t.regex(stdout, /imported op-harbour\.lfrwl/);
+  t.true(existsSync(path.join(env.dir, 'run', 'watchlist.db')), 'the watchlist store was written');
+  const audit = readFileSync(env.auditFile, 'utf8');
+  t.regex(audit, /"type":"watchlist.imported","fields":\{"source":"usb","subjects":2/);
+  const st = lastJson<StatusSummary>((await runCli(['-c', env.cfgFile, 'status', '--json'])).stdout);
+  t.is(st.lastImport?.source, 'usb');
+  t.true(st.lastImport?.ok);
+  t.is(st.lastImport?.subjects, 2);
+});
+
+test.serial('a stick with two bundles, or none, is refused with a plain reason and nothing imported', async (t) => {
+  const env = await makeEnv();
+  const host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const stick = path.join(env.dir, 'stick');
+  mkdirSync(stick);
+  const none = await runCli(['-c', env.cfgFile, 'usb-import', stick]);
+  t.is(none.code, 3);
+  t.regex(none.stderr, /no watchlist bundle/);
+  copyFileSync(env.bundleFile, path.join(stick, 'a.lfrwl'));
+  copyFileSync(env.bundleFile, path.join(stick, 'b.lfrwl'));
+  const two = await runCli(['-c', env.cfgFile, 'usb-import', stick, '--json']);
+  t.is(two.code, 3);
+  t.regex(two.stderr, /2 watchlist bundles/);
+  t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
+});
+
+test.serial('a bundle that fails verification is refused and the refusal reaches the status', async (t) => {
+  const env = await makeEnv();
+  const host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const stick = path.join(env.dir, 'stick');
+  mkdirSync(stick);
+  const bytes = readFileSync(env.bundleFile);
+  bytes[bytes.length - 10]! ^= 0xff; // one flipped bit in the encrypted payload
+  writeFileSync(path.join(stick, 'tampered.lfrwl'), bytes);
+  const r = await runCli(['-c', env.cfgFile, 'usb-import', stick]);
+  t.is(r.code, 1);
+  t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
+  const st = lastJson<StatusSummary>((await runCli(['-c', env.cfgFile, 'status', '--json'])).stdout);
+  t.is(st.lastImport?.ok, false);
+  t.regex(readFileSync(env.auditFile, 'utf8'), /watchlist.import_rejected/);
+});
