@@ -69,9 +69,12 @@ export const configSchema = z
       .prefault({}),
     vision: z
       .object({
-        detector: z.string().default('rfb320').describe('Model id (models/manifest.json) of the face detector.'),
+        detector: z.string().default('rfb320').describe('Model id (models/manifest.json) of the face detector. Stays float: "rfb320-int8" keeps recall but ran slower than float on x86 with AVX-512 (docs/performance.md).'),
         landmarker: z.string().default('pfld68').describe('Model id of the landmark model used to refine eye/nose/mouth points; "none" uses the detector\'s own points.'),
-        embedder: z.string().default('faceplugin-feature').describe('Model id of the face embedder.'),
+        embedder: z
+          .string()
+          .default('faceplugin-feature-int8')
+          .describe('Model id of the face embedder. Default: the int8 QDQ embedder, which passed the gate in docs/performance.md (LFW 99.30 % vs 99.28 % float, mean cosine with float 0.99, 1.6x faster on one thread); "faceplugin-feature" is the float original (use it with the CUDA provider, which does not run int8 kernels).'),
         detectorInputWidth: z
           .number()
           .int()
