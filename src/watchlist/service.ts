@@ -75,6 +75,12 @@ export function watchlistStatus(p: WatchlistPolicy): WatchlistStatus {
   return { present: true, composition, expiresAtMs };
 }
 
+/** For `lfr deployment` and reports: the composition, or null when there is no (unexpired) watchlist. */
+export function watchlistComposition(p: WatchlistPolicy): WatchlistComposition | null {
+  const st = watchlistStatus(p);
+  return st.present ? st.composition : null;
+}
+
 export interface OpenWatchlist {
   subjects: WatchlistSubject[];
   gallery: Gallery;
