@@ -2,7 +2,7 @@
 // key files are written 0600 (never overwritten) and refused when group or others may read them,
 // as ssh does, because a van key readable by another account defeats the bundle encryption.
 // Secret bytes go straight into sodium secure memory; the decoded copies are wiped.
-import { chmodSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { SecretKey, wipe } from './secure.js';
 import { generateSigningKeyPair, keyId, SIGN_PUBLIC_BYTES, SIGN_SECRET_BYTES, type SigningKeyPair } from './sign.js';
@@ -122,6 +122,10 @@ export function generateKeyFiles(kind: KeyKind, dir: string, name: string = kind
   const id = keyId(pair.publicKey);
   const privateFile = path.join(dir, `${name}.key`);
   const publicFile = path.join(dir, `${name}.pub`);
+  if (existsSync(privateFile) || existsSync(publicFile)) {
+    pair.secretKey.destroy();
+    throw new KeyFileError(`refusing to overwrite an existing key file in ${dir} (name "${name}")`);
+  }
   const createdAt = new Date().toISOString();
   const secretB64 = pair.secretKey.bytes.toString('base64');
   try {
