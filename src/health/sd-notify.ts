@@ -45,9 +45,17 @@ export function watchdogInterval(env: NodeJS.ProcessEnv, pid: number): number | 
   return Math.max(1, Math.floor(usec / 1000 / 2));
 }
 
+/** Create once, early in start-up, before any child process: it takes NOTIFY_SOCKET out of the environment. */
 export function createNotifier(log: Logger, env: NodeJS.ProcessEnv = process.env): Notifier {
   const socketPath = env.NOTIFY_SOCKET;
   const interval = watchdogInterval(env, process.pid);
+  // Like sd_notify(unset_environment=1): children (timedatectl, GStreamer helpers) must not
+  // inherit the socket, or their own exit notes (ERRNO=...) would be taken for ours.
+  if (env === process.env) {
+    delete process.env.NOTIFY_SOCKET;
+    delete process.env.WATCHDOG_USEC;
+    delete process.env.WATCHDOG_PID;
+  }
   if (!socketPath) {
     return { enabled: false, watchdogIntervalMs: null, ready() {}, stopping() {}, status() {}, startWatchdog() {}, close() {} };
   }

@@ -1,0 +1,53 @@
+// sd_notify for real: a python3 process binds a unix datagram socket (what systemd does), the
+// daemon stand-in runs with NOTIFY_SOCKET and WATCHDOG_USEC set, and we read what arrives:
+// READY=1 at start, WATCHDOG=1 at about half of WATCHDOG_USEC, STOPPING=1 on SIGTERM.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { makeEnv, startHost } from './fixtures/fieldops-env.js';
+
+const RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("BOUND", flush=True)
+while True:
+    print(s.recv(4096).decode().replace("\\n", "|"), flush=True)
+`;
+
+test('READY, WATCHDOG at half the interval, STOPPING on SIGTERM', async (t) => {
+  const env = await makeEnv();
+  const sock = path.join(env.dir, 'notify.sock');
+  const recv = spawn('python3', ['-c', RECEIVER, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    recv.kill('SIGKILL');
+    env.cleanup();
+  });
+  const lines: Array<{ at: number; msg: string }> = [];
+  let bound!: () => void;
+  const isBound = new Promise<void>((r) => (bound = r));
+  let buf = '';
+  recv.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (l === 'BOUND') bound();
+      else lines.push({ at: Date.now(), msg: l });
+    }
+  });
+  await isBound;
+  // WATCHDOG_USEC 1 s: pings every 500 ms.
+  const host = await startHost(env, { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '1000000' });
+  await new Promise((r) => setTimeout(r, 2600));
+  t.is(await host.stop(), 0);
+  await new Promise((r) => setTimeout(r, 300));
+  const msgs = lines.map((l) => l.msg);
+  t.true(msgs[0]?.startsWith('READY=1'), msgs.join(', '));
+  const pings = lines.filter((l) => l.msg === 'WATCHDOG=1');
+  t.true(pings.length >= 3 && pings.length <= 7, `${pings.length} pings in ~2.6 s`);
+  const gaps = pings.slice(1).map((p, i) => p.at - pings[i]!.at);
+  t.true(gaps.every((g) => g > 250 && g < 1000), `gaps ${gaps.join(',')} ms`);
+  t.is(msgs[msgs.length - 1], 'STOPPING=1');
+});
