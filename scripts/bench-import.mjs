@@ -8,7 +8,7 @@
 // Prints one human summary and, as the last line, one JSON object.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,14 +67,18 @@ try {
     buildSeconds: +b.s.toFixed(2),
     importSecondsProcess: +imp.s.toFixed(2),
     importSecondsPipeline: +rep.seconds.toFixed(2),
+    importCpuSeconds: +rep.cpuSeconds.toFixed(2),
     subjectsPerSecondProcess: +(n / imp.s).toFixed(1),
     subjectsPerSecondPipeline: +(n / rep.seconds).toFixed(1),
+    subjectsPerCpuSecond: +(n / rep.cpuSeconds).toFixed(1),
+    loadAverage1m: +loadavg()[0].toFixed(2),
     models: rep.composition.models,
     cpus: cpus().length,
   };
   console.log(
     `import of ${n} subjects (${result.bundleBytes} byte bundle): ${result.enrolled} enrolled, ${result.rejectedImages} images rejected ${JSON.stringify(result.rejectedByCode)}\n` +
       `  whole CLI process ${result.importSecondsProcess} s = ${result.subjectsPerSecondProcess} subjects/s; verify+decrypt+enrol+store ${result.importSecondsPipeline} s = ${result.subjectsPerSecondPipeline} subjects/s\n` +
+      `  CPU ${result.importCpuSeconds} s = ${result.subjectsPerCpuSecond} subjects per CPU-second (load average ${result.loadAverage1m} on ${result.cpus} cores)\n` +
       `  (build at the station: ${result.buildSeconds} s)`,
   );
   console.log(JSON.stringify(result));
