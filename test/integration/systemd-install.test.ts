@@ -1,0 +1,82 @@
+// scripts/install.sh and scripts/uninstall.sh into a temp root (LFR_ROOT): the second install
+// changes nothing that holds state or secrets (idempotent), permissions are tight, and the
+// uninstall leaves no biometric data (watchlist, alert store, van key) while keeping the
+// non-biometric records forces must publish.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BUILD_ROOT, INSTALL_ROOT } from '../../src/paths.js';
+
+const run = promisify(execFile);
+
+function walk(dir: string, base = dir): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    const rel = path.relative(base, p);
+    if (e.isSymbolicLink()) out.push([rel, 'link']);
+    else if (e.isDirectory()) {
+      out.push([rel, (statSync(p).mode & 0o777).toString(8)]);
+      if (!['dist', 'node_modules', 'models'].includes(e.name)) out.push(...walk(p, base));
+    } else out.push([rel, `${(statSync(p).mode & 0o777).toString(8)}:${statSync(p).size}`]);
+  }
+  return out.sort();
+}
+
+test('install twice, then uninstall: idempotent, tight, and no biometric data left', async (t) => {
+  for (const tool of ['/usr/bin/openssl', '/usr/bin/mosquitto_passwd']) if (!existsSync(tool)) return t.pass(`${tool} missing: skipped`);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lfr-install-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  // A built checkout made of links to this build (copying node_modules would take minutes).
+  const src = path.join(tmp, 'src');
+  mkdirSync(path.join(src, 'scripts'), { recursive: true });
+  cpSync(path.join(INSTALL_ROOT, 'package.json'), path.join(src, 'package.json'));
+  cpSync(path.join(INSTALL_ROOT, 'systemd'), path.join(src, 'systemd'), { recursive: true });
+  cpSync(path.join(INSTALL_ROOT, 'bin'), path.join(src, 'bin'), { recursive: true });
+  for (const s of ['install.sh', 'uninstall.sh', 'usb-import.sh']) cpSync(path.join(INSTALL_ROOT, 'scripts', s), path.join(src, 'scripts', s));
+  symlinkSync(BUILD_ROOT, path.join(src, 'dist'));
+  symlinkSync(path.join(INSTALL_ROOT, 'node_modules'), path.join(src, 'node_modules'));
+  symlinkSync(path.join(INSTALL_ROOT, 'models'), path.join(src, 'models'));
+  const root = path.join(tmp, 'root');
+  mkdirSync(root);
+  const env = { ...process.env, LFR_ROOT: root, LFR_SRC: src, LFR_BROKER_HOSTS: '10.20.0.1 van7.local' };
+
+  const first = await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env });
+  t.regex(first.stdout, /generated the van key/);
+  t.regex(first.stdout, /issued the broker certificate for DNS:localhost,IP:127.0.0.1,IP:10.20.0.1,DNS:van7.local/);
+  const mode = (p: string) => (statSync(path.join(root, p)).mode & 0o777).toString(8);
+  t.is(mode('etc/lfr'), '750');
+  t.is(mode('etc/lfr/keys/van.key'), '640');
+  t.is(mode('etc/lfr/tls/ca.key'), '600');
+  t.is(mode('etc/lfr/secrets/mqtt-tablet.pass'), '600');
+  t.regex(readFileSync(path.join(root, 'etc/mosquitto/lfr.passwd'), 'utf8'), /^lfr-daemon:\$7\$/m);
+  const cert = await run('openssl', ['x509', '-in', path.join(root, 'etc/lfr/tls/broker.crt'), '-noout', '-text']);
+  t.regex(cert.stdout, /IP Address:10\.20\.0\.1/);
+  const verify = await run('openssl', ['verify', '-CAfile', path.join(root, 'etc/lfr/tls/ca.crt'), path.join(root, 'etc/lfr/tls/broker.crt')]);
+  t.regex(verify.stdout, /OK/);
+  t.true(existsSync(path.join(root, 'etc/systemd/system/lfr.service')));
+  t.true(existsSync(path.join(root, 'etc/udev/rules.d/99-lfr-usb.rules')));
+
+  // The operator edits the config; a second install must keep it and every secret.
+  const cfgFile = path.join(root, 'etc/lfr/lfr.json');
+  writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace('"van-1"', '"van-7"'));
+  const secrets = ['etc/lfr/keys/van.key', 'etc/lfr/tls/ca.key', 'etc/lfr/tls/broker.crt', 'etc/lfr/secrets/mqtt-daemon.pass', 'etc/mosquitto/lfr.passwd'].map((p) => readFileSync(path.join(root, p)));
+  const before = walk(root);
+  const second = await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env });
+  t.notRegex(second.stdout, /generated|created|issued|wrote/);
+  t.deepEqual(walk(root), before, 'same files, modes and sizes after a second run');
+  t.regex(readFileSync(cfgFile, 'utf8'), /"van-7"/);
+  ['etc/lfr/keys/van.key', 'etc/lfr/tls/ca.key', 'etc/lfr/tls/broker.crt', 'etc/lfr/secrets/mqtt-daemon.pass', 'etc/mosquitto/lfr.passwd'].forEach((p, i) => t.deepEqual(readFileSync(path.join(root, p)), secrets[i], p));
+
+  // A deployment's worth of data, then uninstall.
+  mkdirSync(path.join(root, 'run/lfr'), { recursive: true });
+  mkdirSync(path.join(root, 'var/lib/lfr/alert-images'), { recursive: true });
+  for (const f of ['run/lfr/watchlist.db', 'var/lib/lfr/alerts.db', 'var/lib/lfr/alerts.db-wal', 'var/lib/lfr/alert-images/a1.bin', 'var/lib/lfr/audit.db', 'var/lib/lfr/deployments.db']) writeFileSync(path.join(root, f), 'x'.repeat(100));
+  const un = await run('bash', [path.join(INSTALL_ROOT, 'scripts/uninstall.sh')], { env });
+  t.regex(un.stdout, /no watchlist, alert store or van key left/);
+  for (const gone of ['run/lfr', 'var/lib/lfr', 'etc/lfr', 'opt/lfr', 'etc/systemd/system/lfr.service', 'etc/udev/rules.d/99-lfr-usb.rules', 'etc/mosquitto/lfr.passwd']) t.false(existsSync(path.join(root, gone)), gone);
+  t.deepEqual(readdirSync(path.join(root, 'var/lib/lfr-records')).sort(), ['audit.db', 'deployments.db']);
+});
