@@ -98,3 +98,16 @@ test('eval: bad input is a plain message and a non-zero exit', async (t) => {
   t.is(wl.code, 3);
   t.regex(wl.stderr, /not a folder/);
 });
+
+test('bench vision --json: per-face cost on one thread over the demo photos', async (t) => {
+  const r = await runCli(['bench', 'vision', '--iterations', '1', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const j = lastJson<Record<string, number | string>>(r.stdout);
+  t.is(j.bench, 'vision');
+  t.is(j.threads, 1);
+  t.is(j.images, 6);
+  t.true((j.faces as number) >= 18, `faces ${j.faces}`);
+  for (const k of ['detectMsPerImage', 'analyseMsPerFace', 'embedMsPerFace', 'perFaceMs']) t.true((j[k] as number) > 0, k);
+  const bad = await runCli(['bench', 'vision', '--iterations', '0']);
+  t.is(bad.code, 2);
+});
