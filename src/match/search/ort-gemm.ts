@@ -40,7 +40,7 @@ function gemmModel(precision: GemmPrecision, matrix: Float32Array, rows: number,
     weight = makeTensor('templates', DT.INT8, [dim, rows], t);
   }
   // uint8 probes with zero point 128 (u8 x s8): the pairing MLAS has VNNI/AVX2 kernels for;
-  // s8 x s8 measured 5x slower on onnxruntime 1.22.
+  // s8 x s8 measured 25x slower on onnxruntime 1.22 (40 vs 1.6 ms over 100k rows).
   const elem = precision === 'f32' ? DT.FLOAT : DT.UINT8;
   const extra = precision === 'f32' ? [] : [makeTensor('probe_zero_point', DT.UINT8, [], Uint8Array.of(128))];
   const model: QModel = {
