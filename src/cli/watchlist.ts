@@ -8,6 +8,7 @@ import { silentLogger } from '../log.js';
 import { systemClock } from '../lifecycle.js';
 import { KeyFileError, readPublicKey, readSigningSecretKey, readVanSecretKey } from '../crypto/keys.js';
 import { createFaceEngine } from '../vision/engine.js';
+import type { FaceEngine } from '../vision/types.js';
 import { BundleError } from '../watchlist/bundle-format.js';
 import { BuildError, buildBundle } from '../watchlist/builder.js';
 import { CsvError } from '../watchlist/csv.js';
@@ -99,14 +100,15 @@ export function register(program: Command): void {
         } catch (err) {
           return inputError(err);
         }
-        const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+        // The models load only after the bundle and CSV pass (a refused bundle fails fast).
+        let engine: FaceEngine | null = null;
         const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: 'enrolling [{bar}] {value}/{total} images  {eta}s left' }, Presets.shades_classic) : null;
         let report: ImportReport;
         try {
           report = await importBundle(
             { bundle, trusted, van, gates: cfg.quality.enrolment, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile, maxAgeHours: cfg.watchlist.maxAgeHours },
             {
-              engine,
+              engine: async () => (engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError)),
               clock: systemClock,
               log: silentLogger(),
               onProgress: (done, total) => {
@@ -119,7 +121,7 @@ export function register(program: Command): void {
         } finally {
           bar?.stop();
           van.secretKey.destroy();
-          await engine.close();
+          await (engine as FaceEngine | null)?.close();
         }
         emit(
           opts,

@@ -38,7 +38,8 @@ export interface ImportOptions {
 }
 
 export interface ImportDeps {
-  engine: FaceEngine;
+  /** The face engine, or a factory called only once the bundle and CSV have passed every check (a refused bundle never waits for the models to load). */
+  engine: FaceEngine | (() => Promise<FaceEngine>);
   clock: Clock;
   log: Logger;
   onEvent?: WatchlistEventSink;
@@ -97,14 +98,15 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
       const extra = [...inBundle].filter((n) => !byImage.has(n));
       if (extra.length) throw new BundleError('bad_manifest', `bundle carries ${extra.length} file(s) the CSV does not list`);
 
+      const engine = typeof deps.engine === 'function' ? await deps.engine() : deps.engine;
       writer = StoreWriter.create(opts.storeFile, opts.van.publicKey);
       const rejected: RejectedImage[] = [];
       const total = inBundle.size;
       let done = 0;
-      let dim = deps.engine.embeddingSize;
+      let dim = engine.embeddingSize;
       for await (const m of members) {
         const p = byImage.get(m.name)!;
-        const out = await enrolImage(deps.engine, m.data, opts.gates, opts.limits.maxImageBytes);
+        const out = await enrolImage(engine, m.data, opts.gates, opts.limits.maxImageBytes);
         wipe(m.data);
         if (out.ok) {
           dim = out.embedding.length;
@@ -151,7 +153,7 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
         categories,
         rejectedImages: rejected.length,
         embeddingSize: dim,
-        models: deps.engine.models,
+        models: engine.models,
       });
       writer = null;
       const composition = compositionOf(meta);

@@ -199,6 +199,34 @@ test.serial('every bad input: exit 3, a clear message, the current watchlist unt
   chmodSync(k(dir, 'van.key'), 0o600);
 });
 
+test.serial('mutated bundles through the real process: exit 3, one plain line, store untouched', async (t) => {
+  if (!have) return t.pass('skipped: models or face-api demo photos not present');
+  const { dir } = await setup;
+  const store = path.join(dir, 'run', 'watchlist.db');
+  const before = readFileSync(store);
+  const good = readFileSync(path.join(dir, 'wl.lfrwl'));
+  let seed = 99;
+  const rand = (n: number) => ((seed = (seed * 1664525 + 1013904223) >>> 0) % n);
+  // The in-process fuzz (watchlist-fuzz.test.ts) does 1,000; here 30 prove the CLI process
+  // itself turns each into a clean exit, without a stack trace, before loading the models.
+  for (let i = 0; i < 30; i++) {
+    const m = Buffer.from(good);
+    if (i % 3 === 2) {
+      const cut = m.subarray(0, rand(m.length));
+      writeFileSync(path.join(dir, 'fz.lfrwl'), cut);
+    } else {
+      const at = i % 3 === 0 ? rand(200) : rand(m.length);
+      m[at] = m[at]! ^ (1 + rand(255));
+      writeFileSync(path.join(dir, 'fz.lfrwl'), m);
+    }
+    const r = await runCli(['watchlist', 'import', path.join(dir, 'fz.lfrwl'), '--van-key', k(dir, 'van.key'), '--trust', k(dir, 'force.pub'), '--store', store]);
+    t.is(r.code, 3, `mutation ${i}: ${r.stderr}`);
+    t.regex(r.stderr, /^lfr: (bundle|not an lfr)/, `mutation ${i}`);
+    t.false(/\n\s+at /.test(r.stderr), `mutation ${i}: no stack trace`);
+  }
+  t.true(readFileSync(store).equals(before));
+});
+
 test.serial('purge removes the store; status then reports none', async (t) => {
   if (!have) return t.pass('skipped: models or face-api demo photos not present');
   const { dir } = await setup;
