@@ -162,7 +162,7 @@ test('priors computed in code equal the ones baked into the shipped RFB graph', 
 
 function copyModels(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-models-'));
-  for (const f of ['manifest.json', 'fr_detect.onnx', 'fr_landmark.onnx', 'fr_feature.onnx']) copyFileSync(path.join(MODELS, f), path.join(dir, f));
+  for (const f of ['manifest.json', 'fr_detect.onnx', 'fr_landmark.onnx', 'fr_feature.onnx', 'fr_feature.int8.onnx']) copyFileSync(path.join(MODELS, f), path.join(dir, f));
   return dir;
 }
 
@@ -174,7 +174,7 @@ test('a model file with one byte changed is refused, naming the file and both ha
     const mid = bytes.length >> 1;
     bytes[mid] = bytes[mid]! ^ 0x01;
     writeFileSync(file, bytes);
-    const err = await t.throwsAsync(createFaceEngine(parseConfig({ paths: { modelsDir: dir } }), silentLogger()), { instanceOf: ModelError });
+    const err = await t.throwsAsync(createFaceEngine(parseConfig({ paths: { modelsDir: dir }, vision: { embedder: 'faceplugin-feature' } }), silentLogger()), { instanceOf: ModelError });
     t.regex(err!.message, /fr_feature\.onnx/);
     t.regex(err!.message, /87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581/);
     t.regex(err!.message, /SHA-256 is [0-9a-f]{64}/);
