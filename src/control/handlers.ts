@@ -12,6 +12,8 @@ export interface HandlerDeps {
   status: () => StatusSummary | Promise<StatusSummary>;
   /** Import a watchlist bundle outside a deployment (USB auto-import). Optional until wired. */
   importWatchlist?: (file: string, actor: string, source: string) => Promise<unknown>;
+  /** Called after a deployment started or ended (e.g. HealthMonitor.publish, so tablets see it at once). */
+  afterChange?: () => void | Promise<void>;
 }
 
 const str = (p: Record<string, unknown>, k: string, required = true): string | undefined => {
@@ -23,6 +25,16 @@ const str = (p: Record<string, unknown>, k: string, required = true): string | u
   if (typeof v !== 'string') throw new ControlError(`"${k}" must be text`, 'bad_request');
   return v;
 };
+
+async function after<T>(d: HandlerDeps, p: Promise<T>): Promise<T> {
+  const r = await p;
+  try {
+    await d.afterChange?.();
+  } catch {
+    /* publishing is best effort; the periodic health loop publishes again */
+  }
+  return r;
+}
 
 export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> {
   const h: Record<string, ControlHandler> = {
@@ -36,12 +48,12 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> 
       if (typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
       const officer = str(p, 'authorisingOfficer', false);
       const reason = str(p, 'reason', false);
-      return d.deployments.startDeployment(
+      return after(d, d.deployments.startDeployment(
         { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, watchlistFile: str(p, 'watchlistFile')!, threshold, endsAt, ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
         actor,
-      );
+      ));
     },
-    'deployment.end': (_p, actor) => d.deployments.endDeployment('ended_by_operator', actor),
+    'deployment.end': (_p, actor) => after(d, d.deployments.endDeployment('ended_by_operator', actor)),
   };
   if (d.importWatchlist) {
     const imp = d.importWatchlist;

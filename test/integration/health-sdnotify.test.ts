@@ -7,12 +7,13 @@ import path from 'node:path';
 import { makeEnv, startHost } from './fixtures/fieldops-env.js';
 
 const RECEIVER = `
-import socket, sys
+import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 print("BOUND", flush=True)
 while True:
-    print(s.recv(4096).decode().replace("\\n", "|"), flush=True)
+    m = s.recv(4096).decode().replace("\\n", "|")
+    print("%d %s" % (int(time.monotonic() * 1000), m), flush=True)
 `;
 
 test('READY, WATCHDOG at half the interval, STOPPING on SIGTERM', async (t) => {
@@ -34,7 +35,10 @@ test('READY, WATCHDOG at half the interval, STOPPING on SIGTERM', async (t) => {
       const l = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (l === 'BOUND') bound();
-      else lines.push({ at: Date.now(), msg: l });
+      else {
+        const sp = l.indexOf(' ');
+        lines.push({ at: Number(l.slice(0, sp)), msg: l.slice(sp + 1) });
+      }
     }
   });
   await isBound;
@@ -47,7 +51,9 @@ test('READY, WATCHDOG at half the interval, STOPPING on SIGTERM', async (t) => {
   t.true(msgs[0]?.startsWith('READY=1'), msgs.join(', '));
   const pings = lines.filter((l) => l.msg === 'WATCHDOG=1');
   t.true(pings.length >= 3 && pings.length <= 7, `${pings.length} pings in ~2.6 s`);
-  const gaps = pings.slice(1).map((p, i) => p.at - pings[i]!.at);
-  t.true(gaps.every((g) => g > 250 && g < 1000), `gaps ${gaps.join(',')} ms`);
+  // Timers on a loaded 2-core box drift; the median gap is what must sit near 500 ms.
+  const gaps = pings.slice(1).map((p, i) => p.at - pings[i]!.at).sort((a, b) => a - b);
+  const median = gaps[Math.floor(gaps.length / 2)]!;
+  t.true(median > 350 && median < 800, `gaps ${gaps.join(',')} ms`);
   t.is(msgs[msgs.length - 1], 'STOPPING=1');
 });
