@@ -1,0 +1,137 @@
+// The per-camera live path: frame -> detect -> analyse (align + quality) -> track -> embed when
+// the track's quality improves -> search the watchlist -> alert policy -> decision.
+//
+// Non-match deletion happens HERE: every aligned crop and every embedding is wiped (sodium
+// memzero) before analyse() returns, whatever the outcome; nothing of a face is kept across
+// frames (tracks hold boxes and numbers only). A decision to alert is handed to onDecision while
+// the frame is still intact, so the alert path can encode its own JPEG copies; the caller then
+// releases the frame (ingest wipes its pixels). Faces are COUNTED, never stored.
+import type { Logger } from '../log.js';
+import type { AnalysedFace, FaceEngine, FaceQuality, QualityGateSettings } from '../vision/types.js';
+import type { Frame } from '../ingest/frame.js';
+import type { Gallery } from './gallery.js';
+import { wipe } from '../crypto/secure.js';
+import { Tracker, type TrackerSettings } from './tracker.js';
+import { AlertPolicy, type AlertDecision, type PolicySettings } from './policy.js';
+import type { Box } from '../vision/types.js';
+
+export interface MatchTarget {
+  gallery: Gallery;
+  topK: number;
+}
+
+export interface DecisionContext {
+  decision: AlertDecision;
+  frame: Frame;
+  box: Box;
+}
+
+export interface AnalyserDeps {
+  camera: string;
+  engine: FaceEngine;
+  gates: QualityGateSettings;
+  tracker: TrackerSettings;
+  policy: PolicySettings;
+  /** The current watchlist (null: none loaded, faces are still counted, nothing is searched). */
+  target: () => MatchTarget | null;
+  /** Called with each alert decision before the frame is released; awaited. */
+  onDecision: (ctx: DecisionContext) => Promise<void>;
+  log: Logger;
+  /**
+   * TEST-ONLY: sees each embedding before it is wiped, so the non-match deletion test can search
+   * the daemon's files for its bytes. Never set by `lfr run`, `lfr demo` or any production path.
+   */
+  testTemplateHook?: (embedding: Float32Array) => void;
+  /** TEST-ONLY: sees the buffers analyse() wiped, so a test can check they are zero. */
+  testWipedHook?: (buffers: Array<Uint8Array | Float32Array>) => void;
+}
+
+export interface AnalyserCounters {
+  frames: number;
+  faces: number;
+  embedded: number;
+  tracks: number;
+  alerts: number;
+  suppressed: number;
+}
+
+/** Quality score for the embedding schedule: bigger, more frontal, more confident is better. */
+export function qualityScore(q: FaceQuality): number {
+  if (!q.ok) return 0;
+  const frontal = Math.cos((q.yawDeg * Math.PI) / 180) * Math.cos((q.pitchDeg * Math.PI) / 180);
+  return q.interEyePx * q.detectorScore * Math.max(0.05, frontal);
+}
+
+export class CameraAnalyser {
+  private readonly tracker: Tracker;
+  private readonly policy: AlertPolicy;
+  readonly counters: AnalyserCounters = { frames: 0, faces: 0, embedded: 0, tracks: 0, alerts: 0, suppressed: 0 };
+
+  constructor(private readonly d: AnalyserDeps) {
+    this.tracker = new Tracker(d.tracker);
+    this.policy = new AlertPolicy(d.policy);
+  }
+
+  get activeTracks(): number {
+    return this.tracker.active;
+  }
+
+  /** Analyse one frame to its decisions. Does not release the frame (the caller does). */
+  async analyse(frame: Frame): Promise<AlertDecision[]> {
+    const now = frame.capturedAt;
+    const dets = await this.d.engine.detect(frame.image);
+    const faces: AnalysedFace[] = [];
+    const wiped: Array<Uint8Array | Float32Array> = [];
+    const decisions: AlertDecision[] = [];
+    try {
+      for (const det of dets) faces.push(this.d.engine.analyse(frame.image, det, this.d.gates));
+      this.counters.frames++;
+      this.counters.faces += faces.length;
+      const { assignments, ended } = this.tracker.update(
+        faces.map((f) => ({ box: f.detection.box, quality: qualityScore(f.quality) })),
+        now,
+      );
+      for (const id of ended) this.policy.endTrack(id);
+      this.counters.tracks = this.tracker.started;
+      const target = this.d.target();
+      for (const a of assignments) {
+        if (!a.embed || !target || target.gallery.size === 0) continue;
+        const face = faces[a.index]!;
+        const emb = await this.d.engine.embed(face.aligned);
+        let hits;
+        try {
+          this.counters.embedded++;
+          this.d.testTemplateHook?.(emb);
+          hits = target.gallery.search(emb, target.topK);
+        } finally {
+          wipe(emb);
+          wiped.push(emb);
+        }
+        for (const dec of this.policy.observe(a.trackId, hits, now)) {
+          decisions.push(dec);
+          this.counters.alerts++;
+          await this.d.onDecision({ decision: dec, frame, box: face.detection.box });
+        }
+      }
+      this.counters.suppressed = this.policy.suppressed;
+      return decisions;
+    } finally {
+      // The decision is made: no aligned crop outlives this frame, match or not.
+      for (const f of faces) {
+        wipe(f.aligned.data);
+        wiped.push(f.aligned.data);
+      }
+      this.d.testWipedHook?.(wiped);
+    }
+  }
+
+  /** The camera stopped or reconnects: end every track. */
+  endAll(): void {
+    for (const id of this.tracker.clear()) this.policy.endTrack(id);
+  }
+
+  /** The watchlist changed: decisions start afresh (subject ids differ). */
+  resetPolicy(): void {
+    this.policy.reset();
+  }
+}
