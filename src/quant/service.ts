@@ -28,7 +28,11 @@ export async function calibrationFeeds(entry: ModelEntry, images: readonly strin
   if (entry.role === 'detector') {
     for await (const f of detectorFeeds(images, entry.input)) feeds.push(f);
   } else if (entry.role === 'embedder') {
-    const faces = await alignedFaces(images, config, log);
+    // Faces are found and aligned by the float models whatever the config selects, so calibration
+    // (and the written bytes) never depend on an earlier int8 file, which may be absent.
+    const float = (id: string) => id.replace(/-int8$/, '');
+    const cfg: Config = { ...config, vision: { ...config.vision, detector: float(config.vision.detector), embedder: entry.id } };
+    const faces = await alignedFaces(images, cfg, log);
     feeds.push(...embedderFeeds(faces, entry.input));
     for (const f of faces) f.data.fill(0);
   } else {
