@@ -75,13 +75,17 @@ export async function probeBroker(m: Config['mqtt'], timeoutMs = 4000): Promise<
       connectTimeout: timeoutMs,
       clean: true,
     });
+    let settled = false;
+    // Never removeAllListeners() here: mqtt.js clears its own connack timer in its 'close'
+    // listener, and removing that kept the CLI alive for the whole connectTimeout.
     const finish = (f: BrokerFacts) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      client.removeAllListeners();
-      client.on('error', () => undefined);
       client.end(true);
       resolve(f);
     };
+    client.on('error', () => undefined);
     const timer = setTimeout(() => finish({ connected: false, reason: `no answer within ${timeoutMs} ms` }), timeoutMs + 500);
     client.once('connect', () => finish({ connected: true }));
     client.once('error', (err: Error & { code?: string | number }) => finish({ connected: false, reason: String(err.code ?? err.message) }));
