@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .command('start')
     .requiredOption('--authorisation <ref>', 'reference of the written authorisation')
     .requiredOption('--location <text>', 'where the zone of recognition is')
-    .requiredOption('--watchlist <file>', 'watchlist bundle approved for this deployment')
+    .option('--watchlist <file>', 'watchlist bundle approved for this deployment (omit to use the one imported from the USB stick)')
     .requiredOption('--threshold <t>', 'similarity threshold, recorded with the deployment (0..1)')
     .requiredOption('--ends-at <time>', 'authorised end: ISO time, HH:MM, or +8h (at most 24 h away)')
     .option('--officer <name>', 'the authorising officer')
@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .description('record the authorisation, import the watchlist, then start analysis')
     .action(
-      action(async (o: { authorisation: string; location: string; watchlist: string; threshold: string; endsAt: string; officer?: string; reason?: string; json?: boolean }) => {
+      action(async (o: { authorisation: string; location: string; watchlist?: string; threshold: string; endsAt: string; officer?: string; reason?: string; json?: boolean }) => {
         const cfg = cfgOf();
         let endsAt: number;
         try {
@@ -60,10 +60,10 @@ export function register(program: Command): void {
         }
         const threshold = Number(o.threshold);
         if (o.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) throw new CliError(`--threshold "${o.threshold}" must be a number between 0 and 1`, EXIT.badInput);
-        const file = path.resolve(o.watchlist);
-        if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`watchlist bundle not found: ${file}`, EXIT.badInput);
+        const file = o.watchlist ? path.resolve(o.watchlist) : undefined;
+        if (file && (!existsSync(file) || !statSync(file).isFile())) throw new CliError(`watchlist bundle not found: ${file}`, EXIT.badInput);
         // Importing thousands of reference images takes minutes on a CPU-only box.
-        const rec = await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', { authorisationRef: o.authorisation, location: o.location, watchlistFile: file, threshold, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) }, 30 * 60_000);
+        const rec = await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', { authorisationRef: o.authorisation, location: o.location, ...(file ? { watchlistFile: file } : {}), threshold, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) }, 30 * 60_000);
         emit(
           o,
           () =>

@@ -48,8 +48,9 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> 
       if (typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
       const officer = str(p, 'authorisingOfficer', false);
       const reason = str(p, 'reason', false);
+      const watchlistFile = str(p, 'watchlistFile', false);
       return after(d, d.deployments.startDeployment(
-        { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, watchlistFile: str(p, 'watchlistFile')!, threshold, endsAt, ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
+        { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, threshold, endsAt, ...(watchlistFile ? { watchlistFile } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
         actor,
       ));
     },

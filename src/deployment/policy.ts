@@ -58,7 +58,6 @@ export function validateStart(req: StartRequest, now: number, limits: StartLimit
   if (loc.length > 200) throw new PolicyError('the location is longer than 200 characters');
   if (limits.requireOfficer && !officer) throw new PolicyError('the authorising officer is required (--officer)');
   if (officer.length > 128) throw new PolicyError('the officer name is longer than 128 characters');
-  if (!req.watchlistFile) throw new PolicyError('a watchlist bundle is required (--watchlist)');
   if (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1) {
     throw new PolicyError('--threshold must be a number between 0 and 1 (the recorded similarity threshold)');
   }

@@ -21,6 +21,8 @@ export interface AuditRecorder {
 export interface DeploymentHooks {
   /** Import the bundle (verify, decrypt, enrol) and open it for matching; returns its composition. */
   loadWatchlist(file: string, actor: string): Promise<WatchlistSummary>;
+  /** The watchlist already imported and not expired (USB auto-import), or null. */
+  currentWatchlist(): WatchlistSummary | null;
   /** Begin matching with this threshold. `resume` after a daemon restart mid-deployment. */
   startAnalysis(d: { deploymentId: string; threshold: number; resume: boolean }): Promise<void>;
   stopAnalysis(): Promise<void>;
@@ -29,6 +31,20 @@ export interface DeploymentHooks {
   /** Counters since startAnalysis (faces analysed, alerts and their decisions). */
   counts(): DeploymentCounts;
   cameras(): string[];
+}
+
+/** Only the composition fields go into the record, whatever richer object the watchlist hands over. */
+function summaryOf(w: WatchlistSummary): WatchlistSummary {
+  return {
+    subjects: w.subjects,
+    templates: w.templates,
+    categories: { ...w.categories },
+    bundleSha256: w.bundleSha256,
+    ...(w.bundleId ? { bundleId: w.bundleId } : {}),
+    signerKeyId: w.signerKeyId,
+    ...(w.importedAt ? { importedAt: w.importedAt } : {}),
+    expiresAt: w.expiresAt,
+  };
 }
 
 /** Re-check the deadline at least this often: a timer alone misses a clock step or a suspend. */
@@ -125,7 +141,9 @@ export class DeploymentService implements Component {
     const cur = this.store.running();
     if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
 
-    const watchlist = await this.hooks.loadWatchlist(req.watchlistFile, actor);
+    const loaded = req.watchlistFile ? await this.hooks.loadWatchlist(req.watchlistFile, actor) : this.hooks.currentWatchlist();
+    if (!loaded) throw new ControlError('no watchlist has been imported: insert the USB stick with the bundle, or pass --watchlist FILE', 'bad_request');
+    const watchlist = summaryOf(loaded);
     const endsAt = effectiveEnd(req.endsAt, Date.parse(watchlist.expiresAt));
     const rec: DeploymentRecord = {
       id: `dep-${new Date(now).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,

@@ -30,7 +30,8 @@ export interface StartRequest {
   authorisingOfficer?: string;
   location: string;
   reason?: string;
-  watchlistFile: string;
+  /** Bundle to import; absent = use the watchlist already imported (e.g. from the USB stick). */
+  watchlistFile?: string;
   threshold: number;
   /** ms since epoch */
   endsAt: number;

@@ -40,6 +40,14 @@ test.serial('a bundle on the stick is imported, audited and shown on the status'
   t.is(st.lastImport?.source, 'usb');
   t.true(st.lastImport?.ok);
   t.is(st.lastImport?.subjects, 2);
+
+  // The stick is gone; the deployment starts on the imported watchlist (no --watchlist).
+  const started = await runCli(['-c', env.cfgFile, 'deployment', 'start', '--authorisation', 'AUTH-USB', '--location', 'Harbour', '--threshold', '0.6', '--ends-at', '+1h', '--officer', 'Insp D', '--json']);
+  t.is(started.code, 0, started.stderr);
+  const rec = lastJson<{ watchlist: { subjects: number; categories: Record<string, number> } }>(started.stdout);
+  t.is(rec.watchlist.subjects, 2);
+  t.deepEqual(rec.watchlist.categories, { wanted: 1, 'missing person': 1 });
+  t.is((await runCli(['-c', env.cfgFile, 'deployment', 'end'])).code, 0);
 });
 
 test.serial('a stick with two bundles, or none, is refused with a plain reason and nothing imported', async (t) => {
@@ -60,6 +68,9 @@ test.serial('a stick with two bundles, or none, is refused with a plain reason a
   t.is(two.code, 3);
   t.regex(two.stderr, /2 watchlist bundles/);
   t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
+  const noWl = await runCli(['-c', env.cfgFile, 'deployment', 'start', '--authorisation', 'A', '--location', 'L', '--threshold', '0.6', '--ends-at', '+1h', '--officer', 'O']);
+  t.is(noWl.code, 3);
+  t.regex(noWl.stderr, /no watchlist has been imported/);
 });
 
 test.serial('a bundle that fails verification is refused and the refusal reaches the status', async (t) => {

@@ -31,7 +31,6 @@ test('validateStart: trims, and refuses every missing or out-of-range field plai
     [{ threshold: Number.NaN }, /between 0 and 1/],
     [{ endsAt: NOW - 1 }, /in the future/],
     [{ endsAt: NOW + 25 * H }, /more than 24 h away/],
-    [{ watchlistFile: '' }, /watchlist bundle is required/],
   ];
   for (const [patch, re] of bad) t.throws(() => validateStart({ ...REQ, ...patch }, NOW, LIMITS), { instanceOf: PolicyError, message: re });
   t.notThrows(() => validateStart({ ...REQ, authorisingOfficer: undefined }, NOW, { maxHours: 24, requireOfficer: false }));
