@@ -3,6 +3,7 @@
 // report and the camera facts. Counts and states only: no subject, image or template.
 import type { DeploymentCounts, DeploymentRecord, DeploymentReport } from '../deployment/types.js';
 import type { CameraFacts, HealthReport, Level } from './types.js';
+import type { StatusPayload } from '../mqtt/topics.js';
 
 export interface StatusSummary {
   schema: 1;
@@ -80,4 +81,38 @@ export function formatStatus(s: StatusSummary): string {
   for (const c of s.cameras) lines.push(`camera ${c.name}: ${c.state}${c.fps !== null ? ` ${c.fps.toFixed(1)} fps` : ''}${c.dropped ? `, ${c.dropped} dropped` : ''}`);
   if (s.lastImport) lines.push(`last watchlist import (${s.lastImport.source}) ${s.lastImport.at}: ${s.lastImport.ok ? 'OK' : 'FAILED'}: ${s.lastImport.message}`);
   return lines.join('\n');
+}
+
+/**
+ * The retained status topic's payload (src/mqtt/topics.ts StatusPayload, schema 1) from the
+ * summary: the tablets get the same picture as `lfr status`, trimmed to what they show.
+ * pendingOutbox comes from the alert service (alerts stored but not yet delivered).
+ */
+export function toStatusPayload(s: StatusSummary, pendingOutbox: number, watchlist: { subjects: number; expiresAt: string } | null): StatusPayload {
+  const d = s.deployment;
+  return {
+    schema: 1,
+    vanId: s.vanId,
+    updatedAt: s.at,
+    deployment: d ? { id: d.id, location: d.location, threshold: d.threshold, endsAt: d.endsAt } : null,
+    watchlist,
+    cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps ?? 0 })),
+    counts: { facesAnalysed: d?.counts.facesAnalysed ?? 0, alerts: d?.counts.alerts ?? 0, pendingOutbox },
+    health: s.health.level === 'OK' ? 'ok' : s.health.level === 'WARN' ? 'warn' : 'fail',
+    problems: [...s.health.failing],
+    ...(s.lastImport ? { lastImport: { at: s.lastImport.at, ok: s.lastImport.ok, message: s.lastImport.message } } : {}),
+  };
+}
+
+/** Camera facts from the camera manager's stats (src/ingest CameraManager.stats()). */
+export function cameraFactsFromStats(
+  stats: ReadonlyArray<{ camera: string; state: string; fps: number; dropped: number; lastError: string | null }>,
+  configured: ReadonlyArray<{ name: string; enabled: boolean }>,
+): CameraFacts[] {
+  const byName = new Map(stats.map((s) => [s.camera, s]));
+  return configured.map((c) => {
+    const s = byName.get(c.name);
+    if (!s) return { name: c.name, enabled: c.enabled, state: c.enabled ? 'failed' : 'stopped', fps: null, dropped: null, ...(c.enabled ? { reason: 'not started by the daemon' } : {}) };
+    return { name: c.name, enabled: c.enabled, state: s.state, fps: s.fps, dropped: s.dropped, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
+  });
 }

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { buildReport, effectiveEnd, formatReport, parseEndsAt, PolicyError, validateStart } from '../../src/deployment/policy.js';
 import type { DeploymentRecord, StartRequest } from '../../src/deployment/types.js';
-import { buildStatus, formatStatus } from '../../src/health/status.js';
+import { buildStatus, cameraFactsFromStats, formatStatus, toStatusPayload } from '../../src/health/status.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 const H = 3_600_000;
@@ -89,4 +89,17 @@ test('status summary: running deployment with counts, failing checks listed', (t
   const text = formatStatus(s);
   t.regex(text, /faces analysed 500, alerts 1/);
   t.regex(text, /camera north-1: live 9.8 fps, 2 dropped/);
+  const p = toStatusPayload(s, 0, { subjects: 40, expiresAt: REC.watchlist.expiresAt });
+  t.is(p.health, 'fail');
+  t.deepEqual(p.problems, ['broker: not connected']);
+  t.deepEqual(p.deployment, { id: 'dep-1', location: 'High St', threshold: 0.6, endsAt: new Date(REC.endsAt).toISOString() });
+  t.deepEqual(p.counts, { facesAnalysed: 500, alerts: 1, pendingOutbox: 0 });
+});
+
+test('camera facts from the camera manager: a configured camera missing from its stats FAILs', (t) => {
+  const facts = cameraFactsFromStats(
+    [{ camera: 'north-1', state: 'stalled', fps: 0, dropped: 4, lastError: 'no frame for 5 s' }],
+    [{ name: 'north-1', enabled: true }, { name: 'south-1', enabled: true }, { name: 'spare', enabled: false }],
+  );
+  t.deepEqual(facts.map((f) => [f.name, f.state, f.reason]), [['north-1', 'stalled', 'no frame for 5 s'], ['south-1', 'failed', 'not started by the daemon'], ['spare', 'stopped', undefined]]);
 });
