@@ -7,17 +7,25 @@
 // the frame is still intact, so the alert path can encode its own JPEG copies; the caller then
 // releases the frame (ingest wipes its pixels). Faces are COUNTED, never stored.
 import type { Logger } from '../log.js';
-import type { AnalysedFace, FaceEngine, FaceQuality, QualityGateSettings } from '../vision/types.js';
+import type { AnalysedFace, Box, FaceEngine, QualityGateSettings } from '../vision/types.js';
 import type { Frame } from '../ingest/frame.js';
 import type { Gallery } from './gallery.js';
 import { wipe } from '../crypto/secure.js';
-import { Tracker, type TrackerSettings } from './tracker.js';
-import { AlertPolicy, type AlertDecision, type PolicySettings } from './policy.js';
-import type { Box } from '../vision/types.js';
+import { FaceTracker, type TrackerSettings } from './tracker.js';
+import { AlertPolicy, type PolicySettings } from './policy.js';
+import { noteEmbedded, qualityScore, shouldEmbed, type ScheduleSettings } from './schedule.js';
 
 export interface MatchTarget {
   gallery: Gallery;
   topK: number;
+}
+
+export interface AlertDecision {
+  trackId: number;
+  subjectId: string;
+  /** Best score of the subject over the track's observations. */
+  score: number;
+  observations: number;
 }
 
 export interface DecisionContext {
@@ -31,6 +39,7 @@ export interface AnalyserDeps {
   engine: FaceEngine;
   gates: QualityGateSettings;
   tracker: TrackerSettings;
+  schedule: ScheduleSettings;
   policy: PolicySettings;
   /** The current watchlist (null: none loaded, faces are still counted, nothing is searched). */
   target: () => MatchTarget | null;
@@ -55,30 +64,25 @@ export interface AnalyserCounters {
   suppressed: number;
 }
 
-/** Quality score for the embedding schedule: bigger, more frontal, more confident is better. */
-export function qualityScore(q: FaceQuality): number {
-  if (!q.ok) return 0;
-  const frontal = Math.cos((q.yawDeg * Math.PI) / 180) * Math.cos((q.pitchDeg * Math.PI) / 180);
-  return q.interEyePx * q.detectorScore * Math.max(0.05, frontal);
-}
-
 export class CameraAnalyser {
-  private readonly tracker: Tracker;
+  private readonly tracker: FaceTracker;
   private readonly policy: AlertPolicy;
+  private lastTrackId = 0;
   readonly counters: AnalyserCounters = { frames: 0, faces: 0, embedded: 0, tracks: 0, alerts: 0, suppressed: 0 };
 
   constructor(private readonly d: AnalyserDeps) {
-    this.tracker = new Tracker(d.tracker);
+    this.tracker = new FaceTracker(d.tracker);
     this.policy = new AlertPolicy(d.policy);
   }
 
   get activeTracks(): number {
-    return this.tracker.active;
+    return this.tracker.active.length;
   }
 
   /** Analyse one frame to its decisions. Does not release the frame (the caller does). */
   async analyse(frame: Frame): Promise<AlertDecision[]> {
     const now = frame.capturedAt;
+    const cam = this.d.camera;
     const dets = await this.d.engine.detect(frame.image);
     const faces: AnalysedFace[] = [];
     const wiped: Array<Uint8Array | Float32Array> = [];
@@ -87,16 +91,20 @@ export class CameraAnalyser {
       for (const det of dets) faces.push(this.d.engine.analyse(frame.image, det, this.d.gates));
       this.counters.frames++;
       this.counters.faces += faces.length;
-      const { assignments, ended } = this.tracker.update(
-        faces.map((f) => ({ box: f.detection.box, quality: qualityScore(f.quality) })),
-        now,
-      );
-      for (const id of ended) this.policy.endTrack(id);
-      this.counters.tracks = this.tracker.started;
+      const { trackIds, ended } = this.tracker.update(faces.map((f) => f.detection.box), now);
+      for (const t of ended) this.policy.endTrack(cam, t.id);
+      for (const id of trackIds) if (id > this.lastTrackId) {
+        this.lastTrackId = id;
+      }
+      this.counters.tracks = this.lastTrackId;
       const target = this.d.target();
-      for (const a of assignments) {
-        if (!a.embed || !target || target.gallery.size === 0) continue;
-        const face = faces[a.index]!;
+      for (let i = 0; i < faces.length; i++) {
+        const face = faces[i]!;
+        const track = this.tracker.get(trackIds[i]!);
+        if (!track || !target || target.gallery.size === 0) continue;
+        const q = qualityScore(face.quality);
+        if (!shouldEmbed(track, q, this.policy.awaiting(cam, track.id), now, this.d.schedule)) continue;
+        noteEmbedded(track, q, now);
         const emb = await this.d.engine.embed(face.aligned);
         let hits;
         try {
@@ -107,13 +115,16 @@ export class CameraAnalyser {
           wipe(emb);
           wiped.push(emb);
         }
-        for (const dec of this.policy.observe(a.trackId, hits, now)) {
-          decisions.push(dec);
-          this.counters.alerts++;
-          await this.d.onDecision({ decision: dec, frame, box: face.detection.box });
-        }
+        const top = hits[0];
+        if (!top) continue;
+        const v = this.policy.observe({ camera: cam, trackId: track.id, subjectId: top.subjectId, score: top.score, at: now });
+        if (v.kind === 'suppressed' && v.why === 'cooldown') this.counters.suppressed++;
+        if (v.kind !== 'alert') continue;
+        const dec: AlertDecision = { trackId: track.id, subjectId: v.subjectId, score: v.score, observations: v.observations };
+        decisions.push(dec);
+        this.counters.alerts++;
+        await this.d.onDecision({ decision: dec, frame, box: face.detection.box });
       }
-      this.counters.suppressed = this.policy.suppressed;
       return decisions;
     } finally {
       // The decision is made: no aligned crop outlives this frame, match or not.
@@ -127,11 +138,6 @@ export class CameraAnalyser {
 
   /** The camera stopped or reconnects: end every track. */
   endAll(): void {
-    for (const id of this.tracker.clear()) this.policy.endTrack(id);
-  }
-
-  /** The watchlist changed: decisions start afresh (subject ids differ). */
-  resetPolicy(): void {
-    this.policy.reset();
+    for (const t of this.tracker.clear()) this.policy.endTrack(this.d.camera, t.id);
   }
 }

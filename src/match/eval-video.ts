@@ -1,0 +1,83 @@
+// `lfr eval video`: the live path (tracker, embedding schedule, alert policy, configured
+// threshold) over a video file, against a gallery enrolled directly from <identity>/<files>.
+// An evaluation tool, never a deployment path: no bundle, no signature, no encrypted store.
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { FaceEngine } from '../vision/types.js';
+import { wipe } from '../crypto/secure.js';
+import { ImageEmbedder } from '../eval/embed-images.js';
+import type { Identity } from '../eval/datasets.js';
+import { Gallery } from './gallery.js';
+import { CameraAnalyser } from './analyser.js';
+import { fileFrames } from './file-frames.js';
+import { analyserSettings } from './settings.js';
+
+export interface VideoAlert {
+  identity: string;
+  score: number;
+  /** Time of the deciding frame from the start of the video (ms). */
+  timeMs: number;
+  track: number;
+}
+
+export interface VideoEvalReport {
+  alerts: VideoAlert[];
+  framesAnalysed: number;
+  faces: number;
+  tracks: number;
+  embedded: number;
+  gallery: { identities: number; templates: number; failedImages: number };
+  threshold: number;
+  wallMs: number;
+}
+
+export async function enrolIdentities(engine: FaceEngine, identities: readonly Identity[]): Promise<{ gallery: Gallery; failed: number }> {
+  const gallery = new Gallery(engine.embeddingSize);
+  const emb = new ImageEmbedder(engine);
+  let failed = 0;
+  for (const id of identities) {
+    for (const img of id.images) {
+      const r = await emb.embed(img);
+      if (r.ok) gallery.add([{ subjectId: id.name, embedding: r.embedding }]);
+      else failed++;
+    }
+  }
+  emb.clear();
+  return { gallery, failed };
+}
+
+export async function evalVideo(
+  p: { config: Config; engine: FaceEngine; log: Logger; video: string; gallery: Gallery; failedImages: number },
+): Promise<VideoEvalReport> {
+  const t0 = performance.now();
+  const cam = { analysisFps: 10, analysisWidth: 1280, ...p.config.cameras[0] };
+  const alerts: VideoAlert[] = [];
+  const analyser = new CameraAnalyser({
+    camera: 'video',
+    engine: p.engine,
+    ...analyserSettings(p.config),
+    target: () => ({ gallery: p.gallery, topK: p.config.match.topK }),
+    onDecision: async ({ decision, frame }) => {
+      alerts.push({ identity: decision.subjectId, score: Number(decision.score.toFixed(4)), timeMs: frame.capturedAt, track: decision.trackId });
+    },
+    log: p.log,
+  });
+  for await (const frame of fileFrames({ file: p.video, camera: 'video', analysisFps: cam.analysisFps, analysisWidth: cam.analysisWidth })) {
+    try {
+      await analyser.analyse(frame);
+    } finally {
+      wipe(frame.image.data);
+    }
+  }
+  const c = analyser.counters;
+  return {
+    alerts,
+    framesAnalysed: c.frames,
+    faces: c.faces,
+    tracks: c.tracks,
+    embedded: c.embedded,
+    gallery: { identities: p.gallery.subjects, templates: p.gallery.size, failedImages: p.failedImages },
+    threshold: p.config.match.threshold,
+    wallMs: Math.round(performance.now() - t0),
+  };
+}

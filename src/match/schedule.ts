@@ -1,0 +1,40 @@
+// The embedding schedule: when is a tracked face worth an embedding (the costliest step after
+// detection)? Not every frame: the first usable look, then only a clearly better look, plus
+// confirmation looks at a fixed pace while the track has a candidate at or above the threshold
+// that still needs minObservations. Pure: the track and the time come in as arguments.
+import type { FaceQuality } from '../vision/types.js';
+import type { Track } from './tracker.js';
+
+export interface ScheduleSettings {
+  /** Re-embed when quality beats the best embedded so far by this factor. */
+  qualityGain: number;
+  /** While a candidate awaits confirmation, embed again after this long. */
+  confirmIntervalMs: number;
+}
+
+/** 1.1: a face 10 % larger/more frontal is worth a new look; 200 ms = every 2nd frame at 10 fps. */
+export const DEFAULT_SCHEDULE: ScheduleSettings = { qualityGain: 1.1, confirmIntervalMs: 200 };
+
+/**
+ * Quality score for the schedule: inter-eye distance (resolution on the face) times detector
+ * confidence times a frontal factor; 0 for a face that failed the live quality gate (never
+ * embedded, never matched).
+ */
+export function qualityScore(q: FaceQuality): number {
+  if (!q.ok) return 0;
+  const frontal = Math.cos((q.yawDeg * Math.PI) / 180) * Math.cos((q.pitchDeg * Math.PI) / 180);
+  return q.interEyePx * q.detectorScore * Math.max(0.05, frontal);
+}
+
+export function shouldEmbed(track: Track, quality: number, awaitingConfirmation: boolean, now: number, s: ScheduleSettings = DEFAULT_SCHEDULE): boolean {
+  if (!(quality > 0)) return false;
+  if (track.embeds === 0) return true;
+  if (quality >= track.bestQuality * s.qualityGain) return true;
+  return awaitingConfirmation && now - track.lastEmbedAt >= s.confirmIntervalMs;
+}
+
+export function noteEmbedded(track: Track, quality: number, now: number): void {
+  track.bestQuality = Math.max(track.bestQuality, quality);
+  track.lastEmbedAt = now;
+  track.embeds += 1;
+}
