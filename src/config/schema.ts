@@ -24,6 +24,7 @@ export const cameraSchema = z
       .string()
       .optional()
       .describe('Path to a 0600 file holding "user:password" for the camera. Never logged.'),
+    codec: z.enum(['h264', 'h265']).default('h264').describe('Video codec the camera sends; picks the RTP depayloader, parser and decoder. Files are probed instead.'),
     transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport. TCP survives lossy links; UDP has lower latency.'),
     latencyMs: z.number().int().min(0).max(2000).default(200).describe('rtspsrc jitter-buffer latency.'),
     decoder: z
@@ -130,11 +131,11 @@ export const configSchema = z
         minObservations: z.number().int().min(1).max(20).default(2).describe('Observations of a track at or above the threshold before an alert.'),
         cooldownSeconds: z.number().int().min(0).max(3600).default(60).describe('After an alert for a subject on a camera, no new alert for that subject on that camera for this long.'),
         topK: z.number().int().min(1).max(20).default(3).describe('Candidates kept per search.'),
-        trackMaxMissMs: z.number().int().min(100).max(30000).default(1500).describe('A track with no matching detection for this long has ended (its numbers are forgotten). 1.5 s bridges a few missed detections at 10 fps without merging two passers-by.'),
-        trackMinIou: z.number().min(0).max(1).default(0.2).describe('Smallest box overlap (IoU) that continues a track; a walking face at 10 fps keeps well above this.'),
-        trackMaxCentreShift: z.number().min(0).max(5).default(1).describe('Largest move of the face centre between detections, in face widths, that still continues a track when boxes do not overlap (fast walkers, dropped frames).'),
+        trackMaxMissMs: z.number().int().min(100).max(30000).default(1000).describe('A track with no matching detection for this long has ended (its numbers are forgotten). 1 s bridges a few missed detections at 10 fps without merging two passers-by.'),
+        trackMinIou: z.number().min(0).max(1).default(0.3).describe('Smallest box overlap (IoU) that continues a track; a walking face at 10 fps keeps well above this.'),
+        trackMaxCentreShift: z.number().min(0).max(5).default(0.6).describe('Largest move of the face centre between detections, in face widths, that still continues a track when boxes do not overlap (fast walkers, dropped frames).'),
         embedQualityGain: z.number().min(1).max(3).default(1.1).describe('A track\'s face is embedded again only when its quality score beats the best so far by this factor (embedding every frame would cost the CPU other cameras need).'),
-        reembedIntervalMs: z.number().int().min(0).max(10000).default(400).describe('While a track has fewer embedded observations than minObservations, embed again after this long even without a quality gain, so a face that starts at its best can still reach minObservations.'),
+        reembedIntervalMs: z.number().int().min(0).max(10000).default(200).describe('While a track has a candidate at or above the threshold that still needs minObservations, embed it again after this long even without a quality gain (200 ms = every 2nd frame at 10 fps).'),
       })
       .strict()
       .prefault({}),
