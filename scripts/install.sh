@@ -80,18 +80,22 @@ if [ ! -f "$TLS/ca.key" ]; then
   chmod 0600 "$TLS/ca.key"; chmod 0644 "$TLS/ca.crt"
   say "created the van CA (give /etc/lfr/tls/ca.crt to the tablets)"
 fi
-if [ ! -f "$TLS/broker.key" ]; then
+# The broker's own certificate lives in mosquitto's folder (it cannot enter /etc/lfr).
+MCERTS="$R/etc/mosquitto/certs"
+install -d -m 0755 "$MCERTS"
+install -m 0644 "$TLS/ca.crt" "$MCERTS/lfr-ca.crt"
+if [ ! -f "$MCERTS/lfr-broker.key" ]; then
   san="DNS:localhost,IP:127.0.0.1"
   for h in ${LFR_BROKER_HOSTS:-}; do
     if [[ "$h" =~ ^[0-9.]+$ ]]; then san="$san,IP:$h"; else san="$san,DNS:$h"; fi
   done
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=lfr-broker" \
-    -keyout "$TLS/broker.key" -out "$TLS/broker.csr" 2>/dev/null
+    -keyout "$MCERTS/lfr-broker.key" -out "$TLS/broker.csr" 2>/dev/null
   openssl x509 -req -in "$TLS/broker.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
-    -days 825 -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san") -out "$TLS/broker.crt" 2>/dev/null
+    -days 825 -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san") -out "$MCERTS/lfr-broker.crt" 2>/dev/null
   rm -f "$TLS/broker.csr"
-  chmod 0640 "$TLS/broker.key"; chmod 0644 "$TLS/broker.crt"
-  own root:mosquitto "$TLS/broker.key"
+  chmod 0640 "$MCERTS/lfr-broker.key"; chmod 0644 "$MCERTS/lfr-broker.crt"
+  own root:mosquitto "$MCERTS/lfr-broker.key"
   say "issued the broker certificate for $san"
 fi
 

@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BUILD_ROOT, INSTALL_ROOT } from '../../src/paths.js';
+import { spawn } from 'node:child_process';
+import { probeBroker } from '../../src/health/active.js';
+import { freePort } from './fixtures/fieldops-env.js';
 
 const run = promisify(execFile);
 
@@ -27,7 +30,7 @@ function walk(dir: string, base = dir): Array<[string, string]> {
 }
 
 test('install twice, then uninstall: idempotent, tight, and no biometric data left', async (t) => {
-  for (const tool of ['/usr/bin/openssl', '/usr/bin/mosquitto_passwd']) if (!existsSync(tool)) return t.pass(`${tool} missing: skipped`);
+  for (const tool of ['/usr/bin/openssl', '/usr/bin/mosquitto_passwd', '/usr/sbin/mosquitto']) if (!existsSync(tool)) return t.pass(`${tool} missing: skipped`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lfr-install-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   // A built checkout made of links to this build (copying node_modules would take minutes).
@@ -53,23 +56,43 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   t.is(mode('etc/lfr/tls/ca.key'), '600');
   t.is(mode('etc/lfr/secrets/mqtt-tablet.pass'), '600');
   t.regex(readFileSync(path.join(root, 'etc/mosquitto/lfr.passwd'), 'utf8'), /^lfr-daemon:\$7\$/m);
-  const cert = await run('openssl', ['x509', '-in', path.join(root, 'etc/lfr/tls/broker.crt'), '-noout', '-text']);
+  const cert = await run('openssl', ['x509', '-in', path.join(root, 'etc/mosquitto/certs/lfr-broker.crt'), '-noout', '-text']);
   t.regex(cert.stdout, /IP Address:10\.20\.0\.1/);
-  const verify = await run('openssl', ['verify', '-CAfile', path.join(root, 'etc/lfr/tls/ca.crt'), path.join(root, 'etc/lfr/tls/broker.crt')]);
+  const verify = await run('openssl', ['verify', '-CAfile', path.join(root, 'etc/lfr/tls/ca.crt'), path.join(root, 'etc/mosquitto/certs/lfr-broker.crt')]);
   t.regex(verify.stdout, /OK/);
   t.true(existsSync(path.join(root, 'etc/systemd/system/lfr.service')));
+
+  // The installed broker config really works: a real mosquitto on it, and the daemon's
+  // credentials and CA (as in the installed lfr.json) get a TLS connection.
+  const port = await freePort();
+  const conf = readFileSync(path.join(root, 'etc/mosquitto/conf.d/lfr.conf'), 'utf8')
+    .replaceAll('/etc/', `${root}/etc/`)
+    .replace(/^persistence true$/m, 'persistence false')
+    .replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`);
+  const confFile = path.join(tmp, 'mosquitto.conf');
+  // `user root`: under the temp root nothing is chowned to the mosquitto user.
+  writeFileSync(confFile, `user root\n${conf}`);
+  const broker = spawn('/usr/sbin/mosquitto', ['-c', confFile], { stdio: 'ignore' });
+  t.teardown(() => void broker.kill('SIGTERM'));
+  await new Promise((r) => setTimeout(r, 800));
+  const cfg = JSON.parse(readFileSync(path.join(root, 'etc/lfr/lfr.json'), 'utf8')) as { mqtt: { username: string; passwordFile: string; caFile: string } };
+  const mq = { url: `mqtts://127.0.0.1:${port}`, username: cfg.mqtt.username, passwordFile: `${root}${cfg.mqtt.passwordFile}`, caFile: `${root}${cfg.mqtt.caFile}`, topicPrefix: 'lfr' };
+  t.deepEqual(await probeBroker(mq), { connected: true });
+  const wrong = path.join(tmp, 'wrong.pass');
+  writeFileSync(wrong, 'not-the-password');
+  t.false((await probeBroker({ ...mq, passwordFile: wrong })).connected, 'a wrong password is refused');
   t.true(existsSync(path.join(root, 'etc/udev/rules.d/99-lfr-usb.rules')));
 
   // The operator edits the config; a second install must keep it and every secret.
   const cfgFile = path.join(root, 'etc/lfr/lfr.json');
   writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace('"van-1"', '"van-7"'));
-  const secrets = ['etc/lfr/keys/van.key', 'etc/lfr/tls/ca.key', 'etc/lfr/tls/broker.crt', 'etc/lfr/secrets/mqtt-daemon.pass', 'etc/mosquitto/lfr.passwd'].map((p) => readFileSync(path.join(root, p)));
+  const secrets = ['etc/lfr/keys/van.key', 'etc/lfr/tls/ca.key', 'etc/mosquitto/certs/lfr-broker.crt', 'etc/lfr/secrets/mqtt-daemon.pass', 'etc/mosquitto/lfr.passwd'].map((p) => readFileSync(path.join(root, p)));
   const before = walk(root);
   const second = await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env });
   t.notRegex(second.stdout, /generated|created|issued|wrote/);
   t.deepEqual(walk(root), before, 'same files, modes and sizes after a second run');
   t.regex(readFileSync(cfgFile, 'utf8'), /"van-7"/);
-  ['etc/lfr/keys/van.key', 'etc/lfr/tls/ca.key', 'etc/lfr/tls/broker.crt', 'etc/lfr/secrets/mqtt-daemon.pass', 'etc/mosquitto/lfr.passwd'].forEach((p, i) => t.deepEqual(readFileSync(path.join(root, p)), secrets[i], p));
+  ['etc/lfr/keys/van.key', 'etc/lfr/tls/ca.key', 'etc/mosquitto/certs/lfr-broker.crt', 'etc/lfr/secrets/mqtt-daemon.pass', 'etc/mosquitto/lfr.passwd'].forEach((p, i) => t.deepEqual(readFileSync(path.join(root, p)), secrets[i], p));
 
   // A deployment's worth of data, then uninstall.
   mkdirSync(path.join(root, 'run/lfr'), { recursive: true });
@@ -77,6 +100,6 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   for (const f of ['run/lfr/watchlist.db', 'var/lib/lfr/alerts.db', 'var/lib/lfr/alerts.db-wal', 'var/lib/lfr/alert-images/a1.bin', 'var/lib/lfr/audit.db', 'var/lib/lfr/deployments.db']) writeFileSync(path.join(root, f), 'x'.repeat(100));
   const un = await run('bash', [path.join(INSTALL_ROOT, 'scripts/uninstall.sh')], { env });
   t.regex(un.stdout, /no watchlist, alert store or van key left/);
-  for (const gone of ['run/lfr', 'var/lib/lfr', 'etc/lfr', 'opt/lfr', 'etc/systemd/system/lfr.service', 'etc/udev/rules.d/99-lfr-usb.rules', 'etc/mosquitto/lfr.passwd']) t.false(existsSync(path.join(root, gone)), gone);
+  for (const gone of ['run/lfr', 'var/lib/lfr', 'etc/lfr', 'opt/lfr', 'etc/systemd/system/lfr.service', 'etc/udev/rules.d/99-lfr-usb.rules', 'etc/mosquitto/lfr.passwd', 'etc/mosquitto/certs/lfr-broker.key']) t.false(existsSync(path.join(root, gone)), gone);
   t.deepEqual(readdirSync(path.join(root, 'var/lib/lfr-records')).sort(), ['audit.db', 'deployments.db']);
 });
