@@ -1,0 +1,164 @@
+// Serves the officer tablet page (web/tablet/) over HTTPS on the van network. Served by the daemon
+// rather than dropped on a separate web server so that there is one thing to install and one TLS
+// certificate (the van CA's broker certificate) for the tablet to trust: the page and the broker's
+// WebSocket listener then share a host, and the page never comes from the internet (there is none).
+//
+// The file set is a fixed allow-list (no directory serving, no path joins from the URL): the page,
+// its two scripts and stylesheet, the MQTT.js browser bundle from node_modules, and the compiled
+// src/mqtt/topics.js, so the browser uses THE topic and payload definitions the daemon uses.
+// Every response says Cache-Control: no-store and the page itself Clear-Site-Data, so a tablet
+// keeps nothing of an alert after the tab closes (CONTEXT: images live <= 24 h, only on the van).
+import https from 'node:https';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Component } from '../lifecycle.js';
+import { BUILD_ROOT, INSTALL_ROOT } from '../paths.js';
+import { SCHEMA } from '../mqtt/topics.js';
+
+export interface TabletServerOptions {
+  /** Address to listen on: the van LAN interface (or 0.0.0.0); tests use 127.0.0.1. */
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  certFile: string;
+  keyFile: string;
+  vanId: string;
+  topicPrefix: string;
+  /** Port of the broker's MQTT-over-WebSocket TLS listener, on the same host name as the page. */
+  brokerWsPort: number;
+  log: Logger;
+}
+
+/** What the page fetches at start: where the broker is and which topic tree is this van's. */
+export interface TabletPageConfig {
+  schema: typeof SCHEMA;
+  vanId: string;
+  topicPrefix: string;
+  brokerWsPort: number;
+}
+
+interface Asset {
+  file: string;
+  type: string;
+}
+
+const JS = 'text/javascript; charset=utf-8';
+
+/** URL path -> file. Absolute paths are resolved once, here, never from request input. */
+export function tabletAssets(installRoot = INSTALL_ROOT, buildRoot = BUILD_ROOT): Map<string, Asset> {
+  const web = path.join(installRoot, 'web', 'tablet');
+  return new Map<string, Asset>([
+    ['/', { file: path.join(web, 'index.html'), type: 'text/html; charset=utf-8' }],
+    ['/app.js', { file: path.join(web, 'app.js'), type: JS }],
+    ['/view.js', { file: path.join(web, 'view.js'), type: JS }],
+    ['/alert-list.js', { file: path.join(web, 'alert-list.js'), type: JS }],
+    ['/style.css', { file: path.join(web, 'style.css'), type: 'text/css; charset=utf-8' }],
+    ['/lib/mqtt.esm.js', { file: path.join(installRoot, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js'), type: JS }],
+    ['/lib/topics.js', { file: path.join(buildRoot, 'src', 'mqtt', 'topics.js'), type: JS }],
+  ]);
+}
+
+// Images arrive as data: URLs built in the page; the only network peer besides this origin is the
+// broker's wss listener. No inline script, no eval, no framing, no form posts.
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  // MQTT.js runs its keepalive timers in a blob: worker so a backgrounded tab is not throttled
+  // into missing pings (and dropping the session); only script already on this page can make one.
+  'worker-src blob:',
+  "style-src 'self'",
+  'img-src data:',
+  "connect-src 'self' wss:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+  'Content-Security-Policy': CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Strict-Transport-Security': 'max-age=31536000',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+export class TabletServer implements Component {
+  readonly name = 'tablet-server';
+  private server: https.Server | null = null;
+  private readonly assets: Map<string, Asset>;
+
+  constructor(private readonly opts: TabletServerOptions, assets?: Map<string, Asset>) {
+    this.assets = assets ?? tabletAssets();
+  }
+
+  /** The bound port (after start). */
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const [cert, key] = await Promise.all([readFile(this.opts.certFile), readFile(this.opts.keyFile)]);
+    signal.throwIfAborted();
+    const server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.opts.log.warn({ err }, 'tablet page request failed');
+        if (!res.headersSent) this.send(res, 500, 'text/plain; charset=utf-8', 'internal error');
+        else res.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.opts.log.info({ host: this.opts.host, port: this.port }, 'tablet page served');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private pageConfig(): TabletPageConfig {
+    return { schema: SCHEMA, vanId: this.opts.vanId, topicPrefix: this.opts.topicPrefix, brokerWsPort: this.opts.brokerWsPort };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return this.send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
+    }
+    const pathname = new URL(req.url ?? '/', 'https://tablet.invalid').pathname;
+    if (pathname === '/config.json') {
+      return this.send(res, 200, 'application/json; charset=utf-8', JSON.stringify(this.pageConfig()), req.method === 'HEAD');
+    }
+    const asset = this.assets.get(pathname === '/index.html' ? '/' : pathname);
+    if (!asset) return this.send(res, 404, 'text/plain; charset=utf-8', 'not found');
+    const body = await readFile(asset.file);
+    // Each load of the page wipes anything a browser may have kept for this origin.
+    if (pathname === '/' || pathname === '/index.html') res.setHeader('Clear-Site-Data', '"cache", "storage"');
+    this.send(res, 200, asset.type, body, req.method === 'HEAD');
+  }
+
+  private send(res: ServerResponse, status: number, type: string, body: string | Buffer, headOnly = false): void {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    res.setHeader('Content-Type', type);
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.writeHead(status);
+    res.end(headOnly ? undefined : body);
+  }
+}
