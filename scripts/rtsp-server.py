@@ -15,7 +15,7 @@ Mount specs:
                              server costs almost no CPU: benchmarks measure the client, not us)
   test:CODEC[:WxH[@FPS]]     a live test pattern; CODEC is h264, h265, mjpeg (wrong codec for
                              the daemon), audio (no video at all) or h264-reschange (alternates
-                             between WxH and half of it every 3 s, to test resolution changes)
+                             between WxH and Wx(H/2) every 3 s, to test resolution changes)
 
 Prints one line "READY rtsp://127.0.0.1:PORT" on stdout when listening; stops cleanly on
 SIGTERM or SIGINT (exit status 0). --port 0 picks a free port (printed in the ready line).
@@ -169,7 +169,8 @@ def start_reschange(media, width, height, fps):
 
     def toggle():
         state['small'] = not state['small']
-        w, h = (width // 2, height // 2) if state['small'] else (width, height)
+        # Halve the height only: the aspect changes too, so the client's scaled frame changes size.
+        w, h = (width, height // 2) if state['small'] else (width, height)
         capsfilter.set_property('caps', Gst.Caps.from_string(f'video/x-raw,width={w},height={h},framerate={fps}/1'))
         return True
 

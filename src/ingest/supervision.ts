@@ -85,6 +85,8 @@ export function plainReason(gstMessage: string): string {
   let plain = 'stream error';
   if (m.includes('could not open resource') || m.includes('failed to connect') || m.includes('could not connect')) {
     plain = 'cannot connect to the camera (refused, unreachable or timed out)';
+  } else if (m.includes('could not read') || m.includes('could not write')) {
+    plain = 'the connection to the camera broke';
   } else if (m.includes('not found')) plain = 'stream path not found on the camera (RTSP 404)';
   else if (m.includes('unauthorized') || m.includes('authenticat')) plain = 'the camera refused the credentials (RTSP 401)';
   else if (m.includes('internal data stream error') || m.includes('not-negotiated') || m.includes('not negotiated')) {
