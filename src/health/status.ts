@@ -113,6 +113,9 @@ export function cameraFactsFromStats(
   return configured.map((c) => {
     const s = byName.get(c.name);
     if (!s) return { name: c.name, enabled: c.enabled, state: c.enabled ? 'failed' : 'stopped', fps: null, dropped: null, ...(c.enabled ? { reason: 'not started by the daemon' } : {}) };
-    return { name: c.name, enabled: c.enabled, state: s.state, fps: s.fps, dropped: s.dropped, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
+    // A camera connecting again after an error is down, not starting: the probe must FAIL it,
+    // not flicker between FAIL (failed) and WARN (connecting) with each retry.
+    const state = s.state === 'connecting' && s.lastError ? 'reconnecting' : s.state;
+    return { name: c.name, enabled: c.enabled, state, fps: s.fps, dropped: s.dropped, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
   });
 }

@@ -125,3 +125,40 @@ test('without a daemon, lfr health still probes and FAILs the daemon check', asy
   t.is(check(rep, 'watchlist')?.level, 'OK');
   t.not(check(rep, 'clock'), undefined);
 });
+
+test('with the real camera manager: a live camera is OK with its fps, a dead one FAILs and stays FAILed', async (t) => {
+  const rtsp = await startRtsp().catch(() => null);
+  if (!rtsp) return t.pass('python3-gi RTSP server not available: skipped (scripts/setup.sh installs it)');
+  const env = await makeEnv({
+    ingest: { stallTimeoutMs: 2000, backoffInitialMs: 200, backoffMaxMs: 1000 },
+    cameras: [
+      { name: 'north-1', url: `${rtsp.url.replace(/\/$/, '')}/cam1`, decoder: 'cpu', analysisFps: 5, analysisWidth: 320 },
+      { name: 'south-1', url: `rtsp://127.0.0.1:${await freePort()}/stream1`, decoder: 'cpu' },
+    ],
+  });
+  // The ingest holds two libuv workers per camera (src/ingest/manager.ts threadPoolSizeFor).
+  const host = await startHost(env, { UV_THREADPOOL_SIZE: '8', LFR_HOST_CAMERAS: '1' });
+  t.teardown(async () => {
+    await host.stop();
+    await stop(rtsp.child);
+    env.cleanup();
+  });
+  let rep: HealthReport | null = null;
+  const seen: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    rep = lastJson<HealthReport>((await runCli(['-c', env.cfgFile, 'health', '--json'])).stdout);
+    seen.push(`${check(rep, 'camera north-1')?.level}/${check(rep, 'camera south-1')?.level}`);
+    if (check(rep, 'camera north-1')?.level === 'OK' && check(rep, 'camera south-1')?.level === 'FAIL') break;
+    await sleep(1000);
+  }
+  t.is(check(rep!, 'camera north-1')?.level, 'OK', seen.join(' '));
+  t.regex(check(rep!, 'camera north-1')!.message, /^live at \d+(\.\d)? fps/);
+  t.is(check(rep!, 'camera south-1')?.level, 'FAIL', seen.join(' '));
+  t.regex(check(rep!, 'camera south-1')!.message, /cannot connect|refused/i);
+  // Retries do not turn a dead camera into a mere WARN.
+  for (let i = 0; i < 3; i++) {
+    await sleep(700);
+    const r = lastJson<HealthReport>((await runCli(['-c', env.cfgFile, 'health', '--json'])).stdout);
+    t.is(check(r, 'camera south-1')?.level, 'FAIL', check(r, 'camera south-1')?.message);
+  }
+});

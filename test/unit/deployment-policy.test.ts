@@ -98,8 +98,18 @@ test('status summary: running deployment with counts, failing checks listed', (t
 
 test('camera facts from the camera manager: a configured camera missing from its stats FAILs', (t) => {
   const facts = cameraFactsFromStats(
-    [{ camera: 'north-1', state: 'stalled', fps: 0, dropped: 4, lastError: 'no frame for 5 s' }],
-    [{ name: 'north-1', enabled: true }, { name: 'south-1', enabled: true }, { name: 'spare', enabled: false }],
+    [
+      { camera: 'north-1', state: 'stalled', fps: 0, dropped: 4, lastError: 'no frame for 5 s' },
+      { camera: 'east-1', state: 'connecting', fps: 0, dropped: 0, lastError: 'connection refused' },
+      { camera: 'west-1', state: 'connecting', fps: 0, dropped: 0, lastError: null },
+    ],
+    [{ name: 'north-1', enabled: true }, { name: 'east-1', enabled: true }, { name: 'west-1', enabled: true }, { name: 'south-1', enabled: true }, { name: 'spare', enabled: false }],
   );
-  t.deepEqual(facts.map((f) => [f.name, f.state, f.reason]), [['north-1', 'stalled', 'no frame for 5 s'], ['south-1', 'failed', 'not started by the daemon'], ['spare', 'stopped', undefined]]);
+  t.deepEqual(facts.map((f) => [f.name, f.state, f.reason]), [
+    ['north-1', 'stalled', 'no frame for 5 s'],
+    ['east-1', 'reconnecting', 'connection refused'],
+    ['west-1', 'connecting', undefined],
+    ['south-1', 'failed', 'not started by the daemon'],
+    ['spare', 'stopped', undefined],
+  ]);
 });
