@@ -185,6 +185,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    tablet: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve the officer tablet page (web/tablet) over HTTPS on the van network.'),
+        host: z.string().default('0.0.0.0').describe('Address the tablet page listens on (the van Wi-Fi interface, or 0.0.0.0).'),
+        port: z.number().int().min(1).max(65535).default(8443).describe('HTTPS port of the tablet page.'),
+        certFile: z.string().default('/etc/lfr/tls/tablet.crt').describe('TLS certificate of the page, issued by the van CA for the names tablets use (same names as the broker\'s).'),
+        keyFile: z.string().default('/etc/lfr/tls/tablet.key').describe('Private key of certFile (readable by the daemon user only).'),
+        brokerWsPort: z.number().int().min(1).max(65535).default(8884).describe('Port of the broker\'s MQTT-over-WebSocket TLS listener; the page connects to it on the host it was loaded from.'),
+      })
+      .strict()
+      .prefault({}),
     audit: z
       .object({
         file: z.string().default('audit.db').describe('Hash-chained audit log, relative to paths.stateDir unless absolute.'),
