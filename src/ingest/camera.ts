@@ -13,7 +13,7 @@ import { selectDecoder, type ElementProbe } from './decoder.js';
 import type { GstAppSink, GstBinding, GstBusMessage, GstCaps, GstElement, GstPipeline } from './gst.js';
 import { buildLaunch, NAMES } from './pipeline.js';
 import { FrameQueue } from './frame-queue.js';
-import { backoffDelay, plainReason, RateMeter, watchdog, type CameraState } from './supervision.js';
+import { backoffDelay, CONNECT_TIMEOUT_FACTOR, plainReason, RateMeter, watchdog, type CameraState } from './supervision.js';
 
 export interface CameraStats {
   camera: string;
@@ -232,7 +232,9 @@ export class Camera {
       latencyMs: c.latencyMs,
       analysisWidth: c.analysisWidth,
       analysisFps: c.analysisFps,
-      tcpTimeoutMs: this.d.ingest.stallTimeoutMs,
+      // Longer than our own connect watchdog, so a stream that connects but never yields video
+      // (wrong codec) is reported as such, not as a read timeout of rtspsrc.
+      tcpTimeoutMs: this.d.ingest.stallTimeoutMs * CONNECT_TIMEOUT_FACTOR + 1000,
       delivery: this.isFile ? this.d.fileDelivery : 'live',
     });
     // The launch string carries neither the URL nor credentials (see pipeline.ts).

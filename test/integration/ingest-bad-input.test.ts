@@ -39,6 +39,7 @@ run('malformed URL fails permanently; missing credentials file is retried; both 
     cameras: [
       { name: 'badurl', url: 'rtsp://cam.local:99999/x' },
       { name: 'nocreds', url: 'rtsp://127.0.0.1:9/x', credentialsFile: '/nonexistent/cam.cred' },
+      { name: 'nogpu', url: 'rtsp://127.0.0.1:9/x', decoder: 'nvidia' },
     ],
     ingest,
   });
@@ -51,6 +52,9 @@ run('malformed URL fails permanently; missing credentials file is retried; both 
   t.regex(bad!.lastError!, /malformed/);
   t.is(bad!.reconnects, 0, 'a malformed URL is not retried');
   t.regex(nocreds!.lastError!, /cannot read credentials file \/nonexistent\/cam.cred: ENOENT/);
+  const gpu = m.stats()[2]!;
+  if (gpu.state === 'failed') t.regex(gpu.lastError!, /nvh264dec .*not available/, 'hardware asked for, not present: failed, no fallback');
+  else t.log('nvh264dec present on this machine: the nogpu case does not apply');
   const failures = lines().filter((l) => l.msg === 'camera failed');
   t.true(failures.some((l) => l.camera === 'badurl'));
   t.true(failures.some((l) => l.camera === 'nocreds'));
