@@ -172,6 +172,8 @@ export const configSchema = z
         retentionHours: hours(24, 'Alerts and their images are deleted irretrievably this long after capture (ceiling 24 h).'),
         purgeIntervalSeconds: z.number().int().min(10).max(3600).default(60).describe('How often the retention purge runs.'),
         contextFrameWidth: z.number().int().min(160).max(1920).default(640).describe('Width of the downscaled context frame sent with an alert.'),
+        keyDir: z.string().default('alert-keys').describe('Per-alert keys (crypto-shredding), relative to paths.runtimeDir (tmpfs) unless absolute: keys survive a daemon restart, not a power cut.'),
+        maxInFlight: z.number().int().min(1).max(100).default(16).describe('Alerts published but not yet acknowledged by the broker at once when the outbox drains (order is kept: one connection, QoS 1).'),
       })
       .strict()
       .prefault({}),
