@@ -8,14 +8,11 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { ControlError } from '../control/protocol.js';
+import type { AuditRecorder } from '../audit/log.js';
 import { DeploymentStore } from './store.js';
 import { buildReport, effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
 import { ZERO_COUNTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type WatchlistSummary } from './types.js';
 
-/** The audit log as seen from here (src/audit's audit.record). */
-export interface AuditRecorder {
-  record(type: string, fields: Record<string, unknown>, actor?: string): unknown;
-}
 
 /** Implemented by the daemon's composition root. */
 export interface DeploymentHooks {
@@ -76,7 +73,7 @@ export class DeploymentService implements Component {
     }
     try {
       await this.hooks.startAnalysis({ deploymentId: cur.id, threshold: cur.threshold, resume: true });
-      this.audit.record('deployment.resumed', { deploymentId: cur.id }, 'system');
+      this.audit.record('deployment.resume', { deploymentId: cur.id }, 'system');
       this.arm();
     } catch (err) {
       this.log.error({ err }, 'could not resume the running deployment');
@@ -161,22 +158,28 @@ export class DeploymentService implements Component {
       endReason: null,
       counts: ZERO_COUNTS,
     };
-    // Recorded and audited BEFORE a single frame is matched.
-    this.store.insert(rec);
+    // Audited and recorded BEFORE a single frame is matched. Audit first: an entry the audit
+    // log refuses must stop the start, not leave a running deployment without its entry.
     this.audit.record(
-      'deployment.started',
+      'deployment.start',
       {
         deploymentId: rec.id,
         authorisationRef: rec.authorisationRef,
         authorisingOfficer: rec.authorisingOfficer,
         location: rec.location,
+        reason: rec.reason,
         threshold: rec.threshold,
         endsAt: new Date(endsAt).toISOString(),
-        watchlist: { subjects: watchlist.subjects, categories: watchlist.categories, bundleSha256: watchlist.bundleSha256, signerKeyId: watchlist.signerKeyId },
-        cameras: rec.cameras,
+        'watchlist.subjects': watchlist.subjects,
+        // The audit log takes flat values: the per-category counts go in as one JSON text.
+        'watchlist.categories': JSON.stringify(watchlist.categories),
+        'watchlist.bundleSha256': watchlist.bundleSha256,
+        'watchlist.signerKeyId': watchlist.signerKeyId,
+        cameras: rec.cameras.join(','),
       },
       actor,
     );
+    this.store.insert(rec);
     if (endsAt < req.endsAt) this.log.warn({ deploymentId: rec.id }, 'deployment end moved earlier to the watchlist expiry');
     try {
       await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false });
@@ -216,7 +219,7 @@ export class DeploymentService implements Component {
     const endedAt = this.clock();
     const report = buildReport(cur, endedAt, reason, counts, purged);
     this.store.finish(cur.id, endedAt, reason, counts, report);
-    this.audit.record('deployment.ended', { deploymentId: cur.id, reason, durationMinutes: report.durationMinutes, facesAnalysed: counts.facesAnalysed, alerts: counts.alerts, confirmed: counts.confirmed, falseAlerts: counts.falseAlerts, undecided: counts.undecided, watchlistPurged: purged }, actor);
+    this.audit.record('deployment.end', { deploymentId: cur.id, reason, durationMinutes: report.durationMinutes, facesAnalysed: counts.facesAnalysed, alerts: counts.alerts, confirmed: counts.confirmed, falseAlerts: counts.falseAlerts, undecided: counts.undecided, watchlistPurged: purged }, actor);
     this.log.info({ deploymentId: cur.id, reason, watchlistPurged: purged }, 'deployment ended');
     this.lastReport = report;
     return report;

@@ -2,7 +2,7 @@
 // status topic (via src/mqtt publishStatus). Built from the deployment status, the last health
 // report and the camera facts. Counts and states only: no subject, image or template.
 import type { DeploymentCounts, DeploymentRecord, DeploymentReport } from '../deployment/types.js';
-import type { CameraFacts, HealthReport, Level } from './types.js';
+import type { AuditFacts, CameraFacts, HealthReport, Level } from './types.js';
 import type { StatusPayload } from '../mqtt/topics.js';
 
 export interface StatusSummary {
@@ -118,4 +118,11 @@ export function cameraFactsFromStats(
     const state = s.state === 'connecting' && s.lastError ? 'reconnecting' : s.state;
     return { name: c.name, enabled: c.enabled, state, fps: s.fps, dropped: s.dropped, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
   });
+}
+
+/** Health facts from the audit log's verify() (src/audit AuditLog). */
+export function auditFactsOf(r: { ok: boolean; entries: number; problems: ReadonlyArray<{ seq: number; problem: string }> }): AuditFacts {
+  if (r.ok) return { intact: true, message: `chain intact (${r.entries} entries)` };
+  const first = r.problems[0];
+  return { intact: false, message: `chain broken${first ? ` at entry ${first.seq}: ${first.problem}` : ''}${r.problems.length > 1 ? ` (+${r.problems.length - 1} more)` : ''}` };
 }

@@ -3,15 +3,16 @@
 // watchlist import and purge, fake face engine) until src/daemon.ts (`lfr run`) can be mounted.
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runCli, lastJson } from '../helpers/cli.js';
 import { callDaemon } from '../../src/control/client.js';
 import { controlSocketPath } from '../../src/control/protocol.js';
 import type { DeploymentRecord, DeploymentReport } from '../../src/deployment/types.js';
 import type { StatusSummary } from '../../src/health/status.js';
-import { makeEnv, startHost } from './fixtures/fieldops-env.js';
+import { auditEntries, makeEnv, startHost } from './fixtures/fieldops-env.js';
 
-const auditLines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; fields: Record<string, unknown>; actor: string }) : []);
+const auditLines = auditEntries;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test.serial('start records the authorisation and composition, end stops, purges and reports', async (t) => {
@@ -46,11 +47,13 @@ test.serial('start records the authorisation and composition, end stops, purges 
   t.deepEqual(rec.watchlist.categories, { wanted: 1, 'missing person': 1 });
   t.regex(rec.watchlist.bundleSha256, /^[0-9a-f]{64}$/);
   t.true(existsSync(storeFile), 'watchlist store on the runtime dir');
-  const startAudit = auditLines(env.auditFile).find((a) => a.type === 'deployment.started');
+  const startAudit = auditLines(env.auditFile).find((a) => a.type === 'deployment.start');
   t.truthy(startAudit);
   t.is(startAudit!.fields.authorisationRef, 'AUTH-2026-117');
   t.is(startAudit!.fields.threshold, 0.62);
-  t.deepEqual((startAudit!.fields.watchlist as { categories: unknown }).categories, { wanted: 1, 'missing person': 1 });
+  t.deepEqual(JSON.parse(startAudit!.fields['watchlist.categories'] as string), { wanted: 1, 'missing person': 1 });
+  t.is(startAudit!.fields['watchlist.subjects'], 2);
+  t.is(startAudit!.actor, os.userInfo().username);
 
   // A second deployment cannot start while one runs.
   const again = await runCli([...c, ...base, '--officer', 'Supt A. Example']);
@@ -79,7 +82,7 @@ test.serial('start records the authorisation and composition, end stops, purges 
   t.false(existsSync(storeFile), 'watchlist purged at deployment end');
   t.regex(readFileSync(path.join(outDir, `${rec.id}.txt`), 'utf8'), /Faces analysed:\s+1,200 \(counted, no face was stored\)/);
   t.deepEqual(JSON.parse(readFileSync(path.join(outDir, `${rec.id}.json`), 'utf8')), rep);
-  const endAudit = auditLines(env.auditFile).find((a) => a.type === 'deployment.ended');
+  const endAudit = auditLines(env.auditFile).find((a) => a.type === 'deployment.end');
   t.is(endAudit?.fields.watchlistPurged, true);
 
   // The report is on record and readable without the daemon's help.
@@ -109,7 +112,7 @@ test.serial('a deployment ends by itself at --ends-at, and the watchlist goes wi
   t.is(st.lastReport?.endReason, 'ends_at_reached');
   t.true(st.lastReport?.watchlistPurged);
   t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
-  t.is(auditLines(env.auditFile).find((a) => a.type === 'deployment.ended')?.actor, 'system');
+  t.is(auditLines(env.auditFile).find((a) => a.type === 'deployment.end')?.actor, 'system');
 });
 
 test.serial('a deployment whose end passed while the daemon was down is ended at start-up', async (t) => {

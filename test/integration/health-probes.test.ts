@@ -89,6 +89,7 @@ test('camera down and broker stopped FAIL; live ones are OK; metrics agree', asy
   t.regex(check(rep1, 'camera south-1')!.message, /connection refused/);
   t.is(check(rep1, 'broker')?.level, 'OK', check(rep1, 'broker')?.message);
   t.is(check(rep1, 'models')?.level, 'OK');
+  t.is(check(rep1, 'audit')?.level, 'OK', check(rep1, 'audit')?.message);
   t.is(rep1.level, 'FAIL');
 
   // Human output: one line per check with its level first.
