@@ -1,129 +1,124 @@
-// The van's side of the MQTT conversation for the tablet tests, speaking THE topics and payloads
-// of src/mqtt/topics.ts: availability with a last will, alerts at QoS 1, adjudications parsed with
-// the daemon's own strict parser, first decision wins, retained acks. Used until the alert
-// service (src/alerts/) can be driven directly by the tablet test.
-import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import mqtt, { type MqttClient } from 'mqtt';
-import { SCHEMA, alertIdFromTopic, parseAdjudication, topicsFor, type AckPayload, type AdjudicationPayload, type AlertPayload, type Topics } from '../../src/mqtt/topics.js';
+// The van side of a tablet test, built from the daemon's own parts: the real LfrMqttClient (TLS,
+// availability with a last will), the real AlertService (encrypted store, outbox, strict
+// adjudication intake, retained acks) and the real hash-chained AuditLog, wired the way the
+// daemon wires them. The test raises alerts through AlertSink.raise() exactly as the matcher does.
+import path from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { AlertService } from '../../src/alerts/service.js';
+import type { AlertCandidate } from '../../src/alerts/types.js';
+import { AuditLog, type AuditEntry } from '../../src/audit/log.js';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/log.js';
+import { LfrMqttClient } from '../../src/mqtt/client.js';
+import { topicsFor } from '../../src/mqtt/topics.js';
 
 export interface VanOptions {
+  dir: string;
   url: string;
-  ca: string;
+  caFile: string;
   username: string;
-  password: string;
-  prefix: string;
+  passwordFile: string;
   vanId: string;
+  /** Alert retention for the test (hours, <= 24). */
+  retentionHours: number;
 }
 
 export interface AlertSpec {
   camera: string;
   category: string;
-  likelihood: number;
+  score: number;
   threshold: number;
-  faceJpeg: string;
-  referenceJpeg: string;
+  faceJpeg: Buffer;
+  referenceJpeg: Buffer;
   capturedAt: number;
-  expiresAt: number;
 }
 
-export class VanStandIn {
-  private client: MqttClient | null = null;
-  readonly topics: Topics;
-  readonly adjudications: AdjudicationPayload[] = [];
-  readonly audit: { event: string; alertId: string; outcome?: string; officerId?: string; reason?: string }[] = [];
-  private readonly known = new Set<string>();
-  private readonly decided = new Map<string, AdjudicationPayload>();
+export class TestVan {
+  readonly config: Config;
+  readonly audit: AuditLog;
+  private mqtt: LfrMqttClient | null = null;
+  private alerts: AlertService | null = null;
+  private readonly log = createLogger({ level: 'silent' });
+  private trackId = 0;
 
   constructor(private readonly opts: VanOptions) {
-    this.topics = topicsFor(opts.prefix, opts.vanId);
+    this.config = configSchema.parse({
+      van: { id: opts.vanId },
+      paths: { stateDir: path.join(opts.dir, 'state'), runtimeDir: path.join(opts.dir, 'run') },
+      alerts: { retentionHours: opts.retentionHours },
+      mqtt: { url: opts.url, username: opts.username, passwordFile: opts.passwordFile, caFile: opts.caFile },
+    });
+    this.audit = new AuditLog(path.join(opts.dir, 'state', 'audit.db'), Date.now);
   }
 
   async start(): Promise<void> {
-    const client = mqtt.connect(this.opts.url, {
-      ca: await readFile(this.opts.ca),
-      username: this.opts.username,
-      password: this.opts.password,
-      clientId: `lfr-daemon-${this.opts.vanId}`,
-      clean: false,
-      protocolVersion: 4,
-      reconnectPeriod: 500,
-      will: { topic: this.topics.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
-    });
-    this.client = client;
-    client.on('connect', () => {
-      client.publish(this.topics.availability, 'online', { qos: 1, retain: true });
-      client.subscribe(this.topics.adjudicationsWildcard, { qos: 1 });
-    });
-    client.on('message', (topic, raw) => this.onAdjudication(topic, raw));
+    const cfg = this.config;
+    this.audit.open();
+    const mqtt = new LfrMqttClient(
+      { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: `lfr-daemon-${cfg.van.id}`, topics: topicsFor(cfg.mqtt.topicPrefix, cfg.van.id), reconnectPeriodMs: 500 },
+      this.log,
+    );
+    const alerts = new AlertService({ config: cfg, log: this.log, clock: Date.now, audit: this.audit, mqtt });
+    const signal = new AbortController().signal;
+    await mqtt.start(signal);
+    await alerts.start(signal);
+    this.mqtt = mqtt;
+    this.alerts = alerts;
     await this.waitConnected(10_000);
   }
 
   async waitConnected(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (!this.client?.connected) {
-      if (Date.now() > deadline) throw new Error('van stand-in did not connect');
+    while (!this.mqtt?.connected) {
+      if (Date.now() > deadline) throw new Error('the van did not connect to the broker');
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  /** Drops the TCP link without DISCONNECT, like a van losing power: the broker sends the will. */
-  async crash(): Promise<void> {
-    const c = this.client;
-    this.client = null;
-    if (!c) return;
-    c.options.reconnectPeriod = 0;
-    c.stream.destroy();
-    await c.endAsync(true).catch(() => undefined);
-  }
-
+  /** Clean stop, in the daemon's reverse order: the broker shows `stopped`. */
   async stop(): Promise<void> {
-    const c = this.client;
-    this.client = null;
-    await c?.endAsync(true).catch(() => undefined);
+    await this.alerts?.stop();
+    await this.mqtt?.stop();
+    this.alerts = null;
+    this.mqtt = null;
+    this.audit.close();
   }
 
-  async publishAlert(spec: AlertSpec): Promise<string> {
-    const alertId = randomUUID();
-    const payload: AlertPayload = {
-      schema: SCHEMA,
-      alertId,
-      vanId: this.opts.vanId,
+  /** The TCP link dies without a DISCONNECT (power or Wi-Fi lost): the broker sends the will.
+   * mqtt.js reconnects by itself half a second later. */
+  dropLink(): void {
+    // The socket is private to LfrMqttClient; reaching in is the only way to fake a lost link
+    // without also stopping the broker.
+    const client = (this.mqtt as unknown as { client: MqttClient | null }).client;
+    client?.stream.destroy();
+  }
+
+  /** AlertSink.raise(), as the matcher calls it; resolves once published to the broker. */
+  async raise(spec: AlertSpec): Promise<string> {
+    const c: AlertCandidate = {
       camera: spec.camera,
-      capturedAt: new Date(spec.capturedAt).toISOString(),
-      expiresAt: new Date(spec.expiresAt).toISOString(),
-      likelihood: spec.likelihood,
-      threshold: spec.threshold,
-      enrollmentId: 'S-0001',
+      trackId: ++this.trackId,
+      subjectId: '1',
+      subjectRef: 'S-0001',
       category: spec.category,
-      boundingBox: { left: 0.4, top: 0.2, right: 0.5, bottom: 0.35 },
-      faceJpeg: spec.faceJpeg,
-      contextJpeg: spec.faceJpeg,
-      referenceJpeg: spec.referenceJpeg,
-      decision: 'suggestion',
+      score: spec.score,
+      threshold: spec.threshold,
+      capturedAt: spec.capturedAt,
+      faceBox: { x: 400, y: 200, width: 120, height: 150 },
+      frameWidth: 1280,
+      frameHeight: 720,
+      // raise() wipes the buffers it is given: hand it copies.
+      faceJpeg: Buffer.from(spec.faceJpeg),
+      contextJpeg: Buffer.from(spec.faceJpeg),
+      referenceJpeg: Buffer.from(spec.referenceJpeg),
     };
-    this.known.add(alertId);
-    await this.client!.publishAsync(this.topics.alert(alertId), JSON.stringify(payload), { qos: 1 });
-    return alertId;
+    const id = await this.alerts!.raise(c);
+    await this.alerts!.idle();
+    return id;
   }
 
-  private onAdjudication(topic: string, raw: Buffer): void {
-    const id = alertIdFromTopic(topic);
-    if (!id) return;
-    const parsed = parseAdjudication(id, raw);
-    let ack: AckPayload;
-    if (typeof parsed === 'string' || !this.known.has(id) || this.decided.has(id)) {
-      const reason = typeof parsed === 'string' ? parsed : !this.known.has(id) ? 'unknown alert' : 'already decided';
-      this.audit.push({ event: 'adjudication.refused', alertId: id, reason });
-      ack = { schema: SCHEMA, alertId: id, accepted: false, reason, recordedAt: new Date().toISOString() };
-      if (typeof parsed !== 'string') this.adjudications.push(parsed);
-      this.client?.publish(this.topics.ack(id), JSON.stringify(ack), { qos: 1 });
-      return;
-    }
-    this.adjudications.push(parsed);
-    this.decided.set(id, parsed);
-    this.audit.push({ event: 'adjudication.accepted', alertId: id, outcome: parsed.outcome, officerId: parsed.officerId });
-    ack = { schema: SCHEMA, alertId: id, accepted: true, outcome: parsed.outcome, officerId: parsed.officerId, recordedAt: new Date().toISOString() };
-    this.client?.publish(this.topics.ack(id), JSON.stringify(ack), { qos: 1, retain: true });
+  /** Audit entries of one type, oldest first. */
+  entries(type: string): AuditEntry[] {
+    return this.audit.list(1000, type).reverse();
   }
 }
