@@ -72,49 +72,50 @@ if [ ! -f "$R/etc/lfr/keys/van.key" ]; then
   say "generated the van key; send /etc/lfr/keys/van.pub to the force's watchlist station"
 fi
 
-# 5. Broker TLS: a CA of this van and a broker certificate for loopback and the tablet LAN.
+# 5. Broker TLS (scripts/make-certs.sh, shared with the tests): the van's CA stays in
+# /etc/lfr/tls (CA key 0600 root); the broker's certificate goes to mosquitto's own folder,
+# because the broker cannot enter /etc/lfr. Issued once; delete lfr-broker.key to re-issue.
 TLS="$R/etc/lfr/tls"
-if [ ! -f "$TLS/ca.key" ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-    -subj "/CN=lfr-edge van CA" -keyout "$TLS/ca.key" -out "$TLS/ca.crt" 2>/dev/null
-  chmod 0600 "$TLS/ca.key"; chmod 0644 "$TLS/ca.crt"
-  say "created the van CA (give /etc/lfr/tls/ca.crt to the tablets)"
-fi
-# The broker's own certificate lives in mosquitto's folder (it cannot enter /etc/lfr).
 MCERTS="$R/etc/mosquitto/certs"
 install -d -m 0755 "$MCERTS"
-install -m 0644 "$TLS/ca.crt" "$MCERTS/lfr-ca.crt"
 if [ ! -f "$MCERTS/lfr-broker.key" ]; then
-  san="DNS:localhost,IP:127.0.0.1"
-  for h in ${LFR_BROKER_HOSTS:-}; do
-    if [[ "$h" =~ ^[0-9.]+$ ]]; then san="$san,IP:$h"; else san="$san,DNS:$h"; fi
-  done
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=lfr-broker" \
-    -keyout "$MCERTS/lfr-broker.key" -out "$TLS/broker.csr" 2>/dev/null
-  openssl x509 -req -in "$TLS/broker.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
-    -days 825 -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san") -out "$MCERTS/lfr-broker.crt" 2>/dev/null
-  rm -f "$TLS/broker.csr"
+  # shellcheck disable=SC2086 # LFR_BROKER_HOSTS is a list of names
+  sh "$SRC/scripts/make-certs.sh" "$TLS" localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-} >/dev/null
+  mv "$TLS/broker.crt" "$MCERTS/lfr-broker.crt"
+  mv "$TLS/broker.key" "$MCERTS/lfr-broker.key"
   chmod 0640 "$MCERTS/lfr-broker.key"; chmod 0644 "$MCERTS/lfr-broker.crt"
   own root:mosquitto "$MCERTS/lfr-broker.key"
-  say "issued the broker certificate for $san"
+  say "issued the broker certificate for localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-}"
 fi
+install -m 0644 "$TLS/ca.crt" "$MCERTS/lfr-ca.crt"
 
-# 6. Broker users: random passwords, stored 0640 root:lfr (daemon) and 0600 root (tablet).
-gen_pass() { [ -f "$1" ] || { head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$1"; chmod "$2" "$1"; }; }
-gen_pass "$R/etc/lfr/secrets/mqtt-daemon.pass" 0640
-gen_pass "$R/etc/lfr/secrets/mqtt-tablet.pass" 0600
-own root:lfr "$R/etc/lfr/secrets/mqtt-daemon.pass"
-install -d -m 0755 "$R/etc/mosquitto/conf.d"
-if [ ! -f "$R/etc/mosquitto/lfr.passwd" ]; then
-  pw="$R/etc/mosquitto/lfr.passwd"
-  : > "$pw"; chmod 0640 "$pw"
-  mosquitto_passwd -b "$pw" lfr-daemon "$(cat "$R/etc/lfr/secrets/mqtt-daemon.pass")"
-  mosquitto_passwd -b "$pw" lfr-tablet "$(cat "$R/etc/lfr/secrets/mqtt-tablet.pass")"
-  own root:mosquitto "$pw"
+# 6. Broker users (scripts/mqtt-users.sh): random passwords in /etc/lfr/secrets, the daemon's
+# readable by the lfr group. More tablets: scripts/mqtt-users.sh /etc/mosquitto/lfr.passwd tablet-2 FILE.
+PASSWD="$R/etc/mosquitto/lfr.passwd"
+if [ ! -f "$PASSWD" ]; then
+  sh "$SRC/scripts/mqtt-users.sh" "$PASSWD" lfr-daemon "$R/etc/lfr/secrets/mqtt-daemon.pass" lfr-tablet "$R/etc/lfr/secrets/mqtt-tablet.pass"
+  chmod 0640 "$PASSWD" "$R/etc/lfr/secrets/mqtt-daemon.pass"
+  own root:mosquitto "$PASSWD"
+  own root:lfr "$R/etc/lfr/secrets/mqtt-daemon.pass"
   say "created broker users lfr-daemon and lfr-tablet"
 fi
-install -m 0644 "$SRC/systemd/mosquitto/lfr.conf" "$R/etc/mosquitto/conf.d/lfr.conf"
-install -m 0644 "$SRC/systemd/mosquitto/lfr.acl" "$R/etc/mosquitto/lfr.acl"
+
+# The broker's whole configuration, rendered from the same templates the tests run
+# (config/mosquitto/*.template); the mosquitto drop-in starts mosquitto on it.
+render() {
+  sed -e 's|@RUN_AS@||' -e 's|@PASSWORD_FILE@|/etc/mosquitto/lfr.passwd|' -e 's|@ACL_FILE@|/etc/mosquitto/lfr.acl|' \
+      -e 's|@DATA_DIR@|/var/lib/mosquitto|' -e 's|@LOG_DEST@|stderr|' -e 's|@MQTT_PORT@|8883|' -e 's|@WS_PORT@|8884|' \
+      -e 's|@BIND@|0.0.0.0|' -e 's|@CA_FILE@|/etc/mosquitto/certs/lfr-ca.crt|' \
+      -e 's|@CERT_FILE@|/etc/mosquitto/certs/lfr-broker.crt|' -e 's|@KEY_FILE@|/etc/mosquitto/certs/lfr-broker.key|' \
+      -e 's|@DAEMON_USER@|lfr-daemon|' -e 's|@PREFIX@|lfr|' "$1"
+}
+install -d -m 0755 "$R/etc/mosquitto"
+render "$SRC/config/mosquitto/lfr.conf.template" > "$R/etc/mosquitto/lfr.conf.new" && mv "$R/etc/mosquitto/lfr.conf.new" "$R/etc/mosquitto/lfr.conf"
+render "$SRC/config/mosquitto/lfr.acl.template" > "$R/etc/mosquitto/lfr.acl.new" && mv "$R/etc/mosquitto/lfr.acl.new" "$R/etc/mosquitto/lfr.acl"
+chmod 0644 "$R/etc/mosquitto/lfr.conf" "$R/etc/mosquitto/lfr.acl"
+if grep -q '@[A-Z_]*@' "$R/etc/mosquitto/lfr.conf" "$R/etc/mosquitto/lfr.acl"; then
+  echo "install: a broker template variable was left unset" >&2; exit 1
+fi
 
 # 7. Units, the mosquitto drop-in and the udev rule.
 install -d -m 0755 "$R/etc/systemd/system/mosquitto.service.d" "$R/etc/udev/rules.d"

@@ -63,7 +63,7 @@ rm -rf "$R/opt/lfr"
 rm -f "$R/usr/local/bin/lfr" \
   "$R/etc/systemd/system/lfr.service" "$R/etc/systemd/system/lfr-usb-import@.service" \
   "$R/etc/systemd/system/mosquitto.service.d/lfr.conf" "$R/etc/udev/rules.d/99-lfr-usb.rules" \
-  "$R/etc/mosquitto/conf.d/lfr.conf" "$R/etc/mosquitto/lfr.acl" "$R/etc/mosquitto/lfr.passwd" \
+  "$R/etc/mosquitto/lfr.conf" "$R/etc/mosquitto/lfr.acl" "$R/etc/mosquitto/lfr.passwd" \
   "$R/etc/mosquitto/certs/lfr-ca.crt" "$R/etc/mosquitto/certs/lfr-broker.crt" "$R/etc/mosquitto/certs/lfr-broker.key"
 rmdir "$R/etc/systemd/system/mosquitto.service.d" 2>/dev/null || true
 
