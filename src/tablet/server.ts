@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
 import type { Component } from '../lifecycle.js';
 import { BUILD_ROOT, INSTALL_ROOT } from '../paths.js';
 import { SCHEMA } from '../mqtt/topics.js';
@@ -161,4 +162,19 @@ export class TabletServer implements Component {
     res.writeHead(status);
     res.end(headOnly ? undefined : body);
   }
+}
+
+/** The daemon's one-liner: the tablet page as configured, or null when `tablet.enabled` is false. */
+export function tabletServerFromConfig(cfg: Config, log: Logger): TabletServer | null {
+  if (!cfg.tablet.enabled) return null;
+  return new TabletServer({
+    host: cfg.tablet.host,
+    port: cfg.tablet.port,
+    certFile: cfg.tablet.certFile,
+    keyFile: cfg.tablet.keyFile,
+    vanId: cfg.van.id,
+    topicPrefix: cfg.mqtt.topicPrefix,
+    brokerWsPort: cfg.tablet.brokerWsPort,
+    log: log.child({ module: 'tablet' }),
+  });
 }
