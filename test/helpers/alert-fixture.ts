@@ -1,0 +1,104 @@
+// Shared pieces of the alert tests: a config in a temp dir pointing at a TestMosquitto, a
+// candidate with real JPEGs and a known marker, a tablet client on the WebSocket-over-TLS
+// listener, and a capturing log destination.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import mqtt, { type MqttClient } from 'mqtt';
+import sharp from 'sharp';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import type { AlertCandidate } from '../../src/alerts/types.js';
+import type { AlertPayload, Topics } from '../../src/mqtt/topics.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import type { TestMosquitto } from './mosquitto.js';
+
+export async function tempConfig(broker: TestMosquitto | null, extra: Record<string, unknown> = {}): Promise<{ cfg: Config; dir: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lfr-alerts-'));
+  const cfg = configSchema.parse({
+    van: { id: 'van-7' },
+    paths: { stateDir: path.join(dir, 'state'), runtimeDir: path.join(dir, 'run') },
+    mqtt: broker ? { url: broker.url, username: broker.daemon.user, passwordFile: path.join(broker.dir, 'daemon.pass'), caFile: broker.caFile } : {},
+    ...extra,
+  });
+  return { cfg, dir };
+}
+
+/** A noisy JPEG (noise defeats compression, so sizes are like real crops) plus a trailing marker. */
+export async function jpeg(width: number, height: number, marker = ''): Promise<Buffer> {
+  const raw = randomBytes(width * height * 3);
+  const j = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+  return Buffer.concat([j, Buffer.from(marker)]); // decoders ignore bytes after EOI
+}
+
+export async function candidate(now: number, subjectRef = `SUBJ-${randomBytes(6).toString('hex')}`, sizes = { face: 112, context: 640 }): Promise<AlertCandidate> {
+  return {
+    camera: 'north-1',
+    trackId: 1,
+    subjectId: 's1',
+    subjectRef,
+    category: 'wanted',
+    score: 0.7123,
+    threshold: 0.6,
+    capturedAt: now,
+    faceBox: { x: 100, y: 80, width: 120, height: 150 },
+    frameWidth: 1280,
+    frameHeight: 720,
+    faceJpeg: await jpeg(sizes.face, sizes.face, `FACEMARK-${subjectRef}`),
+    contextJpeg: await jpeg(sizes.context, Math.round((sizes.context * 9) / 16)),
+    referenceJpeg: await jpeg(sizes.face, sizes.face),
+  };
+}
+
+export interface Tablet {
+  client: MqttClient;
+  received: AlertPayload[];
+  receivedAt: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** A browser-like tablet: MQTT over WebSocket over TLS, persistent session, QoS 1 (it PUBACKs). */
+export async function tablet(broker: TestMosquitto, topics: Topics, clientId = 'tablet-test'): Promise<Tablet> {
+  const client = mqtt.connect(broker.wsUrl, {
+    username: broker.tablet.user,
+    password: broker.tablet.password,
+    ca: await import('node:fs/promises').then((f) => f.readFile(broker.caFile)),
+    clientId,
+    clean: false,
+    reconnectPeriod: 500,
+  });
+  const received: AlertPayload[] = [];
+  const receivedAt = new Map<string, number>();
+  client.on('message', (topic, payload) => {
+    if (!topic.includes('/alerts/')) return;
+    const p = JSON.parse(payload.toString()) as AlertPayload;
+    received.push(p);
+    if (!receivedAt.has(p.alertId)) receivedAt.set(p.alertId, performance.now());
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  await client.subscribeAsync(topics.alertsWildcard, { qos: 1 });
+  return { client, received, receivedAt, close: () => client.endAsync() };
+}
+
+export function capturingLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const dest = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { log: createLogger({ level: 'debug', destination: dest }), lines };
+}
+
+export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
