@@ -77,7 +77,9 @@ class FileLoop:
         self.first = first
         last = units[-1]
         frame = last[2] if last[2] != Gst.CLOCK_TIME_NONE else Gst.SECOND // 25
-        self.length = max(u[0] for u in units) - first + frame
+        pts = [u[0] for u in units if u[0] != Gst.CLOCK_TIME_NONE]
+        # One loop lasts from the first to the last presentation time plus one frame.
+        self.length = max(pts) - min(pts) + frame
 
     def attach(self, appsrc):
         state = {'i': 0, 'loop': 0}
