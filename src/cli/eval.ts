@@ -11,6 +11,7 @@ import { evalWatchlist, type WatchlistReport } from '../eval/watchlist.js';
 import { createFaceEngine } from '../vision/engine.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { registerEvalVideo } from './eval-video.js';
 
 function progressBar(label: string): Progress {
   if (!process.stderr.isTTY) return noProgress;
@@ -80,6 +81,8 @@ export function register(program: Command): void {
         }
       }),
     );
+
+  registerEvalVideo(ev, program);
 
   ev.command('watchlist')
     .requiredOption('--dir <dir>', 'folder of <identity>/<images> (or DIR/images/<identity>/<images>)')
