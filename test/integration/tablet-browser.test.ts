@@ -15,9 +15,9 @@ import { TestVan } from '../helpers/tablet-van.js';
 
 
 /** A drawn cartoon face (no real person's image belongs in a test or a screenshot), 112 px JPEG. */
-async function jpeg(skin: string, hair: string): Promise<Buffer> {
+async function jpeg(skin: string, hair: string, bg: string): Promise<Buffer> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="112" height="112">
-    <rect width="112" height="112" fill="#9fb3c8"/>
+    <rect width="112" height="112" fill="${bg}"/>
     <ellipse cx="56" cy="60" rx="32" ry="40" fill="${skin}"/>
     <path d="M24 50 Q56 0 88 50 Q80 24 56 22 Q32 24 24 50Z" fill="${hair}"/>
     <ellipse cx="43" cy="58" rx="5" ry="3.5" fill="#222"/><ellipse cx="69" cy="58" rx="5" ry="3.5" fill="#222"/>
@@ -61,10 +61,20 @@ test('tablet: alert with both images, one decision acknowledged, missed alerts a
   page.on('console', (m) => {
     if (m.type() === 'error') pageErrors.push(m.text());
   });
+  // Count vibrations (the new-alert signal) to prove a re-delivered alert does not buzz again.
+  await page.addInitScript(`Object.defineProperty(navigator, 'vibrate', { value: () => { window.__buzz = (window.__buzz || 0) + 1; return true; } });`);
   const res = await page.goto(`https://127.0.0.1:${server.port}/`);
   t.is(res?.status(), 200);
   t.is(res?.headers()['cache-control'], 'no-store');
   t.regex(res?.headers()['content-security-policy'] ?? '', /img-src data:/);
+
+  // A wrong password is refused plainly, and the form stays for another try.
+  await page.fill('#officer', OFFICER);
+  await page.fill('#password', 'not the password');
+  await page.click('#signin');
+  await page.waitForSelector('#conn[data-state="refused"]', { timeout: 15_000 });
+  t.regex((await page.textContent('#login-error')) ?? '', /refused this officer ID or password/);
+  t.true(await page.isVisible('#login'));
 
   // Sign in with the officer's own broker credentials.
   await page.fill('#officer', OFFICER);
@@ -76,7 +86,7 @@ test('tablet: alert with both images, one decision acknowledged, missed alerts a
   t.false(await page.isVisible('#login'), 'the sign-in form goes away once connected');
 
   // 1. An alert appears with both images, score and threshold, camera, category, countdown.
-  const [face, ref] = await Promise.all([jpeg('#d9a77f', '#3b2a1e'), jpeg('#e0b090', '#2a1a10')]);
+  const [face, ref] = await Promise.all([jpeg('#c98f6b', '#3b2a1e', '#7d8a96'), jpeg('#e0b090', '#5a3a20', '#dfe6ee')]);
   const now = Date.now();
   const a1 = await van.raise({ camera: 'cam-north', category: 'wanted', score: 0.712, threshold: 0.6, faceJpeg: face, referenceJpeg: ref, capturedAt: now - 5000 });
   const card1 = page.locator(`li.alert[data-alert-id="${a1}"]`);
@@ -100,6 +110,9 @@ test('tablet: alert with both images, one decision acknowledged, missed alerts a
   t.true(await card1.locator('button[data-outcome="confirmed_match"]').isDisabled());
   await card1.locator('button[data-outcome="confirmed_match"]').click({ force: true }).catch(() => undefined);
   await page.evaluate(() => new Promise((r) => setTimeout(r, 500)));
+  // The screenshot in docs/: a new alert on top, the decided one below it.
+  await page.evaluate('window.scrollTo(0, 0)');
+  if (process.env.LFR_TABLET_SCREENSHOT) await page.screenshot({ path: process.env.LFR_TABLET_SCREENSHOT, fullPage: false });
   // The daemon recorded it once, in its hash-chained audit trail, with the officer as actor.
   const recorded = van.entries('adjudication.recorded').filter((e) => e.fields.alertId === a1);
   t.is(recorded.length, 1, 'exactly one decision recorded for the alert');
@@ -111,6 +124,7 @@ test('tablet: alert with both images, one decision acknowledged, missed alerts a
   // the reconnect (persistent session, QoS 1), and nothing shown earlier is duplicated.
   cutSwitch.disconnect();
   await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 15_000 });
+  t.is(await page.getAttribute('#van', 'data-state'), 'unknown', 'no stale van state without a link');
   const a3 = await van.raise({ camera: 'cam-east', category: 'wanted', score: 0.9, threshold: 0.6, faceJpeg: face, referenceJpeg: ref, capturedAt: Date.now() });
   await page.evaluate(() => new Promise((r) => setTimeout(r, 1000)));
   t.is(await page.locator(`li.alert[data-alert-id="${a3}"]`).count(), 0, 'not delivered while cut');
@@ -142,12 +156,12 @@ test('tablet: alert with both images, one decision acknowledged, missed alerts a
   await card4.locator('button[data-outcome="not_engaged"]').click();
   await page.waitForSelector(`li.alert[data-alert-id="${a4}"][data-decision="acked"]`, { timeout: 10_000 });
 
-  await page.evaluate('window.scrollTo(0, 0)');
-  if (process.env.LFR_TABLET_SCREENSHOT) await page.screenshot({ path: process.env.LFR_TABLET_SCREENSHOT, fullPage: false });
 
   // 6. At its deletion time the alert and its images leave the page.
   await card4.waitFor({ state: 'detached', timeout: 10_000 });
   t.is(await page.locator('li.alert').count(), 3);
+
+  t.is(await page.evaluate('window.__buzz'), 4, 'one signal per new alert, none for re-deliveries');
 
   // 7. Nothing was stored in the browser.
   // (a string expression: the test is compiled without DOM types; this runs in the page)

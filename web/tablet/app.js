@@ -96,6 +96,7 @@ async function signIn(ev) {
   officerId = officerEl.value.trim();
   const password = passEl.value;
   passEl.value = ''; // keep it in this closure only, never in the DOM
+  client?.end(true); // a second tap on "Sign in" replaces the first attempt, never adds one
   try {
     audio ??= new AudioContext();
   } catch { /* no audio: vibration only */ }
@@ -114,25 +115,26 @@ async function signIn(ev) {
     keepalive: 15, // seconds: a van that vanished is noticed within ~20 s
     resubscribe: false, // handled in 'connect' below
   });
-  let subscribedThisPage = false;
-  client.on('connect', (connack) => {
+  client.on('connect', () => {
     showConnection(doc, 'connected');
     doc.getElementById('login').hidden = true;
     doc.getElementById('main').hidden = false;
     doc.getElementById('signout').hidden = false;
     doc.getElementById('who').textContent = `Officer ${officerId}`;
-    // Subscribe on this page's first connect (to get the retained availability and acks) and
-    // whenever the broker lost the session; otherwise the session already holds the subscriptions
-    // and its queued alerts arrive without asking.
-    if (!subscribedThisPage || !connack.sessionPresent) {
-      client.subscribe([topics.availability, topics.alertsWildcard, topics.acksWildcard], { qos: 1 });
-      subscribedThisPage = true;
-    }
+    // Subscribe on every connect: the persistent session already holds the subscriptions (its
+    // queued alerts arrive regardless), but subscribing again makes the broker re-send the
+    // retained availability and acks, so the van state shown is never one from before the gap.
+    client.subscribe([topics.availability, topics.alertsWildcard, topics.acksWildcard], { qos: 1 });
   });
-  client.on('reconnect', () => showConnection(doc, 'reconnecting'));
-  client.on('offline', () => showConnection(doc, 'reconnecting'));
+  // Without a link the van's state is unknown: say so rather than show a stale "online".
+  const lost = () => {
+    showConnection(doc, 'reconnecting');
+    showVan(doc, 'unknown');
+  };
+  client.on('reconnect', lost);
+  client.on('offline', lost);
   client.on('close', () => {
-    if (client && !client.disconnecting) showConnection(doc, 'reconnecting');
+    if (client && !client.disconnecting) lost();
   });
   client.on('error', (e) => {
     // Bad credentials or an ACL refusal: stop retrying and say so plainly.
