@@ -24,13 +24,33 @@ export function normalisedBox(c: Pick<AlertCandidate, 'faceBox' | 'frameWidth' |
   };
 }
 
-/** Downscale the context frame to `width` when it is wider (a tablet needs no 1080p frame). */
-export async function downscaleContext(jpeg: Buffer, width: number): Promise<Buffer> {
+/** Context encodings tried in turn until the alert fits in MAX_ALERT_BYTES (see topics.ts). */
+const CONTEXT_STEPS = [
+  { scale: 1, quality: 80 }, // 640 px q80: a street scene is ~40 KB, faces stay legible
+  { scale: 1, quality: 60 },
+  { scale: 0.75, quality: 60 },
+  { scale: 0.5, quality: 60 },
+  { scale: 0.5, quality: 40 },
+];
+
+/**
+ * The context frame at `width` (never enlarged), re-encoded smaller until `fits(bytes)` says the
+ * alert fits. Returns an empty buffer when even the smallest step does not fit: the face crop and
+ * the reference image matter more for the officer's decision than the wider scene.
+ */
+export async function fitContext(jpeg: Buffer, width: number, fits: (contextBytes: number) => boolean): Promise<Buffer> {
   const meta = await sharp(jpeg).metadata();
-  if (!meta.width || meta.width <= width) return jpeg;
-  // quality 80: a 640 px frame of a street scene stays under ~60 KB and faces remain legible.
-  return sharp(jpeg).resize({ width, withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
+  const w0 = Math.min(width, meta.width ?? width);
+  if (meta.width && meta.width <= width && fits(jpeg.length)) return jpeg;
+  for (const s of CONTEXT_STEPS) {
+    const out = await sharp(jpeg).resize({ width: Math.max(16, Math.round(w0 * s.scale)), withoutEnlargement: true }).jpeg({ quality: s.quality }).toBuffer();
+    if (fits(out.length)) return out;
+  }
+  return Buffer.alloc(0);
 }
+
+/** base64 length of n bytes. */
+export const b64len = (n: number): number => 4 * Math.ceil(n / 3);
 
 export function buildPayload(
   id: string,

@@ -11,11 +11,11 @@ import type { AuditRecorder } from '../audit/log.js';
 import { AlertKeyStore } from '../crypto/alert-keys.js';
 import { wipe } from '../crypto/secure.js';
 import type { MqttLink } from '../mqtt/client.js';
-import { SCHEMA, alertIdFromTopic, parseAdjudication, topicsFor, type AckPayload, type AdjudicationOutcome, type StatusPayload, type Topics } from '../mqtt/topics.js';
+import { MAX_ALERT_BYTES, SCHEMA, alertIdFromTopic, parseAdjudication, topicsFor, type AckPayload, type AdjudicationOutcome, type StatusPayload, type Topics } from '../mqtt/topics.js';
 import { expiresAt, policyFromHours, type RetentionPolicy } from '../retention/policy.js';
 import type { PurgeTask } from '../retention/scheduler.js';
 import { AlertStore, type AlertRow } from './store.js';
-import { buildPayload, downscaleContext, newAlertId } from './payload.js';
+import { b64len, buildPayload, fitContext, newAlertId } from './payload.js';
 import type { AlertCandidate, AlertSink } from './types.js';
 
 export interface AdjudicationRecord {
@@ -93,12 +93,16 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     const now = this.deps.clock();
     const id = newAlertId(now);
     const exp = expiresAt({ capturedAt: c.capturedAt }, this.policy);
-    let context = c.contextJpeg;
+    // Size of the alert without a context frame, to fit the frame into what is left.
+    const bare = Buffer.byteLength(JSON.stringify(buildPayload(id, this.deps.config.van.id, { ...c, faceJpeg: Buffer.alloc(0), referenceJpeg: Buffer.alloc(0) }, Buffer.alloc(0), exp)));
+    const fixed = bare + b64len(c.faceJpeg.length) + b64len(c.referenceJpeg.length);
+    let context: Buffer = Buffer.alloc(0);
     try {
-      context = await downscaleContext(c.contextJpeg, this.deps.config.alerts.contextFrameWidth);
+      context = await fitContext(c.contextJpeg, this.deps.config.alerts.contextFrameWidth, (n) => fixed + b64len(n) <= MAX_ALERT_BYTES);
     } catch (err) {
-      this.deps.log.warn({ err, alertId: id }, 'context frame could not be downscaled; sending it as captured');
+      this.deps.log.warn({ err, alertId: id }, 'context frame could not be decoded; alert sent without it');
     }
+    if (!context.length) this.deps.log.warn({ alertId: id }, 'context frame left out: the alert would not fit in one message');
     const payload = buildPayload(id, this.deps.config.van.id, c, context, exp);
     try {
       this.store.insert(payload, c.capturedAt, exp);

@@ -14,6 +14,15 @@
 
 export const SCHEMA = 1 as const;
 
+/**
+ * Largest alert message the daemon publishes (bytes of JSON). mosquitto 2.0 (Debian) with its
+ * libwebsockets drops WebSocket clients on messages of ~64 KiB and more (measured: 40,000 B
+ * arrive, 65,000 B never do; eclipse-mosquitto/mosquitto#59 is the old form of it), and the
+ * tablets are WebSocket clients. The daemon therefore shrinks the context frame until the alert
+ * fits in 60,000 B; the face crop and the reference image are never degraded.
+ */
+export const MAX_ALERT_BYTES = 60_000;
+
 /** Largest adjudication message accepted (bytes); anything bigger is rejected and audited. */
 export const MAX_ADJUDICATION_BYTES = 2048;
 

@@ -25,14 +25,21 @@ export async function tempConfig(broker: TestMosquitto | null, extra: Record<str
   return { cfg, dir };
 }
 
-/** A noisy JPEG (noise defeats compression, so sizes are like real crops) plus a trailing marker. */
+/** A JPEG shaped like a real photo (smooth gradient, mild noise) plus a trailing marker. */
 export async function jpeg(width: number, height: number, marker = ''): Promise<Buffer> {
-  const raw = randomBytes(width * height * 3);
-  const j = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+  const raw = Buffer.alloc(width * height * 3);
+  const noise = randomBytes(raw.length);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let ch = 0; ch < 3; ch++) {
+        const i = (y * width + x) * 3 + ch;
+        raw[i] = ((x * 255) / width + y * (ch + 1) + (noise[i]! & 15)) & 0xff;
+      }
+  const j = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
   return Buffer.concat([j, Buffer.from(marker)]); // decoders ignore bytes after EOI
 }
 
-export async function candidate(now: number, subjectRef = `SUBJ-${randomBytes(6).toString('hex')}`, sizes = { face: 112, context: 640 }): Promise<AlertCandidate> {
+export async function candidate(now: number, subjectRef = `SUBJ-${randomBytes(6).toString('hex')}`, sizes = { face: 112, context: 1280 }): Promise<AlertCandidate> {
   return {
     camera: 'north-1',
     trackId: 1,
