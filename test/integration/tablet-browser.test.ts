@@ -112,7 +112,13 @@ test('tablet: alert with both images, one decision acknowledged, missed alerts a
   await page.evaluate(() => new Promise((r) => setTimeout(r, 500)));
   // The screenshot in docs/: a new alert on top, the decided one below it.
   await page.evaluate('window.scrollTo(0, 0)');
-  if (process.env.LFR_TABLET_SCREENSHOT) await page.screenshot({ path: process.env.LFR_TABLET_SCREENSHOT, fullPage: false });
+  const shot = process.env.LFR_TABLET_SCREENSHOT;
+  if (shot) {
+    await page.screenshot({ path: shot, fullPage: false });
+    await page.setViewportSize({ width: 800, height: 1280 }); // a tablet held upright
+    await page.screenshot({ path: shot.replace(/\.png$/, '-portrait.png'), fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
   // The daemon recorded it once, in its hash-chained audit trail, with the officer as actor.
   const recorded = van.entries('adjudication.recorded').filter((e) => e.fields.alertId === a1);
   t.is(recorded.length, 1, 'exactly one decision recorded for the alert');
