@@ -35,17 +35,12 @@ export async function* fileFrames(o: FileFramesOptions): AsyncGenerator<Frame> {
   if (!src || !sink) throw new Error('video pipeline is missing its source or sink');
   src.location = path.resolve(o.file);
   let error: string | null = null;
-  let busDone = false;
-  const pollBus = (): void => {
-    if (busDone) return;
-    pipeline.pollBus((msg) => {
-      if (msg.type === 'error') error = msg.message ?? 'GStreamer error';
-      if (msg.type === 'eos' || msg.type === 'error') busDone = true;
-      pollBus();
-    });
-  };
+  // One pollBus call: the binding keeps polling and calls back for every message (each extra
+  // call would park another libuv worker thread in gst_bus_timed_pop).
   pipeline.play();
-  pollBus();
+  pipeline.pollBus((msg) => {
+    if (msg.type === 'error') error = msg.message ?? 'GStreamer error';
+  });
   let seq = 0;
   try {
     for (;;) {
@@ -66,7 +61,6 @@ export async function* fileFrames(o: FileFramesOptions): AsyncGenerator<Frame> {
     }
     if (error) throw new Error(`cannot decode ${path.basename(o.file)}: ${error}`);
   } finally {
-    busDone = true;
     pipeline.stop();
   }
 }

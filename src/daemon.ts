@@ -1,0 +1,277 @@
+// The composition root (GUIDE practice 1, zigbee2mqtt's controller): the constructor only builds
+// objects; start() brings the parts up in dependency order, checking the AbortSignal between
+// steps; stop() takes them down in reverse, each in its own try/catch, then flushes the logger.
+//
+//   face engine -> audit log -> MQTT -> alert service -> watchlist -> analysers -> cameras
+//
+// Cameras come last so no frame arrives before something can decide on it; they stop first so
+// no frame arrives while the rest goes down.
+//
+// Public surface (for `lfr run`, `lfr demo`, health/control): start(signal), stop(), status(),
+// onAlert(cb), watchlist (import/purge through the WatchlistHolder). Nothing else.
+import path from 'node:path';
+import type { Config } from './config/schema.js';
+import type { Clock, Component } from './lifecycle.js';
+import { systemClock } from './lifecycle.js';
+import type { Logger } from './log.js';
+import type { FaceEngine } from './vision/types.js';
+import type { AlertCandidate, AlertSink } from './alerts/types.js';
+import { createFaceEngine } from './vision/engine.js';
+import { encodeContextFrame, encodeFaceCrop } from './vision/jpeg.js';
+import { AuditLog } from './audit/log.js';
+import { LfrMqttClient } from './mqtt/client.js';
+import { topicsFor } from './mqtt/topics.js';
+import { AlertService } from './alerts/service.js';
+import { WatchlistHolder } from './watchlist/holder.js';
+import type { OpenWatchlist } from './watchlist/service.js';
+import type { WatchlistSubject } from './watchlist/types.js';
+import { CameraManager, type CameraStats } from './ingest/manager.js';
+import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './match/analyser.js';
+import { analyserSettings } from './match/settings.js';
+
+/** What a raised alert looks like to in-process listeners (demo, tests): no images, no ref. */
+export interface AlertNotice {
+  alertId: string;
+  camera: string;
+  trackId: number;
+  subjectId: string;
+  score: number;
+  capturedAt: number;
+  /** Frame-to-decision latency (ms). */
+  latencyMs: number;
+}
+
+export interface DaemonStatus {
+  state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+  startedAt: number | null;
+  watchlist: { loaded: boolean; subjects: number };
+  /** Faces analysed are COUNTED for the deployment report, never stored. */
+  counters: { framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number; alertsSuppressed: number; alertErrors: number };
+  cameras: CameraStats[];
+}
+
+export interface DaemonDeps {
+  config: Config;
+  log: Logger;
+  clock?: Clock;
+  /**
+   * 'service' (default): the encrypted alert store + MQTT outbox + audit log.
+   * Or an AlertSink of the caller's (the demo without a broker, tests).
+   */
+  alerts?: 'service' | AlertSink;
+  /** Pre-built engine (tests share one); otherwise created in start(). Closed by its owner. */
+  engine?: FaceEngine;
+  /** TEST-ONLY hooks, passed to every analyser (see AnalyserDeps). Never set in production. */
+  testHooks?: Pick<AnalyserDeps, 'testTemplateHook' | 'testWipedHook'>;
+}
+
+export class Daemon {
+  private state: DaemonStatus['state'] = 'created';
+  private startedAt: number | null = null;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private engine: FaceEngine | null = null;
+  private ownsEngine = false;
+  private audit: AuditLog | null = null;
+  private mqtt: LfrMqttClient | null = null;
+  private alertService: AlertService | null = null;
+  private sink: AlertSink | null = null;
+  readonly watchlist: WatchlistHolder;
+  readonly cameras: CameraManager;
+  private readonly analysers = new Map<string, CameraAnalyser>();
+  private subjects = new Map<string, WatchlistSubject>();
+  private current: OpenWatchlist | null = null;
+  private readonly alertListeners = new Set<(a: AlertNotice) => void>();
+  private alertErrors = 0;
+  /** Started components, in order, for a reverse stop after a partial start. */
+  private started: Component[] = [];
+
+  constructor(private readonly d: DaemonDeps) {
+    this.clock = d.clock ?? systemClock;
+    this.log = d.log.child({ module: 'daemon' });
+    this.watchlist = new WatchlistHolder({
+      config: d.config,
+      log: d.log.child({ module: 'watchlist' }),
+      clock: this.clock,
+      engine: () => {
+        if (!this.engine) throw new Error('face engine not started');
+        return this.engine;
+      },
+      onEvent: (e) => this.audit?.record(e.type, auditFields(e)),
+      onChange: (wl) => this.onWatchlist(wl),
+    });
+    this.cameras = new CameraManager({ cameras: d.config.cameras, ingest: d.config.ingest, log: d.log });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.state !== 'created') throw new Error(`daemon cannot start from state ${this.state}`);
+    this.state = 'starting';
+    const cfg = this.d.config;
+    const step = async (c: Component): Promise<void> => {
+      if (signal.aborted) throw new Error('start aborted');
+      this.started.push(c);
+      await c.start(signal);
+    };
+    if (this.d.engine) this.engine = this.d.engine;
+    else {
+      this.engine = await createFaceEngine(cfg, this.d.log);
+      this.ownsEngine = true;
+    }
+    if (signal.aborted) throw new Error('start aborted');
+    if (this.d.alerts === undefined || this.d.alerts === 'service') {
+      this.audit = new AuditLog(path.resolve(cfg.paths.stateDir, cfg.audit.file), this.clock).open();
+      this.audit.record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length });
+      this.mqtt = new LfrMqttClient(
+        { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: `lfr-${cfg.van.id}`, topics: topicsFor(cfg.mqtt.topicPrefix, cfg.van.id) },
+        this.d.log.child({ module: 'mqtt' }),
+      );
+      await step(this.mqtt);
+      this.alertService = new AlertService({ config: cfg, log: this.d.log.child({ module: 'alerts' }), clock: this.clock, audit: this.audit, mqtt: this.mqtt });
+      await step(this.alertService);
+      this.sink = this.alertService;
+    } else {
+      this.sink = this.d.alerts;
+    }
+    await step(this.watchlist);
+    for (const cam of cfg.cameras.filter((c) => c.enabled)) this.analysers.set(cam.name, this.buildAnalyser(cam.name));
+    this.cameras.onFrame((f) => this.onFrame(f));
+    this.cameras.onStateChange((e) => {
+      if (e.state !== 'live') this.analysers.get(e.camera)?.endAll();
+    });
+    await step(this.cameras);
+    this.state = 'running';
+    this.startedAt = this.clock();
+    this.log.info({ cameras: this.analysers.size, watchlist: this.current !== null }, 'daemon running');
+  }
+
+  /** Stop in reverse order; safe after a failed or partial start, and idempotent. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    for (const c of this.started.reverse()) {
+      try {
+        await c.stop();
+      } catch (err) {
+        this.log.error({ err, component: c.name }, 'component stop failed');
+      }
+    }
+    this.started = [];
+    for (const a of this.analysers.values()) a.endAll();
+    try {
+      this.audit?.record('daemon.stop', {});
+      this.audit?.close();
+    } catch (err) {
+      this.log.error({ err }, 'audit close failed');
+    }
+    if (this.ownsEngine) await this.engine?.close().catch((err: unknown) => this.log.error({ err }, 'engine close failed'));
+    this.engine = null;
+    this.state = 'stopped';
+    this.log.info('daemon stopped');
+    this.d.log.flush?.();
+  }
+
+  status(): DaemonStatus {
+    const c = { framesAnalysed: 0, facesAnalysed: 0, embedded: 0, tracks: 0, alerts: 0, alertsSuppressed: 0, alertErrors: this.alertErrors };
+    for (const a of this.analysers.values()) {
+      c.framesAnalysed += a.counters.frames;
+      c.facesAnalysed += a.counters.faces;
+      c.embedded += a.counters.embedded;
+      c.tracks += a.counters.tracks;
+      c.alerts += a.counters.alerts;
+      c.alertsSuppressed += a.counters.suppressed;
+    }
+    return {
+      state: this.state,
+      startedAt: this.startedAt,
+      watchlist: { loaded: this.current !== null, subjects: this.subjects.size },
+      counters: c,
+      cameras: this.cameras.stats(),
+    };
+  }
+
+  /** In-process alert notices (the demo prints them). Returns an unsubscribe function. */
+  onAlert(cb: (a: AlertNotice) => void): () => void {
+    this.alertListeners.add(cb);
+    return () => this.alertListeners.delete(cb);
+  }
+
+  private buildAnalyser(camera: string): CameraAnalyser {
+    return new CameraAnalyser({
+      camera,
+      engine: this.engine!,
+      ...analyserSettings(this.d.config),
+      target: () => (this.current ? { gallery: this.current.gallery, topK: this.d.config.match.topK } : null),
+      onDecision: (ctx) => this.raise(ctx),
+      log: this.d.log.child({ module: 'match', camera }),
+      ...(this.d.testHooks ?? {}),
+    });
+  }
+
+  private async onFrame(frame: Parameters<Parameters<CameraManager['onFrame']>[0]>[0]): Promise<void> {
+    try {
+      const a = this.analysers.get(frame.camera);
+      if (a && this.state === 'running') await a.analyse(frame);
+    } catch (err) {
+      this.log.error({ err, camera: frame.camera }, 'frame analysis failed');
+    } finally {
+      this.cameras.releaseFrame(frame);
+    }
+  }
+
+  private async raise(ctx: DecisionContext): Promise<void> {
+    const { decision, frame, box } = ctx;
+    const subject = this.subjects.get(decision.subjectId);
+    if (!subject || !this.sink) return; // watchlist replaced while deciding
+    const cfg = this.d.config;
+    try {
+      const [faceJpeg, contextJpeg] = await Promise.all([encodeFaceCrop(frame.image, box), encodeContextFrame(frame.image, cfg.alerts.contextFrameWidth)]);
+      const candidate: AlertCandidate = {
+        camera: frame.camera,
+        trackId: decision.trackId,
+        subjectId: subject.id,
+        subjectRef: subject.subjectRef,
+        category: subject.category,
+        score: decision.score,
+        threshold: cfg.match.threshold,
+        capturedAt: frame.capturedAt,
+        faceBox: box,
+        frameWidth: frame.image.width,
+        frameHeight: frame.image.height,
+        faceJpeg,
+        contextJpeg,
+        // A copy: the alert service wipes what it is given, the watchlist keeps its own.
+        referenceJpeg: Buffer.from(subject.referenceJpeg),
+      };
+      const alertId = await this.sink.raise(candidate);
+      const notice: AlertNotice = { alertId, camera: frame.camera, trackId: decision.trackId, subjectId: subject.id, score: decision.score, capturedAt: frame.capturedAt, latencyMs: this.clock() - frame.capturedAt };
+      this.log.info({ alertId, camera: frame.camera, trackId: decision.trackId, score: Number(decision.score.toFixed(3)) }, 'alert raised');
+      for (const cb of this.alertListeners) {
+        try {
+          cb(notice);
+        } catch (err) {
+          this.log.error({ err }, 'alert listener failed');
+        }
+      }
+    } catch (err) {
+      this.alertErrors++;
+      this.log.error({ err, camera: frame.camera }, 'alert could not be raised');
+    }
+  }
+
+  private onWatchlist(wl: OpenWatchlist | null): void {
+    this.current = wl;
+    this.subjects = new Map((wl?.subjects ?? []).map((s) => [s.id, s]));
+    // New subject ids: per-track state of the old list means nothing now.
+    for (const a of this.analysers.values()) a.endAll();
+  }
+}
+
+/** Watchlist events carry counts and hashes only; keep the scalar fields for the audit log. */
+function auditFields(e: object): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'type') continue;
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v as string | number | boolean | null;
+  }
+  return out;
+}
