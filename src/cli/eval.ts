@@ -40,7 +40,9 @@ function humanLfw(r: LfwReport, dir: string): string {
   return [
     `LFW 10-fold verification on ${dir} (${r.pairs} pairs, ${r.images} images; models ${r.models.detector} / ${r.models.landmarker} / ${r.models.embedder})`,
     `  accuracy        ${pct(r.accuracy)} +- ${pct(r.accuracyStd)} (std over folds; standard error ${pct(r.standardError)})`,
-    `  TAR @ FAR 1e-3  ${pct(r.tarAtFar1e3)} (threshold ${r.thresholdAtFar1e3.toFixed(4)}); TAR @ FAR 1e-2 ${pct(r.tarAtFar1e2)}`,
+    `  TAR @ FAR 1e-3  ${pct(r.tarAtFar1e3)} (threshold ${r.thresholdAtFar1e3.toFixed(4)}); TAR @ FAR 1e-2 ${pct(r.tarAtFar1e2)}` +
+      // Below 1,000 impostor pairs FAR 1e-3 allows no false accept at all: the figure is coarse.
+      (r.impostorPairs < 1000 ? ` (only ${r.impostorPairs} impostor pairs: FAR 1e-3 is not resolvable)` : ''),
     `  thresholds      mean ${r.meanThreshold.toFixed(4)} (per fold: ${r.folds.map((f) => f.threshold.toFixed(3)).join(' ')})`,
     `  unusable images ${r.detectionFailures} without a face, ${r.unreadableImages} unreadable; ${r.pairsWithFailure} pairs scored as "different" because of them`,
     `  ${r.multiFaceImages} images held several faces (the central one was used); ${r.msPerImage.toFixed(1)} ms per image`,
