@@ -12,6 +12,8 @@ import { register as registerEval } from './eval.js';
 import { register as registerHealth } from './health.js';
 import { register as registerStatus } from './status.js';
 import { register as registerDeployment } from './deployment.js';
+import { register as registerAlerts } from './alerts.js';
+import { register as registerAudit } from './audit.js';
 import { reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerHealth(program);
   registerStatus(program);
   registerDeployment(program);
+  registerAlerts(program);
+  registerAudit(program);
   return program;
 }
 
