@@ -12,6 +12,7 @@ import { register as registerEval } from './eval.js';
 import { register as registerHealth } from './health.js';
 import { register as registerStatus } from './status.js';
 import { register as registerDeployment } from './deployment.js';
+import { register as registerRun } from './run.js';
 import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
 import { reportError, takeExitCode } from './output.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerHealth(program);
   registerStatus(program);
   registerDeployment(program);
+  registerRun(program);
   registerAlerts(program);
   registerAudit(program);
   return program;
