@@ -33,7 +33,7 @@ fi
 
 # 2. The program: replaced as a whole so nothing from an older version lingers.
 install -d -m 0755 "$R/opt/lfr"
-for part in package.json dist node_modules models bin docs hardware; do
+for part in package.json dist node_modules models bin web docs hardware; do
   [ -e "$SRC/$part" ] || continue
   rm -rf "$R/opt/lfr/$part.new"
   cp -a "$SRC/$part" "$R/opt/lfr/$part.new"
@@ -88,6 +88,18 @@ if [ ! -f "$MCERTS/lfr-broker.key" ]; then
   say "issued the broker certificate for localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-}"
 fi
 install -m 0644 "$TLS/ca.crt" "$MCERTS/lfr-ca.crt"
+# The tablet page (src/tablet/server.ts) is served by the daemon over HTTPS with a certificate
+# from the same van CA and for the same names as the broker, so a tablet trusts one CA for both.
+# make-certs.sh reuses the existing CA and issues a fresh leaf; the key is for the lfr user only.
+if [ ! -f "$TLS/tablet.key" ]; then
+  # shellcheck disable=SC2086 # LFR_BROKER_HOSTS is a list of names
+  sh "$SRC/scripts/make-certs.sh" "$TLS" localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-} >/dev/null
+  mv "$TLS/broker.crt" "$TLS/tablet.crt"
+  mv "$TLS/broker.key" "$TLS/tablet.key"
+  chmod 0640 "$TLS/tablet.key"; chmod 0644 "$TLS/tablet.crt"
+  own root:lfr "$TLS/tablet.key"
+  say "issued the tablet page certificate"
+fi
 
 # 6. Broker users (scripts/mqtt-users.sh): random passwords in /etc/lfr/secrets, the daemon's
 # readable by the lfr group. More tablets: scripts/mqtt-users.sh /etc/mosquitto/lfr.passwd tablet-2 FILE.

@@ -40,6 +40,7 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   cpSync(path.join(INSTALL_ROOT, 'systemd'), path.join(src, 'systemd'), { recursive: true });
   cpSync(path.join(INSTALL_ROOT, 'bin'), path.join(src, 'bin'), { recursive: true });
   cpSync(path.join(INSTALL_ROOT, 'config'), path.join(src, 'config'), { recursive: true });
+  cpSync(path.join(INSTALL_ROOT, 'web'), path.join(src, 'web'), { recursive: true });
   for (const s of ['install.sh', 'uninstall.sh', 'usb-import.sh', 'make-certs.sh', 'mqtt-users.sh']) cpSync(path.join(INSTALL_ROOT, 'scripts', s), path.join(src, 'scripts', s));
   symlinkSync(BUILD_ROOT, path.join(src, 'dist'));
   symlinkSync(path.join(INSTALL_ROOT, 'node_modules'), path.join(src, 'node_modules'));
@@ -56,6 +57,8 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   t.is(mode('etc/lfr/keys/van.key'), '640');
   t.is(mode('etc/lfr/tls/ca.key'), '600');
   t.is(mode('etc/lfr/secrets/mqtt-tablet.pass'), '600');
+  t.is(mode('etc/lfr/tls/tablet.key'), '640', 'the tablet page key comes from the van CA, readable by the lfr group only');
+  t.true(existsSync(path.join(root, 'opt/lfr/web/tablet/index.html')), 'the tablet page is installed');
   t.regex(readFileSync(path.join(root, 'etc/mosquitto/lfr.passwd'), 'utf8'), /^lfr-daemon:\$7\$/m);
   const cert = await run('openssl', ['x509', '-in', path.join(root, 'etc/mosquitto/certs/lfr-broker.crt'), '-noout', '-text']);
   t.regex(cert.stdout, /IP Address:10\.20\.0\.1/);
