@@ -1,0 +1,69 @@
+// Logs are evidence and a leak risk: run the whole alert path (raise, publish through the real
+// broker, adjudication, junk adjudication, purge) with a capturing pino destination at debug
+// level and assert that no image, subject reference, key or password reaches a log line.
+import test from 'ava';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { AuditLog } from '../../src/audit/log.js';
+import { AlertService } from '../../src/alerts/service.js';
+import { LfrMqttClient } from '../../src/mqtt/client.js';
+import { SCHEMA, topicsFor } from '../../src/mqtt/topics.js';
+import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
+import { candidate, capturingLogger, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
+
+test('the alert path logs no image, subject reference, key or password', async (t) => {
+  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  const broker = await new TestMosquitto().setup();
+  const { cfg } = await tempConfig(broker);
+  const { log, lines } = capturingLogger();
+  const audit = new AuditLog(path.join(cfg.paths.stateDir, 'audit.db'), Date.now).open();
+  const topics = topicsFor('lfr', cfg.van.id);
+  const link = new LfrMqttClient({ url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: 'lfr-van-7', topics }, log.child({ module: 'mqtt' }));
+  let now = Date.now();
+  const svc = new AlertService({ config: cfg, log: log.child({ module: 'alerts' }), clock: () => now, audit, mqtt: link });
+  await link.start(new AbortController().signal);
+  await svc.start(new AbortController().signal);
+  const tab = await tablet(broker, topics);
+  const secrets: { what: string; value: string }[] = [
+    { what: 'daemon password', value: broker.daemon.password },
+    { what: 'tablet password', value: broker.tablet.password },
+  ];
+  try {
+    await until(() => link.connected, 5000, 'connect');
+    const subjectRef = 'SUBJ-REDACTME-77';
+    const c = await candidate(now, subjectRef);
+    const face64 = c.faceJpeg.toString('base64');
+    const ref64 = c.referenceJpeg.toString('base64');
+    const id = await svc.raise(c);
+    const keyBytes = readFileSync(path.join(cfg.paths.runtimeDir, cfg.alerts.keyDir, `${id}.key`));
+    secrets.push(
+      { what: 'subject reference', value: subjectRef },
+      { what: 'face JPEG (base64)', value: face64.slice(200, 260) },
+      { what: 'reference JPEG (base64)', value: ref64.slice(200, 260) },
+      { what: 'JPEG marker', value: `FACEMARK-${subjectRef}` },
+      { what: 'alert key (hex)', value: keyBytes.toString('hex') },
+      { what: 'alert key (base64)', value: keyBytes.toString('base64') },
+    );
+    await until(() => tab.received.length === 1, 10_000, 'alert');
+    const context64 = tab.received[0]!.contextJpeg;
+    secrets.push({ what: 'context JPEG (base64)', value: context64.slice(200, 260) });
+    await tab.client.publishAsync(topics.adjudication(id), JSON.stringify({ schema: SCHEMA, alertId: id, outcome: 'false_alert', officerId: 'PC1', decidedAt: new Date().toISOString() }), { qos: 1 });
+    await tab.client.publishAsync(topics.adjudication(id), `{"schema":1,"alertId":"${id}","faceJpeg":"${face64.slice(0, 300)}"}`, { qos: 1 });
+    await until(() => svc.counts.adjudications === 1 && svc.counts.rejectedAdjudications === 1, 5000, 'adjudications');
+    now += 25 * 3600_000;
+    await svc.purge(now);
+    t.is(readdirSync(path.join(cfg.paths.runtimeDir, cfg.alerts.keyDir)).length, 0);
+  } finally {
+    await tab.close();
+    await svc.stop();
+    await link.stop();
+    audit.close();
+    await broker.cleanup();
+  }
+  const text = lines.join('');
+  t.true(lines.length >= 5, `the path logged something (${lines.length} lines)`); // positive control
+  t.regex(text, /alert raised/);
+  t.regex(text, /adjudication rejected/);
+  for (const s of secrets) t.false(text.includes(s.value), `${s.what} leaked into the log`);
+  t.false(/\/9j\//.test(text), 'no base64 JPEG start-of-image in the log');
+});
