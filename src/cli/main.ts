@@ -13,6 +13,7 @@ import { register as registerHealth } from './health.js';
 import { register as registerStatus } from './status.js';
 import { register as registerDeployment } from './deployment.js';
 import { register as registerRun } from './run.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
 import { reportError, takeExitCode } from './output.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerDeployment(program);
   registerRun(program);
+  registerDemo(program);
   registerAlerts(program);
   registerAudit(program);
   return program;
