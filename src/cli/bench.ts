@@ -18,6 +18,7 @@ import { action, CliError, emit, EXIT } from './output.js';
 import { modelsBench } from '../quant/bench.js';
 import { searchScaleBench } from '../match/search/bench.js';
 import { searchBench } from '../match/bench.js';
+import { liveBench } from '../match/bench-live.js';
 
 export interface BenchOptions {
   /** Timed passes (each bench decides what a pass is). */
@@ -64,7 +65,7 @@ const visionBench: Bench = {
 };
 
 /** Every bench, in the order `bench all` runs them. */
-export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench];
+export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench];
 
 function parseIterations(v: string): number {
   const n = Number(v);
