@@ -44,3 +44,10 @@ test('a missing config file is a clear error, not a stack trace', async (t) => {
   t.regex(r.stderr + r.stdout, /not found/);
   t.notRegex(r.stderr, /at .*\.js:\d+/);
 });
+
+test('the shipped example config (config/lfr.example.json) is valid', async (t) => {
+  const { INSTALL_ROOT } = await import('../../src/paths.js');
+  const r = await runCli(['config', 'validate', path.join(INSTALL_ROOT, 'config', 'lfr.example.json'), '--json']);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.true(lastJson<{ valid: boolean }>(r.stdout).valid);
+});
