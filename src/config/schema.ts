@@ -159,6 +159,7 @@ export const configSchema = z
     ingest: z
       .object({
         stallTimeoutMs: z.number().int().min(500).max(60000).default(5000).describe('A camera with no frame for this long is marked stalled and restarted.'),
+        connectTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe('A connecting camera that delivers no frame for this long is failed and retried. Covers the RTSP handshake, the jitter buffer and the wait for a key frame (IP cameras often send one every 2-4 s).'),
         backoffInitialMs: z.number().int().min(100).max(60000).default(1000).describe('First reconnect delay.'),
         backoffMaxMs: z.number().int().min(1000).max(600000).default(30000).describe('Largest reconnect delay (exponential back-off with jitter).'),
         queueDepth: z.number().int().min(1).max(16).default(2).describe('Frames waiting for analysis per camera; older frames are dropped and counted (live video is worth nothing late).'),

@@ -13,7 +13,7 @@ import { selectDecoder, type ElementProbe } from './decoder.js';
 import type { GstAppSink, GstBinding, GstBusMessage, GstCaps, GstElement, GstPipeline } from './gst.js';
 import { buildLaunch, NAMES } from './pipeline.js';
 import { FrameQueue } from './frame-queue.js';
-import { backoffDelay, CONNECT_TIMEOUT_FACTOR, plainReason, RateMeter, watchdog, type CameraState } from './supervision.js';
+import { backoffDelay, plainReason, RateMeter, watchdog, type CameraState } from './supervision.js';
 
 export interface CameraStats {
   camera: string;
@@ -142,6 +142,7 @@ export class Camera {
       connectStartedAt: this.connectStartedAt,
       lastFrameAt: this.lastFrameAt,
       stallTimeoutMs: this.d.ingest.stallTimeoutMs,
+      connectTimeoutMs: this.d.ingest.connectTimeoutMs,
     });
     if (v === 'stalled') {
       this.lastError = `no frame for ${this.d.ingest.stallTimeoutMs} ms (stream stalled)`;
@@ -150,7 +151,7 @@ export class Camera {
       this.setState('stalled', this.lastError);
       this.scheduleRetry();
     } else if (v === 'connect-timeout') {
-      this.fail('no video frame arrived after connecting (wrong codec, not a video stream, or no key frame)');
+      this.fail('no video frame arrived after connecting (wrong codec, not a video stream, or no key frame within ingest.connectTimeoutMs)');
     }
   }
 
@@ -190,8 +191,15 @@ export class Camera {
     this.connectStartedAt = this.d.clock();
     this.setState('connecting', null);
     const p = this.pipeline!;
+    // The bus poll blocks a libuv thread until the next message and only ends when it sees the
+    // pipeline in NULL. With auto-flush the messages of the final state changes are discarded
+    // and the poll would block forever (one leaked thread per reconnect); without it they wake
+    // the poll, which then ends. Stale messages are ignored by generation.
+    p['auto-flush-bus'] = false;
     p.play();
-    p.pollBus((msg) => this.onBus(msg));
+    p.pollBus((msg) => {
+      if (gen === this.generation) this.onBus(msg);
+    });
     if (!this.pulling) this.pull(gen);
   }
 
@@ -234,7 +242,7 @@ export class Camera {
       analysisFps: c.analysisFps,
       // Longer than our own connect watchdog, so a stream that connects but never yields video
       // (wrong codec) is reported as such, not as a read timeout of rtspsrc.
-      tcpTimeoutMs: this.d.ingest.stallTimeoutMs * CONNECT_TIMEOUT_FACTOR + 1000,
+      tcpTimeoutMs: this.d.ingest.connectTimeoutMs + 1000,
       delivery: this.isFile ? this.d.fileDelivery : 'live',
     });
     // The launch string carries neither the URL nor credentials (see pipeline.ts).

@@ -30,14 +30,9 @@ export interface WatchdogInput {
   connectStartedAt: number;
   lastFrameAt: number | null;
   stallTimeoutMs: number;
+  /** RTSP handshake + jitter buffer + wait for a key frame: longer than a stall. */
+  connectTimeoutMs: number;
 }
-
-/**
- * Connecting cameras get twice the stall timeout for their first frame: the RTSP handshake,
- * the jitter buffer and the wait for the next key frame (often 1-2 s on IP cameras) all come
- * before it.
- */
-export const CONNECT_TIMEOUT_FACTOR = 2;
 
 export type WatchdogVerdict = 'ok' | 'stalled' | 'connect-timeout';
 
@@ -47,7 +42,7 @@ export function watchdog(w: WatchdogInput): WatchdogVerdict {
     return w.now - last > w.stallTimeoutMs ? 'stalled' : 'ok';
   }
   if (w.state === 'connecting') {
-    return w.now - w.connectStartedAt > w.stallTimeoutMs * CONNECT_TIMEOUT_FACTOR ? 'connect-timeout' : 'ok';
+    return w.now - w.connectStartedAt > w.connectTimeoutMs ? 'connect-timeout' : 'ok';
   }
   return 'ok';
 }

@@ -9,7 +9,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { RtspServer, rtspServerAvailable } from '../helpers/rtsp.js';
 
-const ingest = { stallTimeoutMs: 1000, backoffInitialMs: 200, backoffMaxMs: 1000, queueDepth: 2 };
+const ingest = { stallTimeoutMs: 1000, connectTimeoutMs: 3000, backoffInitialMs: 200, backoffMaxMs: 1000, queueDepth: 2 };
 
 function capture() {
   const chunks: string[] = [];

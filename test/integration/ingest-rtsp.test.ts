@@ -14,7 +14,7 @@ import type { Frame } from '../../src/ingest/frame.js';
 import { RtspServer, freePort, rtspServerAvailable } from '../helpers/rtsp.js';
 
 const PASSWORD = 'Zq9-very-secret-pw';
-const fast = { stallTimeoutMs: 1000, backoffInitialMs: 200, backoffMaxMs: 1000, queueDepth: 2 };
+const fast = { stallTimeoutMs: 1000, connectTimeoutMs: 3000, backoffInitialMs: 200, backoffMaxMs: 1000, queueDepth: 2 };
 
 function capture() {
   const chunks: string[] = [];
