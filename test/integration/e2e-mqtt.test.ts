@@ -1,0 +1,75 @@
+// The whole product path as deployed: `lfr watchlist import` (real CLI), then `lfr run` (real
+// process) with a real mosquitto (TLS), a real RTSP server streaming the demo video, the real
+// models; a tablet client on the broker receives the alert (ONVIF-style payload with the three
+// images), and the encrypted alert store plus the audit log were written by the daemon.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseConfig } from '../../src/config/load.js';
+import { createFaceEngine } from '../../src/vision/engine.js';
+import { silentLogger } from '../../src/log.js';
+import { CLI_ENTRY } from '../../src/paths.js';
+import { topicsFor } from '../../src/mqtt/topics.js';
+import { AuditLog } from '../../src/audit/log.js';
+import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/demo/kit.js';
+import { RtspServer, rtspServerAvailable } from '../helpers/rtsp.js';
+import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
+import { tempConfig, tablet } from '../helpers/alert-fixture.js';
+import { runCli } from '../helpers/cli.js';
+
+const ready = rtspServerAvailable() && Boolean(MOSQUITTO) && existsSync(demoPhoto(1));
+
+test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQTT within seconds', async (t) => {
+  if (!ready) return t.pass('skipped: RTSP server, mosquitto or demo photos missing');
+  const broker = await new TestMosquitto().setup();
+  t.teardown(() => broker.stop());
+  const { cfg, dir } = await tempConfig(broker);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const engine = await createFaceEngine(parseConfig({}), silentLogger());
+  const ref = await cropReferenceFace(engine, demoPhoto(1), cfg.quality.enrolment);
+  await engine.close();
+  const wl = await buildDemoBundle(path.join(dir, 'station'), ref, 'WL-42');
+  const video = path.join(dir, 'station', 'cam.mp4');
+  await makeDemoVideo(video, ['black:1', `${demoPhoto(1)}:4`]);
+  const server = await RtspServer.start({ mounts: { '/cam': `file:${video}` } });
+  t.teardown(() => server.stop());
+  const cfgFile = path.join(dir, 'lfr.json');
+  writeFileSync(cfgFile, JSON.stringify({
+    ...cfg,
+    watchlist: { ...cfg.watchlist, vanKeyFile: wl.vanKeyFile, trustedSigningKeys: [wl.signingPubFile] },
+    cameras: [{ name: 'north-1', url: server.url('/cam') }],
+  }));
+  const imp = await runCli(['-c', cfgFile, 'watchlist', 'import', wl.bundle], { timeoutMs: 120_000 });
+  t.is(imp.code, 0, imp.stderr);
+
+  const tab = await tablet(broker, topicsFor(cfg.mqtt.topicPrefix, cfg.van.id));
+  t.teardown(() => tab.close());
+  const p = spawn(process.execPath, [CLI_ENTRY, '-c', cfgFile, 'run'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LFR_CONFIG: '', UV_THREADPOOL_SIZE: '8' } });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+  t.teardown(() => void p.kill('SIGKILL'));
+  const t0 = Date.now();
+  while (tab.received.length === 0) {
+    if (Date.now() - t0 > 45_000 || p.exitCode !== null) {
+      t.fail(`no alert on the tablet; daemon log tail: ${err.slice(-1500)}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.log(`alert on the tablet ${((Date.now() - t0) / 1000).toFixed(1)} s after lfr run started (includes model load and RTSP connect)`);
+  const a = tab.received[0]!;
+  t.is(a.camera, 'north-1');
+  t.is(a.enrollmentId, 'WL-42');
+  t.is(a.decision, 'suggestion');
+  t.true(a.likelihood >= a.threshold);
+  for (const img of [a.faceJpeg, a.contextJpeg, a.referenceJpeg]) t.is(Buffer.from(img, 'base64').subarray(0, 3).toString('hex'), 'ffd8ff');
+  t.false(err.includes('WL-42'), 'the subject reference never reaches the log');
+  p.kill('SIGTERM');
+  t.is(await exit, 0);
+  const audit = new AuditLog(path.join(cfg.paths.stateDir, cfg.audit.file), Date.now, true).open();
+  const types = audit.list(200).map((e) => e.type);
+  audit.close();
+  t.true(types.includes('alert.raised'), types.join(','));
+});
