@@ -1,0 +1,99 @@
+// Figures for the closing note, measured through the real broker on loopback with TLS: latency
+// from raise() to receipt by a browser-like tablet (MQTT over WebSocket/TLS) and by a native
+// client (MQTT/TLS), and the outbox drain rate after an outage with 1,000 queued alerts.
+// Asserted against generous bounds so a regression fails; numbers via t.log (ava --verbose).
+// mosquitto 2.0.11 (Debian) writes WebSocket messages in ~4 KB pieces about 100 ms apart
+// (eclipse-mosquitto/mosquitto#1390, #2252): the WebSocket figure is dominated by that.
+import test from 'ava';
+import path from 'node:path';
+import { AuditLog } from '../../src/audit/log.js';
+import { AlertService } from '../../src/alerts/service.js';
+import type { AlertCandidate } from '../../src/alerts/types.js';
+import { LfrMqttClient } from '../../src/mqtt/client.js';
+import { topicsFor } from '../../src/mqtt/topics.js';
+import { silentLogger } from '../../src/log.js';
+import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
+import { candidate, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
+
+const LATENCY_N = Number(process.env.LFR_FIG_LATENCY_N ?? 30);
+const DRAIN_N = Number(process.env.LFR_FIG_DRAIN_N ?? 1000);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const copy = (c: AlertCandidate): AlertCandidate => ({ ...c, faceJpeg: Buffer.from(c.faceJpeg), contextJpeg: Buffer.from(c.contextJpeg), referenceJpeg: Buffer.from(c.referenceJpeg) });
+
+test('alert latency p50/p99 and outbox drain rate after an outage', async (t) => {
+  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  t.timeout(170_000);
+  const broker = await new TestMosquitto().setup();
+  const { cfg } = await tempConfig(broker);
+  const audit = new AuditLog(path.join(cfg.paths.stateDir, 'audit.db'), Date.now).open();
+  const topics = topicsFor('lfr', cfg.van.id);
+  const link = new LfrMqttClient({ url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: 'lfr-van-7', topics, reconnectPeriodMs: 250 }, silentLogger());
+  const svc = new AlertService({ config: cfg, log: silentLogger(), clock: Date.now, audit, mqtt: link });
+  await link.start(new AbortController().signal);
+  await svc.start(new AbortController().signal);
+  const tab = await tablet(broker, topics);
+  const tcp = await tablet({ ...broker, wsUrl: broker.url } as TestMosquitto, topics, 'tablet-tcp');
+  try {
+    await until(() => link.connected, 5000, 'connect');
+    // 640 px context: what the matcher hands over after its own downscale (default config).
+    const proto = await candidate(Date.now(), 'SUBJ-FIG', { face: 112, context: 640 });
+
+    // Latency: one alert at a time (alerts are rare; this measures the path, not a queue).
+    const latWs: number[] = [];
+    const latTcp: number[] = [];
+    const raiseMs: number[] = [];
+    for (let i = 0; i < LATENCY_N; i++) {
+      const t0 = performance.now();
+      const id = await svc.raise({ ...copy(proto), capturedAt: Date.now() });
+      raiseMs.push(performance.now() - t0);
+      await until(() => tab.receivedAt.has(id) && tcp.receivedAt.has(id), 10_000, 'receipt');
+      latWs.push(tab.receivedAt.get(id)! - t0);
+      latTcp.push(tcp.receivedAt.get(id)! - t0);
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(tab.received.at(-1)));
+    const f = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms`;
+    t.log(`alert size ${bytes} B; n=${LATENCY_N}; raise() until durable: ${f(raiseMs)}`);
+    t.log(`latency raise()->tablet over WebSocket/TLS: ${f(latWs)}`);
+    t.log(`latency raise()->client over MQTT/TLS:      ${f(latTcp)}`);
+    t.true(pct(latTcp, 99) < 500, 'MQTT/TLS p99 under 0.5 s on loopback');
+    t.true(pct(latWs, 99) < 3000, 'WebSocket/TLS p99 under 3 s on loopback');
+
+    // Drain: broker down, DRAIN_N alerts queued, broker back; time from broker start until the
+    // outbox is empty (every alert acknowledged by the broker) and until the MQTT/TLS client has
+    // them all. The WebSocket tablet is closed first: at ~40 KB/s through mosquitto 2.0.11's
+    // WebSocket writer, 1,000 alerts would take ~20 minutes to reach it.
+    await tab.close();
+    await broker.stop();
+    await until(() => !link.connected, 5000, 'disconnect');
+    const q0 = performance.now();
+    const raised: string[] = [];
+    for (let i = 0; i < DRAIN_N; i++) raised.push(await svc.raise({ ...copy(proto), capturedAt: Date.now() }));
+    const queueMs = performance.now() - q0;
+    t.is(svc.pendingCount(), DRAIN_N);
+    const before = tcp.received.length;
+    const d0 = performance.now();
+    await broker.start();
+    await until(() => svc.pendingCount() === 0, 150_000, 'outbox empty');
+    const outboxS = (performance.now() - d0) / 1000;
+    await until(() => tcp.received.length >= before + DRAIN_N, 150_000, 'drain');
+    const drainS = (performance.now() - d0) / 1000;
+    t.log(`queued ${DRAIN_N} alerts with the broker down in ${(queueMs / 1000).toFixed(1)} s (${(queueMs / DRAIN_N).toFixed(1)} ms per raise incl. fsync)`);
+    t.log(`after broker start (incl. reconnect): outbox empty in ${outboxS.toFixed(1)} s, all at the MQTT/TLS client in ${drainS.toFixed(1)} s = ${(DRAIN_N / drainS).toFixed(0)} alerts/s, ${((DRAIN_N * bytes) / drainS / 1e6).toFixed(1)} MB/s`);
+    await new Promise((r) => setTimeout(r, 500));
+    const ids = tcp.received.slice(before).map((p) => p.alertId);
+    t.deepEqual(ids, raised, 'all, once, in order');
+    t.true(DRAIN_N / drainS > 20, 'drains faster than 20 alerts/s');
+    await tcp.close();
+  } finally {
+    await tab.close().catch(() => undefined);
+    await tcp.close().catch(() => undefined);
+    await svc.stop();
+    await link.stop();
+    audit.close();
+    await broker.cleanup();
+  }
+});
