@@ -18,6 +18,9 @@ import { AlertStore, type AlertRow } from './store.js';
 import { b64len, buildPayload, fitContext, newAlertId } from './payload.js';
 import type { AlertCandidate, AlertSink } from './types.js';
 
+/** Refusals audited one by one per minute; a real tablet sends a handful a day. */
+const REJECT_AUDIT_MAX = 60;
+
 export interface AdjudicationRecord {
   alertId: string;
   outcome: AdjudicationOutcome;
@@ -52,6 +55,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
   private stopping = false;
   private lastStatus: string | null = null;
   private offConnect: (() => void) | null = null;
+  private rejectWindow = { start: 0, n: 0, suppressed: 0 };
   /** Counters for metrics and the status summary. */
   readonly counts = { raised: 0, published: 0, adjudications: 0, rejectedAdjudications: 0 };
 
@@ -192,8 +196,18 @@ export class AlertService implements Component, AlertSink, PurgeTask {
 
   private reject(alertId: string | null, reason: string, bytes: number): void {
     this.counts.rejectedAdjudications++;
-    this.deps.audit.record('adjudication.rejected', { alertId, reason: reason.slice(0, 200), bytes });
-    this.deps.log.warn({ alertId, reason, bytes }, 'adjudication rejected');
+    // A misbehaving tablet must not be able to flood the audit trail: at most REJECT_AUDIT_MAX
+    // refusals per minute are written one by one; the rest are counted into one summary entry.
+    const now = this.deps.clock();
+    const w = this.rejectWindow;
+    if (now - w.start >= 60_000) {
+      if (w.suppressed) this.deps.audit.record('adjudication.rejected', { alertId: null, reason: 'further refusals not itemised (rate limit)', count: w.suppressed });
+      this.rejectWindow = { start: now, n: 0, suppressed: 0 };
+    }
+    if (this.rejectWindow.n++ < REJECT_AUDIT_MAX) {
+      this.deps.audit.record('adjudication.rejected', { alertId, reason: reason.slice(0, 200), bytes });
+      this.deps.log.warn({ alertId, reason, bytes }, 'adjudication rejected');
+    } else this.rejectWindow.suppressed++;
     // A refusal is not retained: it must not overwrite the recorded decision of the alert.
     if (alertId) this.reply(alertId, { accepted: false, reason }, false);
   }

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../lifecycle.js';
+import type { Config } from '../config/schema.js';
 import { sha256Hex } from '../crypto/hash.js';
 
 export type AuditValue = string | number | boolean | null;
@@ -54,6 +55,11 @@ export interface AuditVerifyResult {
 /** What other parts hold: one object with record(). */
 export interface AuditRecorder {
   record(type: AuditType, fields?: AuditFields, actor?: string): void;
+}
+
+/** Where the audit trail of this configuration lives. */
+export function auditFile(cfg: Config): string {
+  return path.resolve(cfg.paths.stateDir, cfg.audit.file);
 }
 
 export function entryHash(e: Omit<AuditEntry, 'hash'>): string {

@@ -9,10 +9,9 @@ import { loadConfig } from '../config/load.js';
 import { AlertStore } from '../alerts/store.js';
 import { alertKeyDir, alertStoreFile } from '../alerts/service.js';
 import { AlertKeyStore } from '../crypto/alert-keys.js';
-import { AuditLog } from '../audit/log.js';
+import { AuditLog, auditFile } from '../audit/log.js';
 import { policyFromHours } from '../retention/policy.js';
 import { systemClock } from '../lifecycle.js';
-import { auditFile } from './audit.js';
 import { action, CliError, emit, EXIT } from './output.js';
 
 const operator = (o: { operator?: string }) => o.operator ?? process.env.SUDO_USER ?? os.userInfo().username;

@@ -2,17 +2,11 @@
 // every problem listed when the trail was edited, cut short, or entries deleted or reordered.
 // `lfr audit show [--limit N] [--type T] [--json]`: the newest entries (no biometric data in them).
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { AuditLog } from '../audit/log.js';
+import { AuditLog, auditFile } from '../audit/log.js';
 import { systemClock } from '../lifecycle.js';
 import { action, CliError, emit, EXIT } from './output.js';
-
-export function auditFile(cfg: Config): string {
-  return path.resolve(cfg.paths.stateDir, cfg.audit.file);
-}
 
 function openAudit(program: Command): AuditLog {
   const cfg = loadConfig(program.opts<{ config?: string }>().config);

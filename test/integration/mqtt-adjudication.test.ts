@@ -74,6 +74,11 @@ test('adjudication intake: strict, audited, acknowledged, and the daemon unaffec
     t.like(await retained, { accepted: true, outcome: 'confirmed_match' });
     await late.endAsync();
 
+    // A flood of junk is counted, but only 60 refusals a minute are itemised in the audit trail.
+    for (let i = 0; i < 70; i++) await send(id, 'junk');
+    await until(() => svc.counts.rejectedAdjudications === 76, 10_000, 'flood counted');
+    t.is(audit.list(200, 'adjudication.rejected').length, 60);
+
     // The daemon is unaffected: the next alert goes out as usual.
     const id2 = await svc.raise(await candidate(Date.now()));
     await until(() => tab.received.some((p) => p.alertId === id2), 10_000, 'the next alert');
