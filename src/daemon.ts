@@ -2,10 +2,13 @@
 // objects; start() brings the parts up in dependency order, checking the AbortSignal between
 // steps; stop() takes them down in reverse, each in its own try/catch, then flushes the logger.
 //
-//   face engine -> audit log -> MQTT -> alert service -> watchlist -> analysers -> cameras
+//   sd-notify -> face engine -> audit log -> MQTT -> alert service -> watchlist -> analysers
+//   -> cameras -> field ops (deployments, control socket, health + metrics, tablet page) -> READY=1
 //
-// Cameras come last so no frame arrives before something can decide on it; they stop first so
-// no frame arrives while the rest goes down.
+// Cameras come after everything that decides on a frame; they stop before it. With field ops
+// mounted (`lfr run`), faces are analysed only while a deployment runs (deployment.required):
+// the deployment is recorded and audited before a single frame is matched. The demo and the
+// in-process test harness mount no field ops (no socket, no ports) and analyse at once.
 //
 // Public surface (for `lfr run`, `lfr demo`, health/control): start(signal), stop(), status(),
 // onAlert(cb), watchlist (import/purge through the WatchlistHolder). Nothing else.
@@ -28,6 +31,8 @@ import type { WatchlistSubject } from './watchlist/types.js';
 import { CameraManager, type CameraStats } from './ingest/manager.js';
 import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './match/analyser.js';
 import { analyserSettings } from './match/settings.js';
+import { createNotifier, type Notifier } from './health/sd-notify.js';
+import { FieldOps, type AnalysisControl } from './daemon-fieldops.js';
 
 /** What a raised alert looks like to in-process listeners (demo, tests): no images, no ref. */
 export interface AlertNotice {
@@ -63,9 +68,11 @@ export interface DaemonDeps {
   engine?: FaceEngine;
   /** TEST-ONLY hooks, passed to every analyser (see AnalyserDeps). Never set in production. */
   testHooks?: Pick<AnalyserDeps, 'testTemplateHook' | 'testWipedHook'>;
+  /** Mount field ops (sd-notify, deployments, control socket, health, tablet): `lfr run` only. Needs alerts 'service'. */
+  fieldOps?: boolean;
 }
 
-export class Daemon {
+export class Daemon implements AnalysisControl {
   private state: DaemonStatus['state'] = 'created';
   private startedAt: number | null = null;
   private readonly clock: Clock;
@@ -85,6 +92,11 @@ export class Daemon {
   private alertErrors = 0;
   /** Started components, in order, for a reverse stop after a partial start. */
   private started: Component[] = [];
+  private notifier: Notifier | null = null;
+  fieldOps: FieldOps | null = null;
+  /** Frames are analysed only while true: from start without field ops, else per deployment. */
+  private analysing: boolean;
+  private threshold: number;
 
   constructor(private readonly d: DaemonDeps) {
     this.clock = d.clock ?? systemClock;
@@ -101,6 +113,8 @@ export class Daemon {
       onChange: (wl) => this.onWatchlist(wl),
     });
     this.cameras = new CameraManager({ cameras: d.config.cameras, ingest: d.config.ingest, log: d.log });
+    this.analysing = !(d.fieldOps && d.config.deployment.required);
+    this.threshold = d.config.match.threshold;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -112,6 +126,8 @@ export class Daemon {
       this.started.push(c);
       await c.start(signal);
     };
+    // First, before any child process (GStreamer, timedatectl): it takes NOTIFY_SOCKET out of the env.
+    if (this.d.fieldOps) this.notifier = createNotifier(this.d.log.child({ module: 'sd-notify' }));
     if (this.d.engine) this.engine = this.d.engine;
     else {
       this.engine = await createFaceEngine(cfg, this.d.log);
@@ -139,15 +155,24 @@ export class Daemon {
       if (e.state !== 'live') this.analysers.get(e.camera)?.endAll();
     });
     await step(this.cameras);
+    if (this.d.fieldOps) {
+      if (!this.audit || !this.alertService || !this.mqtt) throw new Error('field ops need the alert service');
+      const mqtt = this.mqtt;
+      this.fieldOps = new FieldOps({ config: cfg, log: this.d.log, clock: this.clock, audit: this.audit, alerts: this.alertService, mqttConnected: () => mqtt.connected, watchlist: this.watchlist, cameras: this.cameras, analysis: this });
+      await step(this.fieldOps);
+    }
     this.state = 'running';
     this.startedAt = this.clock();
-    this.log.info({ cameras: this.analysers.size, watchlist: this.current !== null }, 'daemon running');
+    this.notifier?.ready('running');
+    this.notifier?.startWatchdog(() => this.state === 'running');
+    this.log.info({ cameras: this.analysers.size, watchlist: this.current !== null, analysing: this.analysing }, 'daemon running');
   }
 
   /** Stop in reverse order; safe after a failed or partial start, and idempotent. */
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
+    this.notifier?.stopping();
     for (const c of this.started.reverse()) {
       try {
         await c.stop();
@@ -165,6 +190,7 @@ export class Daemon {
     }
     if (this.ownsEngine) await this.engine?.close().catch((err: unknown) => this.log.error({ err }, 'engine close failed'));
     this.engine = null;
+    this.notifier?.close();
     this.state = 'stopped';
     this.log.info('daemon stopped');
     this.d.log.flush?.();
@@ -195,11 +221,33 @@ export class Daemon {
     return () => this.alertListeners.delete(cb);
   }
 
+  /** AnalysisControl (deployment start/resume): fresh analysers, so counters start at zero. */
+  startAnalysis(threshold: number): void {
+    this.threshold = threshold;
+    for (const [name, a] of this.analysers) {
+      a.endAll();
+      this.analysers.set(name, this.buildAnalyser(name));
+    }
+    this.analysing = true;
+  }
+
+  stopAnalysis(): void {
+    this.analysing = false;
+    for (const a of this.analysers.values()) a.endAll();
+  }
+
+  analysisCounts(): { facesAnalysed: number; alerts: number } {
+    const c = this.status().counters;
+    return { facesAnalysed: c.facesAnalysed, alerts: c.alerts };
+  }
+
   private buildAnalyser(camera: string): CameraAnalyser {
+    const settings = analyserSettings(this.d.config);
     return new CameraAnalyser({
       camera,
       engine: this.engine!,
-      ...analyserSettings(this.d.config),
+      ...settings,
+      policy: { ...settings.policy, threshold: this.threshold },
       target: () => (this.current ? { gallery: this.current.gallery, topK: this.d.config.match.topK } : null),
       onDecision: (ctx) => this.raise(ctx),
       log: this.d.log.child({ module: 'match', camera }),
@@ -210,7 +258,7 @@ export class Daemon {
   private async onFrame(frame: Parameters<Parameters<CameraManager['onFrame']>[0]>[0]): Promise<void> {
     try {
       const a = this.analysers.get(frame.camera);
-      if (a && this.state === 'running') await a.analyse(frame);
+      if (a && this.state === 'running' && this.analysing) await a.analyse(frame);
     } catch (err) {
       this.log.error({ err, camera: frame.camera }, 'frame analysis failed');
     } finally {
@@ -232,7 +280,7 @@ export class Daemon {
         subjectRef: subject.subjectRef,
         category: subject.category,
         score: decision.score,
-        threshold: cfg.match.threshold,
+        threshold: this.threshold,
         capturedAt: frame.capturedAt,
         faceBox: box,
         frameWidth: frame.image.width,

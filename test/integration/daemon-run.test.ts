@@ -21,6 +21,9 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       paths: { stateDir: path.join(dir, 'state'), runtimeDir: path.join(dir, 'run') },
       watchlist: { vanKeyFile: path.join(dir, 'keys', 'van.key') },
       mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` },
+      health: { metricsPort: await freePort() },
+      // tablet.enabled (default) with no certificate: the page is not served, the daemon runs.
+      tablet: { certFile: path.join(dir, 'missing.crt'), keyFile: path.join(dir, 'missing.key'), port: await freePort() },
     }));
     const p = spawn(process.execPath, [CLI_ENTRY, '-c', cfg, 'run'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LFR_CONFIG: '' } });
     let err = '';
@@ -33,6 +36,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       await new Promise((r) => setTimeout(r, 100));
     }
     t.true(err.includes('broker unreachable'), 'the unreachable broker is reported');
+    t.true(err.includes('tablet page not served'), 'the missing tablet certificate is reported, not fatal');
     p.kill(sig);
     const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
     t.is(await exit, 0);

@@ -39,6 +39,8 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
     ...cfg,
     watchlist: { ...cfg.watchlist, vanKeyFile: wl.vanKeyFile, trustedSigningKeys: [wl.signingPubFile] },
     cameras: [{ name: 'north-1', url: server.url('/cam') }],
+    health: { metricsPort: 0 },
+    tablet: { enabled: false },
   }));
   const imp = await runCli(['-c', cfgFile, 'watchlist', 'import', wl.bundle], { timeoutMs: 120_000 });
   t.is(imp.code, 0, imp.stderr);
@@ -51,6 +53,14 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
   const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
   t.teardown(() => void p.kill('SIGKILL'));
   const t0 = Date.now();
+  // Nothing is analysed until a deployment is recorded: start one with the imported watchlist.
+  while (!err.includes('"daemon running"')) {
+    if (Date.now() - t0 > 60_000 || p.exitCode !== null) return t.fail(`daemon did not start: ${err.slice(-1500)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.is(tab.received.length, 0, 'no alert before the deployment starts');
+  const dep = await runCli(['-c', cfgFile, 'deployment', 'start', '--authorisation', 'AUTH-E2E', '--location', 'Test rig', '--officer', 'Insp E', '--threshold', String(cfg.match.threshold), '--ends-at', '+1h']);
+  t.is(dep.code, 0, dep.stderr);
   while (tab.received.length === 0) {
     if (Date.now() - t0 > 45_000 || p.exitCode !== null) {
       t.fail(`no alert on the tablet; daemon log tail: ${err.slice(-1500)}`);
@@ -66,6 +76,9 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
   t.true(a.likelihood >= a.threshold);
   for (const img of [a.faceJpeg, a.contextJpeg, a.referenceJpeg]) t.is(Buffer.from(img, 'base64').subarray(0, 3).toString('hex'), 'ffd8ff');
   t.false(err.includes('WL-42'), 'the subject reference never reaches the log');
+  const st = await runCli(['-c', cfgFile, 'status', '--json']);
+  const counts = JSON.parse(st.stdout.trim().split('\n').pop()!).deployment.counts as { facesAnalysed: number; alerts: number };
+  t.true(counts.facesAnalysed >= 1 && counts.alerts >= 1, JSON.stringify(counts));
   p.kill('SIGTERM');
   t.is(await exit, 0);
   const audit = new AuditLog(path.join(cfg.paths.stateDir, cfg.audit.file), Date.now, true).open();
