@@ -1,5 +1,5 @@
 // sd_notify for real: a python3 process binds a unix datagram socket (what systemd does), the
-// daemon stand-in runs with NOTIFY_SOCKET and WATCHDOG_USEC set, and we read what arrives:
+// real daemon (`lfr run`) runs with NOTIFY_SOCKET and WATCHDOG_USEC set, and we read what arrives:
 // READY=1 at start, WATCHDOG=1 at about half of WATCHDOG_USEC, STOPPING=1 on SIGTERM.
 import test from 'ava';
 import { spawn } from 'node:child_process';
