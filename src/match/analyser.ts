@@ -110,7 +110,9 @@ export class CameraAnalyser {
         try {
           this.counters.embedded++;
           this.d.testTemplateHook?.(emb);
-          hits = target.gallery.search(emb, target.topK);
+          // The batched path: the int8 ONNX Runtime GEMM when the gallery has that backend (large
+          // watchlists, see openWatchlist), else the same exact JavaScript loop as search().
+          hits = (await target.gallery.searchBatchAsync([emb], target.topK))[0]!;
         } finally {
           wipe(emb);
           wiped.push(emb);

@@ -4,6 +4,7 @@
 //   purgeWatchlist()       deployment end, expiry, `lfr watchlist purge`
 // Every open of an expired store purges it first (also when the van was off at the deadline).
 import { Gallery } from '../match/gallery.js';
+import { OrtScoreBackend } from '../match/search/ort-backend.js';
 import type { Clock } from '../lifecycle.js';
 import type { WatchlistSubject, GalleryTemplate } from './types.js';
 import type { BoxKeyPair } from '../crypto/box.js';
@@ -96,6 +97,16 @@ export interface OpenWatchlist {
  * expired (then it is purged and a `watchlist.purged` event says so). A store that fails
  * authentication is purged as 'damaged' and a StoreError is thrown.
  */
+/**
+ * From this many templates the live matcher searches with the int8 ONNX Runtime GEMM (exact
+ * float re-rank of the best 64 rows, so the same hits and scores). Measured (512-d, one probe,
+ * median ms, JS loop vs GEMM; /tmp/xover.mjs over Gallery + OrtScoreBackend): 500: 0.16 vs 0.09,
+ * 2k: 0.65 vs 0.14, 10k: 3.2 vs 0.48; the GEMM's first search after a change builds a session
+ * (13-67 ms). Below 2k the JS loop costs under 0.7 ms a probe, not worth the stall and a second
+ * copy of the templates.
+ */
+export const ORT_SEARCH_MIN_TEMPLATES = 2000;
+
 export function openWatchlist(p: WatchlistPolicy & { van: BoxKeyPair }): OpenWatchlist | null {
   const st = watchlistStatus(p);
   if (!st.present) return null;
@@ -106,13 +117,13 @@ export function openWatchlist(p: WatchlistPolicy & { van: BoxKeyPair }): OpenWat
     if (err instanceof StoreError) purgeWatchlist(p.storeFile, 'damaged', p.onEvent);
     throw err;
   }
-  const gallery = new Gallery(loaded.meta.embeddingSize);
   const subjects: WatchlistSubject[] = [];
   const rows: GalleryTemplate[] = [];
   for (const s of loaded.subjects) {
     subjects.push({ id: s.id, subjectRef: s.subjectRef, category: s.category, reason: s.reason, referenceJpeg: s.referenceJpeg });
     for (const t of s.templates) rows.push({ subjectId: s.id, embedding: t });
   }
+  const gallery = new Gallery(loaded.meta.embeddingSize, rows.length >= ORT_SEARCH_MIN_TEMPLATES ? { backend: new OrtScoreBackend() } : {});
   gallery.load(rows);
   for (const r of rows) wipe(r.embedding);
   emitSafe(p.onEvent, { type: 'watchlist.opened', bundleSha256: st.composition.bundleSha256, subjects: subjects.length, expiresAt: st.composition.expiresAt });
