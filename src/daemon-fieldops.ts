@@ -4,7 +4,8 @@
 // connects them (docs/operations.md, "For the daemon: what to mount").
 //
 //   start: deployment service (resumes a running deployment, arms its automatic end)
-//          -> control socket -> health monitor (metrics on 127.0.0.1 + status loop) -> tablet page
+//          -> control socket -> tablet page -> health monitor (metrics on 127.0.0.1 + status
+//          loop; last, so its first evaluation already sees whether the page is served)
 //   stop:  the reverse.
 import type { Config } from './config/schema.js';
 import type { Clock, Component } from './lifecycle.js';
@@ -50,6 +51,7 @@ export class FieldOps implements Component {
   readonly monitor: HealthMonitor;
   private readonly control: ControlServer;
   private tablet: TabletServer | null = null;
+  private tabletError: string | null = null;
   private started: Component[] = [];
   /** Officer decisions on alerts raised since the deployment started (alert id -> outcome). */
   private decisions = new Map<string, string>();
@@ -101,6 +103,7 @@ export class FieldOps implements Component {
         },
         auditVerify: () => auditFactsOf(d.audit.verify()),
         deploymentRunning: () => this.deployments.current() !== null,
+        tablet: () => (cfg.tablet.enabled ? (this.tablet ? { served: true } : { served: false, reason: this.tabletError ?? 'not started' }) : null),
       },
       publishStatus: (s) => d.alerts.publishStatus(toStatusPayload(s, d.alerts.pendingCount(), watchlistSummary())),
     });
@@ -128,7 +131,6 @@ export class FieldOps implements Component {
     };
     await step(this.deployments, () => this.deployments.start());
     await step(this.control, () => this.control.start());
-    await step(this.monitor, () => this.monitor.start());
     const tablet = tabletServerFromConfig(this.d.config, this.d.log);
     if (tablet) {
       try {
@@ -138,9 +140,11 @@ export class FieldOps implements Component {
       } catch (err) {
         // The van still detects and alerts without the page (tablets can be served elsewhere);
         // a missing certificate must not take the whole daemon down.
-        this.d.log.error({ reason: (err as Error).message }, 'tablet page not served: its certificate or key could not be read, or its port is taken');
+        this.tabletError = (err as Error).message;
+        this.d.log.error({ reason: this.tabletError }, 'tablet page not served: its certificate or key could not be read, or its port is taken');
       }
     }
+    await step(this.monitor, () => this.monitor.start());
   }
 
   /** True when tablet.enabled is set but the page is not being served. */

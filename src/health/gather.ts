@@ -23,6 +23,8 @@ export interface LiveSources {
   oldestAlertAt?(): number | null | Promise<number | null>;
   auditVerify?(): AuditFacts | Promise<AuditFacts>;
   deploymentRunning?(): boolean;
+  /** tablet.enabled: whether the page is being served (null when not enabled). */
+  tablet?(): { served: boolean; reason?: string } | null;
 }
 
 export function thresholdsOf(cfg: Config): HealthThresholds {
@@ -59,7 +61,9 @@ export class HealthService {
       live?.oldestAlertAt ? Promise.resolve(live.oldestAlertAt()).catch(() => undefined) : Promise.resolve(undefined),
       live?.auditVerify ? Promise.resolve(live.auditVerify()).catch((err: Error) => ({ intact: false, message: `audit check failed: ${err.message}` })) : Promise.resolve(null),
     ]);
+    const tablet = live?.tablet?.() ?? null;
     return {
+      ...(tablet ? { tablet } : {}),
       now: this.clock(),
       daemonRunning: live !== null,
       system,

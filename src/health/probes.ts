@@ -156,6 +156,8 @@ export function evaluate(f: HealthFacts, t: HealthThresholds, deploymentRunning 
   checks.push(checkWatchlist(f.watchlist, f.now, t, deploymentRunning));
   checks.push(f.alerts ? checkAlertAge(f.alerts, f.now) : warn('alerts.retention', 'alert store not readable from here'));
   checks.push(f.audit ? checkAudit(f.audit) : warn('audit', 'audit chain not checked'));
+  // Alerts still reach tablets that use another page copy, so a page that is down WARNs, not FAILs.
+  if (f.tablet) checks.push(f.tablet.served ? ok('tablet', 'page served') : warn('tablet', `page not served: ${f.tablet.reason ?? 'unknown'}`));
   return { at: new Date(f.now).toISOString(), level: worst(checks), checks };
 }
 

@@ -84,6 +84,8 @@ export interface HealthFacts {
   watchlist: WatchlistFacts;
   alerts: AlertFacts | null;
   audit: AuditFacts | null;
+  /** The tablet page, known only inside the daemon; absent when not enabled or not known. */
+  tablet?: { served: boolean; reason?: string };
 }
 
 export interface HealthThresholds {

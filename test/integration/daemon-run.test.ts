@@ -1,6 +1,7 @@
-// `lfr run` as a real process: starts with no camera and an unreachable broker (both reported,
-// not fatal), stops in order on SIGTERM with exit status 0, and the audit log records the start
-// and the stop in a chain that verifies.
+// `lfr run` as a real process: starts with no camera, an unreachable broker and no tablet
+// certificate (all reported, none fatal; the tablet page WARNs in `lfr health`), stops in order
+// on SIGTERM with exit status 0, and the audit log records the start and the stop in a chain
+// that verifies.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { CLI_ENTRY } from '../../src/paths.js';
 import { generateKeyFiles } from '../../src/crypto/keys.js';
 import { AuditLog } from '../../src/audit/log.js';
 import { freePort } from '../helpers/rtsp.js';
+import { lastJson, runCli } from '../helpers/cli.js';
+import type { HealthReport } from '../../src/health/types.js';
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   test.serial(`lfr run stops cleanly on ${sig}`, async (t) => {
@@ -37,6 +40,10 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     }
     t.true(err.includes('broker unreachable'), 'the unreachable broker is reported');
     t.true(err.includes('tablet page not served'), 'the missing tablet certificate is reported, not fatal');
+    const h = await runCli(['-c', cfg, 'health', '--json']);
+    const tablet = lastJson<HealthReport>(h.stdout).checks.find((c) => c.name === 'tablet');
+    t.is(tablet?.level, 'WARN', h.stdout.slice(-500));
+    t.regex(tablet?.message ?? '', /page not served: .*missing\.crt/);
     p.kill(sig);
     const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
     t.is(await exit, 0);
