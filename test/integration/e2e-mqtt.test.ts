@@ -1,10 +1,12 @@
 // The whole product path as deployed: `lfr watchlist import` (real CLI), then `lfr run` (real
 // process) with a real mosquitto (TLS), a real RTSP server streaming the demo video, the real
 // models; a tablet client on the broker receives the alert (ONVIF-style payload with the three
-// images), and the encrypted alert store plus the audit log were written by the daemon.
+// images), and the encrypted alert store plus the audit log were written by the daemon. Nothing is
+// analysed before `lfr deployment start`; the daemon serves the tablet page, publishes the
+// retained status with the deployment, and counts the officer's decision in the results report.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { createFaceEngine } from '../../src/vision/engine.js';
@@ -17,6 +19,20 @@ import { RtspServer, rtspServerAvailable } from '../helpers/rtsp.js';
 import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
 import { tempConfig, tablet } from '../helpers/alert-fixture.js';
 import { runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/rtsp.js';
+import { SCHEMA, type StatusPayload } from '../../src/mqtt/topics.js';
+import type { DeploymentReport } from '../../src/deployment/types.js';
+import https from 'node:https';
+
+function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https.get(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
 
 const ready = rtspServerAvailable() && Boolean(MOSQUITTO) && existsSync(demoPhoto(1));
 
@@ -35,17 +51,20 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
   const server = await RtspServer.start({ mounts: { '/cam': `file:${video}` } });
   t.teardown(() => server.stop());
   const cfgFile = path.join(dir, 'lfr.json');
+  const tabletPort = await freePort();
   writeFileSync(cfgFile, JSON.stringify({
     ...cfg,
     watchlist: { ...cfg.watchlist, vanKeyFile: wl.vanKeyFile, trustedSigningKeys: [wl.signingPubFile] },
     cameras: [{ name: 'north-1', url: server.url('/cam') }],
     health: { metricsPort: 0 },
-    tablet: { enabled: false },
+    // The page served by `lfr run` itself, with the broker's certificate (as in the van).
+    tablet: { host: '127.0.0.1', port: tabletPort, certFile: path.join(broker.dir, 'tls', 'broker.crt'), keyFile: path.join(broker.dir, 'tls', 'broker.key') },
   }));
   const imp = await runCli(['-c', cfgFile, 'watchlist', 'import', wl.bundle], { timeoutMs: 120_000 });
   t.is(imp.code, 0, imp.stderr);
 
-  const tab = await tablet(broker, topicsFor(cfg.mqtt.topicPrefix, cfg.van.id));
+  const topics = topicsFor(cfg.mqtt.topicPrefix, cfg.van.id);
+  const tab = await tablet(broker, topics);
   t.teardown(() => tab.close());
   const p = spawn(process.execPath, [CLI_ENTRY, '-c', cfgFile, 'run'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LFR_CONFIG: '', UV_THREADPOOL_SIZE: '8' } });
   let err = '';
@@ -59,6 +78,14 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
     await new Promise((r) => setTimeout(r, 100));
   }
   t.is(tab.received.length, 0, 'no alert before the deployment starts');
+  const page = await httpsGet(`https://127.0.0.1:${tabletPort}/config.json`, readFileSync(broker.caFile));
+  t.is(page.status, 200);
+  t.is(JSON.parse(page.body).vanId, cfg.van.id);
+  const statuses: StatusPayload[] = [];
+  tab.client.on('message', (topic, payload) => {
+    if (topic === topics.status) statuses.push(JSON.parse(payload.toString()) as StatusPayload);
+  });
+  await tab.client.subscribeAsync(topics.status, { qos: 1 });
   const dep = await runCli(['-c', cfgFile, 'deployment', 'start', '--authorisation', 'AUTH-E2E', '--location', 'Test rig', '--officer', 'Insp E', '--threshold', String(cfg.match.threshold), '--ends-at', '+1h']);
   t.is(dep.code, 0, dep.stderr);
   while (tab.received.length === 0) {
@@ -79,6 +106,23 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
   const st = await runCli(['-c', cfgFile, 'status', '--json']);
   const counts = JSON.parse(st.stdout.trim().split('\n').pop()!).deployment.counts as { facesAnalysed: number; alerts: number };
   t.true(counts.facesAnalysed >= 1 && counts.alerts >= 1, JSON.stringify(counts));
+  // The retained status topic carries the running deployment (published on the change).
+  t.true(statuses.some((s) => s.deployment?.location === 'Test rig'), JSON.stringify(statuses.at(-1)));
+  // An officer's decision on the alert is counted in the deployment's results report.
+  await tab.client.publishAsync(topics.adjudication(a.alertId), JSON.stringify({ schema: SCHEMA, alertId: a.alertId, outcome: 'confirmed_match', officerId: 'PC1', decidedAt: new Date().toISOString() }), { qos: 1 });
+  let rep: DeploymentReport | null = null;
+  for (let i = 0; i < 50 && !rep; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const s2 = JSON.parse((await runCli(['-c', cfgFile, 'status', '--json'])).stdout.trim().split('\n').pop()!) as { deployment: { counts: { confirmed: number } } };
+    if (s2.deployment.counts.confirmed === 1) {
+      const end = await runCli(['-c', cfgFile, 'deployment', 'end', '--json']);
+      t.is(end.code, 0, end.stderr);
+      rep = JSON.parse(end.stdout.trim().split('\n').pop()!) as DeploymentReport;
+    }
+  }
+  t.truthy(rep, 'the decision reached the deployment counts');
+  t.is(rep?.confirmed, 1);
+  t.true(rep!.alerts >= 1 && rep!.watchlistPurged);
   p.kill('SIGTERM');
   t.is(await exit, 0);
   const audit = new AuditLog(path.join(cfg.paths.stateDir, cfg.audit.file), Date.now, true).open();
