@@ -4,6 +4,10 @@ import { CLI_ENTRY, INSTALL_ROOT } from '../../src/paths.js';
 
 export interface CliResult {
   code: number | null;
+  /** The signal that ended the process (a crash or the timeout's SIGKILL), else null. */
+  signal: NodeJS.Signals | null;
+  /** True when the process ran past timeoutMs and was killed. */
+  timedOut: boolean;
   stdout: string;
   stderr: string;
 }
@@ -19,11 +23,15 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 120_000);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, timedOut, stdout, stderr });
     });
     child.stdin.end(opts.input ?? '');
   });

@@ -30,7 +30,7 @@ test.serial('eval video: enrolled person alerts while on screen, a stranger gall
   await makeDemoVideo(video, ['black:1', `${demoPhoto(1)}:3`, 'black:1']);
 
   const r1 = await runCli(['eval', 'video', '--video', video, '--gallery', path.join(dir, 'g1'), '--json'], { timeoutMs: 120_000 });
-  t.is(r1.code, 0, r1.stderr);
+  t.is(r1.code, 0, `signal ${r1.signal}, timed out ${r1.timedOut}: ${r1.stderr.slice(-2000)}`);
   const j1 = lastJson<Report>(r1.stdout);
   t.is(j1.alerts.length, 1, JSON.stringify(j1.alerts));
   t.is(j1.alerts[0]!.identity, 'person');
@@ -38,7 +38,7 @@ test.serial('eval video: enrolled person alerts while on screen, a stranger gall
   t.true(j1.framesAnalysed >= 45 && j1.faces > 0 && j1.tracks > 0);
 
   const r2 = await runCli(['eval', 'video', '--video', video, '--gallery', path.join(dir, 'g2'), '--json'], { timeoutMs: 120_000 });
-  t.is(r2.code, 0, r2.stderr);
+  t.is(r2.code, 0, `signal ${r2.signal}, timed out ${r2.timedOut}: ${r2.stderr.slice(-2000)}`);
   t.deepEqual(lastJson<Report>(r2.stdout).alerts, []);
 
   const bad = await runCli(['eval', 'video', '--video', path.join(dir, 'missing.mp4'), '--gallery', path.join(dir, 'g1')]);
