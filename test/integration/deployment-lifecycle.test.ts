@@ -135,6 +135,27 @@ test.serial('a deployment whose end passed while the daemon was down is ended at
   t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
 });
 
+test.serial('a daemon restarted mid-deployment resumes it with its watchlist', async (t) => {
+  const env = await makeEnv();
+  let host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const c = ['-c', env.cfgFile];
+  const started = await runCli([...c, 'deployment', 'start', '--authorisation', 'AUTH-11', '--location', 'Bridge', '--watchlist', env.bundleFile, '--threshold', '0.6', '--ends-at', '+1h', '--officer', 'Insp D', '--json']);
+  t.is(started.code, 0, started.stderr);
+  const rec = lastJson<DeploymentRecord>(started.stdout);
+  host.child.kill('SIGKILL');
+  await new Promise((r) => host.child.once('exit', r));
+  host = await startHost(env);
+  t.regex(host.log(), /"analysing":true/, 'analysis resumed before "daemon running"');
+  const st = lastJson<StatusSummary>((await runCli([...c, 'status', '--json'])).stdout);
+  t.is(st.deployment?.id, rec.id);
+  t.true(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
+  t.is(auditLines(env.auditFile).filter((a) => a.type === 'deployment.resume').length, 1);
+});
+
 test.serial('without a daemon, deployment start says so and exits 4', async (t) => {
   const env = await makeEnv();
   t.teardown(() => env.cleanup());
