@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../util/net.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repo root, found by walking up from this file (src/ingest, dist/src/ingest or .build/NAME/src/ingest). */
@@ -26,17 +27,7 @@ export function rtspServerAvailable(): boolean {
   return existsSync(SYSTEM_PYTHON) && existsSync('/usr/lib/python3/dist-packages/gi');
 }
 
-/** A TCP port that was free a moment ago (listen on 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RtspServerOptions {
   /** mount path -> spec, e.g. { '/cam1': 'test:h264:320x240@25', '/crowd': 'file:/x.mp4' }. */

@@ -4,6 +4,7 @@
 import { Gallery, type ScoreBackend } from './gallery.js';
 import type { Bench } from '../cli/bench.js';
 import type { GalleryTemplate } from '../watchlist/types.js';
+import { mulberry32 } from '../util/prng.js';
 
 export interface SearchBenchOptions {
   sizes?: number[];
@@ -25,17 +26,6 @@ export interface SearchBenchRow {
   backend: string;
 }
 
-/** Small deterministic PRNG (mulberry32) so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomUnitVector(dim: number, rand: () => number): Float32Array {
   const v = new Float32Array(dim);
@@ -57,7 +47,7 @@ export function benchSearch(opts: SearchBenchOptions = {}): SearchBenchRow[] {
   const dim = opts.dim ?? 512;
   const k = opts.k ?? 3;
   const probes = opts.probes ?? 200;
-  const rand = rng(opts.seed ?? 42);
+  const rand = mulberry32(opts.seed ?? 42);
   const rows: SearchBenchRow[] = [];
   for (const n of sizes) {
     const g = new Gallery(dim, opts.backend ? { backend: opts.backend() } : {});

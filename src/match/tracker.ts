@@ -4,6 +4,7 @@
 // a walking face moves less than its own width between frames), with a centre-distance fallback
 // for a face that jumped because frames were dropped. Pure: time comes in as an argument.
 import type { Box } from '../vision/types.js';
+import { iou } from '../vision/nms.js';
 
 export interface TrackerSettings {
   /** IoU at or above which a detection continues a track. */
@@ -29,15 +30,7 @@ export interface Track {
   embeds: number;
 }
 
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width);
-  const y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
+export { iou };
 
 function centreJump(a: Box, b: Box): number {
   const dx = a.x + a.width / 2 - (b.x + b.width / 2);

@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { encodeModel, type QModel } from './graph.js';
 import type { Range } from './qdq.js';
+import { mulberry32 } from '../util/prng.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile';
 
@@ -23,17 +24,6 @@ export const DEFAULT_CALIBRATION: CalibrationOptions = { method: 'percentile', p
 /** One calibration example: the model input name -> tensor. */
 export type CalibrationFeed = Record<string, ort.Tensor>;
 
-/** Small deterministic PRNG (mulberry32): reproducible samples give reproducible model bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class TensorStats {
   min = Infinity;
@@ -83,7 +73,7 @@ export async function calibrate(model: QModel, tensors: readonly string[], feeds
     // No fusion, so every exposed tensor is computed exactly as in the float graph.
     graphOptimizationLevel: 'disabled',
   });
-  const rand = rng(0x5eed);
+  const rand = mulberry32(0x5eed);
   const stats = new Map(tensors.map((t) => [t, new TensorStats(opts.sampleSize, rand)]));
   let count = 0;
   try {

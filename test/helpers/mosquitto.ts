@@ -7,17 +7,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { INSTALL_ROOT } from '../../src/paths.js';
+import { freePort } from '../../src/util/net.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => {
   try {
