@@ -26,6 +26,9 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` },
       health: { metricsPort: await freePort() },
       // tablet.enabled (default) with no certificate: the page is not served, the daemon runs.
+      // deployment.required (default true): nothing analysed until `lfr deployment start`;
+      // the SIGINT run is a bench rig with it off.
+      deployment: { required: sig === 'SIGTERM' },
       tablet: { certFile: path.join(dir, 'missing.crt'), keyFile: path.join(dir, 'missing.key'), port: await freePort() },
     }));
     const p = spawn(process.execPath, [CLI_ENTRY, '-c', cfg, 'run'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LFR_CONFIG: '' } });
@@ -39,6 +42,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       await new Promise((r) => setTimeout(r, 100));
     }
     t.true(err.includes('broker unreachable'), 'the unreachable broker is reported');
+    t.regex(err, sig === 'SIGTERM' ? /"analysing":false/ : /"analysing":true/);
     t.true(err.includes('tablet page not served'), 'the missing tablet certificate is reported, not fatal');
     const h = await runCli(['-c', cfg, 'health', '--json']);
     const tablet = lastJson<HealthReport>(h.stdout).checks.find((c) => c.name === 'tablet');
