@@ -90,7 +90,7 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
     if (topic === topics.status) statuses.push(JSON.parse(payload.toString()) as StatusPayload);
   });
   await tab.client.subscribeAsync(topics.status, { qos: 1 });
-  const dep = await runCli(['-c', cfgFile, 'deployment', 'start', '--authorisation', 'AUTH-E2E', '--location', 'Test rig', '--officer', 'Insp E', '--threshold', String(cfg.match.threshold), '--ends-at', '+1h']);
+  const dep = await runCli(['-c', cfgFile, 'deployment', 'start', '--authorisation', 'AUTH-E2E', '--location', 'Test rig', '--officer', 'Insp E', '--threshold', '0.61', '--ends-at', '+1h']);
   t.is(dep.code, 0, dep.stderr);
   while (tab.received.length === 0) {
     if (Date.now() - t0 > 45_000 || p.exitCode !== null) {
@@ -105,6 +105,7 @@ test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQT
   t.is(a.enrollmentId, 'WL-42');
   t.is(a.decision, 'suggestion');
   t.true(a.likelihood >= a.threshold);
+  t.is(a.threshold, 0.61, "the deployment's recorded threshold, not the config default");
   for (const img of [a.faceJpeg, a.contextJpeg, a.referenceJpeg]) t.is(Buffer.from(img, 'base64').subarray(0, 3).toString('hex'), 'ffd8ff');
   t.false(err.includes('WL-42'), 'the subject reference never reaches the log');
   const st = await runCli(['-c', cfgFile, 'status', '--json']);
