@@ -69,7 +69,9 @@ export function register(program: Command): void {
           const cfg = parseConfig({
             ...base,
             paths: { ...base.paths, stateDir: path.join(dir, 'state'), runtimeDir: path.join(dir, 'run') },
-            watchlist: { ...base.watchlist, storeFile: 'watchlist.db', vanKeyFile: wl.vanKeyFile, trustedSigningKeys: [wl.signingPubFile] },
+            // Absolute: parseConfig (unlike loadConfig) does not resolve paths, and a relative store would
+            // land in the caller's working directory and outlive the demo.
+            watchlist: { ...base.watchlist, storeFile: path.join(dir, 'run', 'watchlist.db'), vanKeyFile: wl.vanKeyFile, trustedSigningKeys: [wl.signingPubFile] },
             cameras: [{ name: 'demo', url: server.url('/demo') }],
           });
           const log = createLogger({ level: 'warn' });
