@@ -20,7 +20,7 @@ import { controlHandlers } from './control/handlers.js';
 import { controlSocketPath } from './control/protocol.js';
 import { DeploymentService, type DeploymentHooks } from './deployment/service.js';
 import { DeploymentStore, deploymentsFile } from './deployment/store.js';
-import type { DeploymentCounts } from './deployment/types.js';
+import { ZERO_COUNTS, type DeploymentCounts } from './deployment/types.js';
 import { HealthMonitor } from './health/monitor.js';
 import { auditFactsOf, cameraFactsFromStats, toStatusPayload } from './health/status.js';
 import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
@@ -57,6 +57,8 @@ export class FieldOps implements Component {
   private decisions = new Map<string, string>();
   private unsubscribe: (() => void) | null = null;
   private deploymentId: string | null = null;
+  /** Counts checkpointed before a restart: a resumed deployment carries on from them. */
+  private base: DeploymentCounts = ZERO_COUNTS;
 
   constructor(private readonly d: FieldOpsDeps) {
     const cfg = d.config;
@@ -70,6 +72,7 @@ export class FieldOps implements Component {
         if (!d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');
         this.deploymentId = deploymentId;
         this.decisions.clear();
+        this.base = resume ? { ...(this.deployments.current()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
         d.analysis.startAnalysis(threshold);
       },
       stopAnalysis: async () => {
@@ -166,13 +169,15 @@ export class FieldOps implements Component {
 
   private counts(): DeploymentCounts {
     const a = this.d.analysis.analysisCounts();
-    let confirmed = 0;
-    let falseAlerts = 0;
+    const b = this.base;
+    let confirmed = b.confirmed;
+    let falseAlerts = b.falseAlerts;
     for (const o of this.decisions.values()) {
       if (o === 'confirmed_match') confirmed++;
       else if (o === 'false_alert') falseAlerts++;
     }
-    return { facesAnalysed: a.facesAnalysed, alerts: a.alerts, confirmed, falseAlerts, undecided: Math.max(0, a.alerts - confirmed - falseAlerts) };
+    const alerts = b.alerts + a.alerts;
+    return { facesAnalysed: b.facesAnalysed + a.facesAnalysed, alerts, confirmed, falseAlerts, undecided: Math.max(0, alerts - confirmed - falseAlerts) };
   }
 
   private async importWatchlist(file: string, actor: string, source: string): Promise<unknown> {

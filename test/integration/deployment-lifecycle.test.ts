@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli, lastJson } from '../helpers/cli.js';
+import { DeploymentStore, deploymentsFile } from '../../src/deployment/store.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { DeploymentRecord, DeploymentReport } from '../../src/deployment/types.js';
 import type { StatusSummary } from '../../src/health/status.js';
 import { auditEntries, makeEnv, startHost } from './fixtures/fieldops-env.js';
@@ -148,10 +150,16 @@ test.serial('a daemon restarted mid-deployment resumes it with its watchlist', a
   const rec = lastJson<DeploymentRecord>(started.stdout);
   host.child.kill('SIGKILL');
   await new Promise((r) => host.child.once('exit', r));
+  // The counters the health loop checkpointed before the crash (no camera here to make real ones).
+  const store = new DeploymentStore(deploymentsFile(loadConfig(env.cfgFile)));
+  store.open();
+  store.checkpoint(rec.id, { facesAnalysed: 1200, alerts: 3, confirmed: 1, falseAlerts: 1, undecided: 1 });
+  store.close();
   host = await startHost(env);
   t.regex(host.log(), /"analysing":true/, 'analysis resumed before "daemon running"');
   const st = lastJson<StatusSummary>((await runCli([...c, 'status', '--json'])).stdout);
   t.is(st.deployment?.id, rec.id);
+  t.deepEqual(st.deployment?.counts, { facesAnalysed: 1200, alerts: 3, confirmed: 1, falseAlerts: 1, undecided: 1 }, 'the resumed deployment carries on from its checkpoint');
   t.true(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
   t.is(auditLines(env.auditFile).filter((a) => a.type === 'deployment.resume').length, 1);
 });
