@@ -29,7 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # With recommends: Chromium needs its fonts to render the tablet page as the tests expect.
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # The Debian mosquitto package starts a system broker on 1883; the product and tests run their own.
 systemctl disable --now mosquitto >/dev/null 2>&1 || true
