@@ -1,6 +1,7 @@
 // `lfr config validate FILE` and `lfr config show`: check a config before a deployment.
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, loadConfigFile } from '../config/load.js';
+import { renderConfigDocs } from '../config/docs.js';
 import { action, emit, EXIT } from './output.js';
 
 export function register(program: Command): void {
@@ -37,6 +38,15 @@ export function register(program: Command): void {
       action(() => {
         const cfg = loadConfig(program.opts<{ config?: string }>().config);
         process.stdout.write(`${JSON.stringify(cfg, null, 2)}\n`);
+      }),
+    );
+
+  cmd
+    .command('docs')
+    .description('print the reference of every config field (Markdown; docs/config.md is this output)')
+    .action(
+      action(() => {
+        process.stdout.write(renderConfigDocs());
       }),
     );
 }

@@ -82,7 +82,7 @@ export const configSchema = z
           .min(160)
           .max(3840)
           .default(640)
-          .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px.'),
+          .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px. Never larger than the image itself (upscaling 250 px stills to 640 cost 7 LFW points), and faces taller than 160 px of input are taken from a second pass at the native 320 (docs/vision.md).'),
         detectorScoreThreshold: z.number().min(0.05).max(0.99).default(0.6).describe('Minimum detector confidence for a face.'),
         nmsIou: z.number().min(0.1).max(0.9).default(0.4).describe('IoU above which overlapping detections are merged by non-maximum suppression.'),
         mirrorAugment: z.boolean().default(true).describe('Average the embedding of the face and its mirror image (measured with lfr eval lfw).'),

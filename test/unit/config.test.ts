@@ -51,3 +51,12 @@ test('the shipped example config (config/lfr.example.json) is valid', async (t) 
   t.is(r.code, 0, r.stdout + r.stderr);
   t.true(lastJson<{ valid: boolean }>(r.stdout).valid);
 });
+
+test('docs/config.md is the current rendering of the schema (run: lfr config docs > docs/config.md)', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { INSTALL_ROOT } = await import('../../src/paths.js');
+  const { renderConfigDocs } = await import('../../src/config/docs.js');
+  const committed = readFileSync(path.join(INSTALL_ROOT, 'docs', 'config.md'), 'utf8');
+  t.is(committed, renderConfigDocs());
+  t.regex(committed, /\| `match\.threshold` \| number \| `0\.56` \|/);
+});
