@@ -72,34 +72,29 @@ if [ ! -f "$R/etc/lfr/keys/van.key" ]; then
   say "generated the van key; send /etc/lfr/keys/van.pub to the force's watchlist station"
 fi
 
-# 5. Broker TLS (scripts/make-certs.sh, shared with the tests): the van's CA stays in
-# /etc/lfr/tls (CA key 0600 root); the broker's certificate goes to mosquitto's own folder,
-# because the broker cannot enter /etc/lfr. Issued once; delete lfr-broker.key to re-issue.
+# 5. TLS from the van's own CA (scripts/make-certs.sh, shared with the tests). The CA stays in
+# /etc/lfr/tls (CA key 0600 root). Two leaf certificates for the same names (localhost, 127.0.0.1
+# and $LFR_BROKER_HOSTS): the broker's, in mosquitto's own folder because the broker cannot enter
+# /etc/lfr; and the tablet page's (src/tablet/server.ts, served by the daemon), so a tablet trusts
+# one CA for both. Each is issued once; delete its key to re-issue.
 TLS="$R/etc/lfr/tls"
 MCERTS="$R/etc/mosquitto/certs"
 install -d -m 0755 "$MCERTS"
-if [ ! -f "$MCERTS/lfr-broker.key" ]; then
+# issue_leaf DIR NAME GROUP WHAT: make-certs.sh reuses the CA and writes broker.{crt,key}; move
+# them to DIR/NAME.{crt,key}, key readable by GROUP only.
+issue_leaf() {
+  [ -f "$1/$2.key" ] && return 0
   # shellcheck disable=SC2086 # LFR_BROKER_HOSTS is a list of names
   sh "$SRC/scripts/make-certs.sh" "$TLS" localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-} >/dev/null
-  mv "$TLS/broker.crt" "$MCERTS/lfr-broker.crt"
-  mv "$TLS/broker.key" "$MCERTS/lfr-broker.key"
-  chmod 0640 "$MCERTS/lfr-broker.key"; chmod 0644 "$MCERTS/lfr-broker.crt"
-  own root:mosquitto "$MCERTS/lfr-broker.key"
-  say "issued the broker certificate for localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-}"
-fi
+  mv "$TLS/broker.crt" "$1/$2.crt"
+  mv "$TLS/broker.key" "$1/$2.key"
+  chmod 0640 "$1/$2.key"; chmod 0644 "$1/$2.crt"
+  own "root:$3" "$1/$2.key"
+  say "issued the $4 certificate for localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-}"
+}
+issue_leaf "$MCERTS" lfr-broker mosquitto broker
+issue_leaf "$TLS" tablet lfr "tablet page"
 install -m 0644 "$TLS/ca.crt" "$MCERTS/lfr-ca.crt"
-# The tablet page (src/tablet/server.ts) is served by the daemon over HTTPS with a certificate
-# from the same van CA and for the same names as the broker, so a tablet trusts one CA for both.
-# make-certs.sh reuses the existing CA and issues a fresh leaf; the key is for the lfr user only.
-if [ ! -f "$TLS/tablet.key" ]; then
-  # shellcheck disable=SC2086 # LFR_BROKER_HOSTS is a list of names
-  sh "$SRC/scripts/make-certs.sh" "$TLS" localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-} >/dev/null
-  mv "$TLS/broker.crt" "$TLS/tablet.crt"
-  mv "$TLS/broker.key" "$TLS/tablet.key"
-  chmod 0640 "$TLS/tablet.key"; chmod 0644 "$TLS/tablet.crt"
-  own root:lfr "$TLS/tablet.key"
-  say "issued the tablet page certificate"
-fi
 
 # 6. Broker users (scripts/mqtt-users.sh): random passwords in /etc/lfr/secrets, the daemon's
 # readable by the lfr group. More tablets: scripts/mqtt-users.sh /etc/mosquitto/lfr.passwd tablet-2 FILE.

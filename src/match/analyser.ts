@@ -85,7 +85,8 @@ export class CameraAnalyser {
     const cam = this.d.camera;
     const dets = await this.d.engine.detect(frame.image);
     const faces: AnalysedFace[] = [];
-    const wiped: Array<Uint8Array | Float32Array> = [];
+    // Only the test hook reads this list; production does not pay for it.
+    const wiped: Array<Uint8Array | Float32Array> | null = this.d.testWipedHook ? [] : null;
     const decisions: AlertDecision[] = [];
     try {
       for (const det of dets) faces.push(this.d.engine.analyse(frame.image, det, this.d.gates));
@@ -115,7 +116,7 @@ export class CameraAnalyser {
           hits = (await target.gallery.searchBatchAsync([emb], target.topK))[0]!;
         } finally {
           wipe(emb);
-          wiped.push(emb);
+          wiped?.push(emb);
         }
         const top = hits[0];
         if (!top) continue;
@@ -132,9 +133,9 @@ export class CameraAnalyser {
       // The decision is made: no aligned crop outlives this frame, match or not.
       for (const f of faces) {
         wipe(f.aligned.data);
-        wiped.push(f.aligned.data);
+        wiped?.push(f.aligned.data);
       }
-      this.d.testWipedHook?.(wiped);
+      if (wiped) this.d.testWipedHook?.(wiped);
     }
   }
 
