@@ -94,6 +94,8 @@ export class CameraAnalyser {
       this.counters.faces += faces.length;
       const { trackIds, ended } = this.tracker.update(faces.map((f) => f.detection.box), now);
       for (const t of ended) this.policy.endTrack(cam, t.id);
+      // Expired cooldowns go when tracks end: often enough to bound the map, never per face.
+      if (ended.length > 0) this.policy.prune(now);
       for (const id of trackIds) if (id > this.lastTrackId) {
         this.lastTrackId = id;
       }
