@@ -1,12 +1,12 @@
 // `lfr eval video --video FILE --gallery DIR [--json]`: the live decision path over a video file
-// (src/match/eval-video.ts). Registered under `lfr eval` by one line in src/cli/eval.ts.
+// (src/tools/eval/video.ts). Registered under `lfr eval` by one line in src/cli/eval.ts.
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { silentLogger } from '../log.js';
-import { DatasetError, readIdentityFolders } from '../eval/datasets.js';
+import { DatasetError, readIdentityFolders } from '../tools/eval/datasets.js';
 import { createFaceEngine } from '../vision/engine.js';
-import { enrolIdentities, evalVideo, type VideoEvalReport } from '../match/eval-video.js';
+import { enrolIdentities, evalVideo, type VideoEvalReport } from '../tools/eval/video.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
 

@@ -3,13 +3,13 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { silentLogger } from '../log.js';
-import { DEFAULT_CALIBRATION } from '../quant/calibrate.js';
-import { DEMO_PHOTO_DIR, DEMO_PHOTOS, listImages } from '../quant/calib-data.js';
+import { DEFAULT_CALIBRATION } from '../tools/quant/calibrate.js';
+import { DEMO_PHOTO_DIR, DEMO_PHOTOS, listImages } from '../tools/quant/calib-data.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_QUANTIZE } from '../quant/quantize.js';
-import { compareEngines } from '../quant/gate.js';
-import { quantizeEntry } from '../quant/service.js';
+import { DEFAULT_QUANTIZE } from '../tools/quant/quantize.js';
+import { compareEngines } from '../tools/quant/gate.js';
+import { quantizeEntry } from '../tools/quant/service.js';
 import { modelsDirOf } from '../vision/engine.js';
 import { loadManifest, ModelError, readVerifiedModel } from '../vision/manifest.js';
 import { action, CliError, emit, EXIT } from './output.js';

@@ -7,6 +7,7 @@
 // probe into one score per row; the Gallery keeps ids, growth, de-duplication and wiping.
 import type { GalleryTemplate, SearchHit } from '../watchlist/types.js';
 import { wipe } from '../crypto/secure.js';
+import { topK } from './search/topk.js';
 
 export interface ScoreBackend {
   readonly name: string;
@@ -186,31 +187,8 @@ export class Gallery {
     this.rowSubject = rs;
   }
 
-  /** Best k distinct subjects: insertion into a k-long sorted list; k is small (config topK <= 20). */
+  /** Best k distinct subjects (THE top-k of src/match/search/topk.ts, grouped by subject). */
   private topK(scores: Float32Array, k: number): SearchHit[] {
-    const subj: number[] = [];
-    const best: number[] = [];
-    let floor = -Infinity;
-    for (let r = 0; r < this.rows; r++) {
-      const s = scores[r]!;
-      if (s <= floor && best.length === k) continue;
-      const si = this.rowSubject[r]!;
-      const at = subj.indexOf(si);
-      if (at >= 0) {
-        if (s <= best[at]!) continue;
-        subj.splice(at, 1);
-        best.splice(at, 1);
-      }
-      let i = best.length;
-      while (i > 0 && best[i - 1]! < s) i--;
-      subj.splice(i, 0, si);
-      best.splice(i, 0, s);
-      if (best.length > k) {
-        subj.pop();
-        best.pop();
-      }
-      if (best.length === k) floor = best[k - 1]!;
-    }
-    return subj.map((si, i) => ({ subjectId: this.subjectIds[si]!, score: best[i]! }));
+    return topK(scores, this.rows, k, 0, this.rowSubject).map((h) => ({ subjectId: this.subjectIds[this.rowSubject[h.row]!]!, score: h.score }));
   }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { createFaceEngine } from '../../src/vision/engine.js';
 import { silentLogger } from '../../src/log.js';
-import { cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/demo/kit.js';
+import { cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/tools/demo/kit.js';
 import { runCli, lastJson } from '../helpers/cli.js';
 
 type Report = { alerts: Array<{ identity: string; score: number; timeMs: number; track: number }>; framesAnalysed: number; faces: number; tracks: number };

@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/log.js';
 import { CLI_ENTRY } from '../../src/paths.js';
 import { topicsFor } from '../../src/mqtt/topics.js';
 import { AuditLog } from '../../src/audit/log.js';
-import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/demo/kit.js';
+import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/tools/demo/kit.js';
 import { RtspServer, rtspServerAvailable } from '../helpers/rtsp.js';
 import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
 import { tempConfig, tablet } from '../helpers/alert-fixture.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { createFaceEngine } from '../../src/vision/engine.js';
 import { silentLogger } from '../../src/log.js';
-import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/demo/kit.js';
+import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/tools/demo/kit.js';
 import { RtspServer, rtspServerAvailable } from '../helpers/rtsp.js';
 import { DaemonProcess } from '../helpers/daemon-process.js';
 

@@ -9,13 +9,12 @@ import * as ort from 'onnxruntime-node';
 import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { INSTALL_ROOT } from '../../src/paths.js';
-import { alignedFaces, DEMO_PHOTO_DIR, DEMO_PHOTOS, embedderFeeds, listImages } from '../../src/quant/calib-data.js';
-import { decodeModel, encodeModel, onnxOpset } from '../../src/quant/graph.js';
-import { DEFAULT_QUANTIZE } from '../../src/quant/quantize.js';
-import { quantizeEntry } from '../../src/quant/service.js';
-import { FastSearch } from '../../src/match/search/fast-search.js';
-import { OrtScoreBackend } from '../../src/match/search/ort-backend.js';
+import { alignedFaces, DEMO_PHOTO_DIR, DEMO_PHOTOS, embedderFeeds, listImages } from '../../src/tools/quant/calib-data.js';
+import { decodeModel, encodeModel, onnxOpset } from '../../src/vision/onnx-graph.js';
+import { DEFAULT_QUANTIZE } from '../../src/tools/quant/quantize.js';
+import { quantizeEntry } from '../../src/tools/quant/service.js';
 import { Gallery } from '../../src/match/gallery.js';
+import { OrtScoreBackend } from '../../src/match/search/ort-backend.js';
 import { createFaceEngine } from '../../src/vision/engine.js';
 import { decodeImageFile } from '../../src/vision/decode.js';
 import { loadManifest } from '../../src/vision/manifest.js';
@@ -118,11 +117,11 @@ test('int8 GEMM search returns the same top-3 as float brute force', async (t) =
     for (let j = 0; j < dim; j++) s += m[r * dim + j]! ** 2;
     for (let j = 0; j < dim; j++) m[r * dim + j]! /= Math.sqrt(s);
   }
-  const fast = new FastSearch({ precision: 'int8' });
-  await fast.load(m, rows, dim);
-  t.teardown(() => fast.clear());
+  const gallery = new Gallery(dim, { backend: new OrtScoreBackend({ precision: 'int8', intraOpThreads: 1, exactPool: 64 }) });
+  gallery.add(Array.from({ length: rows }, (_, r) => ({ subjectId: String(r), embedding: m.subarray(r * dim, (r + 1) * dim) })));
+  t.teardown(() => gallery.clear());
   const probes = m.slice(17 * dim, 21 * dim);
-  const hits = await fast.search(probes, 4, 3);
+  const hits = (await gallery.searchBatchAsync([0, 1, 2, 3].map((i) => probes.subarray(i * dim, (i + 1) * dim)), 3)).map((hs) => hs.map((h) => ({ row: Number(h.subjectId), score: h.score })));
   for (let i = 0; i < 4; i++) {
     const exact = Array.from({ length: rows }, (_, r) => {
       let s = 0;

@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { INSTALL_ROOT } from '../../src/paths.js';
 import { decodeImage, decodeImageFile } from '../../src/vision/decode.js';
-import { benchPerFace } from '../../src/vision/bench.js';
+import { benchPerFace } from '../../src/tools/bench/vision.js';
 import { cosine } from '../../src/vision/embedder.js';
 import { createFaceEngine, type FaceEngineWithInfo } from '../../src/vision/engine.js';
 import { ModelError } from '../../src/vision/manifest.js';

@@ -1,8 +1,8 @@
 // Protocol maths of lfr eval on synthetic scores: fold split, threshold choice, k-fold accuracy,
 // TAR@FAR, FPIR/FNIR and the 1:N operating points.
 import test from 'ava';
-import { limitPairs, parseExcludeList, parsePairs, splitWatchlist } from '../../src/eval/datasets.js';
-import { pickCentralFace } from '../../src/eval/embed-images.js';
+import { limitPairs, parseExcludeList, parsePairs, splitWatchlist } from '../../src/tools/eval/datasets.js';
+import { pickCentralFace } from '../../src/tools/eval/embed-images.js';
 import {
   accuracyAt,
   bestThreshold,
@@ -14,7 +14,7 @@ import {
   tarAtFar,
   thresholdAtFalseRate,
   type ScoredPair,
-} from '../../src/eval/protocol.js';
+} from '../../src/tools/eval/protocol.js';
 
 const pairsText = (folds: number, per: number): string => {
   const lines = [`${folds}\t${per}`];

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { attr, decodeModel, DT, encodeModel, floatData, int64Tensor, makeTensor, num, type QModel, type QNode } from '../../src/quant/graph.js';
-import { upgradeToOpset13 } from '../../src/quant/opset.js';
-import { activationTensors, insertQdq, quantizeWeights, uint8Params } from '../../src/quant/qdq.js';
-import { poolSize, rerank, topK } from '../../src/match/search/topk.js';
+import { attr, decodeModel, DT, encodeModel, floatData, int64Tensor, makeTensor, num, type QModel, type QNode } from '../../src/vision/onnx-graph.js';
+import { upgradeToOpset13 } from '../../src/tools/quant/opset.js';
+import { activationTensors, insertQdq, quantizeWeights, uint8Params } from '../../src/tools/quant/qdq.js';
+import { topK } from '../../src/match/search/topk.js';
 import { quantizeRow } from '../../src/match/search/ort-gemm.js';
 
 const node = (opType: string, input: string[], output: string[], attribute: QNode['attribute'] = []): QNode => ({ opType, input, output, name: output[0], attribute });
@@ -112,16 +112,16 @@ test('opset 9 -> 13: Unsqueeze/Slice attributes become inputs, Softmax keeps its
   t.throws(() => upgradeToOpset13(old), { message: /Upsample/ }, 'an op whose meaning changed and is not converted is refused');
 });
 
-test('top-k matches a full sort, and re-ranking restores exact float order', (t) => {
+test('top-k matches a full sort; grouped, each group counts once by its best row', (t) => {
   const scores = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i * 12.9898) * 0.5);
   const sorted = [...scores].map((s, row) => ({ row, score: s })).sort((a, b) => b.score - a.score);
   t.deepEqual(topK(scores, scores.length, 5).map((h) => h.row), sorted.slice(0, 5).map((h) => h.row));
-  const dim = 4;
-  const matrix = Float32Array.of(1, 0, 0, 0, 0.6, 0.8, 0, 0, 0, 1, 0, 0);
-  const probe = Float32Array.of(1, 0, 0, 0);
-  const best = rerank([{ row: 2, score: 0.99 }, { row: 1, score: 0.98 }, { row: 0, score: 0.5 }], probe, 0, matrix, dim, 2);
-  t.deepEqual(best, [{ row: 0, score: 1 }, { row: 1, score: 0.6000000238418579 }]);
-  t.true(poolSize(3) >= 6);
+  t.deepEqual(topK(scores, scores.length, 5, 0).map((h) => h.score), sorted.slice(0, 5).map((h) => h.score));
+  // Rows 0 and 2 belong to subject 7: it appears once, with its best row (2).
+  const s2 = Float32Array.of(0.9, 0.5, 0.95, 0.7);
+  const group = Int32Array.of(7, 1, 7, 2);
+  t.deepEqual(topK(s2, 4, 2, 0, group), [{ row: 2, score: s2[2]! }, { row: 3, score: s2[3]! }]);
+  t.deepEqual(topK(s2, 4, 0), []);
 });
 
 test('int8 row quantisation is symmetric with max |v| at 127', (t) => {

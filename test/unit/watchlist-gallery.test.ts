@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Gallery, type ScoreBackend } from '../../src/match/gallery.js';
-import { benchSearch, randomUnitVector } from '../../src/match/bench.js';
+import { benchSearch, randomUnitVector } from '../../src/tools/bench/search.js';
 
 function rng(seed: number) {
   let s = seed;

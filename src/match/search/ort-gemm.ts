@@ -8,7 +8,7 @@
 // Templates are biometric data: the backend keeps only the session (the only copy of the
 // quantised matrix is inside ONNX Runtime) and releases it on clear().
 import * as ort from 'onnxruntime-node';
-import { DT, encodeModel, makeTensor, type QModel } from '../../quant/graph.js';
+import { DT, encodeModel, makeTensor, type QModel } from '../../vision/onnx-graph.js';
 
 export type GemmPrecision = 'f32' | 'int8';
 

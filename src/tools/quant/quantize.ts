@@ -1,7 +1,7 @@
 // Float ONNX model bytes -> static int8 QDQ model bytes: upgrade to opset 13 (per-channel Q/DQ),
 // pick the activations, calibrate their ranges on the given inputs, insert Q/DQ, encode.
 import { calibrate, DEFAULT_CALIBRATION, type CalibrationFeed, type CalibrationOptions } from './calibrate.js';
-import { decodeModel, encodeModel } from './graph.js';
+import { decodeModel, encodeModel } from '../../vision/onnx-graph.js';
 import { upgradeToOpset13 } from './opset.js';
 import { activationTensors, insertQdq, type QdqOptions, type QdqStats } from './qdq.js';
 

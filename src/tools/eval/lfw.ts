@@ -5,8 +5,8 @@
 // by dropping hard pairs.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cosine } from '../vision/embedder.js';
-import type { FaceEngine } from '../vision/types.js';
+import { cosine } from '../../vision/embedder.js';
+import type { FaceEngine } from '../../vision/types.js';
 import { DatasetError, limitPairs, parsePairs } from './datasets.js';
 import { ImageEmbedder } from './embed-images.js';
 import { kFold, tarAtFar, type FoldResult, type ScoredPair } from './protocol.js';

@@ -3,7 +3,7 @@
 // weights int8 symmetric per output channel (DequantizeLinear with `axis`), Conv biases int32 with
 // scale = input scale x weight scale. uint8 x int8 is the pairing MLAS runs fastest on x86
 // (VNNI / AVX2 u8s8) and ARM64 (sdot/udot).
-import { DT, consumers, elemTypes, floatData, makeTensor, nameAllocator, producers, tensorDims, intAttr, type QGraph, type QModel, type QNode, type QTensor } from './graph.js';
+import { DT, consumers, elemTypes, floatData, makeTensor, nameAllocator, producers, tensorDims, intAttr, type QGraph, type QModel, type QNode, type QTensor } from '../../vision/onnx-graph.js';
 
 export interface Range {
   min: number;

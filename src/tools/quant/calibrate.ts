@@ -4,9 +4,9 @@
 //   percentile  the p-th and (100-p)-th percentile of a fixed-size, seeded sample of the values
 //               (clips rare outliers; deterministic, so the same inputs give the same model bytes)
 import * as ort from 'onnxruntime-node';
-import { encodeModel, type QModel } from './graph.js';
+import { encodeModel, type QModel } from '../../vision/onnx-graph.js';
 import type { Range } from './qdq.js';
-import { mulberry32 } from '../util/prng.js';
+import { mulberry32 } from '../../util/prng.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile';
 

@@ -1,10 +1,10 @@
 // `lfr bench search`: time per probe of a top-k gallery search at several gallery sizes, on the
 // calling (single) thread. Templates are random unit vectors: search cost does not depend on what
 // the vectors mean, only on rows x dimension, so no face data is needed.
-import { Gallery, type ScoreBackend } from './gallery.js';
-import type { Bench } from '../cli/bench.js';
-import type { GalleryTemplate } from '../watchlist/types.js';
-import { mulberry32 } from '../util/prng.js';
+import { Gallery, type ScoreBackend } from '../../match/gallery.js';
+import type { Bench } from './types.js';
+import type { GalleryTemplate } from '../../watchlist/types.js';
+import { mulberry32 } from '../../util/prng.js';
 
 export interface SearchBenchOptions {
   sizes?: number[];

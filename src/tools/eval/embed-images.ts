@@ -1,8 +1,8 @@
 // Image file -> embedding for the evaluation commands, with a per-run cache (an LFW image appears
 // in many pairs) and failures counted by reason instead of aborting the run. No quality gate is
 // applied: the protocol scores every image, and a gate would silently drop hard pairs.
-import { decodeImageFile, ImageError } from '../vision/decode.js';
-import type { FaceDetection, FaceEngine, QualityGateSettings } from '../vision/types.js';
+import { decodeImageFile, ImageError } from '../../vision/decode.js';
+import type { FaceDetection, FaceEngine, QualityGateSettings } from '../../vision/types.js';
 
 /** A gate that passes everything: eval measures the models, not the gates. */
 export const OPEN_GATE: QualityGateSettings = { minInterEyePx: 0, minSharpness: 0, maxYawDeg: 90, maxPitchDeg: 90, minDetectorScore: 0 };

@@ -2,7 +2,7 @@
 // `lfr bench`. Build the engine with vision.intraOpThreads = 1 to measure one thread, which is
 // how the live pipeline runs several cameras side by side. Medians, not means: the first runs
 // warm caches and a shared box has noisy neighbours.
-import type { FaceEngine, QualityGateSettings, RgbImage } from './types.js';
+import type { FaceEngine, QualityGateSettings, RgbImage } from '../../vision/types.js';
 
 export interface PerFaceBench {
   images: number;

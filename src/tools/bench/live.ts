@@ -5,15 +5,15 @@
 // Reports per camera analysed fps, decoded fps and drops, faces/s, frame-to-decision latency
 // p50/p99 (decoder exit -> decision), process CPU and RSS; the ingest part is ingest's
 // benchIngest, so decode figures are comparable with `lfr bench ingest`.
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import type { Bench } from '../cli/bench.js';
-import { silentLogger } from '../log.js';
-import { createFaceEngine } from '../vision/engine.js';
-import { benchIngest, type IngestBenchResult } from '../ingest/bench.js';
-import { Gallery } from './gallery.js';
-import { CameraAnalyser } from './analyser.js';
-import { analyserSettings } from './settings.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import type { Bench } from './types.js';
+import { silentLogger } from '../../log.js';
+import { createFaceEngine } from '../../vision/engine.js';
+import { benchIngest, type IngestBenchResult } from './ingest.js';
+import { Gallery } from '../../match/gallery.js';
+import { CameraAnalyser } from '../../match/analyser.js';
+import { analyserSettings } from '../../match/settings.js';
 
 export interface LiveBenchRow {
   cameras: number;
@@ -132,7 +132,7 @@ export const liveBench: Bench = {
     const { existsSync, mkdtempSync, rmSync } = await import('node:fs');
     const path = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const { INSTALL_ROOT } = await import('../paths.js');
+    const { INSTALL_ROOT } = await import('../../paths.js');
     let video = process.env.LFR_BENCH_VIDEO ?? path.resolve(INSTALL_ROOT, '..', 'shared', 'data', 'video', 'crowd_walk_1080p.mp4');
     let tmp: string | null = null;
     if (!existsSync(video)) {

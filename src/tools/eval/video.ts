@@ -1,16 +1,16 @@
 // `lfr eval video`: the live path (tracker, embedding schedule, alert policy, configured
 // threshold) over a video file, against a gallery enrolled directly from <identity>/<files>.
 // An evaluation tool, never a deployment path: no bundle, no signature, no encrypted store.
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import type { FaceEngine } from '../vision/types.js';
-import { wipe } from '../crypto/secure.js';
-import { ImageEmbedder } from '../eval/embed-images.js';
-import type { Identity } from '../eval/datasets.js';
-import { Gallery } from './gallery.js';
-import { CameraAnalyser } from './analyser.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import type { FaceEngine } from '../../vision/types.js';
+import { wipe } from '../../crypto/secure.js';
+import { ImageEmbedder } from './embed-images.js';
+import type { Identity } from './datasets.js';
+import { Gallery } from '../../match/gallery.js';
+import { CameraAnalyser } from '../../match/analyser.js';
 import { fileFrames } from './file-frames.js';
-import { analyserSettings } from './settings.js';
+import { analyserSettings } from '../../match/settings.js';
 
 export interface VideoAlert {
   identity: string;

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import { readVerifiedModel, type Manifest, type ModelEntry } from '../vision/manifest.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import { readVerifiedModel, type Manifest, type ModelEntry } from '../../vision/manifest.js';
 import type { CalibrationFeed } from './calibrate.js';
 import { alignedFaces, detectorFeeds, embedderFeeds } from './calib-data.js';
 import { quantizeModel, type QuantizeOptions, type QuantizeResult } from './quantize.js';

@@ -3,18 +3,18 @@
 // float / int8 so both see the same machine load (the bench box is shared). The detector runs at
 // the live input size (vision.detectorInputWidth, 4:3) with the same graph cut the vision code
 // applies; the embedder at its 112x112 input, fed from a real photo.
-import type { Config } from '../config/schema.js';
-import { INSTALL_ROOT } from '../paths.js';
+import type { Config } from '../../config/schema.js';
+import { INSTALL_ROOT } from '../../paths.js';
 import path from 'node:path';
-import { decodeImageFile } from '../vision/decode.js';
-import { rfbInputSize } from '../vision/detectors/rfb.js';
-import { modelsDirOf } from '../vision/engine.js';
-import { cutGraph } from '../vision/graph-rewrite.js';
-import { loadManifest, readVerifiedModel, type ModelEntry } from '../vision/manifest.js';
-import { fullRoi, toTensor } from '../vision/preprocess.js';
-import { ort } from '../vision/session.js';
-import { applicationOutputs, int8Id } from './service.js';
-import type { Bench } from '../cli/bench.js';
+import { decodeImageFile } from '../../vision/decode.js';
+import { rfbInputSize } from '../../vision/detectors/rfb.js';
+import { modelsDirOf } from '../../vision/engine.js';
+import { cutGraph } from '../../vision/graph-rewrite.js';
+import { loadManifest, readVerifiedModel, type ModelEntry } from '../../vision/manifest.js';
+import { fullRoi, toTensor } from '../../vision/preprocess.js';
+import { ort } from '../../vision/session.js';
+import { applicationOutputs, int8Id } from '../quant/service.js';
+import type { Bench } from './types.js';
 
 export interface ModelBenchRow {
   model: string;

@@ -6,16 +6,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Config } from '../config/schema.js';
-import { INSTALL_ROOT } from '../paths.js';
-import { decodeImageFile } from '../vision/decode.js';
-import { cropRect } from '../vision/jpeg.js';
-import type { FaceEngine } from '../vision/types.js';
-import { generateKeyFiles, readPublicKey, readSigningSecretKey } from '../crypto/keys.js';
-import { buildBundle } from '../watchlist/builder.js';
+import type { Config } from '../../config/schema.js';
+import { INSTALL_ROOT } from '../../paths.js';
+import { decodeImageFile } from '../../vision/decode.js';
+import { cropRect } from '../../vision/jpeg.js';
+import type { FaceEngine } from '../../vision/types.js';
+import { generateKeyFiles, readPublicKey, readSigningSecretKey } from '../../crypto/keys.js';
+import { buildBundle } from '../../watchlist/builder.js';
 
-export const DEMO_PHOTO_DIR = path.join(INSTALL_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo');
-export const demoPhoto = (n: number): string => path.join(DEMO_PHOTO_DIR, `sample${n}.jpg`);
+export { DEMO_PHOTO_DIR, demoPhoto } from './photos.js';
 
 /**
  * JPEG of one face of a demo photo: the best face passing the given gate, cropped with a wide

@@ -2,10 +2,10 @@
 // (seeded random unit vectors, 512-d), one thread, for the float JavaScript loop the Gallery uses
 // and the ONNX Runtime GEMM backends, one probe at a time and in batches (a frame with several
 // faces). Synthetic templates are fine here: search cost does not depend on the values.
-import { JsScoreBackend } from '../gallery.js';
-import { FastSearch } from './fast-search.js';
-import { topK } from './topk.js';
-import type { Bench } from '../../cli/bench.js';
+import { Gallery, JsScoreBackend } from '../../match/gallery.js';
+import { OrtScoreBackend } from '../../match/search/ort-backend.js';
+import { topK } from '../../match/search/topk.js';
+import type { Bench } from './types.js';
 
 export interface SearchBenchOptions {
   sizes: number[];
@@ -75,27 +75,32 @@ export async function benchSearchScale(opts: SearchBenchOptions = DEFAULT_SEARCH
       jsTimes.push(now() - t0);
     }
     rowsOut.push({ templates: size, backend: js.name, msPerProbe: median(jsTimes), msPerProbeBatched: median(jsTimes), agreement: 1 });
+    // The product's own search path: the Gallery with the ONNX Runtime GEMM backend, searched as
+    // the live matcher searches (searchBatchAsync); every row is its own subject here.
+    const templates = Array.from({ length: size }, (_, r) => ({ subjectId: String(r), embedding: matrix.subarray(r * opts.dim, (r + 1) * opts.dim) }));
     for (const precision of ['f32', 'int8'] as const) {
-      const fast = new FastSearch({ precision, intraOpThreads: 1 });
-      await fast.load(matrix, size, opts.dim);
-      await fast.search(probes, 1, opts.k); // warm-up: first run packs the weights
+      const backend = new OrtScoreBackend({ precision, intraOpThreads: 1, exactPool: 64 });
+      const gallery = new Gallery(opts.dim, { backend });
+      gallery.add(templates);
+      const probe = (i: number): Float32Array => probes.subarray(i * opts.dim, (i + 1) * opts.dim);
+      await gallery.searchBatchAsync([probe(0)], opts.k); // warm-up: the first run builds the session and packs the weights
       const single: number[] = [];
       let agree = 0;
       for (let i = 0; i < opts.probes; i++) {
-        const p = probes.subarray(i * opts.dim, (i + 1) * opts.dim);
         const t0 = now();
-        const [hits] = await fast.search(p, 1, opts.k);
+        const [hits] = await gallery.searchBatchAsync([probe(i)], opts.k);
         single.push(now() - t0);
-        if (hits!.map((h) => h.row).join() === truth[i]!.join()) agree++;
+        if (hits!.map((h) => Number(h.subjectId)).join() === truth[i]!.join()) agree++;
       }
       const batched: number[] = [];
       for (let i = 0; i + opts.batch <= opts.probes; i += opts.batch) {
+        const batch = Array.from({ length: opts.batch }, (_, j) => probe(i + j));
         const t0 = now();
-        await fast.search(probes.subarray(i * opts.dim, (i + opts.batch) * opts.dim), opts.batch, opts.k);
+        await gallery.searchBatchAsync(batch, opts.k);
         batched.push((now() - t0) / opts.batch);
       }
-      rowsOut.push({ templates: size, backend: fast.name, msPerProbe: median(single), msPerProbeBatched: median(batched), agreement: agree / opts.probes });
-      await fast.clear();
+      rowsOut.push({ templates: size, backend: backend.name, msPerProbe: median(single), msPerProbeBatched: median(batched), agreement: agree / opts.probes });
+      gallery.clear();
     }
     js.clear();
   }

@@ -4,22 +4,19 @@
 // live pipeline embeds both with vision.mirrorAugment).
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import { INSTALL_ROOT } from '../paths.js';
-import { decodeImageFile } from '../vision/decode.js';
-import { createFaceEngine } from '../vision/engine.js';
-import type { ModelInput } from '../vision/manifest.js';
-import { fullRoi, toTensor } from '../vision/preprocess.js';
-import { ort } from '../vision/session.js';
-import type { RgbImage } from '../vision/types.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import { INSTALL_ROOT } from '../../paths.js';
+import { decodeImageFile } from '../../vision/decode.js';
+import { createFaceEngine } from '../../vision/engine.js';
+import type { ModelInput } from '../../vision/manifest.js';
+import { fullRoi, toTensor } from '../../vision/preprocess.js';
+import { ort } from '../../vision/session.js';
+import type { RgbImage } from '../../vision/types.js';
 import type { CalibrationFeed } from './calibrate.js';
 
 /** The default calibration set: face photos every install has (MIT, @vladmandic/face-api). */
-export const DEMO_PHOTO_DIR = path.join(INSTALL_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo');
-
-/** The demo folder also holds UI screenshots; only the sample photos are faces. */
-export const DEMO_PHOTOS = /^sample\d+\.jpg$/;
+export { DEMO_PHOTO_DIR, DEMO_PHOTOS } from '../demo/photos.js';
 
 const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 

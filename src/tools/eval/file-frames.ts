@@ -3,9 +3,9 @@
 // the consumer takes them (appsink blocks, nothing dropped), for `lfr eval video`. Frame times
 // come from the frame index at the analysis rate, so results do not depend on machine speed.
 import path from 'node:path';
-import { buildLaunch, NAMES } from '../ingest/pipeline.js';
-import { loadGstreamer, type GstAppSink } from '../ingest/gst.js';
-import type { Frame } from '../ingest/frame.js';
+import { buildLaunch, NAMES } from '../../ingest/pipeline.js';
+import { loadGstreamer, type GstAppSink } from '../../ingest/gst.js';
+import type { Frame } from '../../ingest/frame.js';
 
 export interface FileFramesOptions {
   file: string;

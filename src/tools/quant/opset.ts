@@ -4,7 +4,7 @@
 // Only the operators whose meaning changed between opset 9 and 13 AND that appear in CNN exports
 // are rewritten; every other operator must be on the list of ops known to be unchanged, or the
 // upgrade refuses with the op name (a silent semantic change would corrupt the model).
-import { attr, int64Tensor, intAttr, nameAllocator, num, onnxOpset, type QModel, type QNode } from './graph.js';
+import { attr, int64Tensor, intAttr, nameAllocator, num, onnxOpset, type QModel, type QNode } from '../../vision/onnx-graph.js';
 
 export const TARGET_OPSET = 13;
 

@@ -7,7 +7,7 @@
 // - a mated probe without a usable face is a miss (the van would not have alerted);
 // - a non-mated probe without a usable face cannot raise an alert; it is left out of the FPIR
 //   denominator (reported as nonMatedFailures), which keeps FPIR conservative.
-import type { FaceEngine } from '../vision/types.js';
+import type { FaceEngine } from '../../vision/types.js';
 import { readIdentityFolders, splitWatchlist } from './datasets.js';
 import { ImageEmbedder } from './embed-images.js';
 import { noProgress, type Progress } from './lfw.js';

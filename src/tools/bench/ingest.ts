@@ -3,11 +3,11 @@
 // this process's CPU (GStreamer's decode threads run inside it) and RSS, and the server's CPU.
 // The daemon's live benchmark (lfr bench live) reuses it with an analysing consumer.
 import { readFileSync } from 'node:fs';
-import { configSchema, type Config } from '../config/schema.js';
-import { silentLogger, type Logger } from '../log.js';
-import type { Frame } from './frame.js';
-import { CameraManager, threadPoolSizeFor, type CameraStats } from './manager.js';
-import { RtspServer } from './rtsp-server.js';
+import { configSchema, type Config } from '../../config/schema.js';
+import { silentLogger, type Logger } from '../../log.js';
+import type { Frame } from '../../ingest/frame.js';
+import { CameraManager, threadPoolSizeFor, type CameraStats } from '../../ingest/manager.js';
+import { RtspServer } from '../rtsp-server.js';
 
 export interface IngestBenchOptions {
   /** An H.264/H.265 MP4, e.g. ../shared/data/video/crowd_walk_1080p.mp4. */

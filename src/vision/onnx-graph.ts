@@ -5,7 +5,7 @@
 // every field an inference model can carry, so re-encoding loses nothing); this file only adds
 // the fields the quantiser reads and writes. protobufjs decodes int64 as Long objects and accepts
 // plain numbers when encoding, hence `num()`.
-import { onnxModelCodec } from '../vision/onnx-proto.js';
+import { onnxModelCodec } from './onnx-proto.js';
 
 /** ONNX TensorProto.DataType values used here. */
 export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;

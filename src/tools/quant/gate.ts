@@ -4,10 +4,10 @@
 //   recall   of each detector: photos in which it finds at least one face (every LFW photo
 //            shows one), so the int8 detector's recall is compared with the float one's.
 // LFW verification accuracy itself comes from `lfr eval lfw` with each config.
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import { decodeImageFile } from '../vision/decode.js';
-import { createFaceEngine } from '../vision/engine.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import { decodeImageFile } from '../../vision/decode.js';
+import { createFaceEngine } from '../../vision/engine.js';
 
 export interface GateResult {
   images: number;
