@@ -1,0 +1,74 @@
+// A test that cannot run must FAIL, not pass. Each integration test names the real parts it needs;
+// when one is missing:
+//   - under CI=true (what .ci/run runs): the test fails with the reason, so a machine that lost
+//     mosquitto, the RTSP server or Chromium can never turn into a green run;
+//   - on a developer's machine: the test is skipped with the same reason, visibly (ava counts it
+//     as skipped, never as passed).
+// The evaluation data in ../shared is NOT a prerequisite of any test (the rules of ../shared/data:
+// the project's tests must pass without it); tests that use it are optional and say so.
+import avaTest, { type ExecutionContext } from 'ava';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { MOSQUITTO } from './mosquitto.js';
+import { rtspServerAvailable } from '../../src/tools/rtsp-server.js';
+import { chromiumAvailable, CHROMIUM } from './browser.js';
+import { INSTALL_ROOT } from '../../src/paths.js';
+import { DEMO_PHOTO_DIR } from '../../src/tools/demo/photos.js';
+
+export type Prereq = 'mosquitto' | 'rtsp' | 'chromium' | 'models' | 'demo-photos' | 'gstreamer';
+
+const CHECKS: Record<Prereq, () => string | null> = {
+  mosquitto: () => (MOSQUITTO ? null : 'mosquitto is not installed (apt-get install mosquitto; bash scripts/setup.sh)'),
+  rtsp: () => (rtspServerAvailable() ? null : 'the RTSP test server needs python3-gi and gir1.2-gst-rtsp-server-1.0 for /usr/bin/python3 (bash scripts/setup.sh)'),
+  chromium: () => (chromiumAvailable() ? null : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium; bash scripts/setup.sh)`),
+  models: () => (existsSync(path.join(INSTALL_ROOT, 'models', 'manifest.json')) && existsSync(path.join(INSTALL_ROOT, 'models', 'fr_feature.int8.onnx')) ? null : 'the models are not prepared (node scripts/prepare-models.mjs; bash scripts/setup.sh)'),
+  'demo-photos': () => (existsSync(path.join(DEMO_PHOTO_DIR, 'sample1.jpg')) ? null : `the demo photos are missing from ${DEMO_PHOTO_DIR} (npm ci)`),
+  gstreamer: () => (existsSync('/usr/bin/gst-launch-1.0') ? null : 'GStreamer is not installed (bash scripts/setup.sh)'),
+};
+
+export class MissingPrerequisite extends Error {
+  override name = 'MissingPrerequisite';
+}
+
+/** The reasons of the missing prerequisites (empty: all present). */
+export function missingPrereqs(need: readonly Prereq[]): string[] {
+  return need.map((p) => CHECKS[p]()).filter((r): r is string => r !== null);
+}
+
+export const STRICT = process.env.CI === 'true' || process.env.CI === '1';
+
+/**
+ * Throws MissingPrerequisite (the test fails with the reason) when a prerequisite is missing under
+ * CI; outside CI too, unless the test was declared with `needs()` below (then it is skipped).
+ */
+export function requirePrereqs(need: readonly Prereq[]): void {
+  const missing = missingPrereqs(need);
+  if (missing.length) throw new MissingPrerequisite(`missing prerequisite: ${missing.join('; ')}`);
+}
+
+/**
+ * The ava test function for tests needing real parts:
+ *   const { test, serial } = needs(['mosquitto', 'rtsp']);
+ *   serial('title', async (t) => { ... });
+ * Under CI the tests are declared normally: a missing part then fails them (Van.create and friends
+ * call requirePrereqs). Elsewhere a missing part declares them as skipped, with the reason printed
+ * once, so a developer sees "skipped", never "passed".
+ */
+/** A test declaration: title and body (what these tests use of ava's test function). */
+export type Declare = (title: string, impl: (t: ExecutionContext) => Promise<unknown> | unknown) => void;
+
+export function needs(need: readonly Prereq[]): { test: Declare; serial: Declare } {
+  const missing = missingPrereqs(need);
+  if (missing.length === 0 || STRICT) {
+    const guard =
+      (fn: Declare): Declare =>
+      (title, impl) =>
+        fn(title, async (t) => {
+          requirePrereqs(need);
+          await impl(t);
+        });
+    return { test: guard((title, impl) => avaTest(title, impl)), serial: guard((title, impl) => avaTest.serial(title, impl)) };
+  }
+  process.stderr.write(`skipping tests that need: ${missing.join('; ')}\n`);
+  return { test: (title, impl) => avaTest.skip(title, impl), serial: (title, impl) => avaTest.serial.skip(title, impl) };
+}
