@@ -71,12 +71,14 @@ export class FieldOps implements Component {
         if (!d.watchlist.current) await d.watchlist.checkNow();
         if (!d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');
         this.deploymentId = deploymentId;
+        d.alerts.setDeployment(deploymentId);
         this.decisions.clear();
         this.base = resume ? { ...(this.deployments.current()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
         d.analysis.startAnalysis(threshold);
       },
       stopAnalysis: async () => {
         d.analysis.stopAnalysis();
+        d.alerts.setDeployment(null);
         this.deploymentId = null;
       },
       purgeWatchlist: async () => {
@@ -125,7 +127,7 @@ export class FieldOps implements Component {
 
   async start(signal: AbortSignal): Promise<void> {
     this.unsubscribe = this.d.alerts.onAdjudication((r) => {
-      if (this.deploymentId) this.decisions.set(r.alertId, r.outcome);
+      if (this.deploymentId && r.deploymentId === this.deploymentId && r.step === 'decision') this.decisions.set(r.alertId, r.outcome);
     });
     const step = async (c: Component, start: () => Promise<unknown>): Promise<void> => {
       signal.throwIfAborted();
@@ -134,7 +136,16 @@ export class FieldOps implements Component {
     };
     await step(this.deployments, () => this.deployments.start());
     await step(this.control, () => this.control.start());
-    const tablet = tabletServerFromConfig(this.d.config, this.d.log);
+    const tablet = tabletServerFromConfig(this.d.config, this.d.log, {
+      alerts: this.d.alerts,
+      deployment: () => {
+        const r = this.deployments.current();
+        return r ? { id: r.id, location: r.location, startedAt: new Date(r.startedAt).toISOString(), endsAt: new Date(r.endsAt).toISOString() } : null;
+      },
+      brokerConnected: this.d.mqttConnected,
+      audit: this.d.audit,
+      clock: this.d.clock,
+    });
     if (tablet) {
       try {
         await tablet.start(signal);

@@ -279,6 +279,7 @@ export class Daemon implements AnalysisControl {
         subjectId: subject.id,
         subjectRef: subject.subjectRef,
         category: subject.category,
+        reason: subject.reason ?? '',
         score: decision.score,
         threshold: this.threshold,
         capturedAt: frame.capturedAt,

@@ -121,10 +121,11 @@ export class Van {
       van: { id: 'van-test' },
       paths: { stateDir: path.join(van.dir, 'state'), runtimeDir: path.join(van.dir, 'run') },
       watchlist: { vanKeyFile: van.keys.vanKey, trustedSigningKeys: [van.keys.signingPub] },
-      mqtt: b ? { url: b.url, username: b.daemon.user, passwordFile: path.join(b.dir, 'daemon.pass'), caFile: b.caFile } : { url: `mqtts://127.0.0.1:${await freePort()}` },
+      // The broker's accounts and files as `lfr broker setup` wrote them (test/helpers/mosquitto.ts).
+      ...(b ? { mqtt: b.fragment().mqtt, broker: b.fragment().broker } : { mqtt: { url: `mqtts://127.0.0.1:${await freePort()}` } }),
       cameras,
       health: { metricsPort: van.metricsPort, intervalSeconds: 5 },
-      tablet: opts.tablet && b ? { enabled: true, host: '127.0.0.1', port: van.tabletPort, certFile: path.join(b.dir, 'tls', 'broker.crt'), keyFile: path.join(b.dir, 'tls', 'broker.key'), brokerWsPort: b.wsPort } : { enabled: false },
+      tablet: opts.tablet && b ? { enabled: true, host: '127.0.0.1', port: van.tabletPort, ...b.fragment().tabletCert, brokerWsPort: b.wsPort } : { enabled: false },
     };
     van.config = deepMerge(base, opts.config ?? {});
     mkdirSync(path.join(van.dir, 'state'), { recursive: true });
@@ -223,7 +224,9 @@ export class Van {
         writeFileSync(path.join(src, f), img);
         return f;
       });
-      rows.push([s.ref, s.category ?? 'wanted', s.reason ?? 'test', files.join(';')].join(','));
+      // RFC 4180: a field with a comma or a quote is quoted (a reason text often has both).
+      const q = (f: string) => (/[",\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
+      rows.push([s.ref, s.category ?? 'wanted', s.reason ?? 'test', files.join(';')].map(q).join(','));
     });
     writeFileSync(path.join(src, 'watchlist.csv'), rows.join('\n') + '\n');
     const out = path.join(this.dir, 'station', `${name}.lfrwl`);

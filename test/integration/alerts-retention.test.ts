@@ -49,7 +49,7 @@ test('an alert past its age limit is purged at start-up and periodically, irretr
   t.false(fileBytes(file).includes(Buffer.from(`FACEMARK-${oldRef}`)), 'JPEG marker never stored in clear');
   const keyFile = path.join(cfg.paths.runtimeDir, cfg.alerts.keyDir, `${oldId}.key`);
   t.true(existsSync(keyFile));
-  t.is(svc.store.payload(oldId)?.enrollmentId, oldRef);
+  t.is(svc.store.content(oldId)?.subjectRef, oldRef);
 
   const sched = new RetentionScheduler([svc], { intervalMs: 60_000, clock, log: silentLogger(), audit });
   now += 22 * H - 1; // 1 ms before the old alert's 24 h
