@@ -20,13 +20,15 @@ export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) 
   }
 });
 
+export type BrokerUser = Account;
+
 export interface Account {
   user: string;
   password: string;
 }
 
 export interface LocalBrokerOptions {
-  /** Officer accounts to create (their passwords are random and kept in `officers`). */
+  /** Officer accounts to create (their passwords are random and kept in `officers`); default PC1001, PC1002. */
   officers?: string[];
   vanId?: string;
   topicPrefix?: string;
@@ -68,6 +70,11 @@ export class LocalBroker {
     return path.join(this.dir, 'tls', 'ca.crt');
   }
 
+  /** The first officer account (the demo's sign-in; what the tests call the tablet's account). */
+  get tablet(): Account {
+    return this.officers[0]!;
+  }
+
   /** The config fragment for a van using this broker. */
   fragment(): BrokerConfigFragment {
     const c = this.config;
@@ -94,7 +101,7 @@ export class LocalBroker {
     });
     await setupBroker(this.config);
     this.daemon.password = readFileSync(d('daemon.pass'), 'utf8').trim();
-    for (const id of this.opts.officers ?? []) this.addOfficer(id, false);
+    for (const id of this.opts.officers ?? ['PC1001', 'PC1002']) this.addOfficer(id, false);
     await this.start();
     return this;
   }
