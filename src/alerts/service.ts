@@ -301,12 +301,11 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       const what = row.engagement ? `${row.outcome}, ${row.engagement}` : row.outcome;
       return this.reject(alertId, officerId, `already decided (${what} by ${row.officerId ?? '?'})`, raw.length);
     }
-    if (step === 'decision' && !engagement) engagement = null;
     const note = parsed.note ? this.store.addNote(alertId, { officerId, at: new Date(this.deps.clock()).toISOString(), text: parsed.note }) : false;
     const rec: AdjudicationRecord = { alertId, deploymentId: row.deploymentId, outcome: parsed.outcome, engagement, officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock(), step };
     this.counts.adjudications++;
     // The note itself stays with the alert (sealed, gone in 24 h); the audit says only that there was one.
-    this.deps.audit.record(step === 'decision' ? 'adjudication.recorded' : 'adjudication.engagement', { alertId, deploymentId: row.deploymentId, outcome: rec.outcome, engagement, decidedAt: rec.decidedAt, note }, officerId);
+    this.deps.audit.record(step === 'decision' ? 'adjudication.recorded' : 'adjudication.engagement', { alertId, deploymentId: row.deploymentId, outcome: rec.outcome, engagement, decidedAt: rec.decidedAt, hasNote: note }, officerId);
     this.deps.log.info({ alertId, outcome: rec.outcome, engagement, step }, 'adjudication recorded');
     const now = this.store.get(alertId);
     this.reply(alertId, { accepted: true, officerId, outcome: rec.outcome, ...(now?.engagement ? { engagement: now.engagement } : {}) });

@@ -74,7 +74,7 @@ test('an alert past its age limit is purged at start-up and periodically, irretr
   await svc2.stop();
   const purges = audit.list(100, 'alert.purged').map((e) => e.fields.alertId);
   t.deepEqual(purges.sort(), [oldId, youngId].sort());
-  t.true(audit.list(10, 'retention.purge').length >= 2);
+  t.true(audit.list(10, 'retention.purge').length >= 1, 'the scheduler audits the purge that deleted something');
   t.true(audit.verify().ok);
   audit.close();
 });

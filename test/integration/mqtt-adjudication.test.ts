@@ -74,7 +74,7 @@ test('decision intake: strict, audited, acknowledged, notes sealed, and the daem
     const rec = audit.list(10, 'adjudication.recorded');
     t.is(rec.length, 1);
     t.is(rec[0]!.actor, me);
-    t.is(rec[0]!.fields.note, true);
+    t.is(rec[0]!.fields.hasNote, true);
     t.false(JSON.stringify(audit.list(500)).includes('NOTE-MARKER'), 'no note text in the audit trail');
     t.is(audit.list(20, 'adjudication.engagement').length, 1);
     t.is(audit.list(50, 'adjudication.rejected').length, 9);
