@@ -14,7 +14,6 @@ import type { AuditLog } from './audit/log.js';
 import type { AlertService } from './alerts/service.js';
 import type { WatchlistHolder } from './watchlist/holder.js';
 import type { CameraManager } from './ingest/manager.js';
-import { watchlistComposition } from './watchlist/service.js';
 import { ControlServer } from './control/server.js';
 import { controlHandlers } from './control/handlers.js';
 import { controlSocketPath } from './control/protocol.js';
@@ -62,14 +61,15 @@ export class FieldOps implements Component {
 
   constructor(private readonly d: FieldOpsDeps) {
     const cfg = d.config;
-    const wlOpts = { storeFile: cfg.watchlist.storeFile, maxAgeHours: cfg.watchlist.maxAgeHours, clock: d.clock };
     const hooks: DeploymentHooks = {
-      loadWatchlist: async (file) => (await d.watchlist.importFile(file)).composition,
-      currentWatchlist: () => watchlistComposition(wlOpts),
+      loadWatchlist: async (file, actor) => (await d.watchlist.importFile(file, { actor, source: 'deployment.start' })).composition,
+      // The verified composition in memory (store MAC and signer checked), never the file's own claim.
+      currentWatchlist: () => d.watchlist.composition(),
       startAnalysis: async ({ deploymentId, threshold, resume }) => {
         // After a restart (resume) or a USB import the store may exist but not be open yet.
         if (!d.watchlist.current) await d.watchlist.checkNow();
         if (!d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');
+        d.watchlist.assertBound();
         this.deploymentId = deploymentId;
         this.decisions.clear();
         this.base = resume ? { ...(this.deployments.current()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
@@ -88,7 +88,7 @@ export class FieldOps implements Component {
     };
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, d.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer }, d.clock, d.log.child({ module: 'deployment' }));
     const watchlistSummary = () => {
-      const w = watchlistComposition(wlOpts);
+      const w = d.watchlist.composition();
       return w ? { subjects: w.subjects, expiresAt: w.expiresAt } : null;
     };
     this.monitor = new HealthMonitor({
@@ -104,7 +104,7 @@ export class FieldOps implements Component {
           const next = d.alerts.nextExpiry();
           return next === null ? null : next - cfg.alerts.retentionHours * 3_600_000;
         },
-        auditVerify: () => auditFactsOf(d.audit.verify()),
+        auditVerify: () => auditFactsOf(d.audit.verifyIncremental()),
         deploymentRunning: () => this.deployments.current() !== null,
         tablet: () => (cfg.tablet.enabled ? (this.tablet ? { served: true } : { served: false, reason: this.tabletError ?? 'not started' }) : null),
       },
@@ -118,6 +118,8 @@ export class FieldOps implements Component {
         status: () => this.monitor.status(),
         afterChange: () => this.monitor.publish(),
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
+        watchlist: d.watchlist,
+        upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
       }),
       d.log.child({ module: 'control' }),
     );
@@ -181,14 +183,14 @@ export class FieldOps implements Component {
   }
 
   private async importWatchlist(file: string, actor: string, source: string): Promise<unknown> {
+    // The holder audits the import (watchlist.imported / watchlist.import_rejected, with actor and source).
     try {
-      const c = (await this.d.watchlist.importFile(file)).composition;
-      this.d.audit.record('watchlist.import', { source, subjects: c.subjects, bundleSha256: c.bundleSha256 }, actor);
+      const report = await this.d.watchlist.importFile(file, { actor, source });
+      const c = report.composition;
       this.monitor.noteImport({ at: new Date(this.d.clock()).toISOString(), source, ok: true, message: `${c.subjects} people`, subjects: c.subjects });
-      return { subjects: c.subjects, categories: c.categories, bundleSha256: c.bundleSha256 };
+      return report;
     } catch (err) {
       const message = (err as Error).message;
-      this.d.audit.record('watchlist.import', { source, ok: false, message: message.slice(0, 200) }, actor);
       this.monitor.noteImport({ at: new Date(this.d.clock()).toISOString(), source, ok: false, message });
       throw err;
     }

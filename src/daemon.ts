@@ -109,7 +109,8 @@ export class Daemon implements AnalysisControl {
         if (!this.engine) throw new Error('face engine not started');
         return this.engine;
       },
-      onEvent: (e) => this.audit?.record(e.type, auditFields(e)),
+      onEvent: (e) => this.audit?.record(e.type, auditFields(e), 'actor' in e ? e.actor : undefined),
+      deployment: () => this.fieldOps?.deployments.current() ?? null,
       onChange: (wl) => this.onWatchlist(wl),
     });
     this.cameras = new CameraManager({ cameras: d.config.cameras, ingest: d.config.ingest, log: d.log });
@@ -135,7 +136,7 @@ export class Daemon implements AnalysisControl {
     }
     if (signal.aborted) throw new Error('start aborted');
     if (this.d.alerts === undefined || this.d.alerts === 'service') {
-      this.audit = new AuditLog(path.resolve(cfg.paths.stateDir, cfg.audit.file), this.clock).open();
+      this.audit = new AuditLog(path.resolve(cfg.paths.stateDir, cfg.audit.file), this.clock, false, cfg.watchlist.vanKeyFile).open();
       this.audit.record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length });
       this.mqtt = new LfrMqttClient(
         { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: `lfr-${cfg.van.id}`, topics: topicsFor(cfg.mqtt.topicPrefix, cfg.van.id) },
@@ -318,7 +319,7 @@ export class Daemon implements AnalysisControl {
 function auditFields(e: object): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
   for (const [k, v] of Object.entries(e)) {
-    if (k === 'type') continue;
+    if (k === 'type' || k === 'actor') continue;
     if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v as string | number | boolean | null;
   }
   return out;

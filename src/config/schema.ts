@@ -147,7 +147,24 @@ export const configSchema = z
     watchlist: z
       .object({
         storeFile: z.string().default('watchlist.db').describe('Encrypted watchlist store, relative to paths.runtimeDir (tmpfs) unless absolute.'),
-        maxAgeHours: hours(24, 'Watchlist deleted at deployment end and in any case this long after import (ceiling 24 h).'),
+        maxAgeHours: hours(24, 'Watchlist deleted at deployment end and in any case this long after the bundle\'s FIRST import on this van (ceiling 24 h): re-inserting the stick never renews it.'),
+        maxBundleAgeHours: z
+          .number()
+          .positive()
+          .max(72)
+          .default(48)
+          .describe(
+            'A bundle built longer ago than this is refused at its first import (a bundle dated in the future always is). ' +
+              'Default 48 h: a bundle built at the station at any time the day before can be imported at any time on the day of the deployment. ' +
+              'Ceiling 72 h: older intelligence (a person since arrested, a warrant withdrawn) must be re-checked and the bundle rebuilt; the van\'s import record keeps bundle ids for 24 + 72 h, so a bundle can never be refused as too old one day and forgotten the next.',
+          ),
+        importTimeoutSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(7200)
+          .default(1800)
+          .describe('An import (upload, verification, enrolment) that takes longer is stopped and the current watchlist kept. 1,800 s enrols the largest bundle (maxSubjects) at the slowest measured rate (48 subjects/s) with room to spare.'),
         trustedSigningKeys: z.array(z.string()).default([]).describe('Paths of the force\'s Ed25519 public signing keys trusted for bundles.'),
         vanKeyFile: z.string().default('/etc/lfr/keys/van.key').describe('Path of this van\'s X25519 private key (0600).'),
         maxBundleBytes: z.number().int().min(1e6).max(2e10).default(2e9).describe('Largest bundle file accepted.'),

@@ -1,7 +1,7 @@
 // The handler table the daemon mounts on its ControlServer. Input checking of the wire format
 // lives here; the rules live in DeploymentService. Mounting:
 //   new ControlServer(controlSocketPath(cfg.paths.runtimeDir), controlHandlers({...}), log)
-import { ControlError, type ControlHandler } from './protocol.js';
+import { ControlError, type ControlEntry } from './protocol.js';
 import type { DeploymentService } from '../deployment/service.js';
 import type { HealthReport } from '../health/types.js';
 import type { StatusSummary } from '../health/status.js';
@@ -10,8 +10,15 @@ export interface HandlerDeps {
   deployments: DeploymentService;
   health: () => Promise<HealthReport>;
   status: () => StatusSummary | Promise<StatusSummary>;
-  /** Import a watchlist bundle outside a deployment (USB auto-import). Optional until wired. */
+  /** Import a watchlist bundle (CLI and USB: the file arrives as bytes, see UploadHandler). */
   importWatchlist?: (file: string, actor: string, source: string) => Promise<unknown>;
+  /** The watchlist component: the deployment lock (refused before a byte is uploaded) and purge. */
+  watchlist?: {
+    refuseIfLocked(req: { actor?: string; source?: string }): void;
+    purge(reason: 'manual', actor: string): Promise<boolean>;
+  };
+  /** Upload limits of watchlist.import (config watchlist.maxBundleBytes, importTimeoutSeconds). */
+  upload?: { maxBytes: number; timeoutMs: number };
   /** Called after a deployment started or ended (e.g. HealthMonitor.publish, so tablets see it at once). */
   afterChange?: () => void | Promise<void>;
 }
@@ -36,8 +43,10 @@ async function after<T>(d: HandlerDeps, p: Promise<T>): Promise<T> {
   return r;
 }
 
-export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> {
-  const h: Record<string, ControlHandler> = {
+const SOURCES = new Set(['cli', 'usb']);
+
+export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
+  const h: Record<string, ControlEntry> = {
     ping: () => ({ pong: true }),
     status: () => d.status(),
     health: () => d.health(),
@@ -49,8 +58,9 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> 
       const officer = str(p, 'authorisingOfficer', false);
       const reason = str(p, 'reason', false);
       const watchlistFile = str(p, 'watchlistFile', false);
+      const expect = str(p, 'expectBundleSha256', false);
       return after(d, d.deployments.startDeployment(
-        { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, threshold, endsAt, ...(watchlistFile ? { watchlistFile } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
+        { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, threshold, endsAt, ...(watchlistFile ? { watchlistFile } : {}), ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
         actor,
       ));
     },
@@ -58,7 +68,31 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> 
   };
   if (d.importWatchlist) {
     const imp = d.importWatchlist;
-    h['watchlist.import'] = (p, actor) => imp(str(p, 'file')!, actor, str(p, 'source', false) ?? 'cli');
+    const wl = d.watchlist;
+    const source = (p: Record<string, unknown>): string => {
+      const s = str(p, 'source', false) ?? 'cli';
+      if (!SOURCES.has(s)) throw new ControlError('"source" must be cli or usb', 'bad_request');
+      return s;
+    };
+    // The bundle travels as bytes after the request line: the daemon never opens a path a
+    // request names (a FIFO, a device, a symlink, a mount only the caller can see).
+    h['watchlist.import'] = {
+      upload: true,
+      maxBytes: d.upload?.maxBytes ?? 2e9,
+      timeoutMs: d.upload?.timeoutMs ?? 30 * 60_000,
+      precheck: (p, actor) => {
+        try {
+          wl?.refuseIfLocked({ actor, source: source(p) });
+        } catch (err) {
+          throw new ControlError((err as Error).message, 'refused');
+        }
+      },
+      run: (p, actor, file) => imp(file, actor, source(p)),
+    };
+  }
+  if (d.watchlist) {
+    const wl = d.watchlist;
+    h['watchlist.purge'] = async (_p, actor) => ({ purged: await wl.purge('manual', actor) });
   }
   return h;
 }

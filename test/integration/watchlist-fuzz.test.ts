@@ -5,11 +5,12 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bufferSource } from '../../src/watchlist/bundle-read.js';
+import { ImportRegistry } from '../../src/watchlist/registry.js';
 import { importBundle, ImportError } from '../../src/watchlist/importer.js';
 import { BundleError } from '../../src/watchlist/bundle-format.js';
 import { CsvError } from '../../src/watchlist/csv.js';
 import { silentLogger } from '../../src/log.js';
-import { bundleBuffer, fakeEngine, makeKeys, okFiles, LIMITS, GATES, CSV_OK } from '../helpers/watchlist-fake.js';
+import { trustOf, bundleBuffer, fakeEngine, makeKeys, okFiles, LIMITS, GATES, CSV_OK } from '../helpers/watchlist-fake.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -26,7 +27,7 @@ test('1,000 mutated bundles: none imports, none crashes', async (t) => {
   const good = await bundleBuffer(keys, CSV_OK, await okFiles(), { chunkBytes: 1024 });
   const engine = fakeEngine();
   const run = (buf: Buffer) =>
-    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24 }, { engine, clock: Date.now, log: silentLogger() });
+    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) }, { engine, clock: Date.now, log: silentLogger() });
   await run(good); // the current watchlist the mutations must not disturb
   const before = readFileSync(storeFile);
   const detectedBefore = engine.detected;
@@ -114,7 +115,7 @@ test('300 validly signed bundles with mutated CSV and images: each imports or is
     const buf = await bundleBuffer(keys, c, imgs);
     try {
       const rep = await importBundle(
-        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24 },
+        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) },
         { engine, clock: Date.now, log: silentLogger() },
       );
       t.true(rep.composition.subjects >= 1);
