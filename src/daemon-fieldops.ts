@@ -23,6 +23,7 @@ import { ZERO_COUNTS, type DeploymentCounts } from './deployment/types.js';
 import { HealthMonitor } from './health/monitor.js';
 import { auditFactsOf, cameraFactsFromStats, toStatusPayload } from './health/status.js';
 import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
+import type { MemoryGuard } from './health/memory-safety.js';
 
 /** What the daemon lets the deployment service switch: analysis on/off and its counters. */
 export interface AnalysisControl {
@@ -42,6 +43,7 @@ export interface FieldOpsDeps {
   watchlist: WatchlistHolder;
   cameras: CameraManager;
   analysis: AnalysisControl;
+  memory: MemoryGuard;
 }
 
 export class FieldOps implements Component {
@@ -70,6 +72,8 @@ export class FieldOps implements Component {
         if (!d.watchlist.current) await d.watchlist.checkNow();
         if (!d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');
         d.watchlist.assertBound();
+        const unsafe = d.memory.problem();
+        if (unsafe) throw new Error(unsafe);
         this.deploymentId = deploymentId;
         this.decisions.clear();
         this.base = resume ? { ...(this.deployments.current()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
@@ -106,6 +110,7 @@ export class FieldOps implements Component {
         },
         auditVerify: () => auditFactsOf(d.audit.verifyIncremental()),
         deploymentRunning: () => this.deployments.current() !== null,
+        memorySafety: () => d.memory.current(),
         tablet: () => (cfg.tablet.enabled ? (this.tablet ? { served: true } : { served: false, reason: this.tabletError ?? 'not started' }) : null),
       },
       publishStatus: (s) => d.alerts.publishStatus(toStatusPayload(s, d.alerts.pendingCount(), watchlistSummary())),

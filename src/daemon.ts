@@ -33,6 +33,7 @@ import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './match
 import { analyserSettings } from './match/settings.js';
 import { createNotifier, type Notifier } from './health/sd-notify.js';
 import { FieldOps, type AnalysisControl } from './daemon-fieldops.js';
+import { MemoryGuard } from './health/memory-safety.js';
 
 /** What a raised alert looks like to in-process listeners (demo, tests): no images, no ref. */
 export interface AlertNotice {
@@ -94,6 +95,8 @@ export class Daemon implements AnalysisControl {
   private started: Component[] = [];
   private notifier: Notifier | null = null;
   fieldOps: FieldOps | null = null;
+  /** No core dump, no swap: first to start; analysis refuses to start while it names a problem. */
+  readonly memory: MemoryGuard;
   /** Frames are analysed only while true: from start without field ops, else per deployment. */
   private analysing: boolean;
   private threshold: number;
@@ -114,6 +117,7 @@ export class Daemon implements AnalysisControl {
       onChange: (wl) => this.onWatchlist(wl),
     });
     this.cameras = new CameraManager({ cameras: d.config.cameras, ingest: d.config.ingest, log: d.log });
+    this.memory = new MemoryGuard(d.log.child({ module: 'memory' }));
     this.analysing = !(d.fieldOps && d.config.deployment.required);
     this.threshold = d.config.match.threshold;
   }
@@ -129,6 +133,8 @@ export class Daemon implements AnalysisControl {
     };
     // First, before any child process (GStreamer, timedatectl): it takes NOTIFY_SOCKET out of the env.
     if (this.d.fieldOps) this.notifier = createNotifier(this.d.log.child({ module: 'sd-notify' }));
+    await step(this.memory);
+    if (this.analysing && this.memory.problem()) this.analysing = false; // bench rigs (no deployments) too
     if (this.d.engine) this.engine = this.d.engine;
     else {
       this.engine = await createFaceEngine(cfg, this.d.log);
@@ -159,7 +165,7 @@ export class Daemon implements AnalysisControl {
     if (this.d.fieldOps) {
       if (!this.audit || !this.alertService || !this.mqtt) throw new Error('field ops need the alert service');
       const mqtt = this.mqtt;
-      this.fieldOps = new FieldOps({ config: cfg, log: this.d.log, clock: this.clock, audit: this.audit, alerts: this.alertService, mqttConnected: () => mqtt.connected, watchlist: this.watchlist, cameras: this.cameras, analysis: this });
+      this.fieldOps = new FieldOps({ config: cfg, log: this.d.log, clock: this.clock, audit: this.audit, alerts: this.alertService, mqttConnected: () => mqtt.connected, watchlist: this.watchlist, cameras: this.cameras, analysis: this, memory: this.memory });
       await step(this.fieldOps);
     }
     this.state = 'running';

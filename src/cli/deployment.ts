@@ -1,7 +1,7 @@
 // `lfr deployment start|end|report|list` and `lfr usb-import DIR`. Start and end talk to the
 // running daemon (it owns the watchlist and the matcher); report and list read the records
 // directly, so a results report can be produced on a box whose daemon is stopped.
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -61,12 +61,11 @@ export function register(program: Command): void {
         }
         const threshold = Number(o.threshold);
         if (o.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) throw new CliError(`--threshold "${o.threshold}" must be a number between 0 and 1`, EXIT.badInput);
-        // The bundle travels to the daemon as bytes (opened here, as the operator: no symlink,
-        // FIFO or device; visible whatever the daemon's mount namespace), through the same
-        // audited import as USB; the start then names the bundle it expects.
-        let expect: string | undefined;
-        if (o.watchlist) expect = (await sendFile<{ composition: { bundleSha256: string } }>(cfg, 'watchlist.import', { source: 'cli' }, path.resolve(o.watchlist))).composition.bundleSha256;
-        const rec = await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', { authorisationRef: o.authorisation, location: o.location, ...(expect ? { expectBundleSha256: expect } : {}), threshold, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) }, 30 * 60_000);
+        // The bundle travels to the daemon as bytes with the start request (opened here, as the
+        // operator: no symlink, FIFO or device; visible whatever the daemon's mount namespace).
+        const params = { authorisationRef: o.authorisation, location: o.location, threshold, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) };
+        // Importing thousands of reference images takes minutes on a CPU-only box.
+        const rec = o.watchlist ? await sendFile<DeploymentRecord>(cfg, 'deployment.start', params, path.resolve(o.watchlist)) : await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', params, 30 * 60_000);
         emit(
           o,
           () =>

@@ -3,6 +3,7 @@
 //   new ControlServer(controlSocketPath(cfg.paths.runtimeDir), controlHandlers({...}), log)
 import { ControlError, type ControlEntry } from './protocol.js';
 import type { DeploymentService } from '../deployment/service.js';
+import type { StartRequest } from '../deployment/types.js';
 import type { HealthReport } from '../health/types.js';
 import type { StatusSummary } from '../health/status.js';
 
@@ -45,24 +46,40 @@ async function after<T>(d: HandlerDeps, p: Promise<T>): Promise<T> {
 
 const SOURCES = new Set(['cli', 'usb']);
 
+/** A bundle, CSV, store or import refusal is the caller's bad input: a plain message, not a daemon failure. */
+function refusal(err: unknown): never {
+  const e = err as { name?: string; message?: string };
+  if (e && ['ImportError', 'BundleError', 'CsvError', 'StoreError', 'KeyFileError'].includes(e.name ?? '')) throw new ControlError(e.message ?? 'refused', 'refused');
+  throw err;
+}
+
+function startRequest(p: Record<string, unknown>): StartRequest {
+  const endsAt = p.endsAt;
+  const threshold = p.threshold;
+  if (typeof endsAt !== 'number') throw new ControlError('"endsAt" must be a time in ms', 'bad_request');
+  if (typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
+  if (p.watchlistFile !== undefined) throw new ControlError('"watchlistFile" is not accepted: send the bundle\'s bytes with the request (lfr deployment start --watchlist FILE does)', 'bad_request');
+  const officer = str(p, 'authorisingOfficer', false);
+  const reason = str(p, 'reason', false);
+  const expect = str(p, 'expectBundleSha256', false);
+  return { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, threshold, endsAt, ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) };
+}
+
 export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
   const h: Record<string, ControlEntry> = {
     ping: () => ({ pong: true }),
     status: () => d.status(),
     health: () => d.health(),
-    'deployment.start': (p, actor) => {
-      const endsAt = p.endsAt;
-      const threshold = p.threshold;
-      if (typeof endsAt !== 'number') throw new ControlError('"endsAt" must be a time in ms', 'bad_request');
-      if (typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
-      const officer = str(p, 'authorisingOfficer', false);
-      const reason = str(p, 'reason', false);
-      const watchlistFile = str(p, 'watchlistFile', false);
-      const expect = str(p, 'expectBundleSha256', false);
-      return after(d, d.deployments.startDeployment(
-        { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, threshold, endsAt, ...(watchlistFile ? { watchlistFile } : {}), ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
-        actor,
-      ));
+    // The bundle for this deployment, when one is given, travels as bytes after the request
+    // (the daemon never opens a path a request names); the request is checked BEFORE a byte is
+    // accepted, so a refused start imports nothing.
+    'deployment.start': {
+      upload: true,
+      optional: true,
+      maxBytes: d.upload?.maxBytes ?? 2e9,
+      timeoutMs: d.upload?.timeoutMs ?? 30 * 60_000,
+      precheck: (p) => d.deployments.checkStart(startRequest(p)),
+      run: (p, actor, file) => after(d, d.deployments.startDeployment({ ...startRequest(p), ...(file ? { watchlistFile: file } : {}) }, actor).catch(refusal)),
     },
     'deployment.end': (_p, actor) => after(d, d.deployments.endDeployment('ended_by_operator', actor)),
   };
@@ -87,7 +104,7 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
           throw new ControlError((err as Error).message, 'refused');
         }
       },
-      run: (p, actor, file) => imp(file, actor, source(p)),
+      run: (p, actor, file) => imp(file!, actor, source(p)).catch(refusal),
     };
   }
   if (d.watchlist) {

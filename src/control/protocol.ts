@@ -41,13 +41,15 @@ export type ControlHandler = (params: Record<string, unknown>, actor: string) =>
  */
 export interface UploadHandler {
   upload: true;
+  /** The file is optional: without params.bytes the handler runs with file = null. */
+  optional?: boolean;
   /** Largest upload accepted (checked before a byte is read). */
   maxBytes: number;
   /** Whole upload must arrive within this long, or it is dropped (a stalled client holds nothing). */
   timeoutMs: number;
   /** Optional check before any byte is accepted (e.g. "a deployment is running"). Throw ControlError to refuse. */
   precheck?: (params: Record<string, unknown>, actor: string) => void | Promise<void>;
-  run: (params: Record<string, unknown>, actor: string, file: string) => Promise<unknown> | unknown;
+  run: (params: Record<string, unknown>, actor: string, file: string | null) => Promise<unknown> | unknown;
 }
 
 export type ControlEntry = ControlHandler | UploadHandler;

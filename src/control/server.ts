@@ -86,7 +86,7 @@ export class ControlServer implements Component {
           continue;
         }
         const entry = Object.hasOwn(this.handlers, req.method) ? this.handlers[req.method] : undefined;
-        if (isUpload(entry)) {
+        if (isUpload(entry) && !(entry.optional && req.params?.bytes === undefined)) {
           uploading = true;
           sock.off('data', onData);
           const rest = buf;
@@ -178,9 +178,13 @@ export class ControlServer implements Component {
     const req = parse(line);
     if ('error' in req) return req.error;
     const fn = Object.hasOwn(this.handlers, req.method) ? this.handlers[req.method] : undefined;
-    if (!fn || isUpload(fn)) return { ok: false, error: `unknown request "${String(req.method)}"`, code: 'unknown_method' };
+    if (!fn || (isUpload(fn) && !fn.optional)) return { ok: false, error: `unknown request "${String(req.method)}"`, code: 'unknown_method' };
     const params = req.params && typeof req.params === 'object' ? req.params : {};
     try {
+      if (isUpload(fn)) {
+        await fn.precheck?.(params, actor);
+        return { ok: true, result: await fn.run(params, actor, null) };
+      }
       return { ok: true, result: await fn(params, actor) };
     } catch (err) {
       return this.failure(req.method, err);

@@ -112,6 +112,18 @@ export class DeploymentService implements Component {
     if (cur) this.store.checkpoint(cur.id, this.hooks.counts());
   }
 
+  /** The checks a start request must pass before anything is imported (validation, one at a time). */
+  checkStart(raw: StartRequest): void {
+    try {
+      validateStart(raw, this.clock(), this.limits);
+    } catch (err) {
+      if (err instanceof PolicyError) throw new ControlError(err.message, 'bad_request');
+      throw err;
+    }
+    const cur = this.store.running();
+    if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
+  }
+
   startDeployment(req: StartRequest, actor: string): Promise<DeploymentRecord> {
     return this.serial(() => this.doStart(req, actor));
   }

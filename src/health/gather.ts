@@ -10,6 +10,7 @@ import { findModel, loadManifest, readVerifiedModel } from '../vision/manifest.j
 import { watchlistStatus } from '../watchlist/service.js';
 import { probeBroker, probeCamera } from './active.js';
 import { evaluate } from './probes.js';
+import { readMemoryFacts, type MemorySafetyFacts } from './memory-safety.js';
 import { readClockFacts, readSystemFacts } from './system.js';
 import type { AuditFacts, BrokerFacts, CameraFacts, HealthFacts, HealthReport, HealthThresholds, ModelFacts, WatchlistFacts } from './types.js';
 
@@ -23,6 +24,8 @@ export interface LiveSources {
   oldestAlertAt?(): number | null | Promise<number | null>;
   auditVerify?(): AuditFacts | Promise<AuditFacts>;
   deploymentRunning?(): boolean;
+  /** The daemon's own core-dump and swap facts (MemoryGuard). */
+  memorySafety?(): MemorySafetyFacts;
   /** tablet.enabled: whether the page is being served (null when not enabled). */
   tablet?(): { served: boolean; reason?: string } | null;
 }
@@ -62,8 +65,10 @@ export class HealthService {
       live?.auditVerify ? Promise.resolve(live.auditVerify()).catch((err: Error) => ({ intact: false, message: `audit check failed: ${err.message}` })) : Promise.resolve(null),
     ]);
     const tablet = live?.tablet?.() ?? null;
+    const memory = live?.memorySafety ? { facts: live.memorySafety(), self: true } : { facts: readMemoryFacts(), self: false };
     return {
       ...(tablet ? { tablet } : {}),
+      memory,
       now: this.clock(),
       daemonRunning: live !== null,
       system,

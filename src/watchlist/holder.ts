@@ -223,6 +223,8 @@ export class WatchlistHolder implements Component {
     const bundleId = this.wl?.meta.bundleId ?? safeMeta(this.d.config.watchlist.storeFile)?.bundleId ?? null;
     this.drop();
     const existed = purgeWatchlist(this.d.config.watchlist.storeFile, reason, this.d.onEvent, actor);
+    // A request is an action even when there was nothing to delete: audit who asked.
+    if (!existed && reason === 'manual') emitSafe(this.d.onEvent, { type: 'watchlist.purged', reason, bundleSha256: null, nothingToPurge: true, ...(actor ? { actor } : {}) });
     this.fileId = null;
     if (reason === 'deployment_end' && bundleId) {
       try {

@@ -185,7 +185,7 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
       });
       writer = null;
       const composition = compositionOf(meta);
-      emitSafe(deps.onEvent, { type: 'watchlist.imported', composition, replacedBundleSha256: previous?.bundleSha256 ?? null });
+      emitSafe(deps.onEvent, { type: 'watchlist.imported', composition, subjects: meta.subjects, bundleSha256: meta.bundleSha256, bundleId: meta.bundleId, signerKeyId: meta.signerKeyId, firstImportedAt: meta.firstImportedAt ?? null, expiresAt: meta.expiresAt, replacedBundleSha256: previous?.bundleSha256 ?? null });
       deps.log.info({ subjects: enrolled, templates, rejectedImages: rejected.length, bundleSha256: meta.bundleSha256, signerKeyId: meta.signerKeyId }, 'watchlist imported');
       return { composition, storeFile: opts.storeFile, imagesTotal: total, rejected, notEnrolled, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSince(cpu0) };
     } finally {
