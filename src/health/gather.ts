@@ -47,10 +47,16 @@ export class HealthService {
   /** Model hashes are re-read only when a file's size or mtime changes (they are MBs each). */
   private modelCache = new Map<string, ModelFacts>();
 
+  /**
+   * `live`: the running daemon's own view (null when gathering from the CLI). `daemonAnswers`:
+   * from the CLI, whether the daemon answered on its control socket (`lfr health --local` probes
+   * from outside but must not call a running daemon "not running").
+   */
   constructor(
     private readonly cfg: Config,
     private readonly clock: Clock,
     private readonly live: LiveSources | null,
+    private readonly daemonAnswers = false,
   ) {}
 
   async facts(): Promise<HealthFacts> {
@@ -70,7 +76,7 @@ export class HealthService {
       ...(tablet ? { tablet } : {}),
       memory,
       now: this.clock(),
-      daemonRunning: live !== null,
+      daemonRunning: live !== null || this.daemonAnswers,
       system,
       clock,
       cameras,
