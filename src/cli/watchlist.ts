@@ -18,7 +18,8 @@ import { purgeWatchlist, watchlistStatus } from '../watchlist/service.js';
 import type { WatchlistComposition } from '../watchlist/events.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
-import { ImportRegistry } from '../watchlist/registry.js';
+import { ImportRegistry, REGISTRY_FILE } from '../watchlist/registry.js';
+import path from 'node:path';
 import { askDaemon, daemonRunning, sendFile } from './daemon-call.js';
 
 /** Every expected failure becomes a plain message and exit 3 (bad input). */
@@ -119,7 +120,8 @@ export function register(program: Command): void {
           report = await importBundle(
             {
               bundle, trusted, van, gates: cfg.quality.enrolment, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile,
-              maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours, registry: ImportRegistry.forStateDir(cfg.paths.stateDir),
+              maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours, // A bench store (--store) keeps its own import record beside it; the van's is in paths.stateDir.
+              registry: opts.store ? new ImportRegistry(path.join(path.dirname(path.resolve(opts.store)), REGISTRY_FILE)) : ImportRegistry.forStateDir(cfg.paths.stateDir),
               signal: AbortSignal.timeout(cfg.watchlist.importTimeoutSeconds * 1000),
             },
             {

@@ -90,9 +90,18 @@ export class WatchlistHolder implements Component {
     return this.wl ? { ...this.wl.meta } : null;
   }
 
+  /** The running deployment, or null (also while the deployment store is not open yet, at start-up: resume checks assertBound). */
+  private runningDeployment(): BoundDeployment | null {
+    try {
+      return this.d.deployment?.() ?? null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Why an import would be refused right now (a running deployment), or null. */
   importRefusal(): string | null {
-    const dep = this.d.deployment?.() ?? null;
+    const dep = this.runningDeployment();
     return dep ? `deployment ${dep.id} is running with watchlist ${dep.watchlist.bundleSha256.slice(0, 16)}: the watchlist cannot change during a deployment; end it ("lfr deployment end") and start a new one` : null;
   }
 
@@ -101,7 +110,7 @@ export class WatchlistHolder implements Component {
    * record names (its hash is what the report publishes as "matched against").
    */
   assertBound(): void {
-    const dep = this.d.deployment?.() ?? null;
+    const dep = this.runningDeployment();
     if (!dep) return;
     const have = this.wl?.meta.bundleSha256 ?? null;
     if (have !== dep.watchlist.bundleSha256) throw new Error(`the watchlist in memory (${have ? have.slice(0, 16) : 'none'}) is not bundle ${dep.watchlist.bundleSha256.slice(0, 16)} recorded for deployment ${dep.id}`);
@@ -254,7 +263,7 @@ export class WatchlistHolder implements Component {
       this.d.log.error({ err }, 'watchlist store refused; it was purged');
       this.wl = null;
     }
-    const dep = this.d.deployment?.() ?? null;
+    const dep = this.runningDeployment();
     if (this.wl && dep && this.wl.meta.bundleSha256 !== dep.watchlist.bundleSha256) {
       // The store is authentic but not the one this deployment was authorised with.
       const reason = `the watchlist store holds bundle ${this.wl.meta.bundleSha256.slice(0, 16)}, not ${dep.watchlist.bundleSha256.slice(0, 16)} that deployment ${dep.id} was started with`;

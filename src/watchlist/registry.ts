@@ -3,7 +3,7 @@
 // whole point is to survive a power cut (the watchlist itself, on tmpfs, does not). Read and
 // rewritten whole (a few hundred bytes per bundle; entries drop out after 96 h, lifetime.ts),
 // atomically, mode 0600. The decisions are in lifetime.ts (admitBundle); this file only stores.
-import { chownSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync, constants as FS } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync, constants as FS } from 'node:fs';
 import path from 'node:path';
 import { recordPrunable, type ImportRecord } from './lifetime.js';
 
@@ -59,6 +59,7 @@ export class ImportRegistry {
   }
 
   private write(bundles: ImportRecord[]): void {
+    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, FS.O_WRONLY | FS.O_CREAT | FS.O_TRUNC | FS.O_NOFOLLOW, 0o600);
     try {
