@@ -30,6 +30,7 @@ import type { OpenWatchlist } from './watchlist/service.js';
 import type { WatchlistSubject } from './watchlist/types.js';
 import { CameraManager, type CameraStats } from './ingest/manager.js';
 import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './match/analyser.js';
+import { localFrameAnalysis } from './vision/frame-analysis.js';
 import { analyserSettings } from './match/settings.js';
 import { createNotifier, type Notifier } from './health/sd-notify.js';
 import { FieldOps, type AnalysisControl } from './daemon-fieldops.js';
@@ -245,7 +246,7 @@ export class Daemon implements AnalysisControl {
     const settings = analyserSettings(this.d.config);
     return new CameraAnalyser({
       camera,
-      engine: this.engine!,
+      engine: localFrameAnalysis(this.engine!),
       ...settings,
       policy: { ...settings.policy, threshold: this.threshold },
       target: () => (this.current ? { gallery: this.current.gallery, topK: this.d.config.match.topK } : null),

@@ -3,7 +3,6 @@
 // generates demo keys, builds and imports a signed, encrypted watchlist bundle of ONE person in
 // the photos, runs the real daemon on that camera and prints each alert as it is raised; stops
 // after --seconds or on Ctrl-C. Alerts go to the console (no broker needed), not to MQTT.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +11,6 @@ import { loadConfig, parseConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { Daemon } from '../daemon.js';
 import { createFaceEngine } from '../vision/engine.js';
-import { threadPoolSizeFor } from '../ingest/manager.js';
 import { RtspServer, rtspServerAvailable } from '../tools/rtsp-server.js';
 import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from '../tools/demo/kit.js';
 import type { AlertCandidate } from '../alerts/types.js';
@@ -20,19 +18,6 @@ import { wipe } from '../crypto/secure.js';
 import { visionCliError } from './faces.js';
 import { runUntilSignal } from './run.js';
 import { action, CliError, emit, EXIT } from './output.js';
-
-/** The ingest needs libuv threads that Node sizes once at start-up: re-run ourselves with them. */
-function relaunchWithThreads(): Promise<number> | null {
-  const need = threadPoolSizeFor(1) + 2;
-  if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) >= need) return null;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: String(need) } });
-    const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('exit', (code) => resolve(code ?? 1));
-  });
-}
 
 export function register(program: Command): void {
   program
@@ -45,8 +30,6 @@ export function register(program: Command): void {
       action(async (opts: { seconds: string; keep?: boolean; json?: boolean }) => {
         const seconds = Number(opts.seconds);
         if (!(seconds > 0)) throw new CliError('--seconds must be a positive number', EXIT.usage);
-        const relaunched = relaunchWithThreads();
-        if (relaunched) return await relaunched;
         if (!rtspServerAvailable()) throw new CliError('the demo RTSP server needs GStreamer RTSP server bindings for python3: run bash scripts/setup.sh', EXIT.notReady);
         const say = (s: string): void => {
           if (!opts.json) process.stdout.write(`${s}\n`);

@@ -14,6 +14,7 @@ import { benchIngest, type IngestBenchResult } from './ingest.js';
 import { Gallery } from '../../match/gallery.js';
 import { CameraAnalyser } from '../../match/analyser.js';
 import { analyserSettings } from '../../match/settings.js';
+import { localFrameAnalysis } from '../../vision/frame-analysis.js';
 
 export interface LiveBenchRow {
   cameras: number;
@@ -23,7 +24,7 @@ export interface LiveBenchRow {
   latencyP99Ms: number;
   cpuPercent: number;
   rssMb: number;
-  threadPoolOk: boolean;
+  totalPssMb: number;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -69,7 +70,7 @@ export async function benchLive(config: Config, o: { video: string; cameraCounts
         onFrame: async (frame, manager) => {
           let a = analysers.get(frame.camera);
           if (!a) {
-            a = new CameraAnalyser({ camera: frame.camera, engine, ...analyserSettings(config), target: () => ({ gallery, topK: config.match.topK }), onDecision: async () => undefined, log });
+            a = new CameraAnalyser({ camera: frame.camera, engine: localFrameAnalysis(engine), ...analyserSettings(config), target: () => ({ gallery, topK: config.match.topK }), onDecision: async () => undefined, log });
             analysers.set(frame.camera, a);
           }
           try {
@@ -97,7 +98,7 @@ export async function benchLive(config: Config, o: { video: string; cameraCounts
         latencyP99Ms: quantile(latencies, 0.99),
         cpuPercent: r.cpuPercent,
         rssMb: r.rssMb,
-        threadPoolOk: r.threadPoolOk,
+        totalPssMb: r.totalPssMb,
       });
     }
   } finally {
@@ -114,7 +115,7 @@ export function liveTable(rows: LiveBenchRow[]): string {
     const d = r.perCamera.map((p) => p.decodedFps);
     const stalled = r.perCamera.filter((p) => p.state !== 'live').length;
     lines.push(
-      `${String(r.cameras).padEnd(6)}${`${Math.min(...a)}..${Math.max(...a)}`.padEnd(29)}${`${Math.min(...d)}..${Math.max(...d)}`.padEnd(17)}${String(r.perCamera.reduce((s, p) => s + p.dropped, 0)).padEnd(9)}${String(r.facesPerSecond).padEnd(9)}${`${r.latencyP50Ms} / ${r.latencyP99Ms}`.padEnd(20)}${String(r.cpuPercent).padEnd(7)}${r.rssMb}${stalled ? `  (${stalled} not live)` : ''}${r.threadPoolOk ? '' : '  (UV_THREADPOOL_SIZE too small)'}`,
+      `${String(r.cameras).padEnd(6)}${`${Math.min(...a)}..${Math.max(...a)}`.padEnd(29)}${`${Math.min(...d)}..${Math.max(...d)}`.padEnd(17)}${String(r.perCamera.reduce((s, p) => s + p.dropped, 0)).padEnd(9)}${String(r.facesPerSecond).padEnd(9)}${`${r.latencyP50Ms} / ${r.latencyP99Ms}`.padEnd(20)}${String(r.cpuPercent).padEnd(7)}${r.rssMb}${stalled ? `  (${stalled} not live)` : ''}`,
     );
   }
   return lines.join('\n');
