@@ -19,7 +19,9 @@ import { systemClock } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { FaceEngine } from './vision/types.js';
 import type { AlertCandidate, AlertSink } from './alerts/types.js';
-import { createFaceEngine } from './vision/engine.js';
+import { InferencePool, PoolUnavailableError, type PoolStats } from './vision/pool/pool.js';
+import type { FrameAnalysis } from './vision/frame-analysis.js';
+import type { PoolAudit } from './vision/buffers.js';
 import { encodeContextFrame, encodeFaceCrop } from './vision/jpeg.js';
 import { AuditLog } from './audit/log.js';
 import { LfrMqttClient } from './mqtt/client.js';
@@ -79,7 +81,10 @@ export class Daemon implements AnalysisControl {
   private readonly clock: Clock;
   private readonly log: Logger;
   private engine: FaceEngine | null = null;
-  private ownsEngine = false;
+  /** The live path's face pipeline: the inference pool, or the injected engine on this thread. */
+  private analysis: FrameAnalysis | null = null;
+  private pool: InferencePool | null = null;
+  private poolErrorsLogged = 0;
   private audit: AuditLog | null = null;
   private mqtt: LfrMqttClient | null = null;
   private alertService: AlertService | null = null;
@@ -129,10 +134,15 @@ export class Daemon implements AnalysisControl {
     };
     // First, before any child process (GStreamer, timedatectl): it takes NOTIFY_SOCKET out of the env.
     if (this.d.fieldOps) this.notifier = createNotifier(this.d.log.child({ module: 'sd-notify' }));
-    if (this.d.engine) this.engine = this.d.engine;
-    else {
-      this.engine = await createFaceEngine(cfg, this.d.log);
-      this.ownsEngine = true;
+    if (this.d.engine) {
+      this.engine = this.d.engine;
+      this.analysis = localFrameAnalysis(this.d.engine);
+    } else {
+      // Every model run in worker threads: the event loop never waits for inference (issue 13).
+      this.pool = new InferencePool({ config: cfg, log: this.d.log, clock: this.clock });
+      await step(this.pool);
+      this.engine = this.pool;
+      this.analysis = this.pool;
     }
     if (signal.aborted) throw new Error('start aborted');
     if (this.d.alerts === undefined || this.d.alerts === 'service') {
@@ -189,7 +199,6 @@ export class Daemon implements AnalysisControl {
     } catch (err) {
       this.log.error({ err }, 'audit close failed');
     }
-    if (this.ownsEngine) await this.engine?.close().catch((err: unknown) => this.log.error({ err }, 'engine close failed'));
     this.engine = null;
     this.notifier?.close();
     this.state = 'stopped';
@@ -214,6 +223,19 @@ export class Daemon implements AnalysisControl {
       counters: c,
       cameras: this.cameras.stats(),
     };
+  }
+
+  /** Inference workers: state, restarts, why one went down, frames lost per camera. */
+  inferenceStats(): PoolStats | null {
+    return this.pool?.stats() ?? null;
+  }
+
+  /**
+   * Every buffer pool that holds faces, on the main thread and in each inference worker:
+   * counts only (buffers, bytes, in use, released buffers that are not all zero), never content.
+   */
+  async bufferAudit(): Promise<PoolAudit[]> {
+    return [...this.cameras.pools.audit(), ...((await this.pool?.audit()) ?? [])];
   }
 
   /** In-process alert notices (the demo prints them). Returns an unsubscribe function. */
@@ -246,7 +268,7 @@ export class Daemon implements AnalysisControl {
     const settings = analyserSettings(this.d.config);
     return new CameraAnalyser({
       camera,
-      engine: localFrameAnalysis(this.engine!),
+      engine: this.analysis!,
       ...settings,
       policy: { ...settings.policy, threshold: this.threshold },
       target: () => (this.current ? { gallery: this.current.gallery, topK: this.d.config.match.topK } : null),
@@ -261,7 +283,8 @@ export class Daemon implements AnalysisControl {
       const a = this.analysers.get(frame.camera);
       if (a && this.state === 'running' && this.analysing) await a.analyse(frame);
     } catch (err) {
-      this.log.error({ err, camera: frame.camera }, 'frame analysis failed');
+      // Lost to a crashed or missing worker: counted per camera by the pool; log the first few.
+      if (!(err instanceof PoolUnavailableError) || this.poolErrorsLogged++ < 10) this.log.error({ err, camera: frame.camera }, 'frame analysis failed');
     } finally {
       this.cameras.releaseFrame(frame);
     }

@@ -92,6 +92,14 @@ export const configSchema = z
           .default(['cuda', 'cpu'])
           .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last.'),
         intraOpThreads: z.number().int().min(1).max(64).default(1).describe('Threads per ONNX session. One thread per session lets several cameras run side by side.'),
+        workers: z
+          .number()
+          .int()
+          .min(0)
+          .max(64)
+          .default(0)
+          .describe('Inference worker threads, each with its own ONNX sessions (every model run happens in one, never on the event loop). 0: one per intraOpThreads cores, at most one per enabled camera.'),
+        workerTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe('A worker whose request runs longer than this is taken as hung: it is replaced (with back-off) and its frames are dropped and counted.'),
       })
       .strict()
       .prefault({}),

@@ -57,7 +57,7 @@ export interface AnalyserDeps {
    * use `lfr audit buffers` instead): sees each embedding before it is wiped.
    */
   testTemplateHook?: (embedding: Float32Array) => void;
-  /** TEST-ONLY, same: sees the frame's embeddings after the lease released them. */
+  /** TEST-ONLY, same: sees the frame's embeddings and pixels after the lease released them. */
   testWipedHook?: (buffers: Array<Uint8Array | Float32Array>) => void;
 }
 
@@ -126,7 +126,8 @@ export class CameraAnalyser {
     const embeddings = picked.map(() => frame.lease.f32('embedding', this.d.engine.embeddingSize, { shared: true }));
     if (this.d.testWipedHook) {
       const hook = this.d.testWipedHook;
-      frame.lease.onRelease(() => hook(embeddings));
+      const pixels = frame.image.data;
+      frame.lease.onRelease(() => hook([...embeddings, pixels]));
     }
     await embed(picked, embeddings);
     if (stale()) return [];

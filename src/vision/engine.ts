@@ -58,6 +58,15 @@ function alignOrBlank(img: RgbImage, det: FaceDetection, into: Uint8Array): RgbI
   }
 }
 
+/**
+ * FaceEngine.analyse of the still-image path (enrolment, eval): align and gate on the calling
+ * thread (plain JavaScript, no model). The caller owns, and wipes, the aligned crop.
+ */
+export function analyseStill(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace {
+  const aligned = alignOrBlank(img, det, new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3));
+  return { detection: det, quality: assessQuality(det, aligned, gates), aligned };
+}
+
 export async function createFaceEngine(config: Config, log: Logger): Promise<FaceEngineWithInfo> {
   const vlog = log.child({ module: 'vision' });
   const modelsDir = modelsDirOf(config);
@@ -124,11 +133,7 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
       return withLease(undefined, (l) => detectWith(img, l));
     },
 
-    analyse(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace {
-      // The caller owns (and wipes) the aligned crop of this still-image path.
-      const aligned = alignOrBlank(img, det, new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3));
-      return { detection: det, quality: assessQuality(det, aligned, gates), aligned };
-    },
+    analyse: analyseStill,
 
     embed(aligned: RgbImage): Promise<Float32Array> {
       return emb.embed(aligned);
