@@ -24,6 +24,8 @@ import { ZERO_COUNTS, type DeploymentCounts } from './deployment/types.js';
 import { HealthMonitor } from './health/monitor.js';
 import { auditFactsOf, cameraFactsFromStats, toStatusPayload } from './health/status.js';
 import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
+import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
+import type { PoolAudit } from './vision/buffers.js';
 
 /** What the daemon lets the deployment service switch: analysis on/off and its counters. */
 export interface AnalysisControl {
@@ -31,6 +33,11 @@ export interface AnalysisControl {
   stopAnalysis(): void;
   /** Faces analysed and alerts raised since startAnalysis. */
   analysisCounts(): { facesAnalysed: number; alerts: number };
+  /** Analysis progress and inference workers (health), event-loop delay and latency (status, metrics). */
+  analysisFacts(): AnalysisFacts;
+  performance(): PerformanceFacts;
+  /** Buffer pools holding faces, main thread and workers: counts only (`lfr audit buffers`). */
+  bufferAudit(): Promise<PoolAudit[]>;
 }
 
 export interface FieldOpsDeps {
@@ -107,6 +114,8 @@ export class FieldOps implements Component {
         auditVerify: () => auditFactsOf(d.audit.verify()),
         deploymentRunning: () => this.deployments.current() !== null,
         tablet: () => (cfg.tablet.enabled ? (this.tablet ? { served: true } : { served: false, reason: this.tabletError ?? 'not started' }) : null),
+        analysis: () => d.analysis.analysisFacts(),
+        performance: () => d.analysis.performance(),
       },
       publishStatus: (s) => d.alerts.publishStatus(toStatusPayload(s, d.alerts.pendingCount(), watchlistSummary())),
     });
@@ -118,6 +127,7 @@ export class FieldOps implements Component {
         status: () => this.monitor.status(),
         afterChange: () => this.monitor.publish(),
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
+        bufferAudit: () => d.analysis.bufferAudit(),
       }),
       d.log.child({ module: 'control' }),
     );

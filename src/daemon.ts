@@ -22,6 +22,10 @@ import type { AlertCandidate, AlertSink } from './alerts/types.js';
 import { InferencePool, PoolUnavailableError, type PoolStats } from './vision/pool/pool.js';
 import type { FrameAnalysis } from './vision/frame-analysis.js';
 import type { PoolAudit } from './vision/buffers.js';
+import { LoopLag } from './health/loop-lag.js';
+import { LatencyWindow } from './health/latency.js';
+import { stalledCameras } from './health/analysis.js';
+import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
 import { encodeContextFrame, encodeFaceCrop } from './vision/jpeg.js';
 import { AuditLog } from './audit/log.js';
 import { LfrMqttClient } from './mqtt/client.js';
@@ -85,6 +89,8 @@ export class Daemon implements AnalysisControl {
   private analysis: FrameAnalysis | null = null;
   private pool: InferencePool | null = null;
   private poolErrorsLogged = 0;
+  private readonly loopLag = new LoopLag();
+  private readonly latency = new LatencyWindow();
   private audit: AuditLog | null = null;
   private mqtt: LfrMqttClient | null = null;
   private alertService: AlertService | null = null;
@@ -134,6 +140,7 @@ export class Daemon implements AnalysisControl {
     };
     // First, before any child process (GStreamer, timedatectl): it takes NOTIFY_SOCKET out of the env.
     if (this.d.fieldOps) this.notifier = createNotifier(this.d.log.child({ module: 'sd-notify' }));
+    await step(this.loopLag);
     if (this.d.engine) {
       this.engine = this.d.engine;
       this.analysis = localFrameAnalysis(this.d.engine);
@@ -175,7 +182,13 @@ export class Daemon implements AnalysisControl {
     this.state = 'running';
     this.startedAt = this.clock();
     this.notifier?.ready('running');
-    this.notifier?.startWatchdog(() => this.state === 'running');
+    // Alive means more than "running": every live camera's analysis is making progress.
+    this.notifier?.startWatchdog(() => {
+      if (this.state !== 'running') return false;
+      const stuck = stalledCameras(this.cameras.stats().map((c) => ({ camera: c.camera, state: c.state, busySince: c.busySince })), this.clock(), cfg.health.analysisStallSeconds * 1000);
+      if (stuck.length > 0) this.log.error({ cameras: stuck }, 'analysis makes no progress');
+      return stuck.length === 0;
+    });
     this.log.info({ cameras: this.analysers.size, watchlist: this.current !== null, analysing: this.analysing }, 'daemon running');
   }
 
@@ -222,6 +235,30 @@ export class Daemon implements AnalysisControl {
       watchlist: { loaded: this.current !== null, subjects: this.subjects.size },
       counters: c,
       cameras: this.cameras.stats(),
+    };
+  }
+
+  /** Event-loop delay and frame-to-decision latency, as measured now. */
+  performance(): PerformanceFacts {
+    const l = this.loopLag.figures();
+    const d = this.latency.figures();
+    return { eventLoopLagP50Ms: l?.p50Ms ?? null, eventLoopLagP99Ms: l?.p99Ms ?? null, eventLoopLagMaxMs: l?.maxMs ?? null, decisionLatencyP50Ms: d?.p50Ms ?? null, decisionLatencyP99Ms: d?.p99Ms ?? null };
+  }
+
+  /** Start new measuring windows for performance() (benchmarks time exactly their pass). */
+  resetPerformance(): void {
+    this.loopLag.reset();
+    this.latency.reset();
+  }
+
+  /** Analysis progress per camera and the inference workers, for the health report. */
+  analysisFacts(): AnalysisFacts {
+    const p = this.pool?.stats();
+    return {
+      cameras: this.cameras.stats().map((c) => ({ camera: c.camera, state: c.state, busySince: c.busySince })),
+      stallLimitMs: this.d.config.health.analysisStallSeconds * 1000,
+      workers: p?.workers ?? [],
+      droppedByCamera: p?.droppedByCamera ?? {},
     };
   }
 
@@ -281,7 +318,10 @@ export class Daemon implements AnalysisControl {
   private async onFrame(frame: Parameters<Parameters<CameraManager['onFrame']>[0]>[0]): Promise<void> {
     try {
       const a = this.analysers.get(frame.camera);
-      if (a && this.state === 'running' && this.analysing) await a.analyse(frame);
+      if (a && this.state === 'running' && this.analysing) {
+        await a.analyse(frame);
+        this.latency.record(this.clock() - frame.capturedAt);
+      }
     } catch (err) {
       // Lost to a crashed or missing worker: counted per camera by the pool; log the first few.
       if (!(err instanceof PoolUnavailableError) || this.poolErrorsLogged++ < 10) this.log.error({ err, camera: frame.camera }, 'frame analysis failed');

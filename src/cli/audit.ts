@@ -1,12 +1,14 @@
 // `lfr audit verify [--json]`: walk the hash chain and compare with the head file; exit 1 with
 // every problem listed when the trail was edited, cut short, or entries deleted or reordered.
 // `lfr audit show [--limit N] [--type T] [--json]`: the newest entries (no biometric data in them).
+// `lfr audit buffers [--json]`: src/cli/audit-buffers.ts.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AuditLog, auditFile } from '../audit/log.js';
 import { systemClock } from '../lifecycle.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { registerBuffers } from './audit-buffers.js';
 
 function openAudit(program: Command): AuditLog {
   const cfg = loadConfig(program.opts<{ config?: string }>().config);
@@ -16,7 +18,8 @@ function openAudit(program: Command): AuditLog {
 }
 
 export function register(program: Command): void {
-  const audit = program.command('audit').description('the tamper-evident audit trail');
+  const audit = program.command('audit').description('the tamper-evident audit trail, and the wiping of face buffers');
+  registerBuffers(audit, program);
   audit
     .command('verify')
     .description('check the hash chain: detects edited, deleted, reordered or truncated entries')

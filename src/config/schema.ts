@@ -222,6 +222,7 @@ export const configSchema = z
         minFreeMemMb: z.number().int().min(16).default(512).describe('Available memory below this fails the health check (below twice this warns).'),
         maxGpuTempC: z.number().min(40).max(110).default(87).describe('GPU temperature that fails the health check (NVIDIA boards slow down near 87-90 °C).'),
         minCameraFps: z.number().min(0).max(30).default(2).describe('A live camera analysed at fewer frames per second than this warns.'),
+        analysisStallSeconds: z.number().int().min(5).max(600).default(30).describe('A live camera whose analysis has been on one frame this long counts as stuck: `lfr health` FAILs and the systemd watchdog ping is withheld (systemd restarts the daemon). Longer than vision.workerTimeoutMs, after which a hung inference worker is replaced.'),
         warnWatchlistExpiryMinutes: z.number().int().min(0).max(1440).default(60).describe('Warn when the watchlist expires within this many minutes.'),
         intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often the daemon re-evaluates health, publishes the retained status and refreshes the metrics.'),
       })

@@ -5,6 +5,7 @@ import { ControlError, type ControlHandler } from './protocol.js';
 import type { DeploymentService } from '../deployment/service.js';
 import type { HealthReport } from '../health/types.js';
 import type { StatusSummary } from '../health/status.js';
+import type { PoolAudit } from '../vision/buffers.js';
 
 export interface HandlerDeps {
   deployments: DeploymentService;
@@ -14,6 +15,8 @@ export interface HandlerDeps {
   importWatchlist?: (file: string, actor: string, source: string) => Promise<unknown>;
   /** Called after a deployment started or ended (e.g. HealthMonitor.publish, so tablets see it at once). */
   afterChange?: () => void | Promise<void>;
+  /** The buffer pools that hold faces, main thread and inference workers: counts only, never content. */
+  bufferAudit?: () => Promise<PoolAudit[]>;
 }
 
 const str = (p: Record<string, unknown>, k: string, required = true): string | undefined => {
@@ -56,6 +59,10 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> 
     },
     'deployment.end': (_p, actor) => after(d, d.deployments.endDeployment('ended_by_operator', actor)),
   };
+  if (d.bufferAudit) {
+    const audit = d.bufferAudit;
+    h['buffers.audit'] = async () => ({ pools: await audit() });
+  }
   if (d.importWatchlist) {
     const imp = d.importWatchlist;
     h['watchlist.import'] = (p, actor) => imp(str(p, 'file')!, actor, str(p, 'source', false) ?? 'cli');

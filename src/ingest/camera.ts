@@ -39,6 +39,8 @@ export interface CameraStats {
   lastFrameAt: number | null;
   /** When the consumer last finished a frame (analysis progress, for the watchdog and health). */
   lastAnalysedAt: number | null;
+  /** Since when the consumer has been on the frame in hand; null when idle. */
+  busySince: number | null;
   /** Plain words, never a URL with credentials or a password. */
   lastError: string | null;
   width: number | null;
@@ -110,6 +112,7 @@ export class Camera {
   private childBase = 0;
   private analysed = 0;
   private busy = false;
+  private busySince: number | null = null;
   private size: { width: number; height: number } | null = null;
   private readonly decodedCtr = new Monotonic();
   private readonly outCtr = new Monotonic();
@@ -194,6 +197,7 @@ export class Camera {
       reconnects: this.reconnects,
       lastFrameAt: this.lastFrameAt,
       lastAnalysedAt: this.lastAnalysedAt,
+      busySince: this.busySince,
       lastError: this.lastError,
       width: this.size?.width ?? null,
       height: this.size?.height ?? null,
@@ -434,7 +438,12 @@ export class Camera {
       for (let f = this.queue.shift(); f; f = this.queue.shift()) {
         // A queue slot is free again: the decoder may pull one more frame (fast file delivery).
         if (this.fast) this.proc?.send({ t: 'next' });
-        await this.d.deliver(f);
+        this.busySince = this.d.clock();
+        try {
+          await this.d.deliver(f);
+        } finally {
+          this.busySince = null;
+        }
         this.analysed++;
         this.lastAnalysedAt = this.d.clock();
       }

@@ -132,6 +132,7 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
   private watchdog: NodeJS.Timeout | null = null;
   private readonly dropped = new Map<string, number>();
   private info: WorkerReady | null = null;
+  private turn = 0;
 
   constructor(private readonly o: InferencePoolOptions) {
     this.clock = o.clock ?? systemClock;
@@ -298,10 +299,15 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
   }
 
   private dispatch(): void {
-    for (const s of this.slots) {
+    // Idle workers are taken in turn (not always the first), so each one is exercised and warm.
+    const n = this.slots.length;
+    const first = this.turn;
+    for (let k = 0; k < n; k++) {
+      const s = this.slots[(first + k) % n]!;
       if (s.state !== 'ready' || s.busy) continue;
       const job = s.pinned.shift() ?? this.queue.shift();
       if (!job) continue;
+      this.turn = (s.index + 1) % n;
       s.busy = job;
       s.busySince = this.clock();
       s.waiting.set((job.msg as { id: number }).id, job);
