@@ -69,11 +69,11 @@ export function register(program: Command): void {
     .option('--calib <dir...>', 'folders of face photos for calibration (default: the face-api demo photos)')
     .option('--method <m>', 'activation range: percentile or minmax', DEFAULT_CALIBRATION.method)
     .option('--percentile <p>', 'upper percentile for --method percentile', String(DEFAULT_CALIBRATION.percentile))
-    .option('--reduce-range', '7-bit weights, for AVX2 CPUs without VNNI (see docs/performance.md)')
+    .option('--full-range', '8-bit weights: only for vans whose CPU has VNNI or ARM64 dot products (AVX2 without VNNI saturates; docs/performance.md)')
     .option('--json', 'machine-readable output')
     .description('write <file>.int8.onnx next to each float model and print the manifest entry to add')
     .action(
-      action(async (opts: { model: string[]; calib?: string[]; method: string; percentile: string; reduceRange?: boolean; json?: boolean }) => {
+      action(async (opts: { model: string[]; calib?: string[]; method: string; percentile: string; fullRange?: boolean; json?: boolean }) => {
         if (opts.method !== 'percentile' && opts.method !== 'minmax') throw new CliError(`--method must be percentile or minmax, not "${opts.method}"`, EXIT.usage);
         const p = Number(opts.percentile);
         if (!(p > 50 && p <= 100)) throw new CliError(`--percentile must be in (50, 100], not "${opts.percentile}"`, EXIT.usage);
@@ -87,7 +87,7 @@ export function register(program: Command): void {
           const entry = manifest.models.find((m) => m.id === id);
           if (!entry) throw new CliError(`no model "${id}" in the manifest`, EXIT.badInput);
           if (entry.role !== 'detector' && entry.role !== 'embedder') throw new CliError(`model "${id}" is a ${entry.role}; only detectors and embedders are quantised`, EXIT.badInput);
-          const q = await quantizeEntry(dir, manifest, entry, images, cfg, { ...DEFAULT_QUANTIZE, reduceRange: opts.reduceRange === true, calibration: { ...DEFAULT_CALIBRATION, method: opts.method, percentile: p } }, silentLogger()).catch(asCliError);
+          const q = await quantizeEntry(dir, manifest, entry, images, cfg, { ...DEFAULT_QUANTIZE, reduceRange: opts.fullRange !== true, calibration: { ...DEFAULT_CALIBRATION, method: opts.method, percentile: p } }, silentLogger()).catch(asCliError);
           out.push({ id: q.entry.id, file: q.file, sha256: q.entry.sha256, stats: q.result.stats, manifestEntry: q.entry });
         }
         emit(

@@ -27,7 +27,7 @@ export interface LiveSources {
   /** tablet.enabled: whether the page is being served (null when not enabled). */
   tablet?(): { served: boolean; reason?: string } | null;
   /** Analysis progress per camera and the inference workers (src/health/analysis.ts). */
-  analysis?(): AnalysisFacts;
+  progress?(): AnalysisFacts;
   /** Event-loop delay and decision latency, read when asked (status, metrics). */
   performance?(): PerformanceFacts;
 }
@@ -49,10 +49,16 @@ export class HealthService {
   /** Model hashes are re-read only when a file's size or mtime changes (they are MBs each). */
   private modelCache = new Map<string, ModelFacts>();
 
+  /**
+   * `live`: the running daemon's own view (null when gathering from the CLI). `daemonAnswers`:
+   * from the CLI, whether the daemon answered on its control socket (`lfr health --local` probes
+   * from outside but must not call a running daemon "not running").
+   */
   constructor(
     private readonly cfg: Config,
     private readonly clock: Clock,
     private readonly live: LiveSources | null,
+    private readonly daemonAnswers = false,
   ) {}
 
   async facts(): Promise<HealthFacts> {
@@ -68,12 +74,12 @@ export class HealthService {
       live?.auditVerify ? Promise.resolve(live.auditVerify()).catch((err: Error) => ({ intact: false, message: `audit check failed: ${err.message}` })) : Promise.resolve(null),
     ]);
     const tablet = live?.tablet?.() ?? null;
-    const analysis = live?.analysis?.();
+    const analysis = live?.progress?.();
     return {
       ...(tablet ? { tablet } : {}),
       ...(analysis ? { analysis } : {}),
       now: this.clock(),
-      daemonRunning: live !== null,
+      daemonRunning: live !== null || this.daemonAnswers,
       system,
       clock,
       cameras,

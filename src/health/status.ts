@@ -9,7 +9,8 @@ export interface StatusSummary {
   schema: 1;
   vanId: string;
   at: string;
-  health: { level: Level; failing: string[] };
+  /** The overall level, and every check that is not OK in plain words (`name: message`). */
+  health: { level: Level; failing: string[]; warnings: string[] };
   deployment: null | {
     id: string;
     authorisationRef: string;
@@ -23,6 +24,8 @@ export interface StatusSummary {
   };
   lastReport: DeploymentReport | null;
   cameras: Array<{ name: string; state: string; fps: number | null; dropped: number | null }>;
+  /** The live matcher since the daemon started: frames, faces (counted, never stored), embeddings, people (tracks), alerts. Null outside the daemon. */
+  analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number };
   /** Result of the last watchlist import from USB or the CLI, for the tablets and the technician. */
   lastImport: null | { at: string; source: string; ok: boolean; message: string; subjects?: number };
   /** Event-loop delay and frame-to-decision latency (issue 13: the daemon answers at full load). */
@@ -36,6 +39,7 @@ export interface StatusInput {
   cameras: CameraFacts[];
   deployment: { running: DeploymentRecord | null; counts: DeploymentCounts; lastReport: DeploymentReport | null };
   lastImport: StatusSummary['lastImport'];
+  analysis?: StatusSummary['analysis'];
   performance?: PerformanceFacts;
 }
 
@@ -45,7 +49,11 @@ export function buildStatus(s: StatusInput): StatusSummary {
     schema: 1,
     vanId: s.vanId,
     at: new Date(s.now).toISOString(),
-    health: { level: s.report?.level ?? 'WARN', failing: (s.report?.checks ?? []).filter((c) => c.level === 'FAIL').map((c) => `${c.name}: ${c.message}`) },
+    health: {
+      level: s.report?.level ?? 'WARN',
+      failing: (s.report?.checks ?? []).filter((c) => c.level === 'FAIL').map((c) => `${c.name}: ${c.message}`),
+      warnings: s.report ? s.report.checks.filter((c) => c.level === 'WARN').map((c) => `${c.name}: ${c.message}`) : ['health: not evaluated yet'],
+    },
     deployment: r
       ? {
           id: r.id,
@@ -61,6 +69,7 @@ export function buildStatus(s: StatusInput): StatusSummary {
       : null,
     lastReport: s.deployment.lastReport,
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped })),
+    analysis: s.analysis ?? null,
     lastImport: s.lastImport,
     ...(s.performance ? { performance: s.performance } : {}),
   };
@@ -69,6 +78,7 @@ export function buildStatus(s: StatusInput): StatusSummary {
 export function formatStatus(s: StatusSummary): string {
   const lines = [`van ${s.vanId} at ${s.at}: health ${s.health.level}`];
   for (const f of s.health.failing) lines.push(`  FAIL ${f}`);
+  for (const w of s.health.warnings) lines.push(`  WARN ${w}`);
   if (s.deployment) {
     const d = s.deployment;
     const c = d.counts;
@@ -108,7 +118,7 @@ export function toStatusPayload(s: StatusSummary, pendingOutbox: number, watchli
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps ?? 0 })),
     counts: { facesAnalysed: d?.counts.facesAnalysed ?? 0, alerts: d?.counts.alerts ?? 0, pendingOutbox },
     health: s.health.level === 'OK' ? 'ok' : s.health.level === 'WARN' ? 'warn' : 'fail',
-    problems: [...s.health.failing],
+    problems: [...s.health.failing, ...s.health.warnings],
     ...(s.lastImport ? { lastImport: { at: s.lastImport.at, ok: s.lastImport.ok, message: s.lastImport.message } } : {}),
   };
 }

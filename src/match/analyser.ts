@@ -37,6 +37,8 @@ export interface DecisionContext {
   decision: AlertDecision;
   frame: Frame;
   box: Box;
+  /** Every other face detected in the frame (bystanders: the alert's context frame masks them). */
+  others: Box[];
 }
 
 export interface AnalyserDeps {
@@ -52,13 +54,6 @@ export interface AnalyserDeps {
   /** Called with each alert decision before the frame is released; awaited. */
   onDecision: (ctx: DecisionContext) => Promise<void>;
   log: Logger;
-  /**
-   * TEST-ONLY, to be removed once test/helpers/daemon-harness.ts is gone (the lead's van tests
-   * use `lfr audit buffers` instead): sees each embedding before it is wiped.
-   */
-  testTemplateHook?: (embedding: Float32Array) => void;
-  /** TEST-ONLY, same: sees the frame's embeddings and pixels after the lease released them. */
-  testWipedHook?: (buffers: Array<Uint8Array | Float32Array>) => void;
 }
 
 export interface AnalyserCounters {
@@ -124,15 +119,9 @@ export class CameraAnalyser {
     if (picked.length === 0) return [];
     // Owned, shared buffers (inference workers write into them), wiped with the frame's lease.
     const embeddings = picked.map(() => frame.lease.f32('embedding', this.d.engine.embeddingSize, { shared: true }));
-    if (this.d.testWipedHook) {
-      const hook = this.d.testWipedHook;
-      const pixels = frame.image.data;
-      frame.lease.onRelease(() => hook([...embeddings, pixels]));
-    }
     await embed(picked, embeddings);
     if (stale()) return [];
     this.counters.embedded += picked.length;
-    for (const e of embeddings) this.d.testTemplateHook?.(e);
     // One search for the frame: the int8 ONNX Runtime GEMM when the gallery has that backend
     // (large watchlists, see openWatchlist), else the exact JavaScript loop.
     const hits = await target.gallery.searchBatchAsync(embeddings, target.topK, frame.lease);
@@ -149,7 +138,7 @@ export class CameraAnalyser {
       const dec: AlertDecision = { trackId: track.id, subjectId: v.subjectId, score: v.score, observations: v.observations };
       decisions.push(dec);
       this.counters.alerts++;
-      await this.d.onDecision({ decision: dec, frame, box: faces[i]!.detection.box });
+      await this.d.onDecision({ decision: dec, frame, box: faces[i]!.detection.box, others: faces.filter((_, j) => j !== i).map((f) => f.detection.box) });
     }
     return decisions;
   }

@@ -16,6 +16,7 @@ import { lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, w
 import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
+import mqtt, { type MqttClient } from 'mqtt';
 import { CLI_ENTRY } from '../../src/paths.js';
 import { generateKeyFiles } from '../../src/crypto/keys.js';
 import { freePort } from '../../src/util/net.js';
@@ -44,6 +45,11 @@ export interface VanOptions {
   metrics?: boolean;
   /** Extra environment for `lfr run`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Start `lfr run` with the core-file limit raised to unlimited (as on a box someone
+   * misconfigured): the van must still never leave a core file with faces in it.
+   */
+  coreLimitUnlimited?: boolean;
 }
 
 export interface BundleSubject {
@@ -139,6 +145,11 @@ export class Van {
   get stateDir(): string {
     return (this.config.paths as Json).stateDir as string;
   }
+  /** TMPDIR of `lfr run`. */
+  get tmpDir(): string {
+    return path.join(this.dir, 'tmp');
+  }
+
   get runtimeDir(): string {
     return (this.config.paths as Json).runtimeDir as string;
   }
@@ -159,10 +170,14 @@ export class Van {
   async start(timeoutMs = 90_000): Promise<void> {
     if (this.child) throw new Error('van already started');
     this.stderr = '';
-    const child = spawn(process.execPath, [CLI_ENTRY, '-c', this.cfgFile, 'run'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, LFR_CONFIG: '', ...this.opts.env },
-    });
+    // The daemon's working directory and TMPDIR are inside the van's temp dir, so any stray file
+    // it writes (a core file lands in the cwd here, core_pattern "core") is among filesWritten().
+    mkdirSync(this.tmpDir, { recursive: true });
+    const argv = [CLI_ENTRY, '-c', this.cfgFile, 'run'];
+    const env = { ...process.env, LFR_CONFIG: '', TMPDIR: this.tmpDir, ...this.opts.env };
+    const child = this.opts.coreLimitUnlimited
+      ? spawn('/bin/sh', ['-c', 'ulimit -c unlimited && exec "$0" "$@"', process.execPath, ...argv], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'], env })
+      : spawn(process.execPath, argv, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'], env });
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
@@ -240,6 +255,24 @@ export class Van {
 
   async endDeployment(extra: string[] = []): Promise<Json> {
     return this.cliJson(['deployment', 'end', ...extra]);
+  }
+
+  /**
+   * A tablet-like MQTT client (WebSocket over TLS, the broker's tablet account) subscribed to this
+   * van's alert topic: `alerts` collects the alert messages as they arrive. Closed at teardown.
+   */
+  async alertFeed(t: ExecutionContext): Promise<{ alerts: Array<Record<string, unknown>>; client: MqttClient }> {
+    const b = this.broker;
+    if (!b) throw new Error('this van has no broker');
+    const client = await mqtt.connectAsync(b.wsUrl, { username: b.tablet.user, password: b.tablet.password, ca: readFileSync(b.caFile), clientId: `feed-${process.pid}-${Date.now()}`, reconnectPeriod: 500 });
+    t.teardown(() => client.endAsync(true));
+    const alerts: Array<Record<string, unknown>> = [];
+    const prefix = `${((this.config.mqtt as Json | undefined)?.topicPrefix as string | undefined) ?? 'lfr'}/${(this.config.van as Json).id as string}`;
+    client.on('message', (topic, payload) => {
+      if (topic.startsWith(`${prefix}/alerts/`)) alerts.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+    });
+    await client.subscribeAsync(`${prefix}/alerts/+`, { qos: 1 });
+    return { alerts, client };
   }
 
   /** `lfr status --json` of the running daemon. */

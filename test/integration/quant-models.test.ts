@@ -10,7 +10,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { INSTALL_ROOT } from '../../src/paths.js';
 import { alignedFaces, DEMO_PHOTO_DIR, DEMO_PHOTOS, embedderFeeds, listImages } from '../../src/tools/quant/calib-data.js';
-import { decodeModel, encodeModel, onnxOpset } from '../../src/vision/onnx-graph.js';
+import { decodeModel, DT, encodeModel, onnxOpset } from '../../src/vision/onnx-graph.js';
 import { DEFAULT_QUANTIZE } from '../../src/tools/quant/quantize.js';
 import { quantizeEntry } from '../../src/tools/quant/service.js';
 import { Gallery } from '../../src/match/gallery.js';
@@ -91,6 +91,19 @@ test('the committed int8 detector finds the float detector\'s confident faces on
   }
   t.true(wanted >= 10, `float faces: ${wanted}`);
   t.true(found / wanted >= 0.95, `int8 found ${found} of ${wanted}`);
+});
+
+test('the committed int8 models use 7-bit weights, so no x86 kernel can saturate (the same results on AVX2, AVX-512 and VNNI CPUs)', (t) => {
+  // MLAS's u8 x s8 kernels without VNNI (vpmaddubsw) add two products into a saturating int16:
+  // 2 x 255 x 63 = 32,130 fits, 2 x 255 x 127 does not. This holds whatever CPU runs the test.
+  for (const file of ['fr_feature.int8.onnx', 'fr_detect.int8.onnx']) {
+    const g = decodeModel(readFileSync(path.join(MODELS, file))).graph;
+    const weights = g.initializer.filter((w) => w.dataType === DT.INT8 && w.rawData && w.rawData.length > 1);
+    t.true(weights.length > 10, `${file}: int8 weight tensors found`);
+    let maxAbs = 0;
+    for (const w of weights) for (const v of new Int8Array(w.rawData!.buffer, w.rawData!.byteOffset, w.rawData!.length)) maxAbs = Math.max(maxAbs, Math.abs(v));
+    t.true(maxAbs <= 63, `${file}: largest |weight| ${maxAbs} (must be <= 63)`);
+  }
 });
 
 test('protobuf round trip: re-encoding a written model gives the same bytes, and the float models decode and re-encode losslessly', (t) => {

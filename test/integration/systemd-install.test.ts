@@ -12,6 +12,7 @@ import { BUILD_ROOT, INSTALL_ROOT } from '../../src/paths.js';
 import { spawn } from 'node:child_process';
 import { probeBroker } from '../../src/health/active.js';
 import { freePort } from './fixtures/fieldops-env.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 const run = promisify(execFile);
 
@@ -30,7 +31,7 @@ function walk(dir: string, base = dir): Array<[string, string]> {
 }
 
 test('install twice, then uninstall: idempotent, tight, and no biometric data left', async (t) => {
-  for (const tool of ['/usr/bin/openssl', '/usr/bin/mosquitto_passwd', '/usr/sbin/mosquitto']) if (!existsSync(tool)) return t.pass(`${tool} missing: skipped`);
+  requirePrereqs(['openssl', 'mosquitto']);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lfr-install-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   // A built checkout made of links to this build (copying node_modules would take minutes).

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { INSTALL_ROOT } from '../../src/paths.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 const run = promisify(execFile);
 const SYSTEMD = path.join(INSTALL_ROOT, 'systemd');
@@ -33,7 +34,7 @@ function unitDir(): string {
 }
 
 test('lfr.service and lfr-usb-import@.service verify cleanly', async (t) => {
-  if (!existsSync(ANALYZE)) return t.pass('systemd-analyze not installed here: skipped (apt-get install systemd)');
+  requirePrereqs(['systemd-analyze']);
   const dir = unitDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const r = await analyze(['verify', '--man=no', path.join(dir, 'lfr.service'), path.join(dir, 'lfr-usb-import@.service')]);
@@ -47,7 +48,8 @@ test('lfr.service and lfr-usb-import@.service verify cleanly', async (t) => {
 
 test('the mosquitto drop-in is loaded and verifies cleanly', async (t) => {
   const base = '/lib/systemd/system/mosquitto.service';
-  if (!existsSync(ANALYZE) || !existsSync(base)) return t.pass('systemd-analyze or mosquitto.service missing: skipped');
+  requirePrereqs(['systemd-analyze', 'mosquitto']);
+  if (!existsSync(base)) throw new Error(`${base} is missing: the mosquitto package ships it (apt-get install mosquitto)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-units-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   copyFileSync(base, path.join(dir, 'mosquitto.service'));
@@ -63,7 +65,7 @@ test('the mosquitto drop-in is loaded and verifies cleanly', async (t) => {
 });
 
 test('systemd-analyze security scores lfr.service below 2.0', async (t) => {
-  if (!existsSync(ANALYZE)) return t.pass('systemd-analyze not installed here: skipped');
+  requirePrereqs(['systemd-analyze']);
   const dir = unitDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const r = await analyze(['security', '--offline=yes', path.join(dir, 'lfr.service')]);

@@ -2,7 +2,8 @@
 // kernels (QLinearConv, QLinearAdd, ...): activations uint8 asymmetric per tensor, Conv/Gemm/MatMul
 // weights int8 symmetric per output channel (DequantizeLinear with `axis`), Conv biases int32 with
 // scale = input scale x weight scale. uint8 x int8 is the pairing MLAS runs fastest on x86
-// (VNNI / AVX2 u8s8) and ARM64 (sdot/udot).
+// (VNNI / AVX2 u8s8) and ARM64 (sdot/udot); weights are 7-bit by default (reduceRange) so the
+// AVX2 kernels cannot saturate.
 import { DT, consumers, elemTypes, floatData, makeTensor, nameAllocator, producers, tensorDims, intAttr, type QGraph, type QModel, type QNode, type QTensor } from '../../vision/onnx-graph.js';
 
 export interface Range {
@@ -14,8 +15,10 @@ export interface QdqOptions {
   /** Per-output-channel weight scales (else one scale per tensor). */
   perChannel: boolean;
   /**
-   * 7-bit weights: avoids the int16 saturation of u8s8 on AVX2 CPUs without VNNI, at some
-   * accuracy cost. Not needed on VNNI or ARM64.
+   * 7-bit weights: avoids the int16 saturation of u8s8 on x86 CPUs without VNNI (SSE4.1, AVX2,
+   * AVX-512 before VNNI: vpmaddubsw adds two u8 x s8 products into a saturating int16), so the
+   * model computes the same on every CPU. The default (quantize.ts); full range only where the
+   * target CPU is known to have VNNI or ARM64 dot products.
    */
   reduceRange: boolean;
   /** Node names (or output tensor names) left in float. */

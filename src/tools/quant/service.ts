@@ -74,7 +74,7 @@ export async function quantizeEntry(
     file: fileName,
     source: { file: fileName },
     sha256,
-    notes: `Static int8 QDQ of ${entry.id} (u8 activations per tensor, s8 weights per channel, opset 13), made by "lfr models quantize --model ${entry.id}" calibrated on ${feeds.length} input(s) from ${images.length} image(s).${existing && existing.sha256 !== sha256 ? ' NOTE: differs from the manifest hash.' : ''}`,
+    notes: `Static int8 QDQ of ${entry.id} (u8 activations per tensor, s8 weights per channel${opts.reduceRange ? ' in 7 bits (no int16 saturation on x86 without VNNI)' : ' in 8 bits (VNNI/ARM64 only)'}, opset 13), made by "lfr models quantize --model ${entry.id}" calibrated on ${feeds.length} input(s) from ${images.length} image(s).${existing && existing.sha256 !== sha256 ? ' NOTE: differs from the manifest hash.' : ''}`,
   };
   return { entry: newEntry, file, result };
 }
