@@ -6,7 +6,8 @@
 // left out of the list is visible there; a part in the list is started, stopped and health-checked.
 //
 //   systemd     sd_notify (first: it takes NOTIFY_SOCKET out of the env before any child process)
-//   engine      ONNX face engine (models hash-checked)
+//   loop-lag    event-loop delay sampler (lfr status, /metrics, lfr bench live)
+//   inference   worker pool: every ONNX run in worker threads (models hash-checked per worker)
 //   audit       hash-chained audit log
 //   mqtt        broker link (availability online/offline/stopped)
 //   alerts      encrypted alert store + outbox + adjudication intake (purges due alerts at start)
@@ -23,8 +24,11 @@ import type { Config } from './config/schema.js';
 import type { Clock, Component } from './lifecycle.js';
 import { component, systemClock } from './lifecycle.js';
 import { scrubUrl, type Logger } from './log.js';
-import type { FaceEngine } from './vision/types.js';
-import { createFaceEngine } from './vision/engine.js';
+import { InferencePool } from './vision/pool/pool.js';
+import type { PoolAudit } from './vision/buffers.js';
+import { LoopLag } from './health/loop-lag.js';
+import { stalledCameras } from './health/analysis.js';
+import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
 import { AuditLog, auditFile } from './audit/log.js';
 import { LfrMqttClient } from './mqtt/client.js';
 import { topicsFor } from './mqtt/topics.js';
@@ -75,7 +79,9 @@ export class Daemon {
   private startedAt: number | null = null;
   private readonly log: Logger;
   private notifier: Notifier | null = null;
-  private face: FaceEngine | null = null;
+  /** Every model of the van runs here, in worker threads: the FaceEngine of enrolment and the live path. */
+  readonly inference: InferencePool;
+  readonly loopLag = new LoopLag();
   readonly audit: AuditLog;
   readonly mqtt: LfrMqttClient;
   readonly alerts: AlertService;
@@ -100,10 +106,8 @@ export class Daemon {
     const clock = d.clock ?? systemClock;
     const log = d.log;
     this.log = log.child({ module: 'daemon' });
-    const engine = (): FaceEngine => {
-      if (!this.face) throw new Error('face engine not started');
-      return this.face;
-    };
+    this.inference = new InferencePool({ config: cfg, log, clock });
+    const engine = (): InferencePool => this.inference;
 
     // The van key signs the audit head at each deployment end (src/audit/anchor.ts).
     this.audit = new AuditLog(auditFile(cfg), clock, false, cfg.watchlist.vanKeyFile);
@@ -151,6 +155,8 @@ export class Daemon {
         memorySafety: () => this.memory.current(),
         deploymentRunning: () => this.deployments.current() !== null,
         tablet: () => (this.tablet ? (this.failed.has(this.tablet.name) ? { served: false, reason: this.failed.get(this.tablet.name)! } : { served: true }) : null),
+        progress: () => this.analysisFacts(),
+        performance: () => this.performance(),
       },
       analysis: () => {
         const c = this.analysis.counters();
@@ -168,6 +174,7 @@ export class Daemon {
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
         watchlist: this.watchlist,
         upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
+        bufferAudit: () => this.bufferAudit(),
       }),
       log.child({ module: 'control' }),
     );
@@ -176,7 +183,8 @@ export class Daemon {
       { component: component('systemd', () => void (this.notifier = createNotifier(log.child({ module: 'sd-notify' }))), () => this.notifier?.close()) },
       // Before a single face is decoded: no core dump, no swap (analysis refuses to start otherwise).
       { component: component('memory', async () => { await this.memory.start(); if (this.memory.problem()) this.analysis.stopAnalysis(); }, () => this.memory.stop()) },
-      { component: component('engine', async () => void (this.face = await createFaceEngine(cfg, log)), async () => this.closeEngine()) },
+      { component: this.loopLag },
+      { component: this.inference },
       { component: component('audit', () => void this.audit.open().record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length }), () => this.closeAudit()) },
       { component: this.mqtt },
       { component: this.alerts },
@@ -212,7 +220,13 @@ export class Daemon {
     this.state = 'running';
     this.startedAt = (this.d.clock ?? systemClock)();
     this.notifier?.ready('running');
-    this.notifier?.startWatchdog(() => this.state === 'running');
+    // Alive means more than "running": every live camera's analysis is making progress.
+    this.notifier?.startWatchdog(() => {
+      if (this.state !== 'running') return false;
+      const stuck = stalledCameras(this.analysisFacts().cameras, (this.d.clock ?? systemClock)(), this.d.config.health.analysisStallSeconds * 1000);
+      if (stuck.length > 0) this.log.error({ cameras: stuck }, 'analysis makes no progress: watchdog ping withheld');
+      return stuck.length === 0;
+    });
     this.log.info({ parts: this.started.map((c) => c.name), cameras: this.d.config.cameras.filter((c) => c.enabled).length, watchlist: this.watchlist.current !== null, analysing: this.analysis.isAnalysing }, 'daemon running');
   }
 
@@ -250,15 +264,41 @@ export class Daemon {
     };
   }
 
+  /** Event-loop delay and frame-to-decision latency, as measured now. */
+  performance(): PerformanceFacts {
+    const l = this.loopLag.figures();
+    const d = this.analysis.latency.figures();
+    return { eventLoopLagP50Ms: l?.p50Ms ?? null, eventLoopLagP99Ms: l?.p99Ms ?? null, eventLoopLagMaxMs: l?.maxMs ?? null, decisionLatencyP50Ms: d?.p50Ms ?? null, decisionLatencyP99Ms: d?.p99Ms ?? null };
+  }
+
+  /** Start new measuring windows for performance() (benchmarks time exactly their pass). */
+  resetPerformance(): void {
+    this.loopLag.reset();
+    this.analysis.latency.reset();
+  }
+
+  /** Analysis progress per camera and the inference workers, for the health report. */
+  analysisFacts(): AnalysisFacts {
+    const p = this.inference.stats();
+    return {
+      cameras: this.cameras.stats().map((c) => ({ camera: c.camera, state: c.state, busySince: c.busySince })),
+      stallLimitMs: this.d.config.health.analysisStallSeconds * 1000,
+      workers: p.workers,
+      droppedByCamera: p.droppedByCamera,
+    };
+  }
+
+  /**
+   * Every buffer pool that holds faces, on the main thread and in each inference worker:
+   * counts only (buffers, bytes, in use, released buffers that are not all zero), never content.
+   */
+  async bufferAudit(): Promise<PoolAudit[]> {
+    return [...this.cameras.pools.audit(), ...(await this.inference.audit())];
+  }
+
   /** In-process alert notices (the demo prints them). Returns an unsubscribe function. */
   onAlert(cb: (a: AlertNotice) => void): () => void {
     return this.analysis.onAlert(cb);
-  }
-
-  private async closeEngine(): Promise<void> {
-    const e = this.face;
-    this.face = null;
-    await e?.close();
   }
 
   private closeAudit(): void {

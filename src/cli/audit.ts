@@ -1,6 +1,7 @@
 // `lfr audit verify [--json]`: walk the hash chain and compare with the head file; exit 1 with
 // every problem listed when the trail was edited, cut short, or entries deleted or reordered.
 // `lfr audit show [--limit N] [--type T] [--json]`: the newest entries (no biometric data in them).
+// `lfr audit buffers [--json]`: src/cli/audit-buffers.ts.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -9,6 +10,7 @@ import { anchorPublicKey, HeadValueError, parseHeadValue, verifyAnchorSignature 
 import { KeyFileError } from '../crypto/keys.js';
 import { systemClock } from '../lifecycle.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { registerBuffers } from './audit-buffers.js';
 
 function openAudit(program: Command): AuditLog {
   const cfg = loadConfig(program.opts<{ config?: string }>().config);
@@ -22,7 +24,8 @@ function openAuditOf(cfg: ReturnType<typeof loadConfig>): AuditLog {
 }
 
 export function register(program: Command): void {
-  const audit = program.command('audit').description('the tamper-evident audit trail');
+  const audit = program.command('audit').description('the tamper-evident audit trail, and the wiping of face buffers');
+  registerBuffers(audit, program);
   audit
     .command('verify')
     .description('check the hash chain: detects edited, deleted, reordered or truncated entries; with --head, also against a head printed in a results report (a tail rewritten together with the head file)')

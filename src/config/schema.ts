@@ -92,6 +92,14 @@ export const configSchema = z
           .default(['cuda', 'cpu'])
           .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last.'),
         intraOpThreads: z.number().int().min(1).max(64).default(1).describe('Threads per ONNX session. One thread per session lets several cameras run side by side.'),
+        workers: z
+          .number()
+          .int()
+          .min(0)
+          .max(64)
+          .default(0)
+          .describe('Inference worker threads, each with its own ONNX sessions (every model run happens in one, never on the event loop). 0: one per intraOpThreads cores, at most one per enabled camera.'),
+        workerTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe('A worker whose request runs longer than this is taken as hung: it is replaced (with back-off) and its frames are dropped and counted.'),
       })
       .strict()
       .prefault({}),
@@ -231,6 +239,7 @@ export const configSchema = z
         minFreeMemMb: z.number().int().min(16).default(512).describe('Available memory below this fails the health check (below twice this warns).'),
         maxGpuTempC: z.number().min(40).max(110).default(87).describe('GPU temperature that fails the health check (NVIDIA boards slow down near 87-90 °C).'),
         minCameraFps: z.number().min(0).max(30).default(2).describe('A live camera analysed at fewer frames per second than this warns.'),
+        analysisStallSeconds: z.number().int().min(5).max(600).default(30).describe('A live camera whose analysis has been on one frame this long counts as stuck: `lfr health` FAILs and the systemd watchdog ping is withheld (systemd restarts the daemon). Longer than vision.workerTimeoutMs, after which a hung inference worker is replaced.'),
         warnWatchlistExpiryMinutes: z.number().int().min(0).max(1440).default(60).describe('Warn when the watchlist expires within this many minutes.'),
         intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often the daemon re-evaluates health, publishes the retained status and refreshes the metrics.'),
       })

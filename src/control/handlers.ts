@@ -6,6 +6,7 @@ import type { DeploymentService } from '../deployment/service.js';
 import type { StartRequest } from '../deployment/types.js';
 import type { HealthReport } from '../health/types.js';
 import type { StatusSummary } from '../health/status.js';
+import type { PoolAudit } from '../vision/buffers.js';
 
 export interface HandlerDeps {
   deployments: DeploymentService;
@@ -22,6 +23,8 @@ export interface HandlerDeps {
   upload?: { maxBytes: number; timeoutMs: number };
   /** Called after a deployment started or ended (e.g. HealthMonitor.publish, so tablets see it at once). */
   afterChange?: () => void | Promise<void>;
+  /** The buffer pools that hold faces, main thread and inference workers: counts only, never content. */
+  bufferAudit?: () => Promise<PoolAudit[]>;
 }
 
 const str = (p: Record<string, unknown>, k: string, required = true): string | undefined => {
@@ -83,6 +86,10 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
     },
     'deployment.end': (_p, actor) => after(d, d.deployments.endDeployment('ended_by_operator', actor)),
   };
+  if (d.bufferAudit) {
+    const audit = d.bufferAudit;
+    h['buffers.audit'] = async () => ({ pools: await audit() });
+  }
   if (d.importWatchlist) {
     const imp = d.importWatchlist;
     const wl = d.watchlist;
