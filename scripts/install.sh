@@ -13,6 +13,8 @@
 #   LFR_SRC=DIR         the built checkout to install from (default: this script's repo)
 #   LFR_BROKER_HOSTS    extra names/IPs for the broker's and the tablet page's certificates on a first
 #                       install, e.g. "10.20.0.1 van7.local" (later: config broker.hosts, lfr broker setup)
+#   LFR_TABLET_NET      networks tablets connect from (the van Wi-Fi), e.g. "10.20.0.0/24"; the
+#                       broker's unit accepts nothing else (default: the private ranges)
 set -euo pipefail
 SRC="${LFR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}"
 R="${LFR_ROOT:-}"
@@ -77,10 +79,14 @@ fi
 # 4. Van key pair (X25519): bundles are encrypted to its public half, which the force needs.
 if [ ! -f "$R/etc/lfr/keys/van.key" ]; then
   node "$SRC/dist/src/cli/entry.js" keys generate --kind van --out "$R/etc/lfr/keys" --name van >/dev/null
-  own root:lfr "$R/etc/lfr/keys/van.key" "$R/etc/lfr/keys/van.pub"
-  chmod 0640 "$R/etc/lfr/keys/van.key"
   say "generated the van key; send /etc/lfr/keys/van.pub to the force's watchlist station"
 fi
+# The van key is the daemon's alone: 0600, owned by the service user (the key loader refuses any
+# group or other access, as ssh does). Set on every run, so an older install's 0640 is corrected.
+own lfr:lfr "$R/etc/lfr/keys/van.key"
+own root:lfr "$R/etc/lfr/keys/van.pub"
+chmod 0600 "$R/etc/lfr/keys/van.key"
+chmod 0644 "$R/etc/lfr/keys/van.pub"
 
 # 5. The broker: its whole configuration, the van CA, the broker's and the tablet page's
 # certificates, the daemon's broker account (random password in /etc/lfr/secrets) and the
@@ -104,6 +110,11 @@ if [ -n "$R" ]; then
     fs.writeFileSync(out, JSON.stringify(c), { mode: 0o600 });
   ' "$R/etc/lfr/lfr.json" "$R" "$SETUP_CFG"
 fi
+# The broker's unit is firewalled to loopback and the tablet network (mosquitto 2.0.11 ignores the
+# address of a WebSocket listener and binds every interface; systemd/mosquitto.service.d/lfr.conf,
+# IPAddressAllow, rendered below). The listeners bind where the config says (broker.mqttBind,
+# broker.wsBind).
+TABLET_NET="${LFR_TABLET_NET:-10.0.0.0/8 172.16.0.0/12 192.168.0.0/16}"
 install -d -m 0755 "$R/etc/mosquitto"
 if ! node "$SRC/dist/src/cli/entry.js" -c "$SETUP_CFG" broker setup --json > "$R/etc/lfr/.broker-setup.out"; then
   echo "install: the broker set-up failed (see above)" >&2; exit 1
@@ -119,14 +130,25 @@ rm -f "$R/etc/lfr/.broker-setup.out" "$R/etc/lfr/.broker-setup.json"
 install -d -m 0755 "$R/etc/systemd/system/mosquitto.service.d" "$R/etc/udev/rules.d"
 install -m 0644 "$SRC/systemd/lfr.service" "$R/etc/systemd/system/lfr.service"
 install -m 0644 "$SRC/systemd/lfr-usb-import@.service" "$R/etc/systemd/system/lfr-usb-import@.service"
-install -m 0644 "$SRC/systemd/mosquitto.service.d/lfr.conf" "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
+sed -e "s|@TABLET_NET@|$TABLET_NET|" "$SRC/systemd/mosquitto.service.d/lfr.conf" > "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
+chmod 0644 "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
 install -m 0644 "$SRC/systemd/99-lfr-usb.rules" "$R/etc/udev/rules.d/99-lfr-usb.rules"
 
-# 8. Swap would let the kernel page the tmpfs watchlist out to disk.
+# 8. Swap would let the kernel page the tmpfs watchlist (and the daemon's memory) out to disk.
+# lfr.service has MemorySwapMax=0 and the daemon refuses to analyse where its memory can be
+# swapped (lfr health FAILs with the reason); turning swap off covers tmpfs pages too.
 if [ "$REAL" = 1 ] && [ -n "$(swapon --show --noheadings 2>/dev/null)" ]; then
   echo "install: WARNING: swap is on. The watchlist lives on tmpfs and could be written to disk through swap." >&2
   echo "install:          Turn it off: swapoff -a, and remove the swap line from /etc/fstab (hardware/README.md)." >&2
 fi
+# No core files of anything on the box (systemd-coredump would keep the daemon's if it ever
+# dumped; the daemon is non-dumpable and LimitCORE=0, this is the belt to those braces), and
+# fs.suid_dumpable 0 so that non-dumpable really means no core.
+install -d -m 0755 "$R/etc/systemd/coredump.conf.d" "$R/etc/sysctl.d"
+printf '[Coredump]\nStorage=none\nProcessSizeMax=0\n' > "$R/etc/systemd/coredump.conf.d/lfr.conf"
+printf 'fs.suid_dumpable = 0\n' > "$R/etc/sysctl.d/60-lfr-nocore.conf"
+chmod 0644 "$R/etc/systemd/coredump.conf.d/lfr.conf" "$R/etc/sysctl.d/60-lfr-nocore.conf"
+[ "$REAL" = 1 ] && sysctl -q -p "$R/etc/sysctl.d/60-lfr-nocore.conf" >/dev/null 2>&1 || true
 
 if [ "$REAL" = 1 ]; then
   systemctl daemon-reload

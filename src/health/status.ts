@@ -2,7 +2,7 @@
 // status topic (via src/mqtt publishStatus). Built from the deployment status, the last health
 // report and the camera facts. Counts and states only: no subject, image or template.
 import type { DeploymentCounts, DeploymentRecord, DeploymentReport } from '../deployment/types.js';
-import type { AuditFacts, CameraFacts, HealthReport, Level } from './types.js';
+import type { AuditFacts, CameraFacts, HealthReport, Level, PerformanceFacts } from './types.js';
 import { SCHEMA, type StatusPayload } from '../mqtt/topics.js';
 
 export interface StatusSummary {
@@ -28,6 +28,8 @@ export interface StatusSummary {
   analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number };
   /** Result of the last watchlist import from USB or the CLI, for the tablets and the technician. */
   lastImport: null | { at: string; source: string; ok: boolean; message: string; subjects?: number };
+  /** Event-loop delay and frame-to-decision latency (issue 13: the daemon answers at full load). */
+  performance?: PerformanceFacts;
 }
 
 export interface StatusInput {
@@ -38,6 +40,7 @@ export interface StatusInput {
   deployment: { running: DeploymentRecord | null; counts: DeploymentCounts; lastReport: DeploymentReport | null };
   lastImport: StatusSummary['lastImport'];
   analysis?: StatusSummary['analysis'];
+  performance?: PerformanceFacts;
 }
 
 export function buildStatus(s: StatusInput): StatusSummary {
@@ -68,6 +71,7 @@ export function buildStatus(s: StatusInput): StatusSummary {
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped })),
     analysis: s.analysis ?? null,
     lastImport: s.lastImport,
+    ...(s.performance ? { performance: s.performance } : {}),
   };
 }
 
@@ -90,6 +94,11 @@ export function formatStatus(s: StatusSummary): string {
   }
   for (const c of s.cameras) lines.push(`camera ${c.name}: ${c.state}${c.fps !== null ? ` ${c.fps.toFixed(1)} fps` : ''}${c.dropped ? `, ${c.dropped} dropped` : ''}`);
   if (s.lastImport) lines.push(`last watchlist import (${s.lastImport.source}) ${s.lastImport.at}: ${s.lastImport.ok ? 'OK' : 'FAILED'}: ${s.lastImport.message}`);
+  const p = s.performance;
+  if (p) {
+    const ms = (v: number | null): string => (v === null ? '-' : `${v} ms`);
+    lines.push(`event loop delay p50 ${ms(p.eventLoopLagP50Ms)}, p99 ${ms(p.eventLoopLagP99Ms)}; frame to decision p50 ${ms(p.decisionLatencyP50Ms)}, p99 ${ms(p.decisionLatencyP99Ms)}`);
+  }
   return lines.join('\n');
 }
 

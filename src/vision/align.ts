@@ -57,8 +57,12 @@ export const similarityScale = (t: Similarity): number => Math.hypot(t.a, t.b);
  * Warp `img` into a size x size image with `t` (source -> destination), bilinear; pixels that map
  * outside the source are black, as in InsightFace's cv2.warpAffine(borderValue=0).
  */
-export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE): RgbImage {
-  const out = new Uint8Array(size * size * 3);
+export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE, into?: Uint8Array): RgbImage {
+  // `into` (an owned, wiped-at-release buffer of the live path) is reused: clear it first, since
+  // pixels that map outside the source are left black by skipping them.
+  const out = into ?? new Uint8Array(size * size * 3);
+  if (out.length !== size * size * 3) throw new RangeError(`aligned buffer has ${out.length} bytes, expected ${size * size * 3}`);
+  if (into) out.fill(0);
   const det = t.a * t.a + t.b * t.b;
   // Inverse: src = [a b; -b a] / det * (dst - t)
   const ia = t.a / det, ib = t.b / det;
@@ -93,8 +97,8 @@ export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE
   return { width: size, height: size, data: out };
 }
 
-/** Align a face given its 5 points (ArcFace order) to 112x112. */
-export function alignFace(img: RgbImage, five: readonly Point[]): { aligned: RgbImage; transform: Similarity } {
+/** Align a face given its 5 points (ArcFace order) to 112x112 (into `into` when given). */
+export function alignFace(img: RgbImage, five: readonly Point[], into?: Uint8Array): { aligned: RgbImage; transform: Similarity } {
   const transform = umeyama(five, ARCFACE_112);
-  return { aligned: warpSimilarity(img, transform), transform };
+  return { aligned: warpSimilarity(img, transform, ALIGNED_SIZE, into), transform };
 }

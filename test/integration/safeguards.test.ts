@@ -13,6 +13,8 @@
 //       any JPEG, though strangers' faces were detected and embedded;
 //   (c) the context frame of the alert holds exactly one face the detector can find (bystanders
 //       masked);
+//   (d) the van's own frame and tensor buffers (main thread and every inference worker) are zero
+//       once released (`lfr audit buffers`, the auditor's view: counts only);
 //   (e) killed with SIGABRT under an unlimited core limit, the daemon leaves no core file.
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -114,6 +116,15 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   const analysis = st.analysis as { facesAnalysed: number; embedded: number };
   t.true(analysis.embedded >= 3, `faces embedded and searched: ${analysis.embedded}`);
   await van.endDeployment();
+
+  // (d) every released frame and tensor buffer is zero.
+  await sleep(500);
+  const buffers = await van.cliJson<{ ok: boolean; releasedNotZero: number; pools: Array<{ thread: string; pool: string; acquired: number; released: number; releasedNotZero: number }> }>(['audit', 'buffers']);
+  t.true(buffers.ok);
+  t.is(buffers.releasedNotZero, 0, JSON.stringify(buffers.pools.filter((p) => p.releasedNotZero > 0)));
+  for (const pool of ['frame', 'detector-input', 'aligned', 'embedder-input']) {
+    t.true(buffers.pools.some((p) => p.pool === pool && p.acquired > 0), `the ${pool} buffers were used and audited`);
+  }
   const station = path.join(van.dir, 'station');
   const written = van.filesWritten().filter((f) => !f.startsWith(station) && !f.includes(`${path.sep}tls${path.sep}`) && !f.endsWith('.pass') && !f.endsWith('.pub') && !f.endsWith('.key'));
   t.true(written.some((f) => f.endsWith('audit.db')) && written.some((f) => f.startsWith(van.broker!.dir)), written.join(', '));

@@ -56,7 +56,7 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   t.regex(first.stdout, /certificate names: localhost 127.0.0.1 10.20.0.1 van7.local/);
   const mode = (p: string) => (statSync(path.join(root, p)).mode & 0o777).toString(8);
   t.is(mode('etc/lfr'), '750');
-  t.is(mode('etc/lfr/keys/van.key'), '640');
+  t.is(mode('etc/lfr/keys/van.key'), '600', 'the van key: the service user only (the key loader refuses group access)');
   t.is(mode('etc/lfr/tls/ca.key'), '600');
   t.regex(mode('etc/lfr/tls/tablet.key'), /^6[04]0$/, 'the tablet page key comes from the van CA, readable by the lfr group (when it exists) only');
   t.is(mode('etc/mosquitto/lfr/broker.key'), '600');

@@ -7,6 +7,7 @@
 // At 640 px on a 1280x720 analysis frame the smallest prior (10 px) is a 20 px face.
 import { cutGraph } from '../graph-rewrite.js';
 import { nms, type Scored } from '../nms.js';
+import { withLease, type Lease } from '../buffers.js';
 import { fullRoi, toTensor } from '../preprocess.js';
 import { priorCount, ssdPriors, type PriorSpec } from '../priors.js';
 import { ort } from '../session.js';
@@ -118,9 +119,10 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
     return p;
   };
 
-  const run = async (img: RgbImage, size: { width: number; height: number }): Promise<FaceDetection[]> => {
+  const run = async (img: RgbImage, size: { width: number; height: number }, lease: Lease): Promise<FaceDetection[]> => {
     const target = { ...entry.input, ...size };
-    const data = toTensor(img, fullRoi(img), target);
+    // The scaled frame is a picture of every face in it: an owned buffer, wiped at release.
+    const data = toTensor(img, fullRoi(img), target, { out: lease.f32('detector-input', 3 * size.width * size.height) });
     const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, 3, size.height, size.width]) });
     const scores = out[scoresName]?.data as Float32Array | undefined;
     const locs = out[locsName]?.data as Float32Array | undefined;
@@ -134,22 +136,26 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
 
   return {
     id: entry.id,
-    async detect(img: RgbImage): Promise<FaceDetection[]> {
-      if (!entry.input.dynamic) return run(img, native);
-      const plan = rfbScalePlan(img.width, img.height, config.vision.detectorInputWidth, native.width);
-      const fine = await run(img, plan.fine);
-      if (!plan.coarse) return fine;
-      const fineScale = plan.fine.height / img.height;
-      if (!fine.some((f) => f.box.height * fineScale > LARGE_FACE_INPUT_PX)) return fine;
-      // Large faces: the largest prior is 256 px and training faces were at most 240 px high, so
-      // boxes (and hence landmarks and alignment) degrade above ~160 px of network input (LFW
-      // verification fell from 99.7 % to 92 % when 250 px stills were upscaled to 640). Take
-      // those faces from a pass at the native size instead.
-      const coarse = await run(img, plan.coarse);
-      return mergeScales(fine, coarse, fineScale, decode.nmsIou);
+    async detect(img: RgbImage, lease?: Lease): Promise<FaceDetection[]> {
+      return withLease(lease, (l) => detectWith(img, l));
     },
     async close(): Promise<void> {
       await session.release();
     },
   };
+
+  async function detectWith(img: RgbImage, lease: Lease): Promise<FaceDetection[]> {
+    if (!entry.input.dynamic) return run(img, native, lease);
+    const plan = rfbScalePlan(img.width, img.height, config.vision.detectorInputWidth, native.width);
+    const fine = await run(img, plan.fine, lease);
+    if (!plan.coarse) return fine;
+    const fineScale = plan.fine.height / img.height;
+    if (!fine.some((f) => f.box.height * fineScale > LARGE_FACE_INPUT_PX)) return fine;
+    // Large faces: the largest prior is 256 px and training faces were at most 240 px high, so
+    // boxes (and hence landmarks and alignment) degrade above ~160 px of network input (LFW
+    // verification fell from 99.7 % to 92 % when 250 px stills were upscaled to 640). Take
+    // those faces from a pass at the native size instead.
+    const coarse = await run(img, plan.coarse, lease);
+    return mergeScales(fine, coarse, fineScale, decode.nmsIou);
+  }
 }
