@@ -1,7 +1,7 @@
 // Turning an AlertCandidate into the schema-1 AlertPayload the tablets render directly (base64
 // JPEGs, ONVIF-style fields), and the alert id. Pure except for the optional context downscale.
 import { randomBytes } from 'node:crypto';
-import sharp from 'sharp';
+import sharp from '../vision/sharp.js';
 import { SCHEMA, type AlertPayload, type BoundingBox } from '../mqtt/topics.js';
 import type { AlertCandidate } from './types.js';
 

@@ -85,3 +85,11 @@ test('fair queue: cameras are served in turn, a backlog does not starve another 
   t.deepEqual(q.drain(), ['a2', 'a3']);
   t.is(q.shift(), undefined);
 });
+
+test("sharp's cache is off in the product (src/vision/sharp.ts): no decoded or encoded face lingers in libvips", async (t) => {
+  const sharp = (await import('../../src/vision/sharp.js')).default;
+  const c = sharp.cache() as { memory: { max: number }; items: { max: number }; files: { max: number } };
+  t.is(c.memory.max, 0);
+  t.is(c.items.max, 0);
+  t.is(c.files.max, 0);
+});
