@@ -35,7 +35,6 @@ import { topicsFor } from './mqtt/topics.js';
 import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
-import { watchlistComposition } from './watchlist/service.js';
 import { CameraManager } from './ingest/manager.js';
 import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
 import { DeploymentService } from './deployment/service.js';
@@ -47,6 +46,7 @@ import { controlSocketPath } from './control/protocol.js';
 import { HealthMonitor } from './health/monitor.js';
 import { auditFactsOf, cameraFactsFromStats, toStatusPayload } from './health/status.js';
 import { createNotifier, type Notifier } from './health/sd-notify.js';
+import { MemoryGuard } from './health/memory-safety.js';
 import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
 import type { CameraStats } from './ingest/manager.js';
 
@@ -87,6 +87,8 @@ export class Daemon {
   readonly alerts: AlertService;
   readonly retention: RetentionScheduler;
   readonly watchlist: WatchlistHolder;
+  /** No core dump, no swap (src/health/memory-safety.ts). */
+  readonly memory: MemoryGuard;
   readonly analysis: LiveAnalysis;
   readonly cameras: CameraManager;
   readonly deployments: DeploymentService;
@@ -107,7 +109,9 @@ export class Daemon {
     this.inference = new InferencePool({ config: cfg, log, clock });
     const engine = (): InferencePool => this.inference;
 
-    this.audit = new AuditLog(auditFile(cfg), clock);
+    // The van key signs the audit head at each deployment end (src/audit/anchor.ts).
+    this.audit = new AuditLog(auditFile(cfg), clock, false, cfg.watchlist.vanKeyFile);
+    this.memory = new MemoryGuard(log.child({ module: 'memory' }));
     this.mqtt = new LfrMqttClient(
       { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: `lfr-${cfg.van.id}`, topics: topicsFor(cfg.mqtt.topicPrefix, cfg.van.id) },
       log.child({ module: 'mqtt' }),
@@ -121,15 +125,25 @@ export class Daemon {
       log: log.child({ module: 'watchlist' }),
       clock,
       engine,
-      onEvent: (e) => this.audit.record(e.type, auditFields(e)),
+      onEvent: (e) => this.audit.record(e.type, auditFields(e), 'actor' in e ? e.actor : undefined),
       onChange: (wl) => this.analysis.setWatchlist(wl),
+      deployment: () => this.deployments.current(),
     });
-    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current() });
+    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory, alerts: this.alerts });
     this.alerts.onAdjudication((r) => hooks.onAdjudication(r));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer }, clock, log.child({ module: 'deployment' }));
-    this.tablet = tabletServerFromConfig(cfg, log);
+    this.tablet = tabletServerFromConfig(cfg, log, {
+      alerts: this.alerts,
+      deployment: () => {
+        const r = this.deployments.current();
+        return r ? { id: r.id, location: r.location, startedAt: new Date(r.startedAt).toISOString(), endsAt: new Date(r.endsAt).toISOString() } : null;
+      },
+      brokerConnected: () => this.mqtt.connected,
+      audit: this.audit,
+      clock,
+    });
     const wlSummary = (): { subjects: number; expiresAt: string } | null => {
-      const w = watchlistComposition({ storeFile: cfg.watchlist.storeFile, maxAgeHours: cfg.watchlist.maxAgeHours, clock });
+      const w = this.watchlist.composition();
       return w ? { subjects: w.subjects, expiresAt: w.expiresAt } : null;
     };
     this.health = new HealthMonitor({
@@ -145,7 +159,9 @@ export class Daemon {
           const next = this.alerts.nextExpiry();
           return next === null ? null : next - cfg.alerts.retentionHours * 3_600_000;
         },
-        auditVerify: () => auditFactsOf(this.audit.verify()),
+        // Incremental: new entries + a rolling window each tick (lfr bench audit), not the whole chain.
+        auditVerify: () => auditFactsOf(this.audit.verifyIncremental()),
+        memorySafety: () => this.memory.current(),
         deploymentRunning: () => this.deployments.current() !== null,
         tablet: () => (this.tablet ? (this.failed.has(this.tablet.name) ? { served: false, reason: this.failed.get(this.tablet.name)! } : { served: true }) : null),
         progress: () => this.analysisFacts(),
@@ -165,6 +181,8 @@ export class Daemon {
         status: () => this.health.status(),
         afterChange: () => this.health.publish(),
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
+        watchlist: this.watchlist,
+        upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
         bufferAudit: () => this.bufferAudit(),
       }),
       log.child({ module: 'control' }),
@@ -172,6 +190,8 @@ export class Daemon {
 
     this.parts = [
       { component: component('systemd', () => void (this.notifier = createNotifier(log.child({ module: 'sd-notify' }))), () => this.notifier?.close()) },
+      // Before a single face is decoded: no core dump, no swap (analysis refuses to start otherwise).
+      { component: component('memory', async () => { await this.memory.start(); if (this.memory.problem()) this.analysis.stopAnalysis(); }, () => this.memory.stop()) },
       { component: this.loopLag },
       { component: this.inference },
       { component: component('audit', () => void this.audit.open().record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length }), () => this.closeAudit()) },
@@ -300,14 +320,14 @@ export class Daemon {
 
   private async importWatchlist(file: string, actor: string, source: string): Promise<unknown> {
     const at = (): string => new Date((this.d.clock ?? systemClock)()).toISOString();
+    // The holder audits it (watchlist.imported / watchlist.import_rejected, with actor and source).
     try {
-      const c = (await this.watchlist.importFile(file)).composition;
-      this.audit.record('watchlist.import', { source, subjects: c.subjects, bundleSha256: c.bundleSha256 }, actor);
+      const report = await this.watchlist.importFile(file, { actor, source });
+      const c = report.composition;
       this.health.noteImport({ at: at(), source, ok: true, message: `${c.subjects} people`, subjects: c.subjects });
-      return { subjects: c.subjects, categories: c.categories, bundleSha256: c.bundleSha256 };
+      return report;
     } catch (err) {
       const message = (err as Error).message;
-      this.audit.record('watchlist.import', { source, ok: false, message: message.slice(0, 200) }, actor);
       this.health.noteImport({ at: at(), source, ok: false, message });
       throw err;
     }
@@ -318,7 +338,7 @@ export class Daemon {
 function auditFields(e: object): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
   for (const [k, v] of Object.entries(e)) {
-    if (k === 'type') continue;
+    if (k === 'type' || k === 'actor') continue;
     if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v as string | number | boolean | null;
   }
   return out;

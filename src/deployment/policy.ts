@@ -86,7 +86,7 @@ export function buildReport(rec: DeploymentRecord, endedAt: number, reason: EndR
     durationMinutes: Math.max(0, Math.round((endedAt - rec.startedAt) / MIN_MS)),
     cameras: [...rec.cameras],
     threshold: rec.threshold,
-    watchlist: { subjects: rec.watchlist.subjects, categories: { ...rec.watchlist.categories }, bundleSha256: rec.watchlist.bundleSha256, signerKeyId: rec.watchlist.signerKeyId },
+    watchlist: { subjects: rec.watchlist.subjects, categories: { ...rec.watchlist.categories }, bundleSha256: rec.watchlist.bundleSha256, ...(rec.watchlist.bundleId ? { bundleId: rec.watchlist.bundleId } : {}), signerKeyId: rec.watchlist.signerKeyId, ...(rec.watchlist.importedAt ? { importedAt: rec.watchlist.importedAt } : {}) },
     facesAnalysed: counts.facesAnalysed,
     alerts: counts.alerts,
     confirmed: counts.confirmed,
@@ -117,7 +117,7 @@ export function formatReport(r: DeploymentReport): string {
     `  Time:                 ${r.startedAt} to ${r.endedAt} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
     `  Cameras:              ${r.cameras.length ? r.cameras.join(', ') : 'none'}`,
     `  Threshold:            ${r.threshold}`,
-    `  Watchlist:            ${r.watchlist.subjects} people (${cats}); bundle SHA-256 ${r.watchlist.bundleSha256.slice(0, 16)}…, signed by ${r.watchlist.signerKeyId}`,
+    `  Watchlist:            ${r.watchlist.subjects} people (${cats}); bundle SHA-256 ${r.watchlist.bundleSha256}${r.watchlist.bundleId ? `, id ${r.watchlist.bundleId}` : ''}, signed by ${r.watchlist.signerKeyId}`,
     `  Faces analysed:       ${r.facesAnalysed.toLocaleString('en-GB')} (counted, no face was stored)`,
     `  Alerts:               ${r.alerts}`,
     `    confirmed by officers: ${r.confirmed}`,
@@ -125,5 +125,6 @@ export function formatReport(r: DeploymentReport): string {
     `    undecided:             ${r.undecided}`,
     `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
     `  Operator:             ${r.operator}`,
+    ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
   ].join('\n');
 }

@@ -10,6 +10,7 @@ import { findModel, loadManifest, readVerifiedModel } from '../vision/manifest.j
 import { watchlistStatus } from '../watchlist/service.js';
 import { probeBroker, probeCamera } from './active.js';
 import { evaluate } from './probes.js';
+import { readMemoryFacts, type MemorySafetyFacts } from './memory-safety.js';
 import { readClockFacts } from './system.js';
 import { readSystemFactsOffLoop } from './system-probe.js';
 import type { AnalysisFacts, PerformanceFacts, AuditFacts, BrokerFacts, CameraFacts, HealthFacts, HealthReport, HealthThresholds, ModelFacts, WatchlistFacts } from './types.js';
@@ -24,6 +25,8 @@ export interface LiveSources {
   oldestAlertAt?(): number | null | Promise<number | null>;
   auditVerify?(): AuditFacts | Promise<AuditFacts>;
   deploymentRunning?(): boolean;
+  /** The daemon's own core-dump and swap facts (MemoryGuard). */
+  memorySafety?(): MemorySafetyFacts;
   /** tablet.enabled: whether the page is being served (null when not enabled). */
   tablet?(): { served: boolean; reason?: string } | null;
   /** Analysis progress per camera and the inference workers (src/health/analysis.ts). */
@@ -75,9 +78,11 @@ export class HealthService {
     ]);
     const tablet = live?.tablet?.() ?? null;
     const analysis = live?.progress?.();
+    const memory = live?.memorySafety ? { facts: live.memorySafety(), self: true } : { facts: readMemoryFacts(), self: false };
     return {
       ...(tablet ? { tablet } : {}),
       ...(analysis ? { analysis } : {}),
+      memory,
       now: this.clock(),
       daemonRunning: live !== null || this.daemonAnswers,
       system,

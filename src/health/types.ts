@@ -85,6 +85,8 @@ export interface HealthFacts {
   watchlist: WatchlistFacts;
   alerts: AlertFacts | null;
   audit: AuditFacts | null;
+  /** Core dumps and swap (memory-safety.ts): the daemon's own facts, or from the CLI only the swap. */
+  memory?: { facts: import('./memory-safety.js').MemorySafetyFacts; self: boolean };
   /** The tablet page, known only inside the daemon; absent when not enabled or not known. */
   tablet?: { served: boolean; reason?: string };
   /** Analysis progress and inference workers, known only inside the daemon (src/health/analysis.ts). */

@@ -100,7 +100,7 @@ test.serial('keys, build, import, status, purge with the real models', async (t)
   // The daemon's view: a mirrored photo of subject A finds A first.
   const cfg = resolvePaths(parseConfig({}), INSTALL_ROOT);
   const engine = await createFaceEngine(cfg, silentLogger());
-  const wl = openWatchlist({ storeFile: store, van: readVanSecretKey(k(dir, 'van.key')), maxAgeHours: 24, clock: Date.now });
+  const wl = openWatchlist({ storeFile: store, van: readVanSecretKey(k(dir, 'van.key')), trust: { trustedSignerKeyIds: [readPublicKey(k(dir, 'force.pub'), 'signing').keyId] }, maxAgeHours: 24, clock: Date.now });
   try {
     t.is(wl!.gallery.size, 4);
     const { data, info } = await sharp(path.join(img, 'a.jpg')).flop().removeAlpha().raw().toBuffer({ resolveWithObject: true });

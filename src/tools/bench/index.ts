@@ -20,6 +20,7 @@ import { searchScaleBench } from './search-scale.js';
 import { searchBench } from './search.js';
 import { liveBench } from './live.js';
 import { reconnectBench } from './reconnect.js';
+import { auditBench } from './audit.js';
 
 export type { Bench, BenchOptions } from './types.js';
 export { BenchNotReady } from './types.js';
@@ -80,4 +81,4 @@ async function detectorBatchSession(cfg: Config): Promise<{ session: ort.Inferen
 }
 
 /** Every bench, in the order `bench all` runs them. */
-export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench, reconnectBench];
+export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench, reconnectBench, auditBench];
