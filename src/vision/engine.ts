@@ -80,7 +80,11 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
         }
         return faces;
       }
-      for (const f of faces) f.landmarks = (await landmarker.locate(img, f.box)).five;
+      for (const f of faces) {
+        const r = await landmarker.locate(img, f.box);
+        f.landmarks = r.five;
+        f.shape68 = r.points;
+      }
       return faces;
     },
 
@@ -93,7 +97,7 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
         // small and blurred, rather than an exception in the live loop.
         aligned = { width: ALIGNED_SIZE, height: ALIGNED_SIZE, data: new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3) };
       }
-      return { detection: det, quality: assessQuality(det, aligned, gates), aligned };
+      return { detection: det, quality: assessQuality(det, aligned, gates, img), aligned };
     },
 
     embed(aligned: RgbImage): Promise<Float32Array> {

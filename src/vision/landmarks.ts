@@ -4,7 +4,9 @@
 // resized to the model input; outputs are x,y pairs in [0,1] of that crop.
 import type { ModelContext } from './detectors/factory.js';
 import type { ModelEntry } from './manifest.js';
-import { toTensor, type Roi } from './preprocess.js';
+import { fullRoi, toTensor, type Roi } from './preprocess.js';
+import { AREA_RESAMPLE_ABOVE, areaCrop } from './resample.js';
+import { wipe } from '../crypto/secure.js';
 import { ort } from './session.js';
 import type { Box, Point, RgbImage } from './types.js';
 
@@ -37,6 +39,41 @@ export function fivePointsFrom(points: ArrayLike<number>, groups: FivePointGroup
   });
 }
 
+/**
+ * Re-crop from the points (manifest decoder param "refine"): the box the detector would give for
+ * these 68 points, measured on LFW with RFB at its best scale (centre `centreY` point-heights
+ * below the points' centre, height `height` point-heights). A detector box clipped by the frame
+ * edge (tight portraits) or loose on a large face gives a shifted crop and biased points; one
+ * more pass on the crop the points imply removes most of it.
+ */
+export interface RefineParams {
+  passes: number;
+  centreY: number;
+  height: number;
+}
+
+export function boxFromPoints(points: ArrayLike<number>, r: RefineParams): Box {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i < points.length; i += 2) {
+    x0 = Math.min(x0, points[i]!);
+    x1 = Math.max(x1, points[i]!);
+    y0 = Math.min(y0, points[i + 1]!);
+    y1 = Math.max(y1, points[i + 1]!);
+  }
+  const ph = y1 - y0;
+  const h = r.height * ph;
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2 + r.centreY * ph;
+  return { x: cx - h / 2, y: cy - h / 2, width: h, height: h };
+}
+
+function parseRefine(entry: ModelEntry): RefineParams | undefined {
+  const r = entry.decoder.params.refine as Partial<RefineParams> | undefined;
+  if (r === undefined) return undefined;
+  const ok = Number.isInteger(r.passes) && r.passes! >= 0 && r.passes! <= 3 && typeof r.centreY === 'number' && typeof r.height === 'number' && r.height > 0.5;
+  if (!ok) throw new Error(`model ${entry.id}: decoder param "refine" must be { passes: 0..3, centreY: number, height: number > 0.5 }`);
+  return r as RefineParams;
+}
+
 function parseGroups(entry: ModelEntry): FivePointGroups {
   const g = entry.decoder.params.fivePoint as Partial<Record<string, unknown>> | undefined;
   const ok = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((i) => Number.isInteger(i) && i >= 0 && i < 68);
@@ -59,20 +96,31 @@ export async function createLandmarker(ctx: ModelContext): Promise<Landmarker> {
   const session = await ctx.openSession(ctx.bytes);
   const { width: W, height: H } = entry.input;
   const channels = entry.input.channelOrder === 'GREY' ? 1 : 3;
+  const refine = parseRefine(entry);
+  const dims = entry.input.layout === 'NCHW' ? [1, channels, H, W] : [1, H, W, channels];
+  const once = async (img: RgbImage, roi: Roi): Promise<Float32Array> => {
+    // A crop much larger than the model input is area-averaged first (see resample.ts).
+    let data: Float32Array;
+    if (roi.width / W > AREA_RESAMPLE_ABOVE) {
+      const small = areaCrop(img, roi, W, H);
+      data = toTensor(small, fullRoi(small), entry.input);
+      wipe(small.data);
+    } else data = toTensor(img, roi, entry.input);
+    const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, dims) });
+    const raw = out[output]?.data as Float32Array | undefined;
+    if (!raw || raw.length !== 136) throw new Error(`landmark model ${entry.id}: expected 136 outputs, got ${raw?.length ?? 0}`);
+    const points = new Float32Array(136);
+    for (let i = 0; i < 68; i++) {
+      points[i * 2] = roi.x + raw[i * 2]! * roi.width;
+      points[i * 2 + 1] = roi.y + raw[i * 2 + 1]! * roi.height;
+    }
+    return points;
+  };
   return {
     id: entry.id,
     async locate(img, box) {
-      const roi = landmarkRoi(box);
-      const data = toTensor(img, roi, entry.input);
-      const dims = entry.input.layout === 'NCHW' ? [1, channels, H, W] : [1, H, W, channels];
-      const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, dims) });
-      const raw = out[output]?.data as Float32Array | undefined;
-      if (!raw || raw.length !== 136) throw new Error(`landmark model ${entry.id}: expected 136 outputs, got ${raw?.length ?? 0}`);
-      const points = new Float32Array(136);
-      for (let i = 0; i < 68; i++) {
-        points[i * 2] = roi.x + raw[i * 2]! * roi.width;
-        points[i * 2 + 1] = roi.y + raw[i * 2 + 1]! * roi.height;
-      }
+      let points = await once(img, landmarkRoi(box));
+      for (let p = 0; p < (refine?.passes ?? 0); p++) points = await once(img, landmarkRoi(boxFromPoints(points, refine!)));
       return { points, five: fivePointsFrom(points, groups) };
     },
     async close() {
