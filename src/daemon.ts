@@ -1,57 +1,60 @@
-// The composition root (GUIDE practice 1, zigbee2mqtt's controller): the constructor only builds
-// objects; start() brings the parts up in dependency order, checking the AbortSignal between
-// steps; stop() takes them down in reverse, each in its own try/catch, then flushes the logger.
+// THE composition root of the van (GUIDE practice 1, zigbee2mqtt's controller.ts). `lfr run`,
+// `lfr demo`, `lfr bench live` and every integration test build the van here and nowhere else:
+// they vary the CONFIG, never the wiring. The constructor only builds objects; start() brings the
+// parts up in the order of ONE list (`this.parts`, below), checking the AbortSignal between steps;
+// stop() takes them down in reverse, each in its own try/catch, then flushes the logger. A part
+// left out of the list is visible there; a part in the list is started, stopped and health-checked.
 //
-//   sd-notify -> face engine -> audit log -> MQTT -> alert service -> watchlist -> analysers
-//   -> cameras -> field ops (deployments, control socket, health + metrics, tablet page) -> READY=1
-//
-// Cameras come after everything that decides on a frame; they stop before it. With field ops
-// mounted (`lfr run`), faces are analysed only while a deployment runs (deployment.required):
-// the deployment is recorded and audited before a single frame is matched. The demo and the
-// in-process test harness mount no field ops (no socket, no ports) and analyse at once.
-//
-// Public surface (for `lfr run`, `lfr demo`, health/control): start(signal), stop(), status(),
-// onAlert(cb), watchlist (import/purge through the WatchlistHolder). Nothing else.
-import path from 'node:path';
+//   systemd     sd_notify (first: it takes NOTIFY_SOCKET out of the env before any child process)
+//   engine      ONNX face engine (models hash-checked)
+//   audit       hash-chained audit log
+//   mqtt        broker link (availability online/offline/stopped)
+//   alerts      encrypted alert store + outbox + adjudication intake (purges due alerts at start)
+//   retention   alert purge on alerts.purgeIntervalSeconds and at each alert's expiry, while running
+//   watchlist   van key + decrypted watchlist (expiry and deployment end purge it)
+//   analysis    live matcher: per-camera analysers, alert raising (masked context frames)
+//   cameras     RTSP ingest (after everything that decides on a frame; stops before it)
+//   deployments records, resume after a restart, automatic end, results report
+//   control     local unix socket for the `lfr` CLI
+//   tablet      HTTPS tablet page (optional: the van still alerts over MQTT without it)
+//   health      health loop, retained status topic, metrics on 127.0.0.1 (last: sees everything)
+//   -> READY=1, watchdog
 import type { Config } from './config/schema.js';
 import type { Clock, Component } from './lifecycle.js';
-import { systemClock } from './lifecycle.js';
-import type { Logger } from './log.js';
+import { component, systemClock } from './lifecycle.js';
+import { scrubUrl, type Logger } from './log.js';
 import type { FaceEngine } from './vision/types.js';
-import type { AlertCandidate, AlertSink } from './alerts/types.js';
 import { createFaceEngine } from './vision/engine.js';
-import { encodeContextFrame, encodeFaceCrop } from './vision/jpeg.js';
-import { AuditLog } from './audit/log.js';
+import { AuditLog, auditFile } from './audit/log.js';
 import { LfrMqttClient } from './mqtt/client.js';
 import { topicsFor } from './mqtt/topics.js';
 import { AlertService } from './alerts/service.js';
+import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
-import type { OpenWatchlist } from './watchlist/service.js';
-import type { WatchlistSubject } from './watchlist/types.js';
-import { CameraManager, type CameraStats } from './ingest/manager.js';
-import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './match/analyser.js';
-import { analyserSettings } from './match/settings.js';
+import { watchlistComposition } from './watchlist/service.js';
+import { CameraManager } from './ingest/manager.js';
+import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
+import { DeploymentService } from './deployment/service.js';
+import { DeploymentStore, deploymentsFile } from './deployment/store.js';
+import { VanDeploymentHooks } from './deployment/hooks.js';
+import { ControlServer } from './control/server.js';
+import { controlHandlers } from './control/handlers.js';
+import { controlSocketPath } from './control/protocol.js';
+import { HealthMonitor } from './health/monitor.js';
+import { auditFactsOf, cameraFactsFromStats, toStatusPayload } from './health/status.js';
 import { createNotifier, type Notifier } from './health/sd-notify.js';
-import { FieldOps, type AnalysisControl } from './daemon-fieldops.js';
+import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
+import type { CameraStats } from './ingest/manager.js';
 
-/** What a raised alert looks like to in-process listeners (demo, tests): no images, no ref. */
-export interface AlertNotice {
-  alertId: string;
-  camera: string;
-  trackId: number;
-  subjectId: string;
-  score: number;
-  capturedAt: number;
-  /** Frame-to-decision latency (ms). */
-  latencyMs: number;
-}
+export type { AlertNotice };
 
 export interface DaemonStatus {
   state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
   startedAt: number | null;
+  analysing: boolean;
   watchlist: { loaded: boolean; subjects: number };
   /** Faces analysed are COUNTED for the deployment report, never stored. */
-  counters: { framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number; alertsSuppressed: number; alertErrors: number };
+  counters: LiveCounters;
   cameras: CameraStats[];
 }
 
@@ -59,113 +62,147 @@ export interface DaemonDeps {
   config: Config;
   log: Logger;
   clock?: Clock;
-  /**
-   * 'service' (default): the encrypted alert store + MQTT outbox + audit log.
-   * Or an AlertSink of the caller's (the demo without a broker, tests).
-   */
-  alerts?: 'service' | AlertSink;
-  /** Pre-built engine (tests share one); otherwise created in start(). Closed by its owner. */
-  engine?: FaceEngine;
-  /** TEST-ONLY hooks, passed to every analyser (see AnalyserDeps). Never set in production. */
-  testHooks?: Pick<AnalyserDeps, 'testTemplateHook' | 'testWipedHook'>;
-  /** Mount field ops (sd-notify, deployments, control socket, health, tablet): `lfr run` only. Needs alerts 'service'. */
-  fieldOps?: boolean;
 }
 
-export class Daemon implements AnalysisControl {
+/** One entry of the start list. `optional`: why the van carries on when this part cannot start. */
+interface Part {
+  component: Component;
+  optional?: string;
+}
+
+export class Daemon {
   private state: DaemonStatus['state'] = 'created';
   private startedAt: number | null = null;
-  private readonly clock: Clock;
   private readonly log: Logger;
-  private engine: FaceEngine | null = null;
-  private ownsEngine = false;
-  private audit: AuditLog | null = null;
-  private mqtt: LfrMqttClient | null = null;
-  private alertService: AlertService | null = null;
-  private sink: AlertSink | null = null;
-  readonly watchlist: WatchlistHolder;
-  readonly cameras: CameraManager;
-  private readonly analysers = new Map<string, CameraAnalyser>();
-  private subjects = new Map<string, WatchlistSubject>();
-  private current: OpenWatchlist | null = null;
-  private readonly alertListeners = new Set<(a: AlertNotice) => void>();
-  private alertErrors = 0;
-  /** Started components, in order, for a reverse stop after a partial start. */
-  private started: Component[] = [];
   private notifier: Notifier | null = null;
-  fieldOps: FieldOps | null = null;
-  /** Frames are analysed only while true: from start without field ops, else per deployment. */
-  private analysing: boolean;
-  private threshold: number;
+  private face: FaceEngine | null = null;
+  readonly audit: AuditLog;
+  readonly mqtt: LfrMqttClient;
+  readonly alerts: AlertService;
+  readonly retention: RetentionScheduler;
+  readonly watchlist: WatchlistHolder;
+  readonly analysis: LiveAnalysis;
+  readonly cameras: CameraManager;
+  readonly deployments: DeploymentService;
+  readonly control: ControlServer;
+  readonly tablet: TabletServer | null;
+  readonly health: HealthMonitor;
+  /** THE start order. stop() walks it backwards. */
+  private readonly parts: Part[];
+  private started: Component[] = [];
+  /** Optional parts that could not start: name -> plain reason (health reports it). */
+  private readonly failed = new Map<string, string>();
 
   constructor(private readonly d: DaemonDeps) {
-    this.clock = d.clock ?? systemClock;
-    this.log = d.log.child({ module: 'daemon' });
+    const cfg = d.config;
+    const clock = d.clock ?? systemClock;
+    const log = d.log;
+    this.log = log.child({ module: 'daemon' });
+    const engine = (): FaceEngine => {
+      if (!this.face) throw new Error('face engine not started');
+      return this.face;
+    };
+
+    this.audit = new AuditLog(auditFile(cfg), clock);
+    this.mqtt = new LfrMqttClient(
+      { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: `lfr-${cfg.van.id}`, topics: topicsFor(cfg.mqtt.topicPrefix, cfg.van.id) },
+      log.child({ module: 'mqtt' }),
+    );
+    this.alerts = new AlertService({ config: cfg, log: log.child({ module: 'alerts' }), clock, audit: this.audit, mqtt: this.mqtt });
+    this.retention = new RetentionScheduler([this.alerts], { intervalMs: cfg.alerts.purgeIntervalSeconds * 1000, clock, log: log.child({ module: 'retention' }), audit: this.audit });
+    this.cameras = new CameraManager({ cameras: cfg.cameras, ingest: cfg.ingest, log });
+    this.analysis = new LiveAnalysis({ config: cfg, log: log.child({ module: 'match' }), clock, engine, cameras: this.cameras, sink: this.alerts });
     this.watchlist = new WatchlistHolder({
-      config: d.config,
-      log: d.log.child({ module: 'watchlist' }),
-      clock: this.clock,
-      engine: () => {
-        if (!this.engine) throw new Error('face engine not started');
-        return this.engine;
-      },
-      onEvent: (e) => this.audit?.record(e.type, auditFields(e)),
-      onChange: (wl) => this.onWatchlist(wl),
+      config: cfg,
+      log: log.child({ module: 'watchlist' }),
+      clock,
+      engine,
+      onEvent: (e) => this.audit.record(e.type, auditFields(e)),
+      onChange: (wl) => this.analysis.setWatchlist(wl),
     });
-    this.cameras = new CameraManager({ cameras: d.config.cameras, ingest: d.config.ingest, log: d.log });
-    this.analysing = !(d.fieldOps && d.config.deployment.required);
-    this.threshold = d.config.match.threshold;
+    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current() });
+    this.alerts.onAdjudication((r) => hooks.onAdjudication(r));
+    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer }, clock, log.child({ module: 'deployment' }));
+    this.tablet = tabletServerFromConfig(cfg, log);
+    const wlSummary = (): { subjects: number; expiresAt: string } | null => {
+      const w = watchlistComposition({ storeFile: cfg.watchlist.storeFile, maxAgeHours: cfg.watchlist.maxAgeHours, clock });
+      return w ? { subjects: w.subjects, expiresAt: w.expiresAt } : null;
+    };
+    this.health = new HealthMonitor({
+      cfg,
+      clock,
+      log: log.child({ module: 'health' }),
+      deployments: this.deployments,
+      live: {
+        cameras: () => cameraFactsFromStats(this.cameras.stats(), cfg.cameras),
+        broker: () => ({ connected: this.mqtt.connected }),
+        watchlistLoaded: () => this.watchlist.current !== null,
+        oldestAlertAt: () => {
+          const next = this.alerts.nextExpiry();
+          return next === null ? null : next - cfg.alerts.retentionHours * 3_600_000;
+        },
+        auditVerify: () => auditFactsOf(this.audit.verify()),
+        deploymentRunning: () => this.deployments.current() !== null,
+        tablet: () => (this.tablet ? (this.failed.has(this.tablet.name) ? { served: false, reason: this.failed.get(this.tablet.name)! } : { served: true }) : null),
+      },
+      analysis: () => {
+        const c = this.analysis.counters();
+        return { analysing: this.analysis.isAnalysing, framesAnalysed: c.framesAnalysed, facesAnalysed: c.facesAnalysed, embedded: c.embedded, tracks: c.tracks, alerts: c.alerts };
+      },
+      publishStatus: (s) => this.alerts.publishStatus(toStatusPayload(s, this.alerts.pendingCount(), wlSummary())),
+    });
+    this.control = new ControlServer(
+      controlSocketPath(cfg.paths.runtimeDir),
+      controlHandlers({
+        deployments: this.deployments,
+        health: () => this.health.refresh(),
+        status: () => this.health.status(),
+        afterChange: () => this.health.publish(),
+        importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
+      }),
+      log.child({ module: 'control' }),
+    );
+
+    this.parts = [
+      { component: component('systemd', () => void (this.notifier = createNotifier(log.child({ module: 'sd-notify' }))), () => this.notifier?.close()) },
+      { component: component('engine', async () => void (this.face = await createFaceEngine(cfg, log)), async () => this.closeEngine()) },
+      { component: component('audit', () => void this.audit.open().record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length }), () => this.closeAudit()) },
+      { component: this.mqtt },
+      { component: this.alerts },
+      { component: this.retention },
+      { component: this.watchlist },
+      { component: this.analysis },
+      { component: this.cameras },
+      { component: this.deployments },
+      { component: this.control },
+      ...(this.tablet ? [{ component: this.tablet, optional: 'tablets still get alerts over MQTT; health reports the page as down' }] : []),
+      { component: this.health },
+    ];
   }
 
   async start(signal: AbortSignal): Promise<void> {
     if (this.state !== 'created') throw new Error(`daemon cannot start from state ${this.state}`);
     this.state = 'starting';
-    const cfg = this.d.config;
-    const step = async (c: Component): Promise<void> => {
-      if (signal.aborted) throw new Error('start aborted');
-      this.started.push(c);
-      await c.start(signal);
-    };
-    // First, before any child process (GStreamer, timedatectl): it takes NOTIFY_SOCKET out of the env.
-    if (this.d.fieldOps) this.notifier = createNotifier(this.d.log.child({ module: 'sd-notify' }));
-    if (this.d.engine) this.engine = this.d.engine;
-    else {
-      this.engine = await createFaceEngine(cfg, this.d.log);
-      this.ownsEngine = true;
-    }
-    if (signal.aborted) throw new Error('start aborted');
-    if (this.d.alerts === undefined || this.d.alerts === 'service') {
-      this.audit = new AuditLog(path.resolve(cfg.paths.stateDir, cfg.audit.file), this.clock).open();
-      this.audit.record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length });
-      this.mqtt = new LfrMqttClient(
-        { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: `lfr-${cfg.van.id}`, topics: topicsFor(cfg.mqtt.topicPrefix, cfg.van.id) },
-        this.d.log.child({ module: 'mqtt' }),
-      );
-      await step(this.mqtt);
-      this.alertService = new AlertService({ config: cfg, log: this.d.log.child({ module: 'alerts' }), clock: this.clock, audit: this.audit, mqtt: this.mqtt });
-      await step(this.alertService);
-      this.sink = this.alertService;
-    } else {
-      this.sink = this.d.alerts;
-    }
-    await step(this.watchlist);
-    for (const cam of cfg.cameras.filter((c) => c.enabled)) this.analysers.set(cam.name, this.buildAnalyser(cam.name));
-    this.cameras.onFrame((f) => this.onFrame(f));
-    this.cameras.onStateChange((e) => {
-      if (e.state !== 'live') this.analysers.get(e.camera)?.endAll();
-    });
-    await step(this.cameras);
-    if (this.d.fieldOps) {
-      if (!this.audit || !this.alertService || !this.mqtt) throw new Error('field ops need the alert service');
-      const mqtt = this.mqtt;
-      this.fieldOps = new FieldOps({ config: cfg, log: this.d.log, clock: this.clock, audit: this.audit, alerts: this.alertService, mqttConnected: () => mqtt.connected, watchlist: this.watchlist, cameras: this.cameras, analysis: this });
-      await step(this.fieldOps);
+    for (const p of this.parts) {
+      signal.throwIfAborted();
+      try {
+        await p.component.start(signal);
+        this.started.push(p.component);
+      } catch (err) {
+        if (!p.optional) {
+          this.started.push(p.component); // a partial start is stopped too
+          throw err;
+        }
+        const reason = scrubUrl((err as Error).message);
+        this.failed.set(p.component.name, reason);
+        this.log.error({ component: p.component.name }, `${p.component.name} could not start (${reason}); the van carries on without it: ${p.optional}`);
+      }
     }
     this.state = 'running';
-    this.startedAt = this.clock();
+    this.startedAt = (this.d.clock ?? systemClock)();
     this.notifier?.ready('running');
     this.notifier?.startWatchdog(() => this.state === 'running');
-    this.log.info({ cameras: this.analysers.size, watchlist: this.current !== null, analysing: this.analysing }, 'daemon running');
+    this.log.info({ parts: this.started.map((c) => c.name), cameras: this.d.config.cameras.filter((c) => c.enabled).length, watchlist: this.watchlist.current !== null, analysing: this.analysis.isAnalysing }, 'daemon running');
   }
 
   /** Stop in reverse order; safe after a failed or partial start, and idempotent. */
@@ -173,7 +210,7 @@ export class Daemon implements AnalysisControl {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     this.notifier?.stopping();
-    for (const c of this.started.reverse()) {
+    for (const c of [...this.started].reverse()) {
       try {
         await c.stop();
       } catch (err) {
@@ -181,136 +218,59 @@ export class Daemon implements AnalysisControl {
       }
     }
     this.started = [];
-    for (const a of this.analysers.values()) a.endAll();
-    try {
-      this.audit?.record('daemon.stop', {});
-      this.audit?.close();
-    } catch (err) {
-      this.log.error({ err }, 'audit close failed');
-    }
-    if (this.ownsEngine) await this.engine?.close().catch((err: unknown) => this.log.error({ err }, 'engine close failed'));
-    this.engine = null;
-    this.notifier?.close();
     this.state = 'stopped';
     this.log.info('daemon stopped');
     this.d.log.flush?.();
   }
 
+  /** The start order, by name (for `lfr status` and the closing note). */
+  get order(): string[] {
+    return this.parts.map((p) => p.component.name);
+  }
+
   status(): DaemonStatus {
-    const c = { framesAnalysed: 0, facesAnalysed: 0, embedded: 0, tracks: 0, alerts: 0, alertsSuppressed: 0, alertErrors: this.alertErrors };
-    for (const a of this.analysers.values()) {
-      c.framesAnalysed += a.counters.frames;
-      c.facesAnalysed += a.counters.faces;
-      c.embedded += a.counters.embedded;
-      c.tracks += a.counters.tracks;
-      c.alerts += a.counters.alerts;
-      c.alertsSuppressed += a.counters.suppressed;
-    }
     return {
       state: this.state,
       startedAt: this.startedAt,
-      watchlist: { loaded: this.current !== null, subjects: this.subjects.size },
-      counters: c,
+      analysing: this.analysis.isAnalysing,
+      watchlist: { loaded: this.watchlist.current !== null, subjects: this.analysis.watchlistSubjects },
+      counters: this.analysis.counters(),
       cameras: this.cameras.stats(),
     };
   }
 
   /** In-process alert notices (the demo prints them). Returns an unsubscribe function. */
   onAlert(cb: (a: AlertNotice) => void): () => void {
-    this.alertListeners.add(cb);
-    return () => this.alertListeners.delete(cb);
+    return this.analysis.onAlert(cb);
   }
 
-  /** AnalysisControl (deployment start/resume): fresh analysers, so counters start at zero. */
-  startAnalysis(threshold: number): void {
-    this.threshold = threshold;
-    for (const [name, a] of this.analysers) {
-      a.endAll();
-      this.analysers.set(name, this.buildAnalyser(name));
-    }
-    this.analysing = true;
+  private async closeEngine(): Promise<void> {
+    const e = this.face;
+    this.face = null;
+    await e?.close();
   }
 
-  stopAnalysis(): void {
-    this.analysing = false;
-    for (const a of this.analysers.values()) a.endAll();
-  }
-
-  analysisCounts(): { facesAnalysed: number; alerts: number } {
-    const c = this.status().counters;
-    return { facesAnalysed: c.facesAnalysed, alerts: c.alerts };
-  }
-
-  private buildAnalyser(camera: string): CameraAnalyser {
-    const settings = analyserSettings(this.d.config);
-    return new CameraAnalyser({
-      camera,
-      engine: this.engine!,
-      ...settings,
-      policy: { ...settings.policy, threshold: this.threshold },
-      target: () => (this.current ? { gallery: this.current.gallery, topK: this.d.config.match.topK } : null),
-      onDecision: (ctx) => this.raise(ctx),
-      log: this.d.log.child({ module: 'match', camera }),
-      ...(this.d.testHooks ?? {}),
-    });
-  }
-
-  private async onFrame(frame: Parameters<Parameters<CameraManager['onFrame']>[0]>[0]): Promise<void> {
+  private closeAudit(): void {
     try {
-      const a = this.analysers.get(frame.camera);
-      if (a && this.state === 'running' && this.analysing) await a.analyse(frame);
-    } catch (err) {
-      this.log.error({ err, camera: frame.camera }, 'frame analysis failed');
+      this.audit.record('daemon.stop', {});
     } finally {
-      this.cameras.releaseFrame(frame);
+      this.audit.close();
     }
   }
 
-  private async raise(ctx: DecisionContext): Promise<void> {
-    const { decision, frame, box } = ctx;
-    const subject = this.subjects.get(decision.subjectId);
-    if (!subject || !this.sink) return; // watchlist replaced while deciding
-    const cfg = this.d.config;
+  private async importWatchlist(file: string, actor: string, source: string): Promise<unknown> {
+    const at = (): string => new Date((this.d.clock ?? systemClock)()).toISOString();
     try {
-      const [faceJpeg, contextJpeg] = await Promise.all([encodeFaceCrop(frame.image, box), encodeContextFrame(frame.image, cfg.alerts.contextFrameWidth)]);
-      const candidate: AlertCandidate = {
-        camera: frame.camera,
-        trackId: decision.trackId,
-        subjectId: subject.id,
-        subjectRef: subject.subjectRef,
-        category: subject.category,
-        score: decision.score,
-        threshold: this.threshold,
-        capturedAt: frame.capturedAt,
-        faceBox: box,
-        frameWidth: frame.image.width,
-        frameHeight: frame.image.height,
-        faceJpeg,
-        contextJpeg,
-        // A copy: the alert service wipes what it is given, the watchlist keeps its own.
-        referenceJpeg: Buffer.from(subject.referenceJpeg),
-      };
-      const alertId = await this.sink.raise(candidate);
-      const notice: AlertNotice = { alertId, camera: frame.camera, trackId: decision.trackId, subjectId: subject.id, score: decision.score, capturedAt: frame.capturedAt, latencyMs: this.clock() - frame.capturedAt };
-      this.log.info({ alertId, camera: frame.camera, trackId: decision.trackId, score: Number(decision.score.toFixed(3)) }, 'alert raised');
-      for (const cb of this.alertListeners) {
-        try {
-          cb(notice);
-        } catch (err) {
-          this.log.error({ err }, 'alert listener failed');
-        }
-      }
+      const c = (await this.watchlist.importFile(file)).composition;
+      this.audit.record('watchlist.import', { source, subjects: c.subjects, bundleSha256: c.bundleSha256 }, actor);
+      this.health.noteImport({ at: at(), source, ok: true, message: `${c.subjects} people`, subjects: c.subjects });
+      return { subjects: c.subjects, categories: c.categories, bundleSha256: c.bundleSha256 };
     } catch (err) {
-      this.alertErrors++;
-      this.log.error({ err, camera: frame.camera }, 'alert could not be raised');
+      const message = (err as Error).message;
+      this.audit.record('watchlist.import', { source, ok: false, message: message.slice(0, 200) }, actor);
+      this.health.noteImport({ at: at(), source, ok: false, message });
+      throw err;
     }
-  }
-
-  private onWatchlist(wl: OpenWatchlist | null): void {
-    this.current = wl;
-    this.subjects = new Map((wl?.subjects ?? []).map((s) => [s.id, s]));
-    // New subject ids: per-track state of the old list means nothing now.
-    for (const a of this.analysers.values()) a.endAll();
   }
 }
 

@@ -10,3 +10,16 @@ export interface Component {
 /** Milliseconds since the epoch. Injected everywhere time matters so tests can move it. */
 export type Clock = () => number;
 export const systemClock: Clock = () => Date.now();
+
+/** A Component from two functions: for parts whose own class has another lifecycle (open/close). */
+export function component(name: string, start: (signal: AbortSignal) => Promise<void> | void, stop: () => Promise<void> | void): Component {
+  return {
+    name,
+    start: async (signal) => {
+      await start(signal);
+    },
+    stop: async () => {
+      await stop();
+    },
+  };
+}

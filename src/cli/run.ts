@@ -37,7 +37,7 @@ export function register(program: Command): void {
       action(async () => {
         const cfg = loadConfig(program.opts<{ config?: string }>().config);
         const log = createLogger({ level: cfg.log.level });
-        const daemon = new Daemon({ config: cfg, log, fieldOps: true });
+        const daemon = new Daemon({ config: cfg, log });
         const controller = new AbortController();
         const signalled = runUntilSignal(daemon, controller);
         try {

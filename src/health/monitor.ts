@@ -18,6 +18,8 @@ export interface MonitorDeps {
   log: Logger;
   live: LiveSources;
   deployments: DeploymentService | null;
+  /** The live matcher's counters (src/match/live.ts), for `lfr status`. */
+  analysis?: () => NonNullable<StatusSummary['analysis']>;
   /** src/mqtt publishStatus(summary): retained, so a tablet that connects late sees it. */
   publishStatus?: (s: StatusSummary) => void | Promise<void>;
 }
@@ -74,6 +76,7 @@ export class HealthMonitor implements Component {
       cameras: this.d.live.cameras?.() ?? this.facts?.cameras ?? [],
       deployment: { running: dep?.running ?? null, counts: dep?.counts ?? { facesAnalysed: 0, alerts: 0, confirmed: 0, falseAlerts: 0, undecided: 0 }, lastReport: dep?.lastReport ?? null },
       lastImport: this.lastImport,
+      analysis: this.d.analysis?.() ?? null,
     });
   }
 

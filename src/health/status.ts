@@ -23,6 +23,8 @@ export interface StatusSummary {
   };
   lastReport: DeploymentReport | null;
   cameras: Array<{ name: string; state: string; fps: number | null; dropped: number | null }>;
+  /** The live matcher since the daemon started: frames, faces (counted, never stored), embeddings, people (tracks), alerts. Null outside the daemon. */
+  analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number };
   /** Result of the last watchlist import from USB or the CLI, for the tablets and the technician. */
   lastImport: null | { at: string; source: string; ok: boolean; message: string; subjects?: number };
 }
@@ -34,6 +36,7 @@ export interface StatusInput {
   cameras: CameraFacts[];
   deployment: { running: DeploymentRecord | null; counts: DeploymentCounts; lastReport: DeploymentReport | null };
   lastImport: StatusSummary['lastImport'];
+  analysis?: StatusSummary['analysis'];
 }
 
 export function buildStatus(s: StatusInput): StatusSummary {
@@ -58,6 +61,7 @@ export function buildStatus(s: StatusInput): StatusSummary {
       : null,
     lastReport: s.deployment.lastReport,
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped })),
+    analysis: s.analysis ?? null,
     lastImport: s.lastImport,
   };
 }

@@ -32,6 +32,8 @@ export interface DecisionContext {
   decision: AlertDecision;
   frame: Frame;
   box: Box;
+  /** Every other face detected in the frame (bystanders: the alert's context frame masks them). */
+  others: Box[];
 }
 
 export interface AnalyserDeps {
@@ -128,7 +130,7 @@ export class CameraAnalyser {
         const dec: AlertDecision = { trackId: track.id, subjectId: v.subjectId, score: v.score, observations: v.observations };
         decisions.push(dec);
         this.counters.alerts++;
-        await this.d.onDecision({ decision: dec, frame, box: face.detection.box });
+        await this.d.onDecision({ decision: dec, frame, box: face.detection.box, others: faces.filter((f) => f !== face).map((f) => f.detection.box) });
       }
       return decisions;
     } finally {

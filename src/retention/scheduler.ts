@@ -1,6 +1,7 @@
 // The thin scheduler around the pure policy: runs every registered purge at start-up and then
-// periodically (and early when a record is due sooner), audits each run with its counts, and
-// never lets one failing task stop the others or the daemon.
+// periodically (and early when a record is due sooner), audits each run that deleted something
+// (or failed) with its counts, and never lets one failing task stop the others or the daemon.
+// Mounted by the composition root (src/daemon.ts) for the alert store, while the daemon runs.
 import type { Component, Clock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { AuditRecorder } from '../audit/log.js';
@@ -77,10 +78,15 @@ export class RetentionScheduler implements Component {
       }
       const fields: Record<string, number | string> = {};
       for (const [name, r] of Object.entries(results)) for (const [k, v] of Object.entries(r)) fields[`${name}.${k}`] = v;
-      try {
-        this.opts.audit.record('retention.purge', fields);
-      } catch (err) {
-        this.opts.log.error({ err }, 'cannot audit the retention purge');
+      // Audited when the run deleted something or failed: an empty run every minute would bury
+      // the entries that matter (a 12 h deployment would add 720 of them) and proves nothing.
+      const eventful = Object.values(fields).some((v) => typeof v === 'string' || v > 0);
+      if (eventful) {
+        try {
+          this.opts.audit.record('retention.purge', fields);
+        } catch (err) {
+          this.opts.log.error({ err }, 'cannot audit the retention purge');
+        }
       }
       const run = { at, results };
       this.lastRun = run;

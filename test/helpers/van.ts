@@ -16,6 +16,7 @@ import { lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, w
 import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
+import mqtt, { type MqttClient } from 'mqtt';
 import { CLI_ENTRY } from '../../src/paths.js';
 import { generateKeyFiles } from '../../src/crypto/keys.js';
 import { freePort } from '../../src/util/net.js';
@@ -240,6 +241,24 @@ export class Van {
 
   async endDeployment(extra: string[] = []): Promise<Json> {
     return this.cliJson(['deployment', 'end', ...extra]);
+  }
+
+  /**
+   * A tablet-like MQTT client (WebSocket over TLS, the broker's tablet account) subscribed to this
+   * van's alert topic: `alerts` collects the alert messages as they arrive. Closed at teardown.
+   */
+  async alertFeed(t: ExecutionContext): Promise<{ alerts: Array<Record<string, unknown>>; client: MqttClient }> {
+    const b = this.broker;
+    if (!b) throw new Error('this van has no broker');
+    const client = await mqtt.connectAsync(b.wsUrl, { username: b.tablet.user, password: b.tablet.password, ca: readFileSync(b.caFile), clientId: `feed-${process.pid}-${Date.now()}`, reconnectPeriod: 500 });
+    t.teardown(() => client.endAsync(true));
+    const alerts: Array<Record<string, unknown>> = [];
+    const prefix = `${((this.config.mqtt as Json | undefined)?.topicPrefix as string | undefined) ?? 'lfr'}/${(this.config.van as Json).id as string}`;
+    client.on('message', (topic, payload) => {
+      if (topic.startsWith(`${prefix}/alerts/`)) alerts.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+    });
+    await client.subscribeAsync(`${prefix}/alerts/+`, { qos: 1 });
+    return { alerts, client };
   }
 
   /** `lfr status --json` of the running daemon. */

@@ -1,0 +1,81 @@
+// The deployment service's hooks, built from the van's parts (the composition root passes them
+// in): the watchlist it loads and purges, the analysis it switches, and the deployment's counts
+// (faces and alerts from the live matcher, officers' decisions from the alert service). Counts
+// checkpointed before a restart are the base a resumed deployment carries on from.
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../lifecycle.js';
+import type { WatchlistHolder } from '../watchlist/holder.js';
+import { watchlistComposition } from '../watchlist/service.js';
+import type { AnalysisControl } from '../match/live.js';
+import type { AdjudicationRecord } from '../alerts/service.js';
+import type { DeploymentHooks } from './service.js';
+import { ZERO_COUNTS, type DeploymentCounts, type DeploymentRecord, type WatchlistSummary } from './types.js';
+
+export interface VanHooksDeps {
+  config: Config;
+  clock: Clock;
+  watchlist: WatchlistHolder;
+  analysis: AnalysisControl;
+  /** The running deployment's last checkpoint (for a resume). */
+  running: () => DeploymentRecord | null;
+}
+
+export class VanDeploymentHooks implements DeploymentHooks {
+  /** Officer decisions on alerts raised since the deployment started (alert id -> outcome). */
+  private readonly decisions = new Map<string, string>();
+  private deploymentId: string | null = null;
+  private base: DeploymentCounts = ZERO_COUNTS;
+
+  constructor(private readonly d: VanHooksDeps) {}
+
+  /** The alert service's adjudication listener. */
+  onAdjudication(r: AdjudicationRecord): void {
+    if (this.deploymentId) this.decisions.set(r.alertId, r.outcome);
+  }
+
+  async loadWatchlist(file: string): Promise<WatchlistSummary> {
+    return (await this.d.watchlist.importFile(file)).composition;
+  }
+
+  currentWatchlist(): WatchlistSummary | null {
+    const w = this.d.config.watchlist;
+    return watchlistComposition({ storeFile: w.storeFile, maxAgeHours: w.maxAgeHours, clock: this.d.clock });
+  }
+
+  async startAnalysis({ deploymentId, threshold, resume }: { deploymentId: string; threshold: number; resume: boolean }): Promise<void> {
+    // After a restart (resume) or a USB import the store may exist but not be open yet.
+    if (!this.d.watchlist.current) await this.d.watchlist.checkNow();
+    if (!this.d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');
+    this.deploymentId = deploymentId;
+    this.decisions.clear();
+    this.base = resume ? { ...(this.d.running()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
+    this.d.analysis.startAnalysis(threshold);
+  }
+
+  async stopAnalysis(): Promise<void> {
+    this.d.analysis.stopAnalysis();
+    this.deploymentId = null;
+  }
+
+  async purgeWatchlist(): Promise<boolean> {
+    await this.d.watchlist.purge('deployment_end');
+    return this.d.watchlist.current === null;
+  }
+
+  counts(): DeploymentCounts {
+    const a = this.d.analysis.analysisCounts();
+    const b = this.base;
+    let confirmed = b.confirmed;
+    let falseAlerts = b.falseAlerts;
+    for (const o of this.decisions.values()) {
+      if (o === 'confirmed_match') confirmed++;
+      else if (o === 'false_alert') falseAlerts++;
+    }
+    const alerts = b.alerts + a.alerts;
+    return { facesAnalysed: b.facesAnalysed + a.facesAnalysed, alerts, confirmed, falseAlerts, undecided: Math.max(0, alerts - confirmed - falseAlerts) };
+  }
+
+  cameras(): string[] {
+    return this.d.config.cameras.filter((c) => c.enabled).map((c) => c.name);
+  }
+}

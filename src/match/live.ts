@@ -1,0 +1,220 @@
+// The live matcher of the van: one CameraAnalyser per enabled camera, fed by the camera manager,
+// searching the current watchlist, raising alerts through the alert sink. Analysis runs only while
+// switched on: at start when the config does not require a deployment (bench rigs), else from
+// `lfr deployment start` to its end (the deployment service holds the switch, AnalysisControl).
+//
+// Every frame is released (its pixels wiped by ingest) after its decision, match or not; a frame
+// that decided an alert is released only after the alert images were encoded from it.
+import type { Config } from '../config/schema.js';
+import type { Clock, Component } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import type { Frame } from '../ingest/frame.js';
+import type { CameraManager } from '../ingest/manager.js';
+import type { FaceEngine } from '../vision/types.js';
+import type { AlertSink } from '../alerts/types.js';
+import type { OpenWatchlist } from '../watchlist/service.js';
+import type { WatchlistSubject } from '../watchlist/types.js';
+import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './analyser.js';
+import { analyserSettings } from './settings.js';
+import { alertImages } from '../vision/context-frame.js';
+
+/** What the deployment service switches: analysis on/off and its counters. */
+export interface AnalysisControl {
+  startAnalysis(threshold: number): void;
+  stopAnalysis(): void;
+  /** Faces analysed, people (tracks) seen and alerts raised since startAnalysis. */
+  analysisCounts(): { facesAnalysed: number; tracks: number; alerts: number };
+}
+
+/** What a raised alert looks like to in-process listeners (the demo prints them): no images, no ref. */
+export interface AlertNotice {
+  alertId: string;
+  camera: string;
+  trackId: number;
+  subjectId: string;
+  score: number;
+  capturedAt: number;
+  /** Frame-to-alert latency (ms): decoder exit to the alert stored. */
+  latencyMs: number;
+}
+
+export interface LiveCounters {
+  framesAnalysed: number;
+  facesAnalysed: number;
+  embedded: number;
+  tracks: number;
+  alerts: number;
+  alertsSuppressed: number;
+  alertErrors: number;
+}
+
+export interface LiveAnalysisDeps {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  engine: () => FaceEngine;
+  cameras: CameraManager;
+  sink: AlertSink;
+}
+
+export class LiveAnalysis implements Component, AnalysisControl {
+  readonly name = 'analysis';
+  private readonly analysers = new Map<string, CameraAnalyser>();
+  private current: OpenWatchlist | null = null;
+  private subjects = new Map<string, WatchlistSubject>();
+  private readonly listeners = new Set<(a: AlertNotice) => void>();
+  private analysing: boolean;
+  private threshold: number;
+  private running = false;
+  private alertErrors = 0;
+  private offFrame: (() => void) | null = null;
+  /** Frames being analysed: stop() waits for them, so no analysis outlives the engine. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private offState: (() => void) | null = null;
+
+  constructor(private readonly d: LiveAnalysisDeps) {
+    this.analysing = !d.config.deployment.required;
+    this.threshold = d.config.match.threshold;
+  }
+
+  async start(): Promise<void> {
+    for (const cam of this.d.config.cameras.filter((c) => c.enabled)) this.analysers.set(cam.name, this.build(cam.name));
+    this.offFrame = this.d.cameras.onFrame((f) => this.onFrame(f));
+    this.offState = this.d.cameras.onStateChange((e) => {
+      if (e.state !== 'live') this.analysers.get(e.camera)?.endAll();
+    });
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.offFrame?.();
+    this.offState?.();
+    await Promise.allSettled([...this.inFlight]);
+    for (const a of this.analysers.values()) a.endAll();
+  }
+
+  get isAnalysing(): boolean {
+    return this.analysing;
+  }
+
+  /** The watchlist holder's change callback: a new (or no) watchlist. */
+  setWatchlist(wl: OpenWatchlist | null): void {
+    this.current = wl;
+    this.subjects = new Map((wl?.subjects ?? []).map((s) => [s.id, s]));
+    // New subject ids: per-track state of the old list means nothing now.
+    for (const a of this.analysers.values()) a.endAll();
+  }
+
+  get watchlistSubjects(): number {
+    return this.subjects.size;
+  }
+
+  /** In-process alert notices (the demo prints them). Returns an unsubscribe function. */
+  onAlert(cb: (a: AlertNotice) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** AnalysisControl (deployment start/resume): fresh analysers, so counters start at zero. */
+  startAnalysis(threshold: number): void {
+    this.threshold = threshold;
+    for (const [name, a] of this.analysers) {
+      a.endAll();
+      this.analysers.set(name, this.build(name));
+    }
+    this.analysing = true;
+  }
+
+  stopAnalysis(): void {
+    this.analysing = false;
+    for (const a of this.analysers.values()) a.endAll();
+  }
+
+  analysisCounts(): { facesAnalysed: number; tracks: number; alerts: number } {
+    const c = this.counters();
+    return { facesAnalysed: c.facesAnalysed, tracks: c.tracks, alerts: c.alerts };
+  }
+
+  counters(): LiveCounters {
+    const c: LiveCounters = { framesAnalysed: 0, facesAnalysed: 0, embedded: 0, tracks: 0, alerts: 0, alertsSuppressed: 0, alertErrors: this.alertErrors };
+    for (const a of this.analysers.values()) {
+      c.framesAnalysed += a.counters.frames;
+      c.facesAnalysed += a.counters.faces;
+      c.embedded += a.counters.embedded;
+      c.tracks += a.counters.tracks;
+      c.alerts += a.counters.alerts;
+      c.alertsSuppressed += a.counters.suppressed;
+    }
+    return c;
+  }
+
+  private build(camera: string): CameraAnalyser {
+    const settings = analyserSettings(this.d.config);
+    const deps: AnalyserDeps = {
+      camera,
+      engine: this.d.engine(),
+      ...settings,
+      policy: { ...settings.policy, threshold: this.threshold },
+      target: () => (this.current ? { gallery: this.current.gallery, topK: this.d.config.match.topK } : null),
+      onDecision: (ctx) => this.raise(ctx),
+      log: this.d.log.child({ camera }),
+    };
+    return new CameraAnalyser(deps);
+  }
+
+  private onFrame(frame: Frame): Promise<void> {
+    const p = this.analyseAndRelease(frame);
+    this.inFlight.add(p);
+    return p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async analyseAndRelease(frame: Frame): Promise<void> {
+    try {
+      const a = this.analysers.get(frame.camera);
+      if (a && this.running && this.analysing) await a.analyse(frame);
+    } catch (err) {
+      this.d.log.error({ err, camera: frame.camera }, 'frame analysis failed');
+    } finally {
+      this.d.cameras.releaseFrame(frame);
+    }
+  }
+
+  private async raise(ctx: DecisionContext): Promise<void> {
+    const { decision, frame, box } = ctx;
+    const subject = this.subjects.get(decision.subjectId);
+    if (!subject) return; // watchlist replaced while deciding
+    const cfg = this.d.config;
+    try {
+      const images = await alertImages(this.d.engine(), frame.image, box, ctx.others, { contextWidth: cfg.alerts.contextFrameWidth });
+      const alertId = await this.d.sink.raise({
+        camera: frame.camera,
+        trackId: decision.trackId,
+        subjectId: subject.id,
+        subjectRef: subject.subjectRef,
+        category: subject.category,
+        score: decision.score,
+        threshold: this.threshold,
+        capturedAt: frame.capturedAt,
+        faceBox: box,
+        frameWidth: frame.image.width,
+        frameHeight: frame.image.height,
+        faceJpeg: images.faceJpeg,
+        contextJpeg: images.contextJpeg,
+        // A copy: the alert service wipes what it is given, the watchlist keeps its own.
+        referenceJpeg: Buffer.from(subject.referenceJpeg),
+      });
+      const notice: AlertNotice = { alertId, camera: frame.camera, trackId: decision.trackId, subjectId: subject.id, score: decision.score, capturedAt: frame.capturedAt, latencyMs: this.d.clock() - frame.capturedAt };
+      for (const cb of this.listeners) {
+        try {
+          cb(notice);
+        } catch (err) {
+          this.d.log.error({ err }, 'alert listener failed');
+        }
+      }
+    } catch (err) {
+      this.alertErrors++;
+      this.d.log.error({ err, camera: frame.camera }, 'alert could not be raised');
+    }
+  }
+}
