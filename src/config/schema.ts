@@ -133,6 +133,14 @@ export const configSchema = z
               '4 false alerts in 4,060 searches, FNIR 10.3 % (0.49 gives FPIR 1e-2 and FNIR 4.3 %; 0.61 gives no false alert and FNIR 18.7 %). ' +
               'False alerts grow roughly with watchlist size, so raise it for watchlists far above ~1,700; lowering it trades more false alerts for fewer misses. See docs/accuracy.md.',
           ),
+        targetFpir: z
+          .number()
+          .min(1e-8)
+          .max(0.1)
+          .optional()
+          .describe(
+            'Optional false-alert rate the force accepts per passer-by searched (FPIR), e.g. 1e-4. When set, `lfr deployment start` without --threshold derives the threshold from it for the actual watchlist size, using the embedder\'s impostor-score calibration (models/manifest.json "calibration"), records both, and the daemon refuses to start if that calibration does not match the embedder. See docs/accuracy.md.',
+          ),
         minObservations: z.number().int().min(1).max(20).default(2).describe('Observations of a track at or above the threshold before an alert.'),
         cooldownSeconds: z.number().int().min(0).max(3600).default(60).describe('After an alert for a subject on a camera, no new alert for that subject on that camera for this long.'),
         topK: z.number().int().min(1).max(20).default(3).describe('Candidates kept per search.'),

@@ -45,12 +45,15 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlHandler> 
       const endsAt = p.endsAt;
       const threshold = p.threshold;
       if (typeof endsAt !== 'number') throw new ControlError('"endsAt" must be a time in ms', 'bad_request');
-      if (typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
+      const targetFpir = p.targetFpir;
+      if (threshold !== undefined && typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
+      if (targetFpir !== undefined && typeof targetFpir !== 'number') throw new ControlError('"targetFpir" must be a number', 'bad_request');
+      if (threshold === undefined && targetFpir === undefined) throw new ControlError('"threshold" or "targetFpir" is required', 'bad_request');
       const officer = str(p, 'authorisingOfficer', false);
       const reason = str(p, 'reason', false);
       const watchlistFile = str(p, 'watchlistFile', false);
       return after(d, d.deployments.startDeployment(
-        { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, threshold, endsAt, ...(watchlistFile ? { watchlistFile } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
+        { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, ...(threshold !== undefined ? { threshold } : {}), ...(targetFpir !== undefined ? { targetFpir } : {}), endsAt, ...(watchlistFile ? { watchlistFile } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) },
         actor,
       ));
     },
