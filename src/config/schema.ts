@@ -142,6 +142,13 @@ export const configSchema = z
             'Optional false-alert rate the force accepts per passer-by searched (FPIR), e.g. 1e-4. When set, `lfr deployment start` without --threshold derives the threshold from it for the actual watchlist size, using the embedder\'s impostor-score calibration (models/manifest.json "calibration"), records both, and the daemon refuses to start if that calibration does not match the embedder. See docs/accuracy.md.',
           ),
         minObservations: z.number().int().min(1).max(20).default(2).describe('Observations of a track at or above the threshold before an alert.'),
+        fusionKeep: z
+          .number()
+          .int()
+          .min(1)
+          .max(8)
+          .default(3)
+          .describe('Track fusion: a track is searched with the quality-weighted mean of its best this-many embeddings (held in memory only while the track lives, wiped when it ends); 1 searches each frame on its own. Measured in docs/accuracy.md.'),
         cooldownSeconds: z.number().int().min(0).max(3600).default(60).describe('After an alert for a subject on a camera, no new alert for that subject on that camera for this long.'),
         topK: z.number().int().min(1).max(20).default(3).describe('Candidates kept per search.'),
         trackMaxMissMs: z.number().int().min(100).max(30000).default(1000).describe('A track with no matching detection for this long has ended (its numbers are forgotten). 1 s bridges a few missed detections at 10 fps without merging two passers-by.'),

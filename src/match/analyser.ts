@@ -14,6 +14,7 @@ import { wipe } from '../crypto/secure.js';
 import { FaceTracker, type TrackerSettings } from './tracker.js';
 import { AlertPolicy, type PolicySettings } from './policy.js';
 import { noteEmbedded, qualityScore, shouldEmbed, type ScheduleSettings } from './schedule.js';
+import { TrackFusion, type FusionSettings } from './fusion.js';
 
 export interface MatchTarget {
   gallery: Gallery;
@@ -43,6 +44,8 @@ export interface AnalyserDeps {
   tracker: TrackerSettings;
   schedule: ScheduleSettings;
   policy: PolicySettings;
+  /** Track fusion (match.fusionKeep); absent or keep 1: each frame is searched on its own. */
+  fusion?: FusionSettings;
   /** The current watchlist (null: none loaded, faces are still counted, nothing is searched). */
   target: () => MatchTarget | null;
   /** Called with each alert decision before the frame is released; awaited. */
@@ -69,12 +72,15 @@ export interface AnalyserCounters {
 export class CameraAnalyser {
   private readonly tracker: FaceTracker;
   private readonly policy: AlertPolicy;
+  /** Each live track's best looks (biometric: owned, wiped when the track ends; fusion.ts). */
+  private readonly fusion: TrackFusion;
   private lastTrackId = 0;
   readonly counters: AnalyserCounters = { frames: 0, faces: 0, embedded: 0, tracks: 0, alerts: 0, suppressed: 0 };
 
   constructor(private readonly d: AnalyserDeps) {
     this.tracker = new FaceTracker(d.tracker);
     this.policy = new AlertPolicy(d.policy);
+    this.fusion = new TrackFusion(d.engine.embeddingSize, d.fusion);
   }
 
   get activeTracks(): number {
@@ -95,7 +101,10 @@ export class CameraAnalyser {
       this.counters.frames++;
       this.counters.faces += faces.length;
       const { trackIds, ended } = this.tracker.update(faces.map((f) => f.detection.box), now);
-      for (const t of ended) this.policy.endTrack(cam, t.id);
+      for (const t of ended) {
+        this.policy.endTrack(cam, t.id);
+        this.fusion.end(t.id);
+      }
       // Expired cooldowns go when tracks end: often enough to bound the map, never per face.
       if (ended.length > 0) this.policy.prune(now);
       for (const id of trackIds) if (id > this.lastTrackId) {
@@ -117,7 +126,10 @@ export class CameraAnalyser {
           this.d.testTemplateHook?.(emb);
           // The batched path: the int8 ONNX Runtime GEMM when the gallery has that backend (large
           // watchlists, see openWatchlist), else the same exact JavaScript loop as search().
-          hits = (await target.gallery.searchBatchAsync([emb], target.topK))[0]!;
+          // Searched with the track's fused template (its best looks, quality-weighted), not the
+          // single frame; the fused buffer belongs to TrackFusion and is wiped when the track ends.
+          const probe = this.d.fusion && this.d.fusion.keep > 1 ? this.fusion.add(track.id, emb, q) : emb;
+          hits = (await target.gallery.searchBatchAsync([probe], target.topK))[0]!;
         } finally {
           wipe(emb);
           wiped?.push(emb);
@@ -146,5 +158,6 @@ export class CameraAnalyser {
   /** The camera stopped or reconnects: end every track. */
   endAll(): void {
     for (const t of this.tracker.clear()) this.policy.endTrack(this.d.camera, t.id);
+    this.fusion.clear();
   }
 }
