@@ -85,7 +85,7 @@ export const configSchema = z
           .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px. Never larger than the image itself (upscaling 250 px stills to 640 cost 7 LFW points), and faces taller than 160 px of input are taken from a second pass at the native 320 (docs/vision.md).'),
         detectorScoreThreshold: z.number().min(0.05).max(0.99).default(0.6).describe('Minimum detector confidence for a face.'),
         nmsIou: z.number().min(0.1).max(0.9).default(0.4).describe('IoU above which overlapping detections are merged by non-maximum suppression.'),
-        mirrorAugment: z.boolean().default(true).describe('Average the embedding of the face and its mirror image (measured with lfr eval lfw).'),
+        mirrorAugment: z.boolean().default(false).describe('Average the embedding of the face and its mirror image. Off: with the int8 embedder it bought nothing measurable on LFW (99.42 vs 99.47 %, 1:N FNIR at FPIR 1e-3 10.2 vs 10.3 %) for twice the embed cost (docs/accuracy.md). The impostor calibration is per setting: a target FPIR needs the setting it was measured with.'),
         executionProviders: z
           .array(z.enum(['tensorrt', 'cuda', 'cpu']))
           .min(1)
@@ -126,12 +126,12 @@ export const configSchema = z
           .number()
           .min(0)
           .max(1)
-          .default(0.56)
+          .default(0.55)
           .describe(
             'Cosine similarity at or above which a face is a possible match: a recorded, deliberate setting. ' +
-              'Default 0.56 = the FPIR 1e-3 point of `lfr eval watchlist` on LFW (1,680 enrolled, 4,060 non-mated probes, default models): ' +
-              '4 false alerts in 4,060 searches, FNIR 10.3 % (0.49 gives FPIR 1e-2 and FNIR 4.3 %; 0.61 gives no false alert and FNIR 18.7 %). ' +
-              'False alerts grow roughly with watchlist size, so raise it for watchlists far above ~1,700; lowering it trades more false alerts for fewer misses. See docs/accuracy.md.',
+              'Default 0.55 = the FPIR 1e-3 point of `lfr eval watchlist` on LFW (1,680 enrolled, 4,060 non-mated probes, default pipeline): ' +
+              '4 false alerts in 4,060 searches, FNIR 10.5 % (0.49 gives FPIR 1e-2 and FNIR 5.0 %; 0.59 gives no false alert and FNIR 16.6 %). ' +
+              'False alerts grow with watchlist size: start a deployment with --target-fpir (or set targetFpir) to derive the threshold for the actual watchlist instead. See docs/accuracy.md.',
           ),
         targetFpir: z
           .number()

@@ -8,7 +8,7 @@ import type { FaceEngine } from '../../vision/types.js';
 import { readIdentityFolders, splitWatchlist } from './datasets.js';
 import { ImageEmbedder } from './embed-images.js';
 import { noProgress, type Progress } from './lfw.js';
-import { impostorTail, validateRule, type LabelledEmbedding } from './calibrate.js';
+import { fitTail, impostorTail, TAIL_FIT, validateRule, type LabelledEmbedding } from './calibrate.js';
 
 export const VALIDATION_SIZES = [100, 300, 1000, 1680];
 export const VALIDATION_TARGETS = [1e-2, 1e-3];
@@ -32,6 +32,7 @@ export function buildCalibration(
     identities: new Set(items.map((i) => i.identity)).size,
     comparisons,
     tail,
+    model: fitTail(tail, TAIL_FIT.from, TAIL_FIT.to),
     validation: [],
   };
   const byFile = new Map(items.map((i) => [i.file, i.embedding]));
