@@ -75,14 +75,14 @@ export const configSchema = z
         embedder: z
           .string()
           .default('faceplugin-feature-int8')
-          .describe('Model id of the face embedder. Default: the int8 QDQ embedder, which passed the gate in docs/performance.md (LFW 99.30 % vs 99.28 % float, mean cosine with float 0.99, 1.6x faster on one thread); "faceplugin-feature" is the float original (use it with the CUDA provider, which does not run int8 kernels).'),
+          .describe('Model id of the face embedder. Default: the int8 QDQ embedder with 7-bit weights (the same results on every CPU; LFW 99.42 % vs 99.40 % float, 1:N FNIR at FPIR 1e-3 10.2 % vs 9.7 %, docs/accuracy.md); "faceplugin-feature" is the float original (use it with the CUDA provider, which does not run int8 kernels; it has no shipped impostor calibration).'),
         detectorInputWidth: z
           .number()
           .int()
           .min(160)
           .max(3840)
           .default(640)
-          .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px. Never larger than the image itself (upscaling 250 px stills to 640 cost 7 LFW points), and faces taller than 160 px of input are taken from a second pass at the native 320 (docs/vision.md).'),
+          .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px. Never larger than the image itself (upscaling 250 px stills to 640 cost 7 LFW points), and faces taller than 100 px of input are detected again in a pass where they are about 80 px (docs/vision.md).'),
         detectorScoreThreshold: z.number().min(0.05).max(0.99).default(0.6).describe('Minimum detector confidence for a face.'),
         nmsIou: z.number().min(0.1).max(0.9).default(0.4).describe('IoU above which overlapping detections are merged by non-maximum suppression.'),
         mirrorAugment: z.boolean().default(false).describe('Average the embedding of the face and its mirror image. Off: with the int8 embedder it bought nothing measurable on LFW (99.42 vs 99.47 %, 1:N FNIR at FPIR 1e-3 10.2 vs 10.3 %) for twice the embed cost (docs/accuracy.md). The impostor calibration is per setting: a target FPIR needs the setting it was measured with.'),

@@ -54,6 +54,15 @@ export class CalibrationError extends Error {
 
 /** Read and check the calibration named by an embedder's manifest entry. */
 export async function loadCalibration(modelsDir: string, entry: ModelEntry, mirrorAugment: boolean): Promise<ImpostorCalibration> {
+  const cal = await readCalibration(modelsDir, entry);
+  if (cal.mirrorAugment !== mirrorAugment) {
+    throw new CalibrationError(`calibration ${path.join(modelsDir, entry.calibration!)} was measured with vision.mirrorAugment ${cal.mirrorAugment}, the config has ${mirrorAugment}: the scores differ, so its false-alert rates do not apply`);
+  }
+  return cal;
+}
+
+/** The calibration file checked against the entry's SHA-256 (any mirror setting). */
+export async function readCalibration(modelsDir: string, entry: ModelEntry): Promise<ImpostorCalibration> {
   if (!entry.calibration) throw new CalibrationError(`embedder ${entry.id} has no impostor-score calibration in the model manifest: start the deployment with --threshold, or measure one with "lfr eval calibrate"`);
   const file = path.join(modelsDir, entry.calibration);
   let raw: unknown;
@@ -67,9 +76,6 @@ export async function loadCalibration(modelsDir: string, entry: ModelEntry, mirr
   const cal = parsed.data;
   if (cal.embedderSha256 !== entry.sha256) {
     throw new CalibrationError(`calibration ${file} was measured for embedder bytes ${cal.embedderSha256.slice(0, 16)}…, but the configured embedder ${entry.id} is ${entry.sha256.slice(0, 16)}…: its false-alert rates do not apply. Re-measure with "lfr eval calibrate" or start with --threshold`);
-  }
-  if (cal.mirrorAugment !== mirrorAugment) {
-    throw new CalibrationError(`calibration ${file} was measured with vision.mirrorAugment ${cal.mirrorAugment}, the config has ${mirrorAugment}: the scores differ, so its false-alert rates do not apply`);
   }
   for (let i = 1; i < cal.tail.length; i++) {
     if (!(cal.tail[i]![0] > cal.tail[i - 1]![0]) || cal.tail[i]![1] > cal.tail[i - 1]![1]) throw new CalibrationError(`calibration ${file}: tail must have rising thresholds and falling counts`);
