@@ -12,6 +12,8 @@
 #   LFR_ROOT=DIR        install under DIR instead of / (no user, no chown, no systemctl)
 #   LFR_SRC=DIR         the built checkout to install from (default: this script's repo)
 #   LFR_BROKER_HOSTS    extra names/IPs for the broker certificate, e.g. "10.20.0.1 van7.local"
+#   LFR_TABLET_NET      networks tablets connect from (the van Wi-Fi), e.g. "10.20.0.0/24"; the
+#                       broker's unit accepts nothing else (default: the private ranges)
 set -euo pipefail
 SRC="${LFR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}"
 R="${LFR_ROOT:-}"
@@ -67,10 +69,14 @@ fi
 # 4. Van key pair (X25519): bundles are encrypted to its public half, which the force needs.
 if [ ! -f "$R/etc/lfr/keys/van.key" ]; then
   node "$SRC/dist/src/cli/entry.js" keys generate --kind van --out "$R/etc/lfr/keys" --name van >/dev/null
-  own root:lfr "$R/etc/lfr/keys/van.key" "$R/etc/lfr/keys/van.pub"
-  chmod 0640 "$R/etc/lfr/keys/van.key"
   say "generated the van key; send /etc/lfr/keys/van.pub to the force's watchlist station"
 fi
+# The van key is the daemon's alone: 0600, owned by the service user (the key loader refuses any
+# group or other access, as ssh does). Set on every run, so an older install's 0640 is corrected.
+own lfr:lfr "$R/etc/lfr/keys/van.key"
+own root:lfr "$R/etc/lfr/keys/van.pub"
+chmod 0600 "$R/etc/lfr/keys/van.key"
+chmod 0644 "$R/etc/lfr/keys/van.pub"
 
 # 5. TLS from the van's own CA (scripts/make-certs.sh, shared with the tests). The CA stays in
 # /etc/lfr/tls (CA key 0600 root). Two leaf certificates for the same names (localhost, 127.0.0.1
@@ -109,10 +115,16 @@ fi
 
 # The broker's whole configuration, rendered from the same templates the tests run
 # (config/mosquitto/*.template); the mosquitto drop-in starts mosquitto on it.
+# Broker listeners bind where the config says tablets are served (tablet.host). mosquitto 2.0.11
+# ignores the address on a WebSocket listener and binds every interface: its unit is firewalled
+# to loopback and the tablet network instead (mosquitto drop-in, IPAddressAllow, rendered below).
+BIND="$(node "$SRC/dist/src/cli/entry.js" -c "$R/etc/lfr/lfr.json" config show 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).tablet.host)}catch{process.stdout.write("127.0.0.1")}})')"
+case "$BIND" in *[!0-9a-fA-F.:]*|"") BIND=127.0.0.1 ;; esac
+TABLET_NET="${LFR_TABLET_NET:-10.0.0.0/8 172.16.0.0/12 192.168.0.0/16}"
 render() {
   sed -e 's|@RUN_AS@||' -e 's|@PASSWORD_FILE@|/etc/mosquitto/lfr.passwd|' -e 's|@ACL_FILE@|/etc/mosquitto/lfr.acl|' \
       -e 's|@DATA_DIR@|/var/lib/mosquitto|' -e 's|@LOG_DEST@|stderr|' -e 's|@MQTT_PORT@|8883|' -e 's|@WS_PORT@|8884|' \
-      -e 's|@BIND@|0.0.0.0|' -e 's|@CA_FILE@|/etc/mosquitto/certs/lfr-ca.crt|' \
+      -e "s|@BIND@|$BIND|" -e 's|@CA_FILE@|/etc/mosquitto/certs/lfr-ca.crt|' \
       -e 's|@CERT_FILE@|/etc/mosquitto/certs/lfr-broker.crt|' -e 's|@KEY_FILE@|/etc/mosquitto/certs/lfr-broker.key|' \
       -e 's|@DAEMON_USER@|lfr-daemon|' -e 's|@PREFIX@|lfr|' "$1"
 }
@@ -128,14 +140,25 @@ fi
 install -d -m 0755 "$R/etc/systemd/system/mosquitto.service.d" "$R/etc/udev/rules.d"
 install -m 0644 "$SRC/systemd/lfr.service" "$R/etc/systemd/system/lfr.service"
 install -m 0644 "$SRC/systemd/lfr-usb-import@.service" "$R/etc/systemd/system/lfr-usb-import@.service"
-install -m 0644 "$SRC/systemd/mosquitto.service.d/lfr.conf" "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
+sed -e "s|@TABLET_NET@|$TABLET_NET|" "$SRC/systemd/mosquitto.service.d/lfr.conf" > "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
+chmod 0644 "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
 install -m 0644 "$SRC/systemd/99-lfr-usb.rules" "$R/etc/udev/rules.d/99-lfr-usb.rules"
 
-# 8. Swap would let the kernel page the tmpfs watchlist out to disk.
+# 8. Swap would let the kernel page the tmpfs watchlist (and the daemon's memory) out to disk.
+# lfr.service has MemorySwapMax=0 and the daemon refuses to analyse where its memory can be
+# swapped (lfr health FAILs with the reason); turning swap off covers tmpfs pages too.
 if [ "$REAL" = 1 ] && [ -n "$(swapon --show --noheadings 2>/dev/null)" ]; then
   echo "install: WARNING: swap is on. The watchlist lives on tmpfs and could be written to disk through swap." >&2
   echo "install:          Turn it off: swapoff -a, and remove the swap line from /etc/fstab (hardware/README.md)." >&2
 fi
+# No core files of anything on the box (systemd-coredump would keep the daemon's if it ever
+# dumped; the daemon is non-dumpable and LimitCORE=0, this is the belt to those braces), and
+# fs.suid_dumpable 0 so that non-dumpable really means no core.
+install -d -m 0755 "$R/etc/systemd/coredump.conf.d" "$R/etc/sysctl.d"
+printf '[Coredump]\nStorage=none\nProcessSizeMax=0\n' > "$R/etc/systemd/coredump.conf.d/lfr.conf"
+printf 'fs.suid_dumpable = 0\n' > "$R/etc/sysctl.d/60-lfr-nocore.conf"
+chmod 0644 "$R/etc/systemd/coredump.conf.d/lfr.conf" "$R/etc/sysctl.d/60-lfr-nocore.conf"
+[ "$REAL" = 1 ] && sysctl -q -p "$R/etc/sysctl.d/60-lfr-nocore.conf" >/dev/null 2>&1 || true
 
 if [ "$REAL" = 1 ]; then
   systemctl daemon-reload

@@ -19,6 +19,8 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients openssl
   # systemd-analyze: the unit files are verified and security-scored by the tests
   systemd
+  # tests that need another date (a bundle built "3 days ago" at the station)
+  faketime
   # tablet client tests in a real browser
   chromium
 )

@@ -6,7 +6,8 @@
 // left out of the list is visible there; a part in the list is started, stopped and health-checked.
 //
 //   systemd     sd_notify (first: it takes NOTIFY_SOCKET out of the env before any child process)
-//   engine      ONNX face engine (models hash-checked)
+//   loop-lag    event-loop delay sampler (lfr status, /metrics, lfr bench live)
+//   inference   worker pool: every ONNX run in worker threads (models hash-checked per worker)
 //   audit       hash-chained audit log
 //   mqtt        broker link (availability online/offline/stopped)
 //   alerts      encrypted alert store + outbox + adjudication intake (purges due alerts at start)
@@ -23,15 +24,17 @@ import type { Config } from './config/schema.js';
 import type { Clock, Component } from './lifecycle.js';
 import { component, systemClock } from './lifecycle.js';
 import { scrubUrl, type Logger } from './log.js';
-import type { FaceEngine } from './vision/types.js';
-import { createFaceEngine } from './vision/engine.js';
+import { InferencePool } from './vision/pool/pool.js';
+import type { PoolAudit } from './vision/buffers.js';
+import { LoopLag } from './health/loop-lag.js';
+import { stalledCameras } from './health/analysis.js';
+import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
 import { AuditLog, auditFile } from './audit/log.js';
 import { LfrMqttClient } from './mqtt/client.js';
 import { topicsFor } from './mqtt/topics.js';
 import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
-import { watchlistComposition } from './watchlist/service.js';
 import { CameraManager } from './ingest/manager.js';
 import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
 import { DeploymentService } from './deployment/service.js';
@@ -43,6 +46,7 @@ import { controlSocketPath } from './control/protocol.js';
 import { HealthMonitor } from './health/monitor.js';
 import { auditFactsOf, cameraFactsFromStats, toStatusPayload } from './health/status.js';
 import { createNotifier, type Notifier } from './health/sd-notify.js';
+import { MemoryGuard } from './health/memory-safety.js';
 import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
 import type { CameraStats } from './ingest/manager.js';
 
@@ -75,12 +79,16 @@ export class Daemon {
   private startedAt: number | null = null;
   private readonly log: Logger;
   private notifier: Notifier | null = null;
-  private face: FaceEngine | null = null;
+  /** Every model of the van runs here, in worker threads: the FaceEngine of enrolment and the live path. */
+  readonly inference: InferencePool;
+  readonly loopLag = new LoopLag();
   readonly audit: AuditLog;
   readonly mqtt: LfrMqttClient;
   readonly alerts: AlertService;
   readonly retention: RetentionScheduler;
   readonly watchlist: WatchlistHolder;
+  /** No core dump, no swap (src/health/memory-safety.ts). */
+  readonly memory: MemoryGuard;
   readonly analysis: LiveAnalysis;
   readonly cameras: CameraManager;
   readonly deployments: DeploymentService;
@@ -98,12 +106,12 @@ export class Daemon {
     const clock = d.clock ?? systemClock;
     const log = d.log;
     this.log = log.child({ module: 'daemon' });
-    const engine = (): FaceEngine => {
-      if (!this.face) throw new Error('face engine not started');
-      return this.face;
-    };
+    this.inference = new InferencePool({ config: cfg, log, clock });
+    const engine = (): InferencePool => this.inference;
 
-    this.audit = new AuditLog(auditFile(cfg), clock);
+    // The van key signs the audit head at each deployment end (src/audit/anchor.ts).
+    this.audit = new AuditLog(auditFile(cfg), clock, false, cfg.watchlist.vanKeyFile);
+    this.memory = new MemoryGuard(log.child({ module: 'memory' }));
     this.mqtt = new LfrMqttClient(
       { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: `lfr-${cfg.van.id}`, topics: topicsFor(cfg.mqtt.topicPrefix, cfg.van.id) },
       log.child({ module: 'mqtt' }),
@@ -117,15 +125,16 @@ export class Daemon {
       log: log.child({ module: 'watchlist' }),
       clock,
       engine,
-      onEvent: (e) => this.audit.record(e.type, auditFields(e)),
+      onEvent: (e) => this.audit.record(e.type, auditFields(e), 'actor' in e ? e.actor : undefined),
       onChange: (wl) => this.analysis.setWatchlist(wl),
+      deployment: () => this.deployments.current(),
     });
-    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current() });
+    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory });
     this.alerts.onAdjudication((r) => hooks.onAdjudication(r));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer }, clock, log.child({ module: 'deployment' }));
     this.tablet = tabletServerFromConfig(cfg, log);
     const wlSummary = (): { subjects: number; expiresAt: string } | null => {
-      const w = watchlistComposition({ storeFile: cfg.watchlist.storeFile, maxAgeHours: cfg.watchlist.maxAgeHours, clock });
+      const w = this.watchlist.composition();
       return w ? { subjects: w.subjects, expiresAt: w.expiresAt } : null;
     };
     this.health = new HealthMonitor({
@@ -141,9 +150,13 @@ export class Daemon {
           const next = this.alerts.nextExpiry();
           return next === null ? null : next - cfg.alerts.retentionHours * 3_600_000;
         },
-        auditVerify: () => auditFactsOf(this.audit.verify()),
+        // Incremental: new entries + a rolling window each tick (lfr bench audit), not the whole chain.
+        auditVerify: () => auditFactsOf(this.audit.verifyIncremental()),
+        memorySafety: () => this.memory.current(),
         deploymentRunning: () => this.deployments.current() !== null,
         tablet: () => (this.tablet ? (this.failed.has(this.tablet.name) ? { served: false, reason: this.failed.get(this.tablet.name)! } : { served: true }) : null),
+        progress: () => this.analysisFacts(),
+        performance: () => this.performance(),
       },
       analysis: () => {
         const c = this.analysis.counters();
@@ -159,13 +172,19 @@ export class Daemon {
         status: () => this.health.status(),
         afterChange: () => this.health.publish(),
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
+        watchlist: this.watchlist,
+        upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
+        bufferAudit: () => this.bufferAudit(),
       }),
       log.child({ module: 'control' }),
     );
 
     this.parts = [
       { component: component('systemd', () => void (this.notifier = createNotifier(log.child({ module: 'sd-notify' }))), () => this.notifier?.close()) },
-      { component: component('engine', async () => void (this.face = await createFaceEngine(cfg, log)), async () => this.closeEngine()) },
+      // Before a single face is decoded: no core dump, no swap (analysis refuses to start otherwise).
+      { component: component('memory', async () => { await this.memory.start(); if (this.memory.problem()) this.analysis.stopAnalysis(); }, () => this.memory.stop()) },
+      { component: this.loopLag },
+      { component: this.inference },
       { component: component('audit', () => void this.audit.open().record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length }), () => this.closeAudit()) },
       { component: this.mqtt },
       { component: this.alerts },
@@ -201,7 +220,13 @@ export class Daemon {
     this.state = 'running';
     this.startedAt = (this.d.clock ?? systemClock)();
     this.notifier?.ready('running');
-    this.notifier?.startWatchdog(() => this.state === 'running');
+    // Alive means more than "running": every live camera's analysis is making progress.
+    this.notifier?.startWatchdog(() => {
+      if (this.state !== 'running') return false;
+      const stuck = stalledCameras(this.analysisFacts().cameras, (this.d.clock ?? systemClock)(), this.d.config.health.analysisStallSeconds * 1000);
+      if (stuck.length > 0) this.log.error({ cameras: stuck }, 'analysis makes no progress: watchdog ping withheld');
+      return stuck.length === 0;
+    });
     this.log.info({ parts: this.started.map((c) => c.name), cameras: this.d.config.cameras.filter((c) => c.enabled).length, watchlist: this.watchlist.current !== null, analysing: this.analysis.isAnalysing }, 'daemon running');
   }
 
@@ -239,15 +264,41 @@ export class Daemon {
     };
   }
 
+  /** Event-loop delay and frame-to-decision latency, as measured now. */
+  performance(): PerformanceFacts {
+    const l = this.loopLag.figures();
+    const d = this.analysis.latency.figures();
+    return { eventLoopLagP50Ms: l?.p50Ms ?? null, eventLoopLagP99Ms: l?.p99Ms ?? null, eventLoopLagMaxMs: l?.maxMs ?? null, decisionLatencyP50Ms: d?.p50Ms ?? null, decisionLatencyP99Ms: d?.p99Ms ?? null };
+  }
+
+  /** Start new measuring windows for performance() (benchmarks time exactly their pass). */
+  resetPerformance(): void {
+    this.loopLag.reset();
+    this.analysis.latency.reset();
+  }
+
+  /** Analysis progress per camera and the inference workers, for the health report. */
+  analysisFacts(): AnalysisFacts {
+    const p = this.inference.stats();
+    return {
+      cameras: this.cameras.stats().map((c) => ({ camera: c.camera, state: c.state, busySince: c.busySince })),
+      stallLimitMs: this.d.config.health.analysisStallSeconds * 1000,
+      workers: p.workers,
+      droppedByCamera: p.droppedByCamera,
+    };
+  }
+
+  /**
+   * Every buffer pool that holds faces, on the main thread and in each inference worker:
+   * counts only (buffers, bytes, in use, released buffers that are not all zero), never content.
+   */
+  async bufferAudit(): Promise<PoolAudit[]> {
+    return [...this.cameras.pools.audit(), ...(await this.inference.audit())];
+  }
+
   /** In-process alert notices (the demo prints them). Returns an unsubscribe function. */
   onAlert(cb: (a: AlertNotice) => void): () => void {
     return this.analysis.onAlert(cb);
-  }
-
-  private async closeEngine(): Promise<void> {
-    const e = this.face;
-    this.face = null;
-    await e?.close();
   }
 
   private closeAudit(): void {
@@ -260,14 +311,14 @@ export class Daemon {
 
   private async importWatchlist(file: string, actor: string, source: string): Promise<unknown> {
     const at = (): string => new Date((this.d.clock ?? systemClock)()).toISOString();
+    // The holder audits it (watchlist.imported / watchlist.import_rejected, with actor and source).
     try {
-      const c = (await this.watchlist.importFile(file)).composition;
-      this.audit.record('watchlist.import', { source, subjects: c.subjects, bundleSha256: c.bundleSha256 }, actor);
+      const report = await this.watchlist.importFile(file, { actor, source });
+      const c = report.composition;
       this.health.noteImport({ at: at(), source, ok: true, message: `${c.subjects} people`, subjects: c.subjects });
-      return { subjects: c.subjects, categories: c.categories, bundleSha256: c.bundleSha256 };
+      return report;
     } catch (err) {
       const message = (err as Error).message;
-      this.audit.record('watchlist.import', { source, ok: false, message: message.slice(0, 200) }, actor);
       this.health.noteImport({ at: at(), source, ok: false, message });
       throw err;
     }
@@ -278,7 +329,7 @@ export class Daemon {
 function auditFields(e: object): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
   for (const [k, v] of Object.entries(e)) {
-    if (k === 'type') continue;
+    if (k === 'type' || k === 'actor') continue;
     if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v as string | number | boolean | null;
   }
   return out;

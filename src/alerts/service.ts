@@ -118,7 +118,8 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       payload.faceJpeg = payload.contextJpeg = payload.referenceJpeg = '';
     }
     this.counts.raised++;
-    this.deps.audit.record('alert.raised', { alertId: id, camera: c.camera, score: payload.likelihood, threshold: c.threshold, subjectRef: c.subjectRef, category: c.category });
+    // No subject reference: the alert id is the pseudonym; the reference lives in the encrypted alert (24 h).
+    this.deps.audit.record('alert.raised', { alertId: id, camera: c.camera, score: payload.likelihood, threshold: c.threshold, category: c.category });
     this.deps.log.info({ alertId: id, camera: c.camera, score: payload.likelihood }, 'alert raised');
     this.kick();
     return id;
@@ -227,7 +228,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     }
     const rec: AdjudicationRecord = { alertId, outcome: parsed.outcome, officerId: parsed.officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock() };
     this.counts.adjudications++;
-    this.deps.audit.record('adjudication.recorded', { alertId, outcome: rec.outcome, decidedAt: rec.decidedAt, note: parsed.note ?? null }, rec.officerId);
+    this.deps.audit.record('adjudication.recorded', { alertId, outcome: rec.outcome, decidedAt: rec.decidedAt, hasNote: Boolean(parsed.note) }, rec.officerId);
     this.deps.log.info({ alertId, outcome: rec.outcome }, 'adjudication recorded');
     this.reply(alertId, { accepted: true, outcome: rec.outcome, officerId: rec.officerId }, true);
     for (const fn of this.adjudicationListeners) {

@@ -8,6 +8,7 @@
 // checkpointed and truncated after each purge, and the alert's key is destroyed, so a stale copy
 // of the ciphertext anywhere (free disk blocks, a backup) cannot be opened.
 import { mkdirSync } from 'node:fs';
+import { ensurePrivateFile } from '../util/files.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { seal, open } from '../crypto/aead.js';
@@ -74,6 +75,7 @@ export class AlertStore {
     if (!this.readonly) {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       this.keys.ensureDir();
+      ensurePrivateFile(this.file); // explicit 0600 (SQLite would create it 0644 & ~umask)
     }
     const db = new Database(this.file, { readonly: this.readonly, fileMustExist: this.readonly });
     db.pragma('secure_delete = ON');

@@ -2,28 +2,13 @@
 // store with retention, audit log, tablet page) built by the one composition root, a camera
 // showing a watchlisted person, a deployment started and ended. The work is in
 // src/tools/demo/run.ts; this file parses options and prints.
-import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { threadPoolSizeFor } from '../ingest/manager.js';
 import { rtspServerAvailable } from '../tools/rtsp-server.js';
 import { MOSQUITTO } from '../tools/broker.js';
 import { runDemo } from '../tools/demo/run.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
-
-/** The ingest needs libuv threads that Node sizes once at start-up: re-run ourselves with them. */
-function relaunchWithThreads(): Promise<number> | null {
-  const need = threadPoolSizeFor(1) + 2;
-  if (Number(process.env.UV_THREADPOOL_SIZE ?? 4) >= need) return null;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: String(need) } });
-    const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('exit', (code) => resolve(code ?? 1));
-  });
-}
 
 export function register(program: Command): void {
   program
@@ -39,8 +24,6 @@ export function register(program: Command): void {
         const retentionSeconds = Number(opts.retention);
         if (!(seconds > 0)) throw new CliError('--seconds must be a positive number', EXIT.usage);
         if (!(retentionSeconds >= 1 && retentionSeconds <= 86_400)) throw new CliError('--retention must be 1 to 86400 seconds', EXIT.usage);
-        const relaunched = relaunchWithThreads();
-        if (relaunched) return await relaunched;
         if (!rtspServerAvailable()) throw new CliError('the demo RTSP server needs GStreamer RTSP server bindings for python3: run bash scripts/setup.sh', EXIT.notReady);
         if (!MOSQUITTO) throw new CliError('the demo needs mosquitto: run bash scripts/setup.sh', EXIT.notReady);
         const say = (s: string): void => {

@@ -1,7 +1,7 @@
 // `lfr deployment start|end|report|list` and `lfr usb-import DIR`. Start and end talk to the
 // running daemon (it owns the watchlist and the matcher); report and list read the records
 // directly, so a results report can be produced on a box whose daemon is stopped.
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -12,6 +12,7 @@ import { formatReport, parseEndsAt, PolicyError } from '../deployment/policy.js'
 import { DeploymentStore, deploymentsFile } from '../deployment/store.js';
 import type { DeploymentRecord, DeploymentReport } from '../deployment/types.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { sendFile } from './daemon-call.js';
 
 /** Control-socket failures as plain CLI errors. */
 async function ask<T>(socket: string, method: string, params: Record<string, unknown>, timeoutMs: number): Promise<T> {
@@ -71,10 +72,11 @@ export function register(program: Command): void {
           if (!Number.isFinite(targetFpir) || targetFpir < 1e-8 || targetFpir > 0.1) throw new CliError(`--target-fpir "${o.targetFpir}" must be a rate between 1e-8 and 0.1 (e.g. 1e-4)`, EXIT.badInput);
           basis = { targetFpir };
         }
-        const file = o.watchlist ? path.resolve(o.watchlist) : undefined;
-        if (file && (!existsSync(file) || !statSync(file).isFile())) throw new CliError(`watchlist bundle not found: ${file}`, EXIT.badInput);
+        // The bundle travels to the daemon as bytes with the start request (opened here, as the
+        // operator: no symlink, FIFO or device; visible whatever the daemon's mount namespace).
+        const params = { authorisationRef: o.authorisation, location: o.location, ...basis, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) };
         // Importing thousands of reference images takes minutes on a CPU-only box.
-        const rec = await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', { authorisationRef: o.authorisation, location: o.location, ...(file ? { watchlistFile: file } : {}), ...basis, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) }, 30 * 60_000);
+        const rec = o.watchlist ? await sendFile<DeploymentRecord>(cfg, 'deployment.start', params, path.resolve(o.watchlist)) : await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', params, 30 * 60_000);
         emit(
           o,
           () =>
@@ -83,7 +85,7 @@ export function register(program: Command): void {
               `  authorisation ${rec.authorisationRef}${rec.authorisingOfficer ? ` (${rec.authorisingOfficer})` : ''} at ${rec.location}`,
               `  threshold ${rec.threshold}${rec.thresholdBasis?.targetFpir != null ? ` (from target FPIR ${rec.thresholdBasis.targetFpir} with ${rec.thresholdBasis.templates} templates)` : ''}; ends ${new Date(rec.endsAt).toISOString()}${rec.endsAt < endsAt ? ' (moved earlier: the watchlist expires then)' : ''}`,
               rec.thresholdBasis
-                ? `  expected false alerts: about ${rec.thresholdBasis.expectedFalseAlertsPer10k} per 10,000 faces of passers-by${rec.thresholdBasis.extrapolated ? ' (extrapolated beyond the measured scores: rough)' : rec.thresholdBasis.support < 10 ? ` (rests on ${rec.thresholdBasis.support} impostor scores: rough)` : ''}`
+                ? `  expected false alerts: about ${rec.thresholdBasis.expectedFalseAlertsPer10k} per 10,000 faces of passers-by${rec.thresholdBasis.extrapolated ? ' (model estimate from the fitted impostor tail: see docs/accuracy.md)' : rec.thresholdBasis.support < 10 ? ` (rests on ${rec.thresholdBasis.support} impostor scores: rough)` : ''}`
                 : '  expected false alerts: unknown (no impostor calibration for this embedder)',
               `  watchlist ${rec.watchlist.subjects} people: ${Object.entries(rec.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ')}; bundle ${rec.watchlist.bundleSha256.slice(0, 16)}…`,
             ].join('\n'),
@@ -170,8 +172,10 @@ export function register(program: Command): void {
           if (err instanceof UsbError) throw new CliError(err.message, EXIT.badInput);
           throw err;
         }
-        const result = await ask<Record<string, unknown>>(controlSocketPath(cfg.paths.runtimeDir), 'watchlist.import', { file, source: 'usb' }, 30 * 60_000);
-        emit(o, () => `imported ${path.basename(file)} from ${dir}`, () => ({ file, ...result }));
+        // Read here, inside lfr-usb-import@.service where the stick is mounted, and sent as bytes:
+        // the daemon's own mount namespace need not see the stick at all.
+        const result = await sendFile<{ composition: { subjects: number; bundleSha256: string } }>(cfg, 'watchlist.import', { source: 'usb' }, file);
+        emit(o, () => `imported ${path.basename(file)} from ${dir}: ${result.composition.subjects} people, bundle ${result.composition.bundleSha256.slice(0, 16)}`, () => ({ file, ...result }));
       }),
     );
 }

@@ -11,6 +11,15 @@ import { formatReport } from '../health/probes.js';
 import type { HealthReport } from '../health/types.js';
 import { action, emit, EXIT } from './output.js';
 
+async function daemonAnswers(socket: string): Promise<boolean> {
+  try {
+    await callDaemon(socket, 'ping', {}, 5_000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('health')
@@ -28,7 +37,9 @@ export function register(program: Command): void {
             if (!(err instanceof DaemonNotRunning)) throw err;
           }
         }
-        report ??= await new HealthService(cfg, systemClock, null).report();
+        // --local (or a daemon that did not answer health): probe from here; still say whether
+        // the daemon is up, by a ping on its control socket.
+        report ??= await new HealthService(cfg, systemClock, null, await daemonAnswers(controlSocketPath(cfg.paths.runtimeDir))).report();
         emit(opts, () => formatReport(report), () => report);
         return report.level === 'FAIL' ? EXIT.failure : EXIT.ok;
       }),

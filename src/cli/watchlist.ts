@@ -18,6 +18,9 @@ import { purgeWatchlist, watchlistStatus } from '../watchlist/service.js';
 import type { WatchlistComposition } from '../watchlist/events.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { ImportRegistry, REGISTRY_FILE } from '../watchlist/registry.js';
+import path from 'node:path';
+import { askDaemon, daemonRunning, sendFile } from './daemon-call.js';
 
 /** Every expected failure becomes a plain message and exit 3 (bad input). */
 function inputError(err: unknown): never {
@@ -87,10 +90,19 @@ export function register(program: Command): void {
     .option('--trust <file>', 'trusted force public signing key; repeatable (default: config watchlist.trustedSigningKeys)', collect, [])
     .option('--store <path>', 'store file (default: config watchlist.storeFile)')
     .option('--json', 'machine-readable output')
-    .description('van side: verify, decrypt, enrol and replace the watchlist atomically (all or nothing)')
+    .description('van side: verify, decrypt, enrol and replace the watchlist atomically (all or nothing); through the running daemon when there is one (audited, refused during a deployment)')
     .action(
       action(async (bundle: string, opts: { vanKey?: string; trust: string[]; store?: string; json?: boolean }) => {
         const cfg = cfgOf();
+        if (await daemonRunning(cfg)) {
+          // On a running van there is one audited path for watchlist changes: the daemon's. It
+          // trusts only the config's keys and writes only its own store, so these options would
+          // silently mean something else: refuse them instead.
+          if (opts.trust.length || opts.vanKey || opts.store) throw new CliError('--trust, --van-key and --store are for the station and test benches: the daemon is running, and it imports with the configured keys (watchlist.trustedSigningKeys) into its own store', EXIT.usage);
+          const report = await sendFile<ImportReport>(cfg, 'watchlist.import', { source: 'cli' }, bundle);
+          emit(opts, () => importText(report), () => ({ imported: true, viaDaemon: true, ...report }));
+          return EXIT.ok;
+        }
         const trustFiles = opts.trust.length ? opts.trust : cfg.watchlist.trustedSigningKeys;
         let van;
         let trusted;
@@ -106,7 +118,12 @@ export function register(program: Command): void {
         let report: ImportReport;
         try {
           report = await importBundle(
-            { bundle, trusted, van, gates: cfg.quality.enrolment, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile, maxAgeHours: cfg.watchlist.maxAgeHours },
+            {
+              bundle, trusted, van, gates: cfg.quality.enrolment, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile,
+              maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours, // A bench store (--store) keeps its own import record beside it; the van's is in paths.stateDir.
+              registry: opts.store ? new ImportRegistry(path.join(path.dirname(path.resolve(opts.store)), REGISTRY_FILE)) : ImportRegistry.forStateDir(cfg.paths.stateDir),
+              signal: AbortSignal.timeout(cfg.watchlist.importTimeoutSeconds * 1000),
+            },
             {
               engine: async () => (engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError)),
               clock: systemClock,
@@ -123,23 +140,8 @@ export function register(program: Command): void {
           van.secretKey.destroy();
           await (engine as FaceEngine | null)?.close();
         }
-        emit(
-          opts,
-          () => {
-            const r = report;
-            const lines = [
-              `watchlist imported into ${r.storeFile}: ${r.composition.subjects} subjects enrolled from ${r.imagesTotal} images in ${r.seconds.toFixed(1)} s; ${r.rejected.length} image(s) rejected`,
-              ...describe(r.composition),
-            ];
-            if (r.rejected.length) {
-              lines.push('rejected images:');
-              for (const x of r.rejected) lines.push(`  ${x.subjectRef}  ${x.image}: ${x.code}: ${x.reason}`);
-            }
-            if (r.notEnrolled.length) lines.push(`not enrolled (no usable image): ${r.notEnrolled.join(', ')}`);
-            return lines.join('\n');
-          },
-          () => ({ imported: true, ...report }),
-        );
+        if (opts.trust.length) process.stderr.write('lfr: note: --trust is for the station and test benches; a van\'s daemon opens only stores signed by its configured keys (watchlist.trustedSigningKeys) and purges any other\n');
+        emit(opts, () => importText(report), () => ({ imported: true, ...report }));
         return EXIT.ok;
       }),
     );
@@ -169,13 +171,31 @@ export function register(program: Command): void {
   wl.command('purge')
     .option('--store <path>', 'store file (default: config watchlist.storeFile)')
     .option('--json', 'machine-readable output')
-    .description('delete the watchlist now: crypto-shred the store key, wipe rows, remove the file')
+    .description('delete the watchlist now: crypto-shred the store key, wipe rows, remove the file (through the running daemon when there is one: audited, and never waits behind an import)')
     .action(
-      action((opts: { store?: string; json?: boolean }) => {
+      action(async (opts: { store?: string; json?: boolean }) => {
         const cfg = cfgOf();
+        if (!opts.store && (await daemonRunning(cfg))) {
+          const r = await askDaemon<{ purged: boolean }>(cfg, 'watchlist.purge', {});
+          emit(opts, () => (r.purged ? 'watchlist purged by the daemon' : 'no watchlist to purge'), () => ({ purged: r.purged, storeFile: cfg.watchlist.storeFile, viaDaemon: true }));
+          return;
+        }
         const storeFile = opts.store ?? cfg.watchlist.storeFile;
         const purged = purgeWatchlist(storeFile, 'manual');
         emit(opts, () => (purged ? `watchlist ${storeFile} purged` : `no watchlist at ${storeFile}`), () => ({ purged, storeFile }));
       }),
     );
+}
+
+function importText(r: ImportReport): string {
+  const lines = [
+    `watchlist imported into ${r.storeFile}: ${r.composition.subjects} subjects enrolled from ${r.imagesTotal} images in ${r.seconds.toFixed(1)} s; ${r.rejected.length} image(s) rejected`,
+    ...describe(r.composition),
+  ];
+  if (r.rejected.length) {
+    lines.push('rejected images:');
+    for (const x of r.rejected) lines.push(`  ${x.subjectRef}  ${x.image}: ${x.code}: ${x.reason}`);
+  }
+  if (r.notEnrolled.length) lines.push(`not enrolled (no usable image): ${r.notEnrolled.join(', ')}`);
+  return lines.join('\n');
 }

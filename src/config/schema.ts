@@ -92,6 +92,14 @@ export const configSchema = z
           .default(['cuda', 'cpu'])
           .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last.'),
         intraOpThreads: z.number().int().min(1).max(64).default(1).describe('Threads per ONNX session. One thread per session lets several cameras run side by side.'),
+        workers: z
+          .number()
+          .int()
+          .min(0)
+          .max(64)
+          .default(0)
+          .describe('Inference worker threads, each with its own ONNX sessions (every model run happens in one, never on the event loop). 0: one per intraOpThreads cores, at most one per enabled camera.'),
+        workerTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe('A worker whose request runs longer than this is taken as hung: it is replaced (with back-off) and its frames are dropped and counted.'),
       })
       .strict()
       .prefault({}),
@@ -162,7 +170,24 @@ export const configSchema = z
     watchlist: z
       .object({
         storeFile: z.string().default('watchlist.db').describe('Encrypted watchlist store, relative to paths.runtimeDir (tmpfs) unless absolute.'),
-        maxAgeHours: hours(24, 'Watchlist deleted at deployment end and in any case this long after import (ceiling 24 h).'),
+        maxAgeHours: hours(24, 'Watchlist deleted at deployment end and in any case this long after the bundle\'s FIRST import on this van (ceiling 24 h): re-inserting the stick never renews it.'),
+        maxBundleAgeHours: z
+          .number()
+          .positive()
+          .max(72)
+          .default(48)
+          .describe(
+            'A bundle built longer ago than this is refused at its first import (a bundle dated in the future always is). ' +
+              'Default 48 h: a bundle built at the station at any time the day before can be imported at any time on the day of the deployment. ' +
+              'Ceiling 72 h: older intelligence (a person since arrested, a warrant withdrawn) must be re-checked and the bundle rebuilt; the van\'s import record keeps bundle ids for 24 + 72 h, so a bundle can never be refused as too old one day and forgotten the next.',
+          ),
+        importTimeoutSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(7200)
+          .default(1800)
+          .describe('An import (upload, verification, enrolment) that takes longer is stopped and the current watchlist kept. 1,800 s enrols the largest bundle (maxSubjects) at the slowest measured rate (48 subjects/s) with room to spare.'),
         trustedSigningKeys: z.array(z.string()).default([]).describe('Paths of the force\'s Ed25519 public signing keys trusted for bundles.'),
         vanKeyFile: z.string().default('/etc/lfr/keys/van.key').describe('Path of this van\'s X25519 private key (0600).'),
         maxBundleBytes: z.number().int().min(1e6).max(2e10).default(2e9).describe('Largest bundle file accepted.'),
@@ -229,6 +254,7 @@ export const configSchema = z
         minFreeMemMb: z.number().int().min(16).default(512).describe('Available memory below this fails the health check (below twice this warns).'),
         maxGpuTempC: z.number().min(40).max(110).default(87).describe('GPU temperature that fails the health check (NVIDIA boards slow down near 87-90 °C).'),
         minCameraFps: z.number().min(0).max(30).default(2).describe('A live camera analysed at fewer frames per second than this warns.'),
+        analysisStallSeconds: z.number().int().min(5).max(600).default(30).describe('A live camera whose analysis has been on one frame this long counts as stuck: `lfr health` FAILs and the systemd watchdog ping is withheld (systemd restarts the daemon). Longer than vision.workerTimeoutMs, after which a hung inference worker is replaced.'),
         warnWatchlistExpiryMinutes: z.number().int().min(0).max(1440).default(60).describe('Warn when the watchlist expires within this many minutes.'),
         intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often the daemon re-evaluates health, publishes the retained status and refreshes the metrics.'),
       })

@@ -2,7 +2,7 @@
 // exactly one file ending in .lfrwl, at the top of the stick or in a folder named "lfr". More
 // than one is refused rather than guessed: importing the wrong deployment's watchlist is worse
 // than importing none.
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 export const BUNDLE_SUFFIX = '.lfrwl';
@@ -32,11 +32,13 @@ export function findBundle(mountDir: string): string {
   }
   const names = [...top];
   const sub = top.find((n) => n.toLowerCase() === 'lfr');
-  if (sub && statSync(path.join(mountDir, sub)).isDirectory()) {
+  // lstat, never stat: no symlink on the stick is followed (vfat/exFAT have none; this is for a
+  // stick that was mounted some other way). The bundle itself is opened with O_NOFOLLOW.
+  if (sub && lstatSync(path.join(mountDir, sub)).isDirectory()) {
     for (const n of readdirSync(path.join(mountDir, sub))) names.push(path.join(sub, n));
   }
   const chosen = chooseBundle(names);
   const full = path.join(mountDir, chosen);
-  if (!statSync(full).isFile()) throw new UsbError(`${chosen} is not a regular file`);
+  if (!lstatSync(full).isFile()) throw new UsbError(`${chosen} is not a regular file (a symlink, FIFO or device on a stick is refused)`);
   return full;
 }

@@ -5,7 +5,6 @@
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lifecycle.js';
 import type { WatchlistHolder } from '../watchlist/holder.js';
-import { watchlistComposition } from '../watchlist/service.js';
 import type { AnalysisControl } from '../match/live.js';
 import type { AdjudicationRecord } from '../alerts/service.js';
 import type { DeploymentHooks } from './service.js';
@@ -19,6 +18,8 @@ export interface VanHooksDeps {
   clock: Clock;
   watchlist: WatchlistHolder;
   analysis: AnalysisControl;
+  /** No core dump, no swap: analysis never starts while it names a problem. */
+  memory?: { problem(): string | null };
   /** The running deployment's last checkpoint (for a resume). */
   running: () => DeploymentRecord | null;
 }
@@ -36,19 +37,23 @@ export class VanDeploymentHooks implements DeploymentHooks {
     if (this.deploymentId) this.decisions.set(r.alertId, r.outcome);
   }
 
-  async loadWatchlist(file: string): Promise<WatchlistSummary> {
-    return (await this.d.watchlist.importFile(file)).composition;
+  async loadWatchlist(file: string, actor: string): Promise<WatchlistSummary> {
+    return (await this.d.watchlist.importFile(file, { actor, source: 'deployment.start' })).composition;
   }
 
+  /** The verified composition in memory (store MAC and signer checked), never the file's own claim. */
   currentWatchlist(): WatchlistSummary | null {
-    const w = this.d.config.watchlist;
-    return watchlistComposition({ storeFile: w.storeFile, maxAgeHours: w.maxAgeHours, clock: this.d.clock });
+    return this.d.watchlist.composition();
   }
 
   async startAnalysis({ deploymentId, threshold, resume }: { deploymentId: string; threshold: number; resume: boolean }): Promise<void> {
     // After a restart (resume) or a USB import the store may exist but not be open yet.
     if (!this.d.watchlist.current) await this.d.watchlist.checkNow();
     if (!this.d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');
+    // The deployment record names the bundle that is matched against: it must be the one in memory.
+    this.d.watchlist.assertBound();
+    const unsafe = this.d.memory?.problem() ?? null;
+    if (unsafe) throw new Error(unsafe);
     this.deploymentId = deploymentId;
     this.decisions.clear();
     this.base = resume ? { ...(this.d.running()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;

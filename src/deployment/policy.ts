@@ -93,7 +93,7 @@ export function buildReport(rec: DeploymentRecord, endedAt: number, reason: EndR
     threshold: rec.threshold,
     targetFpir: rec.thresholdBasis?.targetFpir ?? null,
     expectedFalseAlertsPer10k: rec.thresholdBasis ? Number(rec.thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
-    watchlist: { subjects: rec.watchlist.subjects, categories: { ...rec.watchlist.categories }, bundleSha256: rec.watchlist.bundleSha256, signerKeyId: rec.watchlist.signerKeyId },
+    watchlist: { subjects: rec.watchlist.subjects, categories: { ...rec.watchlist.categories }, bundleSha256: rec.watchlist.bundleSha256, ...(rec.watchlist.bundleId ? { bundleId: rec.watchlist.bundleId } : {}), signerKeyId: rec.watchlist.signerKeyId, ...(rec.watchlist.importedAt ? { importedAt: rec.watchlist.importedAt } : {}) },
     facesAnalysed: counts.facesAnalysed,
     alerts: counts.alerts,
     confirmed: counts.confirmed,
@@ -125,7 +125,7 @@ export function formatReport(r: DeploymentReport): string {
     `  Cameras:              ${r.cameras.length ? r.cameras.join(', ') : 'none'}`,
     `  Threshold:            ${r.threshold}${r.targetFpir != null ? ` (derived from a target false-alert rate of ${r.targetFpir} per face searched)` : ''}` +
       (r.expectedFalseAlertsPer10k != null ? `; expected ${r.expectedFalseAlertsPer10k} false alerts per 10,000 faces` : ''),
-    `  Watchlist:            ${r.watchlist.subjects} people (${cats}); bundle SHA-256 ${r.watchlist.bundleSha256.slice(0, 16)}…, signed by ${r.watchlist.signerKeyId}`,
+    `  Watchlist:            ${r.watchlist.subjects} people (${cats}); bundle SHA-256 ${r.watchlist.bundleSha256}${r.watchlist.bundleId ? `, id ${r.watchlist.bundleId}` : ''}, signed by ${r.watchlist.signerKeyId}`,
     `  Faces analysed:       ${r.facesAnalysed.toLocaleString('en-GB')} (counted, no face was stored)`,
     `  Alerts:               ${r.alerts}`,
     `    confirmed by officers: ${r.confirmed}`,
@@ -133,5 +133,6 @@ export function formatReport(r: DeploymentReport): string {
     `    undecided:             ${r.undecided}`,
     `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
     `  Operator:             ${r.operator}`,
+    ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
   ].join('\n');
 }

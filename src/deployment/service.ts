@@ -121,6 +121,18 @@ export class DeploymentService implements Component {
     if (cur) this.store.checkpoint(cur.id, this.hooks.counts());
   }
 
+  /** The checks a start request must pass before anything is imported (validation, one at a time). */
+  checkStart(raw: StartRequest): void {
+    try {
+      validateStart(raw, this.clock(), this.limits);
+    } catch (err) {
+      if (err instanceof PolicyError) throw new ControlError(err.message, 'bad_request');
+      throw err;
+    }
+    const cur = this.store.running();
+    if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
+  }
+
   startDeployment(req: StartRequest, actor: string): Promise<DeploymentRecord> {
     return this.serial(() => this.doStart(req, actor));
   }
@@ -150,6 +162,7 @@ export class DeploymentService implements Component {
     const loaded = req.watchlistFile ? await this.hooks.loadWatchlist(req.watchlistFile, actor) : this.hooks.currentWatchlist();
     if (!loaded) throw new ControlError('no watchlist has been imported: insert the USB stick with the bundle, or pass --watchlist FILE', 'bad_request');
     const watchlist = summaryOf(loaded);
+    if (req.expectBundleSha256 && req.expectBundleSha256 !== watchlist.bundleSha256) throw new ControlError(`the watchlist now loaded is bundle ${watchlist.bundleSha256.slice(0, 16)}, not ${req.expectBundleSha256.slice(0, 16)} that was sent for this deployment: nothing started`, 'conflict');
     const endsAt = effectiveEnd(req.endsAt, Date.parse(watchlist.expiresAt));
     let threshold = req.threshold;
     let thresholdBasis: ThresholdBasis | null = null;
@@ -245,8 +258,16 @@ export class DeploymentService implements Component {
     }
     const endedAt = this.clock();
     const report = buildReport(cur, endedAt, reason, counts, purged);
-    this.store.finish(cur.id, endedAt, reason, counts, report);
+    // Audit first, then sign the head that now includes this deployment.end entry and print it in
+    // the report (docs/audit.md, "Anchoring"); only then is the deployment recorded as finished.
     this.audit.record('deployment.end', { deploymentId: cur.id, reason, durationMinutes: report.durationMinutes, facesAnalysed: counts.facesAnalysed, alerts: counts.alerts, confirmed: counts.confirmed, falseAlerts: counts.falseAlerts, undecided: counts.undecided, watchlistPurged: purged }, actor);
+    try {
+      report.auditHead = this.audit.anchor?.() ?? null;
+    } catch (err) {
+      report.auditHead = null;
+      this.log.error({ err }, 'the audit head could not be signed; the report carries none');
+    }
+    this.store.finish(cur.id, endedAt, reason, counts, report);
     this.log.info({ deploymentId: cur.id, reason, watchlistPurged: purged }, 'deployment ended');
     this.lastReport = report;
     return report;

@@ -3,6 +3,7 @@
 // the watchlist itself lives only on tmpfs and is gone at the end.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { ensurePrivateFile } from '../util/files.js';
 import path from 'node:path';
 import type { DeploymentCounts, DeploymentRecord, DeploymentReport, EndReason } from './types.js';
 
@@ -76,7 +77,10 @@ export class DeploymentStore {
 
   open(): this {
     if (this.db) return this;
-    if (!this.readonly) mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
+    if (!this.readonly) {
+      mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
+      ensurePrivateFile(this.file); // explicit 0600 (SQLite would create it 0644 & ~umask)
+    }
     const db = new Database(this.file, { readonly: this.readonly, fileMustExist: this.readonly });
     if (!this.readonly) {
       db.pragma('journal_mode = WAL');

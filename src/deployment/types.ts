@@ -32,6 +32,8 @@ export interface StartRequest {
   reason?: string;
   /** Bundle to import; absent = use the watchlist already imported (e.g. from the USB stick). */
   watchlistFile?: string;
+  /** Refuse the start unless the watchlist in memory is this bundle (the CLI sends what it uploaded). */
+  expectBundleSha256?: string;
   /** A fixed threshold, or (targetFpir) a false-alert rate to derive it from; one of the two. */
   threshold?: number;
   targetFpir?: number;
@@ -98,11 +100,17 @@ export interface DeploymentReport {
   targetFpir: number | null;
   /** False alerts per 10,000 passers-by predicted at the threshold (null: no calibration). */
   expectedFalseAlertsPer10k: number | null;
-  watchlist: { subjects: number; categories: Record<string, number>; bundleSha256: string; signerKeyId: string };
+  /** Exactly what was matched against: the bundle's hash and id, who signed it, when it was first imported here. */
+  watchlist: { subjects: number; categories: Record<string, number>; bundleSha256: string; bundleId?: string; signerKeyId: string; importedAt?: string };
   facesAnalysed: number;
   alerts: number;
   confirmed: number;
   falseAlerts: number;
   undecided: number;
   watchlistPurged: boolean;
+  /**
+   * The audit head at the end of the deployment, signed by the van (src/audit/anchor.ts): once the
+   * report is published, `lfr audit verify --head <value>` detects any rewrite of the log up to it.
+   */
+  auditHead?: { seq: number; hash: string; signature: string; keyId: string; publicKey: string; value: string } | null;
 }

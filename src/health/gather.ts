@@ -10,8 +10,10 @@ import { findModel, loadManifest, readVerifiedModel } from '../vision/manifest.j
 import { watchlistStatus } from '../watchlist/service.js';
 import { probeBroker, probeCamera } from './active.js';
 import { evaluate } from './probes.js';
-import { readClockFacts, readSystemFacts } from './system.js';
-import type { AuditFacts, BrokerFacts, CameraFacts, HealthFacts, HealthReport, HealthThresholds, ModelFacts, WatchlistFacts } from './types.js';
+import { readMemoryFacts, type MemorySafetyFacts } from './memory-safety.js';
+import { readClockFacts } from './system.js';
+import { readSystemFactsOffLoop } from './system-probe.js';
+import type { AnalysisFacts, PerformanceFacts, AuditFacts, BrokerFacts, CameraFacts, HealthFacts, HealthReport, HealthThresholds, ModelFacts, WatchlistFacts } from './types.js';
 
 /** What a running daemon knows better than any probe. Every member is optional. */
 export interface LiveSources {
@@ -23,8 +25,14 @@ export interface LiveSources {
   oldestAlertAt?(): number | null | Promise<number | null>;
   auditVerify?(): AuditFacts | Promise<AuditFacts>;
   deploymentRunning?(): boolean;
+  /** The daemon's own core-dump and swap facts (MemoryGuard). */
+  memorySafety?(): MemorySafetyFacts;
   /** tablet.enabled: whether the page is being served (null when not enabled). */
   tablet?(): { served: boolean; reason?: string } | null;
+  /** Analysis progress per camera and the inference workers (src/health/analysis.ts). */
+  progress?(): AnalysisFacts;
+  /** Event-loop delay and decision latency, read when asked (status, metrics). */
+  performance?(): PerformanceFacts;
 }
 
 export function thresholdsOf(cfg: Config): HealthThresholds {
@@ -44,16 +52,23 @@ export class HealthService {
   /** Model hashes are re-read only when a file's size or mtime changes (they are MBs each). */
   private modelCache = new Map<string, ModelFacts>();
 
+  /**
+   * `live`: the running daemon's own view (null when gathering from the CLI). `daemonAnswers`:
+   * from the CLI, whether the daemon answered on its control socket (`lfr health --local` probes
+   * from outside but must not call a running daemon "not running").
+   */
   constructor(
     private readonly cfg: Config,
     private readonly clock: Clock,
     private readonly live: LiveSources | null,
+    private readonly daemonAnswers = false,
   ) {}
 
   async facts(): Promise<HealthFacts> {
     const live = this.live;
     const [system, clock, cameras, broker, models, alertsOldest, audit] = await Promise.all([
-      readSystemFacts([this.cfg.paths.stateDir, this.cfg.paths.runtimeDir]).catch(() => null),
+      // In a worker thread: systeminformation runs dmidecode, lspci and nvidia-smi with execSync.
+      readSystemFactsOffLoop([this.cfg.paths.stateDir, this.cfg.paths.runtimeDir]).catch(() => null),
       readClockFacts(),
       live?.cameras ? Promise.resolve(live.cameras()) : Promise.all(this.cfg.cameras.map((c) => probeCamera(c))),
       live?.broker ? Promise.resolve(live.broker()) : probeBroker(this.cfg.mqtt),
@@ -62,10 +77,14 @@ export class HealthService {
       live?.auditVerify ? Promise.resolve(live.auditVerify()).catch((err: Error) => ({ intact: false, message: `audit check failed: ${err.message}` })) : Promise.resolve(null),
     ]);
     const tablet = live?.tablet?.() ?? null;
+    const analysis = live?.progress?.();
+    const memory = live?.memorySafety ? { facts: live.memorySafety(), self: true } : { facts: readMemoryFacts(), self: false };
     return {
       ...(tablet ? { tablet } : {}),
+      ...(analysis ? { analysis } : {}),
+      memory,
       now: this.clock(),
-      daemonRunning: live !== null,
+      daemonRunning: live !== null || this.daemonAnswers,
       system,
       clock,
       cameras,

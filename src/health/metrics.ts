@@ -4,7 +4,7 @@
 // score of a person, an image or a template.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HealthFacts, HealthReport, Level } from './types.js';
+import type { HealthFacts, HealthReport, Level, PerformanceFacts } from './types.js';
 
 export interface DeploymentGauge {
   running: boolean;
@@ -37,9 +37,17 @@ class Writer {
   }
 }
 
-export function renderMetrics(report: HealthReport | null, facts: HealthFacts | null, dep: DeploymentGauge | null): string {
+export function renderMetrics(report: HealthReport | null, facts: HealthFacts | null, dep: DeploymentGauge | null, perf: PerformanceFacts | null = null): string {
   const w = new Writer();
   w.metric('lfr_up', 'gauge', 'The daemon is running.', 1);
+  if (perf) {
+    const s = (v: number | null): number | null => (v === null ? null : v / 1000);
+    w.metric('lfr_event_loop_delay_seconds', 'gauge', 'Event-loop delay of the daemon over the last minute (p50, p99, max).', s(perf.eventLoopLagP50Ms), { quantile: '0.5' });
+    w.metric('lfr_event_loop_delay_seconds', 'gauge', 'Event-loop delay of the daemon over the last minute (p50, p99, max).', s(perf.eventLoopLagP99Ms), { quantile: '0.99' });
+    w.metric('lfr_event_loop_delay_seconds', 'gauge', 'Event-loop delay of the daemon over the last minute (p50, p99, max).', s(perf.eventLoopLagMaxMs), { quantile: '1' });
+    w.metric('lfr_decision_latency_seconds', 'gauge', 'Frame-to-decision latency of the last frames analysed.', s(perf.decisionLatencyP50Ms), { quantile: '0.5' });
+    w.metric('lfr_decision_latency_seconds', 'gauge', 'Frame-to-decision latency of the last frames analysed.', s(perf.decisionLatencyP99Ms), { quantile: '0.99' });
+  }
   if (report) {
     w.metric('lfr_health_level', 'gauge', 'Worst health level: 0 OK, 1 WARN, 2 FAIL.', LEVEL_VALUE[report.level]);
     for (const c of report.checks) w.metric('lfr_health_check', 'gauge', 'Level of one health check: 0 OK, 1 WARN, 2 FAIL.', LEVEL_VALUE[c.level], { check: c.name });
@@ -80,7 +88,7 @@ export class MetricsServer {
 
   constructor(
     private readonly port: number,
-    private readonly snapshot: () => { report: HealthReport | null; facts: HealthFacts | null; deployment: DeploymentGauge | null },
+    private readonly snapshot: () => { report: HealthReport | null; facts: HealthFacts | null; deployment: DeploymentGauge | null; performance?: PerformanceFacts | null },
   ) {}
 
   async start(): Promise<number> {
@@ -88,7 +96,7 @@ export class MetricsServer {
       const s = this.snapshot();
       if (req.method === 'GET' && req.url === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(renderMetrics(s.report, s.facts, s.deployment));
+        res.end(renderMetrics(s.report, s.facts, s.deployment, s.performance ?? null));
       } else if (req.method === 'GET' && req.url === '/health') {
         const code = s.report?.level === 'FAIL' ? 503 : 200;
         res.writeHead(code, { 'content-type': 'application/json' });

@@ -37,7 +37,7 @@ export class HealthMonitor implements Component {
 
   constructor(private readonly d: MonitorDeps) {
     this.service = new HealthService(d.cfg, d.clock, d.live);
-    this.metrics = d.cfg.health.metricsPort > 0 ? new MetricsServer(d.cfg.health.metricsPort, () => ({ report: this.report, facts: this.facts, deployment: this.gauge() })) : null;
+    this.metrics = d.cfg.health.metricsPort > 0 ? new MetricsServer(d.cfg.health.metricsPort, () => ({ report: this.report, facts: this.facts, deployment: this.gauge(), performance: d.live.performance?.() ?? null })) : null;
   }
 
   async start(): Promise<void> {
@@ -77,6 +77,7 @@ export class HealthMonitor implements Component {
       deployment: { running: dep?.running ?? null, counts: dep?.counts ?? { facesAnalysed: 0, alerts: 0, confirmed: 0, falseAlerts: 0, undecided: 0 }, lastReport: dep?.lastReport ?? null },
       lastImport: this.lastImport,
       analysis: this.d.analysis?.() ?? null,
+      ...(this.d.live.performance ? { performance: this.d.live.performance() } : {}),
     });
   }
 

@@ -1,7 +1,9 @@
 // Pure health probes (GUIDE practice 10): each turns gathered facts into {name, level, message}
 // with no I/O, so every verdict is unit tested with plain objects. Messages are plain words an
 // operator at the roadside can act on.
+import { checkAnalysis, checkInference } from './analysis.js';
 import type { AlertFacts, AuditFacts, BrokerFacts, CameraFacts, Check, ClockFacts, HealthFacts, HealthReport, HealthThresholds, Level, ModelFacts, SystemFacts, WatchlistFacts } from './types.js';
+import { checkMemorySafety } from './memory-safety.js';
 
 const HOUR_MS = 3_600_000;
 const ok = (name: string, message: string): Check => ({ name, level: 'OK', message });
@@ -156,8 +158,10 @@ export function evaluate(f: HealthFacts, t: HealthThresholds, deploymentRunning 
   checks.push(checkWatchlist(f.watchlist, f.now, t, deploymentRunning));
   checks.push(f.alerts ? checkAlertAge(f.alerts, f.now) : warn('alerts.retention', 'alert store not readable from here'));
   checks.push(f.audit ? checkAudit(f.audit) : warn('audit', 'audit chain not checked'));
+  if (f.memory) checks.push(checkMemorySafety(f.memory.facts, f.memory.self));
   // Alerts still reach tablets that use another page copy, so a page that is down WARNs, not FAILs.
   if (f.tablet) checks.push(f.tablet.served ? ok('tablet', 'page served') : warn('tablet', `page not served: ${f.tablet.reason ?? 'unknown'}`));
+  if (f.analysis) checks.push(checkAnalysis(f.analysis.cameras, f.now, f.analysis.stallLimitMs), checkInference(f.analysis.workers, f.analysis.droppedByCamera));
   return { at: new Date(f.now).toISOString(), level: worst(checks), checks };
 }
 

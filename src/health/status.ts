@@ -2,14 +2,15 @@
 // status topic (via src/mqtt publishStatus). Built from the deployment status, the last health
 // report and the camera facts. Counts and states only: no subject, image or template.
 import type { DeploymentCounts, DeploymentRecord, DeploymentReport } from '../deployment/types.js';
-import type { AuditFacts, CameraFacts, HealthReport, Level } from './types.js';
+import type { AuditFacts, CameraFacts, HealthReport, Level, PerformanceFacts } from './types.js';
 import type { StatusPayload } from '../mqtt/topics.js';
 
 export interface StatusSummary {
   schema: 1;
   vanId: string;
   at: string;
-  health: { level: Level; failing: string[] };
+  /** The overall level, and every check that is not OK in plain words (`name: message`). */
+  health: { level: Level; failing: string[]; warnings: string[] };
   deployment: null | {
     id: string;
     authorisationRef: string;
@@ -27,6 +28,8 @@ export interface StatusSummary {
   analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number };
   /** Result of the last watchlist import from USB or the CLI, for the tablets and the technician. */
   lastImport: null | { at: string; source: string; ok: boolean; message: string; subjects?: number };
+  /** Event-loop delay and frame-to-decision latency (issue 13: the daemon answers at full load). */
+  performance?: PerformanceFacts;
 }
 
 export interface StatusInput {
@@ -37,6 +40,7 @@ export interface StatusInput {
   deployment: { running: DeploymentRecord | null; counts: DeploymentCounts; lastReport: DeploymentReport | null };
   lastImport: StatusSummary['lastImport'];
   analysis?: StatusSummary['analysis'];
+  performance?: PerformanceFacts;
 }
 
 export function buildStatus(s: StatusInput): StatusSummary {
@@ -45,7 +49,11 @@ export function buildStatus(s: StatusInput): StatusSummary {
     schema: 1,
     vanId: s.vanId,
     at: new Date(s.now).toISOString(),
-    health: { level: s.report?.level ?? 'WARN', failing: (s.report?.checks ?? []).filter((c) => c.level === 'FAIL').map((c) => `${c.name}: ${c.message}`) },
+    health: {
+      level: s.report?.level ?? 'WARN',
+      failing: (s.report?.checks ?? []).filter((c) => c.level === 'FAIL').map((c) => `${c.name}: ${c.message}`),
+      warnings: s.report ? s.report.checks.filter((c) => c.level === 'WARN').map((c) => `${c.name}: ${c.message}`) : ['health: not evaluated yet'],
+    },
     deployment: r
       ? {
           id: r.id,
@@ -63,12 +71,14 @@ export function buildStatus(s: StatusInput): StatusSummary {
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped })),
     analysis: s.analysis ?? null,
     lastImport: s.lastImport,
+    ...(s.performance ? { performance: s.performance } : {}),
   };
 }
 
 export function formatStatus(s: StatusSummary): string {
   const lines = [`van ${s.vanId} at ${s.at}: health ${s.health.level}`];
   for (const f of s.health.failing) lines.push(`  FAIL ${f}`);
+  for (const w of s.health.warnings) lines.push(`  WARN ${w}`);
   if (s.deployment) {
     const d = s.deployment;
     const c = d.counts;
@@ -84,6 +94,11 @@ export function formatStatus(s: StatusSummary): string {
   }
   for (const c of s.cameras) lines.push(`camera ${c.name}: ${c.state}${c.fps !== null ? ` ${c.fps.toFixed(1)} fps` : ''}${c.dropped ? `, ${c.dropped} dropped` : ''}`);
   if (s.lastImport) lines.push(`last watchlist import (${s.lastImport.source}) ${s.lastImport.at}: ${s.lastImport.ok ? 'OK' : 'FAILED'}: ${s.lastImport.message}`);
+  const p = s.performance;
+  if (p) {
+    const ms = (v: number | null): string => (v === null ? '-' : `${v} ms`);
+    lines.push(`event loop delay p50 ${ms(p.eventLoopLagP50Ms)}, p99 ${ms(p.eventLoopLagP99Ms)}; frame to decision p50 ${ms(p.decisionLatencyP50Ms)}, p99 ${ms(p.decisionLatencyP99Ms)}`);
+  }
   return lines.join('\n');
 }
 
@@ -103,7 +118,7 @@ export function toStatusPayload(s: StatusSummary, pendingOutbox: number, watchli
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps ?? 0 })),
     counts: { facesAnalysed: d?.counts.facesAnalysed ?? 0, alerts: d?.counts.alerts ?? 0, pendingOutbox },
     health: s.health.level === 'OK' ? 'ok' : s.health.level === 'WARN' ? 'warn' : 'fail',
-    problems: [...s.health.failing],
+    problems: [...s.health.failing, ...s.health.warnings],
     ...(s.lastImport ? { lastImport: { at: s.lastImport.at, ok: s.lastImport.ok, message: s.lastImport.message } } : {}),
   };
 }

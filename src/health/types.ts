@@ -2,6 +2,7 @@
 // metrics endpoint. Facts are what was measured; a Check is the verdict a pure probe draws from
 // them. Nothing here can carry a face, a template or a subject reference: only counts, states,
 // temperatures, hashes' verdicts and times.
+import type { CameraProgress, InferenceWorkerFacts } from './analysis.js';
 
 export type Level = 'OK' | 'WARN' | 'FAIL';
 
@@ -84,8 +85,30 @@ export interface HealthFacts {
   watchlist: WatchlistFacts;
   alerts: AlertFacts | null;
   audit: AuditFacts | null;
+  /** Core dumps and swap (memory-safety.ts): the daemon's own facts, or from the CLI only the swap. */
+  memory?: { facts: import('./memory-safety.js').MemorySafetyFacts; self: boolean };
   /** The tablet page, known only inside the daemon; absent when not enabled or not known. */
   tablet?: { served: boolean; reason?: string };
+  /** Analysis progress and inference workers, known only inside the daemon (src/health/analysis.ts). */
+  analysis?: AnalysisFacts;
+}
+
+/** How the daemon keeps up, measured inside it (src/health/loop-lag.ts, latency.ts). */
+export interface PerformanceFacts {
+  /** Event-loop delay over the last window (ms). */
+  eventLoopLagP50Ms: number | null;
+  eventLoopLagP99Ms: number | null;
+  eventLoopLagMaxMs: number | null;
+  /** Frame-to-decision latency of the last frames analysed (ms). */
+  decisionLatencyP50Ms: number | null;
+  decisionLatencyP99Ms: number | null;
+}
+
+export interface AnalysisFacts {
+  cameras: CameraProgress[];
+  stallLimitMs: number;
+  workers: InferenceWorkerFacts[];
+  droppedByCamera: Record<string, number>;
 }
 
 export interface HealthThresholds {

@@ -1,17 +1,22 @@
-// One camera: its GStreamer pipeline (built once, restarted in place on reconnect) and its
-// supervision (connect, live, stall watchdog, back-off retry). The appsink is pulled on a libuv
-// worker thread; frames reach JavaScript on the event loop and GStreamer's own threads never
-// wait for us (appsink drop=true max-buffers=1 for live sources).
+// One camera: its decoder process (one per connection attempt, see decoder-process.ts) and its
+// supervision (connect, live, stall watchdog, back-off retry). Frames arrive over a private
+// socket straight into owned, shared frame buffers (frame-reader.ts) and are queued for the
+// consumer; the decoder never waits for us (it drops frames the daemon has not taken yet).
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CameraConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lifecycle.js';
 import { scrubUrl, type Logger } from '../log.js';
-import { wipe } from '../crypto/secure.js';
+import type { BufferPools } from '../vision/buffers.js';
 import type { Frame } from './frame.js';
 import { readCredentials } from './credentials.js';
-import { selectDecoder, type ElementProbe } from './decoder.js';
-import type { GstAppSink, GstBinding, GstBusMessage, GstCaps, GstElement, GstPipeline } from './gst.js';
-import { buildLaunch, NAMES } from './pipeline.js';
+import { selectDecoder, type DecoderChoice, type ElementProbe } from './decoder.js';
+import type { DecoderEvent, DecoderStart } from './decoder-protocol.js';
+import { FrameReader, type ReceivedFrame } from './frame-reader.js';
 import { FrameQueue } from './frame-queue.js';
 import { backoffDelay, plainReason, RateMeter, watchdog, type CameraState } from './supervision.js';
 
@@ -32,6 +37,10 @@ export interface CameraStats {
   queued: number;
   reconnects: number;
   lastFrameAt: number | null;
+  /** When the consumer last finished a frame (analysis progress, for the watchdog and health). */
+  lastAnalysedAt: number | null;
+  /** Since when the consumer has been on the frame in hand; null when idle. */
+  busySince: number | null;
   /** Plain words, never a URL with credentials or a password. */
   lastError: string | null;
   width: number | null;
@@ -43,8 +52,10 @@ export interface CameraDeps {
   ingest: Config['ingest'];
   log: Logger;
   clock: Clock;
-  gst: () => GstBinding;
-  probe: ElementProbe;
+  /** The main thread's buffer pools: every frame's pixels are an owned buffer of a frame lease. */
+  pools: BufferPools;
+  /** Decoder choice made here (tests inject a probe); undefined: the decoder process asks GStreamer. */
+  probe?: ElementProbe;
   random: () => number;
   fileDelivery: 'paced' | 'fast';
   deliver: (frame: Frame) => Promise<void>;
@@ -72,31 +83,40 @@ class Monotonic {
 
 class PermanentError extends Error {}
 
+/** The compiled decoder process entry, beside this file. */
+const DECODER_ENTRY = fileURLToPath(new URL('./decoder-process.js', import.meta.url));
+/** A decoder process asked to stop is killed if it has not exited after this long. */
+const DECODER_KILL_MS = 2000;
+
 export class Camera {
   readonly name: string;
   state: CameraState = 'stopped';
-  private pipeline: GstPipeline | null = null;
-  private sink: GstAppSink | null = null;
-  private rate: GstElement | null = null;
-  private src: GstElement | null = null;
+  private proc: ChildProcess | null = null;
+  private sock: net.Socket | null = null;
+  private reader: FrameReader | null = null;
+  private sockDir: string | null = null;
+  private spec: DecoderStart | null = null;
   private readonly isFile: boolean;
   private generation = 0;
-  private pulling = false;
-  private pullWaiting = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private connectStartedAt = 0;
   private lastFrameAt: number | null = null;
+  private lastAnalysedAt: number | null = null;
   private lastError: string | null = null;
   private reconnects = 0;
   private seq = 0;
   private pulled = 0;
   private sinkDropped = 0;
+  private childDropped = 0;
+  private childBase = 0;
   private analysed = 0;
   private busy = false;
+  private busySince: number | null = null;
   private size: { width: number; height: number } | null = null;
   private readonly decodedCtr = new Monotonic();
   private readonly outCtr = new Monotonic();
+  private readonly pulledCtr = new Monotonic();
   private readonly fpsMeter = new RateMeter();
   private readonly decodeMeter = new RateMeter();
   private readonly queue: FrameQueue<Frame>;
@@ -106,7 +126,16 @@ export class Camera {
   constructor(private readonly d: CameraDeps) {
     this.name = d.config.name;
     this.isFile = d.config.url.startsWith('file://');
-    this.queue = new FrameQueue<Frame>(d.ingest.queueDepth, (f) => wipe(f.image.data));
+    this.queue = new FrameQueue<Frame>(d.ingest.queueDepth, (f) => f.lease.release());
+  }
+
+  /** The decoder process of the current connection (benchmarks count its CPU and memory). */
+  get decoderPid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  private get fast(): boolean {
+    return this.isFile && this.d.fileDelivery === 'fast';
   }
 
   start(): void {
@@ -133,7 +162,6 @@ export class Camera {
 
   /** Called periodically by the manager: watchdog and rate sampling. */
   tick(now: number): void {
-    this.readCounters();
     this.fpsMeter.sample(now, this.pulled);
     this.decodeMeter.sample(now, this.decodedCtr.value);
     const v = watchdog({
@@ -156,7 +184,6 @@ export class Camera {
   }
 
   stats(): CameraStats {
-    this.readCounters();
     return {
       camera: this.name,
       state: this.state,
@@ -164,11 +191,13 @@ export class Camera {
       decodeFps: round1(this.decodeMeter.rate()),
       decoded: this.decodedCtr.value,
       capped: Math.max(0, this.decodedCtr.value - this.outCtr.value),
-      dropped: this.sinkDropped + this.queue.dropped,
+      dropped: this.sinkDropped + this.childDropped + this.queue.dropped,
       analysed: this.analysed,
       queued: this.queue.length,
       reconnects: this.reconnects,
       lastFrameAt: this.lastFrameAt,
+      lastAnalysedAt: this.lastAnalysedAt,
+      busySince: this.busySince,
       lastError: this.lastError,
       width: this.size?.width ?? null,
       height: this.size?.height ?? null,
@@ -181,8 +210,8 @@ export class Camera {
     this.retryTimer = null;
     const gen = ++this.generation;
     try {
-      this.build();
-      this.applyCredentials();
+      this.spec = this.build();
+      this.applyCredentials(this.spec);
     } catch (err) {
       this.setState('connecting', null);
       this.fail((err as Error).message, err instanceof PermanentError);
@@ -190,30 +219,88 @@ export class Camera {
     }
     this.connectStartedAt = this.d.clock();
     this.setState('connecting', null);
-    const p = this.pipeline!;
-    // The bus poll blocks a libuv thread until the next message and only ends when it sees the
-    // pipeline in NULL. With auto-flush the messages of the final state changes are discarded
-    // and the poll would block forever (one leaked thread per reconnect); without it they wake
-    // the poll, which then ends. Stale messages are ignored by generation.
-    p['auto-flush-bus'] = false;
-    p.play();
-    p.pollBus((msg) => {
-      if (gen === this.generation) this.onBus(msg);
+    this.sockDir = mkdtempSync(path.join(os.tmpdir(), 'lfr-cam-'));
+    this.spec.socketPath = path.join(this.sockDir, 'frames.sock');
+    // A fresh process per attempt: nothing GStreamer allocated survives a reconnect. Its libuv
+    // pool is sized here (bus poll + appsink pull hold two threads), not by the user.
+    const proc = fork(DECODER_ENTRY, [], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, UV_THREADPOOL_SIZE: '4' },
+      serialization: 'json',
     });
-    if (!this.pulling) this.pull(gen);
+    this.proc = proc;
+    proc.stderr?.on('data', (d: Buffer) => this.d.log.debug({ detail: this.scrub(d.toString().trim()).slice(0, 500) }, 'decoder process stderr'));
+    proc.on('message', (e: DecoderEvent) => {
+      if (gen === this.generation) this.onDecoder(e, gen);
+    });
+    proc.on('error', (err) => {
+      if (gen === this.generation) this.fail(`the decoder process could not run: ${err.message}`);
+    });
+    proc.on('exit', (code, signal) => {
+      if (gen === this.generation && (this.state === 'connecting' || this.state === 'live')) this.fail(`the decoder process ended unexpectedly (${signal ?? `exit ${code}`})`);
+    });
+    proc.send(this.spec);
+  }
+
+  private onDecoder(e: DecoderEvent, gen: number): void {
+    switch (e.t) {
+      case 'built':
+        this.d.log.info({ decoder: e.decoder, kind: e.kind }, 'camera pipeline built');
+        break;
+      case 'listening':
+        this.openFrames(gen);
+        break;
+      case 'bus':
+        this.onBus(e.type, e.src, e.message);
+        break;
+      case 'counters':
+        this.decodedCtr.update(e.in);
+        this.outCtr.update(e.out);
+        this.pulledCtr.update(e.pulled);
+        this.childDropped = this.childBase + e.dropped;
+        // Frames that passed the cap but never left the appsink were dropped there (one may
+        // be waiting right now, hence the -1). Fast file delivery's appsink never drops.
+        if (!this.fast) this.sinkDropped = Math.max(this.sinkDropped, this.outCtr.value - this.pulledCtr.value - 1);
+        break;
+      case 'fatal':
+        this.fail(e.permanent ? `GStreamer pipeline cannot be built: ${e.message}` : e.message, e.permanent);
+        break;
+    }
+  }
+
+  /** The decoder listens: read its frames into owned frame buffers. */
+  private openFrames(gen: number): void {
+    const reader = new FrameReader(
+      this.d.pools,
+      (f) => {
+        if (gen === this.generation) this.onSample(f);
+        else f.lease.release();
+      },
+      (reason) => {
+        if (gen === this.generation) this.fail(reason);
+      },
+    );
+    this.reader = reader;
+    const sock = net.connect({ path: this.spec!.socketPath, onread: reader.onread });
+    this.sock = sock;
+    sock.on('error', (err) => {
+      if (gen === this.generation) this.fail(`the decoder process connection failed: ${err.message}`);
+    });
+    // The decoder ends the socket after the last frame of a file or stream.
+    sock.on('end', () => {
+      if (gen !== this.generation) return;
+      if (this.isFile) this.ended();
+      else this.fail('the camera ended the stream');
+    });
+    // Fast file delivery: the decoder pulls one frame per credit, as many as the queue holds.
+    if (this.fast) for (let i = 0; i < this.d.ingest.queueDepth; i++) this.proc?.send({ t: 'next' });
   }
 
   /**
-   * A fresh pipeline per connection attempt: gst_parse links rtspsrc's dynamic pads only once,
-   * so a pipeline restarted after NULL stays unlinked ("Internal data stream error"). The
-   * binding never frees pipelines (measured: about 184 KB per attempt, see docs/ingest.md), so
-   * the back-off ceiling also bounds that cost.
+   * What the decoder process needs to build its pipeline. The URL and credentials travel as
+   * element properties over the IPC channel, never on a command line or in the environment.
    */
-  private build(): void {
-    this.pipeline = null;
-    this.sink = null;
-    this.rate = null;
-    this.src = null;
+  private build(): DecoderStart {
     const c = this.d.config;
     let location: string;
     try {
@@ -226,61 +313,68 @@ export class Camera {
     } catch {
       throw new PermanentError('camera URL is malformed (expected rtsp://host[:port]/path or file:///path)');
     }
-    let decoder;
-    try {
-      decoder = selectDecoder(c.codec, c.decoder, this.d.probe);
-    } catch (err) {
-      throw new PermanentError((err as Error).message);
+    let decoder: DecoderChoice | undefined;
+    if (this.d.probe) {
+      try {
+        decoder = selectDecoder(c.codec, c.decoder, this.d.probe);
+      } catch (err) {
+        throw new PermanentError((err as Error).message);
+      }
     }
-    const launch = buildLaunch({
-      source: this.isFile ? 'file' : 'rtsp',
-      codec: c.codec,
-      decoder,
-      transport: c.transport,
-      latencyMs: c.latencyMs,
-      analysisWidth: c.analysisWidth,
-      analysisFps: c.analysisFps,
-      // Longer than our own connect watchdog, so a stream that connects but never yields video
-      // (wrong codec) is reported as such, not as a read timeout of rtspsrc.
-      tcpTimeoutMs: this.d.ingest.connectTimeoutMs + 1000,
-      delivery: this.isFile ? this.d.fileDelivery : 'live',
-    });
-    // The launch string carries neither the URL nor credentials (see pipeline.ts).
-    this.d.log.info({ decoder: this.isFile ? 'decodebin' : decoder.decoder, kind: decoder.kind }, 'camera pipeline built');
-    this.d.log.debug({ launch }, 'camera pipeline');
-    let pipeline: GstPipeline;
-    try {
-      pipeline = new (this.d.gst().Pipeline)(launch);
-    } catch (err) {
-      throw new PermanentError(`GStreamer pipeline cannot be built: ${(err as Error).message}`);
-    }
-    this.src = pipeline.findChild(NAMES.src) ?? null;
-    this.sink = (pipeline.findChild(NAMES.sink) as GstAppSink | undefined) ?? null;
-    this.rate = pipeline.findChild(NAMES.rate) ?? null;
-    if (!this.src || !this.sink || !this.rate) throw new PermanentError('GStreamer pipeline is missing an element');
-    this.src['location'] = location;
-    this.pipeline = pipeline;
+    return {
+      t: 'start',
+      spec: {
+        source: this.isFile ? 'file' : 'rtsp',
+        codec: c.codec,
+        decoderMode: c.decoder,
+        ...(decoder ? { decoder } : {}),
+        transport: c.transport,
+        latencyMs: c.latencyMs,
+        analysisWidth: c.analysisWidth,
+        analysisFps: c.analysisFps,
+        // Longer than our own connect watchdog, so a stream that connects but never yields video
+        // (wrong codec) is reported as such, not as a read timeout of rtspsrc.
+        tcpTimeoutMs: this.d.ingest.connectTimeoutMs + 1000,
+        delivery: this.isFile ? this.d.fileDelivery : 'live',
+      },
+      props: { location },
+      socketPath: '',
+    };
   }
 
   /** Re-read at every connect so a rotated password is picked up without a restart. */
-  private applyCredentials(): void {
+  private applyCredentials(spec: DecoderStart): void {
     const file = this.d.config.credentialsFile;
     if (!file || this.isFile) return;
     const { creds, loose } = readCredentials(file);
     if (loose) this.d.log.warn({ file }, 'camera credentials file is readable by group or others; chmod 600 it');
     this.password = creds.password;
-    this.src!['user-id'] = creds.user;
-    this.src!['user-pw'] = creds.password;
+    spec.props['user-id'] = creds.user;
+    spec.props['user-pw'] = creds.password;
   }
 
   private teardown(): void {
     this.generation++;
-    if (!this.pipeline) return;
-    this.readCounters();
-    this.decodedCtr.rebase();
-    this.outCtr.rebase();
-    this.rate = null;
-    this.pipeline.stop();
+    if (this.spec) this.spec.props = {};
+    const proc = this.proc;
+    this.proc = null;
+    if (proc) {
+      this.decodedCtr.rebase();
+      this.outCtr.rebase();
+      this.pulledCtr.rebase();
+      this.childBase = this.childDropped;
+      if (proc.connected) proc.send({ t: 'stop' }, () => undefined);
+      const kill = setTimeout(() => proc.kill('SIGKILL'), DECODER_KILL_MS);
+      kill.unref();
+      proc.once('exit', () => clearTimeout(kill));
+      if (proc.connected) proc.disconnect();
+    }
+    this.sock?.destroy();
+    this.sock = null;
+    this.reader?.close();
+    this.reader = null;
+    if (this.sockDir) rmSync(this.sockDir, { recursive: true, force: true });
+    this.sockDir = null;
   }
 
   private fail(reason: string, permanent = false): void {
@@ -307,53 +401,19 @@ export class Camera {
     }, delay);
   }
 
-  private onBus(msg: GstBusMessage): void {
+  private onBus(type: string, src: string, message: string | null): void {
     if (this.state !== 'connecting' && this.state !== 'live') return;
-    if (msg.type === 'error') {
-      const element = msg._src_element_name ?? 'pipeline';
-      this.fail(plainReason(`${element}: ${msg.message ?? 'unknown error'}`));
-    } else if (msg.type === 'eos' && !this.isFile) {
+    if (type === 'error') {
+      this.fail(plainReason(`${src}: ${message ?? 'unknown error'}`));
+    } else if (type === 'eos' && !this.isFile) {
       this.fail('the camera ended the stream');
     }
   }
 
   // ---- frames -------------------------------------------------------------------------------
 
-  private pull(gen: number): void {
-    const sink = this.sink;
-    if (!sink) return;
-    this.pulling = true;
-    sink.pull((buf, caps) => {
-      this.pulling = false;
-      const running = this.state === 'connecting' || this.state === 'live';
-      if (gen !== this.generation || !running) {
-        // A pull issued before a restart or stop: its sample (if any) is stale.
-        if (buf) wipe(buf);
-        if (running) this.pull(this.generation);
-        return;
-      }
-      if (!buf) {
-        if (this.isFile) this.ended();
-        else this.fail('the camera ended the stream');
-        return;
-      }
-      this.onSample(buf, caps);
-      if (this.isFile && this.d.fileDelivery === 'fast' && this.queue.full) {
-        this.pullWaiting = true;
-        return;
-      }
-      this.pull(gen);
-    });
-  }
-
-  private onSample(buf: Buffer, caps: GstCaps): void {
-    const width = Number(caps.width);
-    const height = Number(caps.height);
-    if (!(width > 0 && height > 0) || buf.length !== width * height * 3) {
-      wipe(buf);
-      this.d.log.warn({ width, height, bytes: buf.length }, 'frame with unexpected size skipped');
-      return;
-    }
+  private onSample(f: ReceivedFrame): void {
+    const { width, height } = f;
     const now = this.d.clock();
     if (this.size && (this.size.width !== width || this.size.height !== height)) {
       this.d.log.info({ from: this.size, to: { width, height } }, 'camera resolution changed');
@@ -366,7 +426,7 @@ export class Camera {
       this.lastError = null;
       this.setState('live', null);
     }
-    const frame: Frame = { camera: this.name, seq: this.seq++, capturedAt: now, image: { width, height, data: buf } };
+    const frame: Frame = { camera: this.name, seq: this.seq++, capturedAt: now, image: { width, height, data: f.data }, lease: f.lease };
     this.queue.push(frame);
     void this.pump();
   }
@@ -376,19 +436,19 @@ export class Camera {
     this.busy = true;
     try {
       for (let f = this.queue.shift(); f; f = this.queue.shift()) {
-        if (this.pullWaiting && !this.queue.full && this.state === 'live') {
-          this.pullWaiting = false;
-          this.pull(this.generation);
+        // A queue slot is free again: the decoder may pull one more frame (fast file delivery).
+        if (this.fast) this.proc?.send({ t: 'next' });
+        this.busySince = this.d.clock();
+        try {
+          await this.d.deliver(f);
+        } finally {
+          this.busySince = null;
         }
-        await this.d.deliver(f);
         this.analysed++;
+        this.lastAnalysedAt = this.d.clock();
       }
     } finally {
       this.busy = false;
-    }
-    if (this.pullWaiting && this.state === 'live') {
-      this.pullWaiting = false;
-      this.pull(this.generation);
     }
     if (this.isIdleEnded()) this.resolveDrain();
   }
@@ -408,15 +468,6 @@ export class Camera {
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const r of w) r();
-  }
-
-  private readCounters(): void {
-    if (!this.rate || !this.pipeline) return;
-    this.decodedCtr.update(Number(this.rate['in']) || 0);
-    this.outCtr.update(Number(this.rate['out']) || 0);
-    // Frames that passed the cap but never reached us were dropped in the appsink (one may be
-    // waiting there right now, hence the -1).
-    this.sinkDropped = Math.max(this.sinkDropped, this.outCtr.value - this.pulled - 1);
   }
 
   private setState(state: CameraState, reason: string | null): void {

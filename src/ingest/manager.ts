@@ -5,11 +5,10 @@ import type { CameraConfig, Config } from '../config/schema.js';
 import type { Clock, Component } from '../lifecycle.js';
 import { systemClock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { wipe } from '../crypto/secure.js';
+import { BufferPools } from '../vision/buffers.js';
 import type { Frame } from './frame.js';
 import { Camera, type CameraStats } from './camera.js';
-import { gstElementProbe, type ElementProbe } from './decoder.js';
-import { loadGstreamer, type GstBinding } from './gst.js';
+import type { ElementProbe } from './decoder.js';
 import type { CameraState } from './supervision.js';
 
 export type { CameraStats, CameraState };
@@ -32,22 +31,14 @@ export interface CameraManagerOptions {
   clock?: Clock;
   /** Uniform [0,1) for back-off jitter; injectable for tests. */
   random?: () => number;
-  /** Element-existence probe for decoder 'auto'; defaults to gst-inspect-1.0 --exists. */
+  /** Element-existence probe for decoder 'auto' (tests); default: each decoder process asks gst-inspect-1.0. */
   probe?: ElementProbe;
+  /** The main thread's buffer pools (frames are owned buffers of them); default: the manager's own. */
+  pools?: BufferPools;
   /** file:// cameras: 'paced' plays at the file's rate (like a camera), 'fast' as fast as the consumer takes frames, losing none. */
   fileDelivery?: 'paced' | 'fast';
   /** Watchdog and fps sampling period. 250 ms resolves a 500 ms stall timeout. */
   tickMs?: number;
-}
-
-/**
- * libuv worker threads the ingest needs: each running camera holds one blocked in the bus poll
- * and one in the appsink pull (gstreamer-superficial runs both as uv work items). Node reads
- * UV_THREADPOOL_SIZE once, before any user code of an ESM program runs, so it must be set in the
- * environment of the process (systemd unit, launcher): 4 for fs/crypto/sharp plus 2 per camera.
- */
-export function threadPoolSizeFor(cameras: number): number {
-  return 4 + 2 * cameras;
 }
 
 export class CameraManager implements Component {
@@ -56,22 +47,17 @@ export class CameraManager implements Component {
   private consumers = new Set<FrameConsumer>();
   private stateListeners = new Set<(e: CameraStateChange) => void>();
   private timer: NodeJS.Timeout | null = null;
-  private gst: GstBinding | null = null;
   private readonly clock: Clock;
+  readonly pools: BufferPools;
 
   constructor(private readonly opts: CameraManagerOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.pools = opts.pools ?? new BufferPools('main');
   }
 
   async start(signal: AbortSignal): Promise<void> {
     const log = this.opts.log;
     const enabled = this.opts.cameras.filter((c) => c.enabled);
-    const needed = threadPoolSizeFor(enabled.length);
-    const have = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-    if (have < needed) {
-      log.warn({ UV_THREADPOOL_SIZE: have, needed }, 'libuv thread pool too small for the cameras: frames may stall; set UV_THREADPOOL_SIZE in the environment');
-    }
-    const probe = this.opts.probe ?? gstElementProbe();
     for (const config of enabled) {
       if (signal.aborted) break;
       const camLog = log.child({ module: 'ingest', camera: config.name });
@@ -80,8 +66,8 @@ export class CameraManager implements Component {
         ingest: this.opts.ingest,
         log: camLog,
         clock: this.clock,
-        gst: () => (this.gst ??= loadGstreamer()),
-        probe,
+        pools: this.pools,
+        ...(this.opts.probe ? { probe: this.opts.probe } : {}),
         random: this.opts.random ?? Math.random,
         fileDelivery: this.opts.fileDelivery ?? 'paced',
         deliver: (f) => this.deliver(f, camLog),
@@ -126,13 +112,21 @@ export class CameraManager implements Component {
     return () => this.stateListeners.delete(cb);
   }
 
+  /** Process ids of the running decoder processes (one per connected camera). */
+  decoderPids(): number[] {
+    return this.cameras.map((c) => c.decoderPid).filter((p): p is number => p !== undefined);
+  }
+
   stats(): CameraStats[] {
     return this.cameras.map((c) => c.stats());
   }
 
-  /** Zero a frame's pixels (faces of passers-by) once the consumer is done with it. */
+  /**
+   * THE release point of a frame, once the consumer is done with it: its lease zeroes the pixels
+   * (faces of passers-by) and every buffer its analysis took, here and in the inference workers.
+   */
   releaseFrame(frame: Frame): void {
-    wipe(frame.image.data);
+    frame.lease.release();
   }
 
   /** Resolves when every file:// camera has ended (or failed/stopped) and its frames were consumed. */
@@ -142,7 +136,7 @@ export class CameraManager implements Component {
 
   private async deliver(frame: Frame, log: Logger): Promise<void> {
     if (this.consumers.size === 0) {
-      wipe(frame.image.data);
+      frame.lease.release();
       return;
     }
     for (const cb of this.consumers) {

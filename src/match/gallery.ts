@@ -8,6 +8,7 @@
 import type { GalleryTemplate, SearchHit } from '../watchlist/types.js';
 import { wipe } from '../crypto/secure.js';
 import { topK } from './search/topk.js';
+import type { Lease } from '../vision/buffers.js';
 
 export interface ScoreBackend {
   readonly name: string;
@@ -22,7 +23,7 @@ export interface ScoreBackend {
    * ONNX Runtime GEMM in src/match/search/): n probes packed row-major in, n x rows scores out.
    * Used by searchBatchAsync(); added by the quantisation work (issue 7).
    */
-  scoreBatch?(probes: Float32Array, n: number, out: Float32Array): Promise<void>;
+  scoreBatch?(probes: Float32Array, n: number, out: Float32Array, lease?: Lease): Promise<void>;
 }
 
 /** Plain JavaScript dot products, 4-way unrolled (about 1.5x over a naive loop in V8). */
@@ -143,17 +144,20 @@ export class Gallery {
     return probes.map((p) => this.search(p, k));
   }
 
-  /** searchBatch through the backend's batched async path when it has one (one GEMM per frame). */
-  async searchBatchAsync(probes: readonly Float32Array[], k: number): Promise<SearchHit[][]> {
+  /**
+   * searchBatch through the backend's batched async path when it has one (one GEMM per frame).
+   * The probe copies it makes come from `lease` (pool "probe", wiped at the frame's release).
+   */
+  async searchBatchAsync(probes: readonly Float32Array[], k: number, lease?: Lease): Promise<SearchHit[][]> {
     const rows = this.rows;
     if (!this.backend.scoreBatch || rows === 0 || k <= 0 || probes.length === 0) return this.searchBatch(probes, k);
-    const packed = new Float32Array(probes.length * this.dim);
+    const packed = lease ? lease.f32('probe', probes.length * this.dim) : new Float32Array(probes.length * this.dim);
     probes.forEach((p, i) => {
       if (p.length !== this.dim) throw new Error(`probe has ${p.length} values, gallery expects ${this.dim}`);
       packed.set(p, i * this.dim);
     });
     const out = new Float32Array(probes.length * rows);
-    await this.backend.scoreBatch(packed, probes.length, out);
+    await this.backend.scoreBatch(packed, probes.length, out, lease);
     // The gallery changed while scoring (import or wipe): answer from the current content.
     const hits = this.rows === rows ? probes.map((_, i) => this.topK(out.subarray(i * rows, (i + 1) * rows), k)) : this.searchBatch(probes, k);
     wipe(out);

@@ -11,6 +11,9 @@ import type { Logger } from '../log.js';
 import type { Frame } from '../ingest/frame.js';
 import type { CameraManager } from '../ingest/manager.js';
 import type { FaceEngine } from '../vision/types.js';
+import type { FrameAnalysis } from '../vision/frame-analysis.js';
+import { PoolUnavailableError } from '../vision/pool/pool.js';
+import { LatencyWindow } from '../health/latency.js';
 import type { AlertSink } from '../alerts/types.js';
 import type { OpenWatchlist } from '../watchlist/service.js';
 import type { WatchlistSubject } from '../watchlist/types.js';
@@ -52,7 +55,8 @@ export interface LiveAnalysisDeps {
   config: Config;
   log: Logger;
   clock: Clock;
-  engine: () => FaceEngine;
+  /** The inference pool: FrameAnalysis for the live path, FaceEngine for the context frame's second detector pass. */
+  engine: () => FaceEngine & FrameAnalysis;
   cameras: CameraManager;
   sink: AlertSink;
 }
@@ -71,6 +75,9 @@ export class LiveAnalysis implements Component, AnalysisControl {
   /** Frames being analysed: stop() waits for them, so no analysis outlives the engine. */
   private readonly inFlight = new Set<Promise<void>>();
   private offState: (() => void) | null = null;
+  private poolErrorsLogged = 0;
+  /** Frame-to-decision latency of analysed frames (decoder exit -> released after its decisions). */
+  readonly latency = new LatencyWindow();
 
   constructor(private readonly d: LiveAnalysisDeps) {
     this.analysing = !d.config.deployment.required;
@@ -172,10 +179,15 @@ export class LiveAnalysis implements Component, AnalysisControl {
   private async analyseAndRelease(frame: Frame): Promise<void> {
     try {
       const a = this.analysers.get(frame.camera);
-      if (a && this.running && this.analysing) await a.analyse(frame);
+      if (a && this.running && this.analysing) {
+        await a.analyse(frame);
+        this.latency.record(this.d.clock() - frame.capturedAt);
+      }
     } catch (err) {
-      this.d.log.error({ err, camera: frame.camera }, 'frame analysis failed');
+      // Lost to a crashed or missing inference worker: counted per camera by the pool; log a few.
+      if (!(err instanceof PoolUnavailableError) || this.poolErrorsLogged++ < 10) this.d.log.error({ err, camera: frame.camera }, 'frame analysis failed');
     } finally {
+      // THE release point of the frame: its lease wipes every buffer of its analysis.
       this.d.cameras.releaseFrame(frame);
     }
   }

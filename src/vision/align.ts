@@ -58,12 +58,16 @@ export const similarityScale = (t: Similarity): number => Math.hypot(t.a, t.b);
  * Warp `img` into a size x size image with `t` (source -> destination), bilinear; pixels that map
  * outside the source are black, as in InsightFace's cv2.warpAffine(borderValue=0).
  */
-export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE): RgbImage {
+export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE, into?: Uint8Array): RgbImage {
+  // `into` (an owned, wiped-at-release buffer of the live path) is reused: clear it first, since
+  // pixels that map outside the source are left black by skipping them.
+  const out = into ?? new Uint8Array(size * size * 3);
+  if (out.length !== size * size * 3) throw new RangeError(`aligned buffer has ${out.length} bytes, expected ${size * size * 3}`);
   // A face much larger than 112 px (an enrolment photo, a face close to the camera) is shrunk:
   // average n x n samples per output pixel instead of one (bilinear alone aliases; resample.ts).
   const shrink = 1 / similarityScale(t);
-  if (shrink > AREA_RESAMPLE_ABOVE) return warpSupersampled(img, t, size, Math.min(4, Math.ceil(shrink)));
-  const out = new Uint8Array(size * size * 3);
+  if (shrink > AREA_RESAMPLE_ABOVE) return warpSupersampled(img, t, size, Math.min(4, Math.ceil(shrink)), out);
+  if (into) out.fill(0);
   const det = t.a * t.a + t.b * t.b;
   // Inverse: src = [a b; -b a] / det * (dst - t)
   const ia = t.a / det, ib = t.b / det;
@@ -99,8 +103,7 @@ export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE
 }
 
 /** warpSimilarity with n x n bilinear samples per output pixel, averaged (black outside). */
-function warpSupersampled(img: RgbImage, t: Similarity, size: number, n: number): RgbImage {
-  const out = new Uint8Array(size * size * 3);
+function warpSupersampled(img: RgbImage, t: Similarity, size: number, n: number, out: Uint8Array): RgbImage {
   const det = t.a * t.a + t.b * t.b;
   const ia = t.a / det, ib = t.b / det;
   const W = img.width, H = img.height, src = img.data, stride = W * 3;
@@ -130,8 +133,8 @@ function warpSupersampled(img: RgbImage, t: Similarity, size: number, n: number)
   return { width: size, height: size, data: out };
 }
 
-/** Align a face given its 5 points (ArcFace order) to 112x112. */
-export function alignFace(img: RgbImage, five: readonly Point[]): { aligned: RgbImage; transform: Similarity } {
+/** Align a face given its 5 points (ArcFace order) to 112x112 (into `into` when given). */
+export function alignFace(img: RgbImage, five: readonly Point[], into?: Uint8Array): { aligned: RgbImage; transform: Similarity } {
   const transform = umeyama(five, ARCFACE_112);
-  return { aligned: warpSimilarity(img, transform), transform };
+  return { aligned: warpSimilarity(img, transform, ALIGNED_SIZE, into), transform };
 }

@@ -8,7 +8,9 @@
 //      body and hands) is blurred hard enough that a face of a passer-by at this size is not
 //      recognisable, while the scene (street layout, groups, direction of travel) stays readable.
 //   2. Mask every face the live detector found in the frame, with a margin, by filling it with
-//      its own mean colour: no pixel of it survives (a blur could be partly undone).
+//      flat dark grey: no pixel of it survives (a blur or a mosaic can be partly undone). Not the
+//      region's mean colour: a flat skin-coloured block is face-like enough for a detector to
+//      fire on it (seen with the RFB detector), and it must read as "redacted" to an officer.
 //   3. A second detector pass on the result: any face still found, other than the subject's, is
 //      masked the same way (a face the live pass missed, or one made findable by the resampling).
 //   4. The subject is outlined in a high-visibility frame.
@@ -38,6 +40,8 @@ export interface ContextOptions {
 const MASK_MARGIN = 0.25;
 /** Blur sigma outside the subject's window, as a fraction of the context width (4 px at 640). */
 const BLUR_SIGMA_FRACTION = 1 / 160;
+/** Grey level of a masked face: dark, neutral, nothing like skin. */
+const MASK_GREY = 64;
 /** Outline colour (RGB) and width in pixels: a high-visibility yellow. */
 const OUTLINE: [number, number, number] = [255, 214, 0];
 const OUTLINE_PX = 3;
@@ -62,26 +66,10 @@ function rectOf(b: Box, scale: number, img: { width: number; height: number }, g
   };
 }
 
-/** Fill a rectangle with its own mean colour: nothing of what was there survives. */
+/** Fill a rectangle with flat MASK_GREY: nothing of what was there survives. */
 export function maskRect(img: RgbImage, r: Rect): void {
   if (r.x1 <= r.x0 || r.y1 <= r.y0) return;
-  const sum = [0, 0, 0];
-  const n = (r.x1 - r.x0) * (r.y1 - r.y0);
-  for (let y = r.y0; y < r.y1; y++)
-    for (let x = r.x0; x < r.x1; x++) {
-      const i = (y * img.width + x) * 3;
-      sum[0]! += img.data[i]!;
-      sum[1]! += img.data[i + 1]!;
-      sum[2]! += img.data[i + 2]!;
-    }
-  const m = sum.map((s) => Math.round(s / n));
-  for (let y = r.y0; y < r.y1; y++)
-    for (let x = r.x0; x < r.x1; x++) {
-      const i = (y * img.width + x) * 3;
-      img.data[i] = m[0]!;
-      img.data[i + 1] = m[1]!;
-      img.data[i + 2] = m[2]!;
-    }
+  for (let y = r.y0; y < r.y1; y++) img.data.fill(MASK_GREY, (y * img.width + r.x0) * 3, (y * img.width + r.x1) * 3);
 }
 
 /** Draw a rectangle outline `px` wide, inside the image. */

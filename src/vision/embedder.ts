@@ -1,9 +1,13 @@
 // Face embedder (manifest decoder "embedding"): aligned 112x112 face -> L2-normalised vector.
 // Normalisation, channel order and layout come from the manifest. With vision.mirrorAugment the
 // embedding of the face and of its mirror image are averaged before normalising (a common,
-// cheap accuracy gain; it doubles the embedder cost, measured by lfr eval / lfr bench).
+// cheap accuracy gain; it doubles the embedder cost, measured by lfr eval / lfr bench). The face
+// and its mirror run as one batch of two (`lfr bench vision` measures the batched and separate
+// runs side by side).
 import type { ModelContext } from './detectors/factory.js';
-import { fullRoi, toTensor } from './preprocess.js';
+import { withLease, type Lease } from './buffers.js';
+import { batchable } from './graph-rewrite.js';
+import { fullRoi, tensorLength, toTensor } from './preprocess.js';
 import { ort } from './session.js';
 import type { RgbImage } from './types.js';
 
@@ -30,6 +34,13 @@ export interface Embedder {
   readonly id: string;
   readonly size: number;
   embed(aligned: RgbImage): Promise<Float32Array>;
+  /**
+   * Embed several aligned faces into `dest` (one L2-normalised vector each, e.g. the owned
+   * "embedding" buffers of the frame). Images (each face, and its mirror with mirrorAugment) run
+   * in batches of `batch` (default: the face and its mirror as one run of two). Input tensors and
+   * the raw outputs come from `lease` and are wiped when it is released.
+   */
+  embedInto(aligned: readonly RgbImage[], dest: readonly Float32Array[], lease?: Lease, batch?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,33 +50,64 @@ export async function createEmbedder(ctx: ModelContext, mirror: boolean): Promis
   const params = entry.decoder.params;
   const output = typeof params.output === 'string' ? params.output : 'output';
   const size = typeof params.size === 'number' ? params.size : 512;
-  const session = await ctx.openSession(ctx.bytes);
+  const session = await ctx.openSession(batchable(ctx.bytes, entry.input.name));
   const { width: W, height: H, layout } = entry.input;
   const C = entry.input.channelOrder === 'GREY' ? 1 : 3;
-  const dims = layout === 'NCHW' ? [1, C, H, W] : [1, H, W, C];
+  const per = tensorLength(entry.input);
+  const dims = (n: number) => (layout === 'NCHW' ? [n, C, H, W] : [n, H, W, C]);
+  const perFace = mirror ? 2 : 1;
+  const defaultBatch = perFace;
 
-  const run = async (aligned: RgbImage, flipX: boolean): Promise<Float32Array> => {
-    const data = toTensor(aligned, fullRoi(aligned), entry.input, { flipX });
-    const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, dims) });
-    const v = out[output]?.data as Float32Array | undefined;
-    if (!v || v.length !== size) throw new Error(`embedder ${entry.id}: expected ${size} outputs, got ${v?.length ?? 0}`);
-    return v;
+  /** One run over `n` images: items[i] = [face index, mirrored]. */
+  const run = async (aligned: readonly RgbImage[], items: Array<[number, boolean]>, lease: Lease): Promise<Float32Array> => {
+    const n = items.length;
+    const data = lease.f32('embedder-input', per * n);
+    items.forEach(([f, flipX], i) => toTensor(aligned[f]!, fullRoi(aligned[f]!), entry.input, { flipX, out: data.subarray(i * per, (i + 1) * per) }));
+    const raw = lease.f32('embedder-output', size * n);
+    // Pre-allocated output: ONNX Runtime writes the features into our owned buffer; the binding
+    // still returns a copy, zeroed at once below.
+    const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, dims(n)) }, { [output]: new ort.Tensor('float32', raw, [n, size]) });
+    const copy = out[output]?.data as Float32Array | undefined;
+    if (copy && copy.buffer !== raw.buffer) copy.fill(0);
+    if (!copy || copy.length !== size * n) throw new Error(`embedder ${entry.id}: expected ${size * n} outputs, got ${copy?.length ?? 0}`);
+    return raw;
+  };
+
+  const embedInto = async (aligned: readonly RgbImage[], dest: readonly Float32Array[], lease?: Lease, batch = defaultBatch): Promise<void> => {
+    if (dest.length !== aligned.length) throw new RangeError('embedInto: one destination per face');
+    await withLease(lease, async (l) => {
+      const items: Array<[number, boolean]> = [];
+      for (let f = 0; f < aligned.length; f++) {
+        items.push([f, false]);
+        if (mirror) items.push([f, true]);
+      }
+      for (const d of dest) d.fill(0);
+      const step = Math.max(1, Math.floor(batch));
+      for (let i = 0; i < items.length; i += step) {
+        const chunk = items.slice(i, i + step);
+        const raw = await run(aligned, chunk, l);
+        // Each image's vector is normalised before the face and its mirror are summed (the
+        // averaging the accuracy figures were measured with), then the sum is normalised.
+        chunk.forEach(([f], k) => {
+          const v = raw.subarray(k * size, (k + 1) * size);
+          l2normalize(v);
+          const d = dest[f]!;
+          for (let j = 0; j < size; j++) d[j]! += v[j]!;
+        });
+      }
+      for (const d of dest) l2normalize(d);
+    });
   };
 
   return {
     id: entry.id,
     size,
     async embed(aligned) {
-      const v = await run(aligned, false);
-      if (mirror) {
-        const m = await run(aligned, true);
-        l2normalize(v);
-        l2normalize(m);
-        for (let i = 0; i < size; i++) v[i]! += m[i]!;
-        m.fill(0);
-      }
-      return l2normalize(v);
+      const v = new Float32Array(size);
+      await embedInto([aligned], [v]);
+      return v;
     },
+    embedInto,
     async close() {
       await session.release();
     },

@@ -13,7 +13,8 @@ import { createLandmarker, type Landmarker } from './landmarks.js';
 import { findModel, loadManifest, ModelError, readVerifiedModel, type Manifest, type ModelEntry } from './manifest.js';
 import { assessQuality } from './quality.js';
 import { chooseProviders, createSession, describeProviders, type ProviderName } from './session.js';
-import type { AnalysedFace, FaceDetection, FaceEngine, QualityGateSettings, RgbImage } from './types.js';
+import type { AnalysedFace, FaceDetection, FaceEngine, FaceQuality, QualityGateSettings, RgbImage } from './types.js';
+import { withLease, type Lease } from './buffers.js';
 
 export interface FaceEngineInfo {
   modelsDir: string;
@@ -21,10 +22,49 @@ export interface FaceEngineInfo {
   detectorInputWidth: number;
 }
 
-export type FaceEngineWithInfo = FaceEngine & { readonly info: FaceEngineInfo };
+/** One face of a live frame after detection, alignment and the quality gate (numbers only). */
+export interface FrameFace {
+  detection: FaceDetection;
+  quality: FaceQuality;
+}
+
+/**
+ * The frame-level path the live pipeline runs inside an inference worker: every buffer comes
+ * from the frame's lease and is wiped when the lease is released.
+ */
+export interface FrameEngine {
+  /** Detect (landmarks of all faces as one batch), align and gate every face of a frame. */
+  analyseFrame(img: RgbImage, gates: QualityGateSettings, lease: Lease): Promise<{ faces: FrameFace[]; aligned: RgbImage[] }>;
+  /** Embed aligned faces into `dest` (the mirrored pair as one batch). */
+  embedInto(aligned: readonly RgbImage[], dest: readonly Float32Array[], lease: Lease): Promise<void>;
+}
+
+export type FaceEngineWithInfo = FaceEngine & FrameEngine & { readonly info: FaceEngineInfo };
 
 export function modelsDirOf(config: Config): string {
   return path.isAbsolute(config.paths.modelsDir) ? config.paths.modelsDir : path.resolve(INSTALL_ROOT, config.paths.modelsDir);
+}
+
+/**
+ * Align into `into`; degenerate landmarks (all points equal) give a blank face, which the gates
+ * reject as too small and blurred, rather than an exception in the live loop.
+ */
+function alignOrBlank(img: RgbImage, det: FaceDetection, into: Uint8Array): RgbImage {
+  try {
+    return alignFace(img, det.landmarks, into).aligned;
+  } catch {
+    into.fill(0);
+    return { width: ALIGNED_SIZE, height: ALIGNED_SIZE, data: into };
+  }
+}
+
+/**
+ * FaceEngine.analyse of the still-image path (enrolment, eval): align and gate on the calling
+ * thread (plain JavaScript, no model). The caller owns, and wipes, the aligned crop.
+ */
+export function analyseStill(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace {
+  const aligned = alignOrBlank(img, det, new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3));
+  return { detection: det, quality: assessQuality(det, aligned, gates, undefined, img), aligned };
 }
 
 export async function createFaceEngine(config: Config, log: Logger): Promise<FaceEngineWithInfo> {
@@ -66,42 +106,59 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
     throw err;
   }
   const emb = embedder;
+  const lm = landmarker;
+
+  const detectWith = async (img: RgbImage, lease: Lease): Promise<FaceDetection[]> => {
+    const faces = await detector.detect(img, lease);
+    if (!lm) {
+      for (const f of faces) {
+        if (f.landmarks.length < 5) throw new ModelError(`detector ${detEntry.id} gives no landmarks; set vision.landmarker to a landmark model`);
+      }
+      return faces;
+    }
+    // Every face of the frame in one landmark run (a batch of crops).
+    const located = await lm.locateAll(img, faces.map((f) => f.box), lease);
+    // The 68 points stay on the detection for the pose fit (quality.ts); the live path wipes them
+    // as soon as the quality is known (analyseFrame), the still path's caller owns them.
+    faces.forEach((f, i) => {
+      f.landmarks = located[i]!.five;
+      f.shape68 = located[i]!.points;
+    });
+    return faces;
+  };
 
   return {
     embeddingSize: emb.size,
     models: { detector: detEntry.id, landmarker: lmEntry?.id ?? 'none', embedder: embEntry.id },
     info: { modelsDir, providers: providers.use, detectorInputWidth: config.vision.detectorInputWidth },
 
-    async detect(img: RgbImage): Promise<FaceDetection[]> {
-      const faces = await detector.detect(img);
-      if (!landmarker) {
-        for (const f of faces) {
-          if (f.landmarks.length < 5) throw new ModelError(`detector ${detEntry.id} gives no landmarks; set vision.landmarker to a landmark model`);
-        }
-        return faces;
-      }
-      for (const f of faces) {
-        const r = await landmarker.locate(img, f.box);
-        f.landmarks = r.five;
-        f.shape68 = r.points;
-      }
-      return faces;
+    detect(img: RgbImage): Promise<FaceDetection[]> {
+      return withLease(undefined, (l) => detectWith(img, l));
     },
 
-    analyse(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace {
-      let aligned: RgbImage;
-      try {
-        aligned = alignFace(img, det.landmarks).aligned;
-      } catch {
-        // Degenerate landmarks (all points equal): a blank face, which the gates reject as too
-        // small and blurred, rather than an exception in the live loop.
-        aligned = { width: ALIGNED_SIZE, height: ALIGNED_SIZE, data: new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3) };
-      }
-      return { detection: det, quality: assessQuality(det, aligned, gates, img), aligned };
-    },
+    analyse: analyseStill,
 
     embed(aligned: RgbImage): Promise<Float32Array> {
       return emb.embed(aligned);
+    },
+
+    async analyseFrame(img, gates, lease) {
+      const dets = await detectWith(img, lease);
+      const faces: FrameFace[] = [];
+      const aligned: RgbImage[] = [];
+      for (const det of dets) {
+        const a = alignOrBlank(img, det, lease.u8('aligned', ALIGNED_SIZE * ALIGNED_SIZE * 3));
+        aligned.push(a);
+        faces.push({ detection: det, quality: assessQuality(det, a, gates, lease.f32('quality', ALIGNED_SIZE * ALIGNED_SIZE), img) });
+        // Face geometry is not needed past the gate, and must not travel back from the worker.
+        det.shape68?.fill(0);
+        delete det.shape68;
+      }
+      return { faces, aligned };
+    },
+
+    embedInto(aligned, dest, lease) {
+      return emb.embedInto(aligned, dest, lease);
     },
 
     async close(): Promise<void> {

@@ -52,3 +52,37 @@ export function cutGraph(bytes: Uint8Array, spec: CutSpec): Uint8Array {
   }
   return codec.encode(model);
 }
+
+/**
+ * Make a model take a batch: the input's first dimension (exported as a fixed 1) becomes
+ * symbolic, and a Reshape whose constant shape starts with 1 (the exporter's "[1, -1]" flatten)
+ * gets 0 there instead, which ONNX reads as "keep the input's batch size". Used to run the
+ * landmarks of every face of a frame, and a face with its mirror image, as one run each.
+ * Refuses (throws) when the batch size is baked in anywhere it cannot see.
+ */
+export function batchable(bytes: Uint8Array, inputName: string): Uint8Array {
+  const codec = onnxModelCodec();
+  const model = codec.decode(bytes);
+  const g = model.graph;
+  const input = g.input.find((i) => i.name === inputName);
+  const dim0 = input?.type?.tensorType?.shape?.dim[0];
+  if (!input || !dim0) throw new Error(`graph rewrite: input "${inputName}" has no batch dimension`);
+  input.type!.tensorType!.shape!.dim[0] = { dimParam: 'batch' };
+  for (const o of g.output) {
+    const d = o.type?.tensorType?.shape?.dim;
+    if (d?.[0]) d[0] = { dimParam: 'batch' };
+  }
+  const inits = new Map(g.initializer.map((t) => [t.name, t]));
+  for (const n of g.node) {
+    if (n.opType !== 'Reshape') continue;
+    const shape = inits.get(n.input[1] ?? '');
+    const raw = shape?.rawData;
+    if (!shape || !raw || raw.byteLength < 8) throw new Error(`graph rewrite: Reshape ${n.name ?? ''} has a computed shape; batching not supported`);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const first = view.getBigInt64(0, true);
+    if (first === 1n) view.setBigInt64(0, 0n, true);
+    else if (first !== 0n && first !== -1n) throw new Error(`graph rewrite: Reshape ${n.name ?? ''} has a fixed leading size ${first}; batching not supported`);
+  }
+  g.valueInfo = [];
+  return codec.encode(model);
+}

@@ -1,5 +1,6 @@
-// JPEG encoding for the alert path: a face crop (with some margin, so an officer sees hair and
-// chin) and a downscaled context frame. sharp/libvips does the encode off the JS thread.
+// JPEG encoding of a face crop (with some margin, so an officer sees hair and chin) for the alert
+// path and the demo kit. sharp/libvips does the encode off the JS thread. The alert's context frame
+// (bystanders masked, subject outlined) is made in context-frame.ts.
 import sharp from 'sharp';
 import type { Box, RgbImage } from './types.js';
 
@@ -9,12 +10,6 @@ export interface JpegOptions {
 }
 
 const raw = (img: RgbImage) => sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
-
-export async function encodeJpeg(img: RgbImage, opts: JpegOptions & { maxWidth?: number } = {}): Promise<Buffer> {
-  let s = raw(img);
-  if (opts.maxWidth && img.width > opts.maxWidth) s = s.resize({ width: opts.maxWidth });
-  return s.jpeg({ quality: opts.quality ?? 85, mozjpeg: false }).toBuffer();
-}
 
 /** The crop rectangle around a face box: `margin` of the box size on every side, clipped. */
 export function cropRect(img: Pick<RgbImage, 'width' | 'height'>, box: Box, margin = 0.3): { left: number; top: number; width: number; height: number } {
@@ -30,9 +25,4 @@ export async function encodeFaceCrop(img: RgbImage, box: Box, opts: JpegOptions 
   let s = raw(img).extract(cropRect(img, box, opts.margin));
   if (opts.maxWidth) s = s.resize({ width: opts.maxWidth, withoutEnlargement: true });
   return s.jpeg({ quality: opts.quality ?? 85 }).toBuffer();
-}
-
-/** Downscaled whole frame (config alerts.contextFrameWidth) for the officer's context view. */
-export function encodeContextFrame(img: RgbImage, width: number, opts: JpegOptions = {}): Promise<Buffer> {
-  return encodeJpeg(img, { ...opts, maxWidth: width, quality: opts.quality ?? 75 });
 }

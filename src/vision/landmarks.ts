@@ -3,8 +3,10 @@
 // (faceplugin fr_detect.js + fr_landmark.js): the detector box made square on its height, centred,
 // resized to the model input; outputs are x,y pairs in [0,1] of that crop.
 import type { ModelContext } from './detectors/factory.js';
+import { withLease, type Lease } from './buffers.js';
+import { batchable } from './graph-rewrite.js';
 import type { ModelEntry } from './manifest.js';
-import { fullRoi, toTensor, type Roi } from './preprocess.js';
+import { fullRoi, tensorLength, toTensor, type Roi } from './preprocess.js';
 import { AREA_RESAMPLE_ABOVE, areaCrop } from './resample.js';
 import { wipe } from '../crypto/secure.js';
 import { ort } from './session.js';
@@ -81,48 +83,88 @@ function parseGroups(entry: ModelEntry): FivePointGroups {
   return g as unknown as FivePointGroups;
 }
 
+export interface LandmarkResult {
+  /** 68 points in image pixels, x,y interleaved. */
+  points: Float32Array;
+  five: Point[];
+}
+
 export interface Landmarker {
   readonly id: string;
   /** 68 points in image pixels (x,y interleaved) and the derived 5 ArcFace points. */
-  locate(img: RgbImage, box: Box): Promise<{ points: Float32Array; five: Point[] }>;
+  locate(img: RgbImage, box: Box): Promise<LandmarkResult>;
+  /**
+   * Every face of a frame in one run (a batch of crops): fewer, bigger runs than one per face.
+   * The crops come from `lease` (pool "landmark-input") and are wiped when the lease is released.
+   */
+  locateAll(img: RgbImage, boxes: readonly Box[], lease?: Lease): Promise<LandmarkResult[]>;
   close(): Promise<void>;
 }
+
+/** Faces per landmark run: bounds the batch buffer; a crowd frame runs in a few batches. */
+export const LANDMARK_BATCH = 16;
 
 export async function createLandmarker(ctx: ModelContext): Promise<Landmarker> {
   const { entry } = ctx;
   if (entry.decoder.name !== 'landmarks68') throw new Error(`model ${entry.id}: unknown landmark decoder "${entry.decoder.name}"`);
   const groups = parseGroups(entry);
+  const refine = parseRefine(entry);
   const output = typeof entry.decoder.params.output === 'string' ? entry.decoder.params.output : 'output';
-  const session = await ctx.openSession(ctx.bytes);
+  const session = await ctx.openSession(batchable(ctx.bytes, entry.input.name));
   const { width: W, height: H } = entry.input;
   const channels = entry.input.channelOrder === 'GREY' ? 1 : 3;
-  const refine = parseRefine(entry);
-  const dims = entry.input.layout === 'NCHW' ? [1, channels, H, W] : [1, H, W, channels];
-  const once = async (img: RgbImage, roi: Roi): Promise<Float32Array> => {
-    // A crop much larger than the model input is area-averaged first (see resample.ts).
-    let data: Float32Array;
-    if (roi.width / W > AREA_RESAMPLE_ABOVE) {
+  const per = tensorLength(entry.input);
+  const dims = (n: number) => (entry.input.layout === 'NCHW' ? [n, channels, H, W] : [n, H, W, channels]);
+
+  const runBatch = async (img: RgbImage, rois: readonly Roi[], lease: Lease): Promise<LandmarkResult[]> => {
+    const n = rois.length;
+    const data = lease.f32('landmark-input', per * n);
+    rois.forEach((roi, i) => {
+      const out = data.subarray(i * per, (i + 1) * per);
+      if (roi.width / W <= AREA_RESAMPLE_ABOVE) return void toTensor(img, roi, entry.input, { out });
+      // A crop much larger than the model input is area-averaged first (see resample.ts).
       const small = areaCrop(img, roi, W, H);
-      data = toTensor(small, fullRoi(small), entry.input);
+      toTensor(small, fullRoi(small), entry.input, { out });
       wipe(small.data);
-    } else data = toTensor(img, roi, entry.input);
-    const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, dims) });
+    });
+    const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, dims(n)) });
     const raw = out[output]?.data as Float32Array | undefined;
-    if (!raw || raw.length !== 136) throw new Error(`landmark model ${entry.id}: expected 136 outputs, got ${raw?.length ?? 0}`);
-    const points = new Float32Array(136);
-    for (let i = 0; i < 68; i++) {
-      points[i * 2] = roi.x + raw[i * 2]! * roi.width;
-      points[i * 2 + 1] = roi.y + raw[i * 2 + 1]! * roi.height;
-    }
-    return points;
+    if (!raw || raw.length !== 136 * n) throw new Error(`landmark model ${entry.id}: expected ${136 * n} outputs, got ${raw?.length ?? 0}`);
+    const results = rois.map((roi, i) => {
+      const points = new Float32Array(136);
+      for (let k = 0; k < 68; k++) {
+        points[k * 2] = roi.x + raw[i * 136 + k * 2]! * roi.width;
+        points[k * 2 + 1] = roi.y + raw[i * 136 + k * 2 + 1]! * roi.height;
+      }
+      return { points, five: fivePointsFrom(points, groups) };
+    });
+    // Face geometry: zero ONNX Runtime's copy as soon as it is read.
+    raw.fill(0);
+    return results;
   };
+
+  const locateAll = async (img: RgbImage, boxes: readonly Box[], lease?: Lease): Promise<LandmarkResult[]> => {
+    return withLease(lease, async (l) => {
+      const results: LandmarkResult[] = [];
+      for (let i = 0; i < boxes.length; i += LANDMARK_BATCH) {
+        let batch = await runBatch(img, boxes.slice(i, i + LANDMARK_BATCH).map(landmarkRoi), l);
+        for (let p = 0; p < (refine?.passes ?? 0); p++) {
+          const again = await runBatch(img, batch.map((r) => landmarkRoi(boxFromPoints(r.points, refine!))), l);
+          for (const r of batch) r.points.fill(0);
+          batch = again;
+        }
+        results.push(...batch);
+      }
+      return results;
+    });
+  };
+
   return {
     id: entry.id,
     async locate(img, box) {
-      let points = await once(img, landmarkRoi(box));
-      for (let p = 0; p < (refine?.passes ?? 0); p++) points = await once(img, landmarkRoi(boxFromPoints(points, refine!)));
-      return { points, five: fivePointsFrom(points, groups) };
+      return (await locateAll(img, [box]))[0]!;
     },
+    locateAll,
     async close() {
       await session.release();
     },

@@ -51,9 +51,19 @@ export function poseFromFivePoints(pts: readonly [number, number][]): { yawDeg: 
  * aligned 112x112 face (16..96: eyes, nose and mouth; this leaves out the black border a warp
  * near the frame edge leaves, which would read as a sharp edge).
  */
-export function laplacianVariance(img: RgbImage, margin = 16): number {
+export function laplacianVariance(img: RgbImage, margin = 16, scratch?: Float32Array): number {
   const { width: W, height: H, data } = img;
-  const grey = new Float32Array(W * H);
+  // The grey copy is a picture of the face: an owned buffer of the caller's lease, or a local
+  // one zeroed before returning.
+  const grey = scratch && scratch.length === W * H ? scratch : new Float32Array(W * H);
+  try {
+    return laplacianOf(grey, data, W, H, margin);
+  } finally {
+    if (grey !== scratch) grey.fill(0);
+  }
+}
+
+function laplacianOf(grey: Float32Array, data: Uint8Array, W: number, H: number, margin: number): number {
   for (let i = 0, j = 0; i < grey.length; i++, j += 3) grey[i] = 0.299 * data[j]! + 0.587 * data[j + 1]! + 0.114 * data[j + 2]!;
   let sum = 0, sum2 = 0, n = 0;
   for (let y = Math.max(1, margin); y < Math.min(H - 1, H - margin); y++) {
@@ -100,11 +110,11 @@ export function outsideFraction(det: FaceDetection, frame: { width: number; heig
  */
 export const MAX_OUTSIDE = 0.15;
 
-export function assessQuality(det: FaceDetection, aligned: RgbImage, gates: QualityGateSettings, frame?: { width: number; height: number }): FaceQuality {
+export function assessQuality(det: FaceDetection, aligned: RgbImage, gates: QualityGateSettings, scratch?: Float32Array, frame?: { width: number; height: number }): FaceQuality {
   const pts = det.landmarks as [number, number][];
   const interEyePx = pts.length >= 2 ? Math.hypot(pts[1]![0] - pts[0]![0], pts[1]![1] - pts[0]![1]) : 0;
   const pose = det.shape68 ? poseFromShape68(det.shape68) : pts.length >= 5 ? poseFromFivePoints(pts) : { yawDeg: 0, pitchDeg: 0, rollDeg: 0 };
-  const sharpness = laplacianVariance(aligned);
+  const sharpness = laplacianVariance(aligned, 16, scratch);
   const reasons: QualityReason[] = [];
   if (interEyePx < gates.minInterEyePx) {
     reasons.push({ code: 'too_small', message: `face too small: eyes ${r1(interEyePx)} px apart, at least ${gates.minInterEyePx} px needed` });

@@ -1,5 +1,6 @@
 // Model-neutral types of the face pipeline. Everything downstream (watchlist enrolment, the live
 // matcher, eval) depends only on these and on FaceEngine, never on a particular model.
+import type { Lease } from './buffers.js';
 
 /** 8-bit RGB, interleaved, rows packed (stride = width * 3). */
 export interface RgbImage {
@@ -62,8 +63,12 @@ export interface AnalysedFace {
 /** A face detector behind a model adapter (RFB, BlazeFace, YuNet, SCRFD ...). */
 export interface DetectorAdapter {
   readonly id: string;
-  /** Faces in image pixel coordinates, after NMS, sorted by score (highest first). */
-  detect(img: RgbImage): Promise<FaceDetection[]>;
+  /**
+   * Faces in image pixel coordinates, after NMS, sorted by score (highest first). The input
+   * tensor comes from `lease` (pool "detector-input") when given, else from a scratch lease
+   * released before returning: either way it is wiped.
+   */
+  detect(img: RgbImage, lease?: Lease): Promise<FaceDetection[]>;
   close(): Promise<void>;
 }
 

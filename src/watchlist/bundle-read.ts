@@ -9,7 +9,8 @@
 //   6. members() decrypts member by member; each member's SHA-256 is checked before it is returned
 // Only after all of this does the importer parse the CSV and decode an image.
 import { createHash } from 'node:crypto';
-import { open as openFile, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openRegularFile } from '../util/files.js';
 import { verifyDetached } from '../crypto/sign.js';
 import { openSealed, SealError, type BoxKeyPair } from '../crypto/box.js';
 import { StreamDecryptor, StreamError, STREAM_ABYTES } from '../crypto/stream.js';
@@ -33,21 +34,17 @@ export function bufferSource(buf: Buffer): BundleSource {
   return { size: buf.length, read: async (p, l) => buf.subarray(p, Math.min(buf.length, p + l)), close: async () => {} };
 }
 
+/** A bundle file: symlinks, FIFOs and devices are refused before a byte is read (util/files.ts). */
 export async function fileSource(file: string): Promise<BundleSource> {
   let fh: FileHandle;
+  let size: number;
   try {
-    fh = await openFile(file, 'r');
+    ({ fh, size } = await openRegularFile(file));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new BundleError('not_a_bundle', code === 'ENOENT' ? `bundle not found: ${file}` : `cannot read bundle ${file}: ${code ?? String(err)}`);
-  }
-  const st = await fh.stat();
-  if (!st.isFile()) {
-    await fh.close();
-    throw new BundleError('not_a_bundle', `not a file: ${file}`);
+    throw new BundleError('not_a_bundle', `bundle ${(err as Error).message}`);
   }
   return {
-    size: st.size,
+    size,
     async read(position, length) {
       const buf = Buffer.alloc(length);
       const { bytesRead } = await fh.read(buf, 0, length, position);

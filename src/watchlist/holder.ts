@@ -1,22 +1,39 @@
-// The daemon's watchlist component: holds the van key and the decrypted watchlist in memory,
-// imports bundles (control socket / USB / deployment start), purges at expiry with a timer plus
-// a periodic re-check (a timer alone misses a clock step or a suspend), and wipes everything at
-// stop. The daemon wires: hooks.loadWatchlist -> importFile, hooks.purgeWatchlist -> purge,
-// onChange -> the matcher's gallery, onEvent -> the audit log.
+// The daemon's watchlist component and the ONE path for watchlist changes on a running van:
+// holds the van key and the decrypted watchlist in memory, imports bundles (control socket, USB,
+// deployment start), purges at expiry with a timer plus a periodic re-check (a timer alone misses
+// a clock step or a suspend), and wipes everything at stop. Its rules:
+//   - while a deployment runs, an import is refused (and audited as refused): the watchlist is
+//     locked to the deployment, whose record names the bundle's hash; a store on disk whose hash
+//     differs from the running deployment's is refused and purged, never matched against;
+//   - a store is opened only when its MAC (van private key) and signer (config trust list) check
+//     out; a forged or edited one is purged;
+//   - an import has a time limit, and a purge never waits behind it: it aborts it;
+//   - bundles are admitted by their freshness and this van's import record (lifetime.ts).
+// The daemon wires: onChange -> the matcher, onEvent -> the audit log (actor included),
+// deployment -> the running deployment's record.
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { Config } from '../config/schema.js';
 import type { FaceEngine } from '../vision/types.js';
 import { readPublicKey, readVanSecretKey } from '../crypto/keys.js';
 import type { VanKey } from './bundle-read.js';
-import { importBundle, type ImportReport } from './importer.js';
+import { importBundle, ImportError, type ImportReport } from './importer.js';
 import { openWatchlist, purgeWatchlist, type OpenWatchlist } from './service.js';
 import { shouldPurgeWatchlist } from './lifetime.js';
-import { readStoreMeta } from './store.js';
-import type { PurgeReason, WatchlistEventSink } from './events.js';
+import { readStoreMeta, type StoreTrust } from './store.js';
+import { ImportRegistry } from './registry.js';
+import { emitSafe, type PurgeReason, type WatchlistComposition, type WatchlistEventSink } from './events.js';
 
-/** Re-check the deadline, and whether the CLI replaced or purged the store, this often. */
+/** Re-check the deadline, and whether the store file changed under us, this often. */
 const TICK_MS = 15_000;
+
+/** What the holder needs to know of the running deployment. */
+export interface BoundDeployment {
+  id: string;
+  watchlist: { bundleSha256: string; bundleId?: string };
+}
 
 export interface WatchlistHolderDeps {
   config: Config;
@@ -27,6 +44,25 @@ export interface WatchlistHolderDeps {
   onEvent?: WatchlistEventSink;
   /** Called with the new watchlist (or null) whenever it changes. */
   onChange?: (wl: OpenWatchlist | null) => void;
+  /** The running deployment (its record binds the bundle hash), or null. */
+  deployment?: () => BoundDeployment | null;
+}
+
+export interface ImportRequest {
+  /** OS user who asked (control socket SO_PEERCRED), 'system' or 'usb'. */
+  actor?: string;
+  /** cli | usb | deployment.start */
+  source?: string;
+}
+
+/** Stable identity of the store file: a change means someone replaced or edited it. */
+function fileIdentity(file: string): string | null {
+  try {
+    const st = statSync(file);
+    return `${st.ino}/${st.size}/${st.mtimeMs}/${st.ctimeMs}`;
+  } catch {
+    return null;
+  }
 }
 
 export class WatchlistHolder implements Component {
@@ -34,18 +70,63 @@ export class WatchlistHolder implements Component {
   private van: VanKey | null = null;
   private keyError: Error | null = null;
   private wl: OpenWatchlist | null = null;
+  private fileId: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private busy: Promise<unknown> = Promise.resolve();
+  private importing: AbortController | null = null;
+  readonly registry: ImportRegistry;
 
-  constructor(private readonly d: WatchlistHolderDeps) {}
+  constructor(private readonly d: WatchlistHolderDeps) {
+    this.registry = ImportRegistry.forStateDir(d.config.paths.stateDir);
+  }
 
   get current(): OpenWatchlist | null {
     return this.wl;
   }
 
-  /** Reads the van key and opens the current store (purging it first when expired). */
+  /** The verified composition of the watchlist in memory (what is matched against), or null. */
+  composition(): WatchlistComposition | null {
+    return this.wl ? { ...this.wl.meta } : null;
+  }
+
+  /** The running deployment, or null (also while the deployment store is not open yet, at start-up: resume checks assertBound). */
+  private runningDeployment(): BoundDeployment | null {
+    try {
+      return this.d.deployment?.() ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Why an import would be refused right now (a running deployment), or null. */
+  importRefusal(): string | null {
+    const dep = this.runningDeployment();
+    return dep ? `deployment ${dep.id} is running with watchlist ${dep.watchlist.bundleSha256.slice(0, 16)}: the watchlist cannot change during a deployment; end it ("lfr deployment end") and start a new one` : null;
+  }
+
+  /**
+   * At deployment start and resume: the watchlist in memory must be the bundle the deployment
+   * record names (its hash is what the report publishes as "matched against").
+   */
+  assertBound(): void {
+    const dep = this.runningDeployment();
+    if (!dep) return;
+    const have = this.wl?.meta.bundleSha256 ?? null;
+    if (have !== dep.watchlist.bundleSha256) throw new Error(`the watchlist in memory (${have ? have.slice(0, 16) : 'none'}) is not bundle ${dep.watchlist.bundleSha256.slice(0, 16)} recorded for deployment ${dep.id}`);
+  }
+
+  /** Throw (and audit) the refusal when the watchlist is locked to a running deployment. */
+  refuseIfLocked(req: ImportRequest = {}): void {
+    const refusal = this.importRefusal();
+    if (!refusal) return;
+    emitSafe(this.d.onEvent, { type: 'watchlist.import_rejected', code: 'deployment_running', message: refusal, ...(req.actor ? { actor: req.actor } : {}), ...(req.source ? { source: req.source } : {}) });
+    throw new ImportError('deployment_running', refusal);
+  }
+
+  /** Reads the van key, removes temp stores a killed import left, opens the current store. */
   async start(signal: AbortSignal): Promise<void> {
+    this.sweepTemp();
     try {
       this.van = readVanSecretKey(this.d.config.watchlist.vanKeyFile);
     } catch (err) {
@@ -64,41 +145,104 @@ export class WatchlistHolder implements Component {
   async stop(): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
+    this.importing?.abort(new Error('the daemon is stopping'));
     this.clearTimer();
     this.drop();
+    await this.busy.catch(() => undefined);
     this.van?.secretKey.destroy();
     this.van = null;
   }
 
-  /** Import a bundle (all or nothing) and switch the matcher to it. */
-  importFile(file: string): Promise<ImportReport> {
+  /** `.watchlist.db.tmp-*` beside the store: what a killed import left (encrypted, but never finished). */
+  private sweepTemp(): void {
+    const store = this.d.config.watchlist.storeFile;
+    const dir = path.dirname(store);
+    const prefix = `.${path.basename(store)}.tmp-`;
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names.filter((x) => x.startsWith(prefix))) {
+      rmSync(path.join(dir, n), { force: true });
+      this.d.log.warn({ file: n }, 'removed a temporary watchlist store left by an interrupted import');
+    }
+  }
+
+  private trust(): StoreTrust {
+    return { trustedSignerKeyIds: this.d.config.watchlist.trustedSigningKeys.map((f) => readPublicKey(f, 'signing').keyId) };
+  }
+
+  /**
+   * Import a bundle (all or nothing) and switch the matcher to it. Refused while a deployment
+   * runs; stopped by a purge, by stop(), or after watchlist.importTimeoutSeconds.
+   */
+  importFile(file: string, req: ImportRequest = {}): Promise<ImportReport> {
+    const who = { ...(req.actor ? { actor: req.actor } : {}), ...(req.source ? { source: req.source } : {}) };
+    try {
+      this.refuseIfLocked(req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ctl = new AbortController();
     return this.serial(async () => {
       if (!this.van) throw this.keyError ?? new Error('watchlist component not started');
+      // Checked again once our turn comes: a deployment may have started meanwhile.
+      this.refuseIfLocked(req);
       const cfg = this.d.config.watchlist;
-      const report = await importBundle(
-        {
-          bundle: file,
-          trusted: cfg.trustedSigningKeys.map((f) => readPublicKey(f, 'signing')),
-          van: this.van,
-          gates: this.d.config.quality.enrolment,
-          limits: { maxBundleBytes: cfg.maxBundleBytes, maxImageBytes: cfg.maxImageBytes, maxSubjects: cfg.maxSubjects },
-          storeFile: cfg.storeFile,
-          maxAgeHours: cfg.maxAgeHours,
-        },
-        { engine: this.d.engine(), clock: this.d.clock, log: this.d.log, ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}) },
-      );
-      this.reopen();
-      return report;
+      this.importing = ctl;
+      const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(cfg.importTimeoutSeconds * 1000)]);
+      try {
+        const report = await importBundle(
+          {
+            bundle: file,
+            trusted: cfg.trustedSigningKeys.map((f) => readPublicKey(f, 'signing')),
+            van: this.van,
+            gates: this.d.config.quality.enrolment,
+            limits: { maxBundleBytes: cfg.maxBundleBytes, maxImageBytes: cfg.maxImageBytes, maxSubjects: cfg.maxSubjects },
+            storeFile: cfg.storeFile,
+            maxAgeHours: cfg.maxAgeHours,
+            maxBundleAgeHours: cfg.maxBundleAgeHours,
+            registry: this.registry,
+            signal,
+          },
+          {
+            engine: this.d.engine(),
+            clock: this.d.clock,
+            log: this.d.log,
+            ...(this.d.onEvent ? { onEvent: (e) => this.d.onEvent!(e.type === 'watchlist.imported' || e.type === 'watchlist.import_rejected' ? { ...e, ...who } : e) } : {}),
+          },
+        );
+        this.reopen();
+        return report;
+      } finally {
+        if (this.importing === ctl) this.importing = null;
+      }
     });
   }
 
-  /** Wipe from memory and delete the store. True when a store was deleted. */
-  purge(reason: PurgeReason): Promise<boolean> {
-    return this.serial(async () => {
-      this.clearTimer();
-      this.drop();
-      return purgeWatchlist(this.d.config.watchlist.storeFile, reason, this.d.onEvent);
-    });
+  /**
+   * Wipe from memory and delete the store. Never waits behind an import: a running one is aborted
+   * (it checks between images and right before it swaps its store in). True when a store was deleted.
+   */
+  async purge(reason: PurgeReason, actor?: string): Promise<boolean> {
+    this.importing?.abort(new Error(`the watchlist was purged (${reason})`));
+    this.clearTimer();
+    const bundleId = this.wl?.meta.bundleId ?? safeMeta(this.d.config.watchlist.storeFile)?.bundleId ?? null;
+    this.drop();
+    const existed = purgeWatchlist(this.d.config.watchlist.storeFile, reason, this.d.onEvent, actor);
+    // A request is an action even when there was nothing to delete: audit who asked.
+    if (!existed && reason === 'manual') emitSafe(this.d.onEvent, { type: 'watchlist.purged', reason, bundleSha256: null, nothingToPurge: true, ...(actor ? { actor } : {}) });
+    this.fileId = null;
+    if (reason === 'deployment_end' && bundleId) {
+      try {
+        this.registry.markEnded(bundleId, this.d.clock());
+      } catch (err) {
+        this.d.log.error({ err }, 'could not record the bundle as ended in the import record');
+      }
+    }
+    return existed;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -112,43 +256,47 @@ export class WatchlistHolder implements Component {
     this.clearTimer();
     this.drop();
     const cfg = this.d.config.watchlist;
+    this.fileId = fileIdentity(cfg.storeFile);
     try {
-      this.wl = openWatchlist({ storeFile: cfg.storeFile, van: this.van, maxAgeHours: cfg.maxAgeHours, clock: this.d.clock, ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}) });
+      this.wl = openWatchlist({ storeFile: cfg.storeFile, van: this.van, trust: this.trust(), maxAgeHours: cfg.maxAgeHours, clock: this.d.clock, ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}) });
     } catch (err) {
-      this.d.log.error({ err }, 'watchlist store could not be opened; it was purged');
+      this.d.log.error({ err }, 'watchlist store refused; it was purged');
       this.wl = null;
+    }
+    const dep = this.runningDeployment();
+    if (this.wl && dep && this.wl.meta.bundleSha256 !== dep.watchlist.bundleSha256) {
+      // The store is authentic but not the one this deployment was authorised with.
+      const reason = `the watchlist store holds bundle ${this.wl.meta.bundleSha256.slice(0, 16)}, not ${dep.watchlist.bundleSha256.slice(0, 16)} that deployment ${dep.id} was started with`;
+      emitSafe(this.d.onEvent, { type: 'watchlist.store_rejected', reason });
+      this.d.log.error({ deploymentId: dep.id }, 'watchlist store does not match the running deployment; purged');
+      this.wl.close();
+      this.wl = null;
+      purgeWatchlist(cfg.storeFile, 'not_bound', this.d.onEvent, 'system');
+      this.fileId = null;
     }
     if (this.wl) {
       const ms = Math.max(0, this.wl.expiresAtMs - this.d.clock());
-      this.timer = setTimeout(() => void this.purge('expired'), Math.min(ms, 2 ** 31 - 1));
+      this.timer = setTimeout(() => void this.purge('expired', 'system'), Math.min(ms, 2 ** 31 - 1));
       this.timer.unref();
     }
     this.d.onChange?.(this.wl);
   }
 
   /**
-   * Purge when the deadline has passed, and follow the store file: reopen when `lfr watchlist
-   * import` replaced it, drop the in-memory copy when `lfr watchlist purge` deleted it.
+   * Purge when the deadline has passed; re-verify the store file whenever it changed on disk (an
+   * edit is caught by its MAC and purges it; a replacement must pass every check and, during a
+   * deployment, carry the deployment's bundle hash); drop the in-memory copy when it was deleted.
    */
   checkNow(): Promise<void> {
     return this.serial(async () => {
       const cfg = this.d.config.watchlist;
-      let onDisk: string | null = null;
-      try {
-        const m = readStoreMeta(cfg.storeFile);
-        onDisk = m ? `${m.bundleSha256}/${m.importedAt}` : null;
-      } catch {
-        onDisk = 'damaged'; // reopen() purges it
-      }
-      const inMemory = this.wl ? `${this.wl.meta.bundleSha256}/${this.wl.meta.importedAt}` : null;
-      if (onDisk !== inMemory) {
+      const id = fileIdentity(cfg.storeFile);
+      if (id !== this.fileId || (id !== null && !this.wl)) {
         this.reopen();
         return;
       }
       if (this.wl && shouldPurgeWatchlist({ importedAt: this.wl.meta.importedAt, expiresAt: this.wl.meta.expiresAt }, this.d.clock(), cfg.maxAgeHours)) {
-        this.clearTimer();
-        this.drop();
-        purgeWatchlist(cfg.storeFile, 'expired', this.d.onEvent);
+        await this.purge('expired', 'system');
       }
     });
   }
@@ -163,5 +311,13 @@ export class WatchlistHolder implements Component {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+}
+
+function safeMeta(file: string): { bundleId: string } | null {
+  try {
+    return readStoreMeta(file);
+  } catch {
+    return null;
   }
 }

@@ -11,7 +11,8 @@ import { openBundle, fileSource, type BundleLimits, type BundleSource, type VanK
 import { CsvError, parseWatchlistCsv, type CsvSubject } from './csv.js';
 import { enrolImage, type ImageRejectCode } from './enrol.js';
 import { StoreWriter, readStoreMeta, type StoreMeta } from './store.js';
-import { expiresAtFor } from './lifetime.js';
+import { admitBundle } from './lifetime.js';
+import { RegistryError, type ImportRegistry } from './registry.js';
 import { emitSafe, type WatchlistComposition, type WatchlistEventSink } from './events.js';
 import { compositionOf } from './service.js';
 
@@ -35,6 +36,12 @@ export interface ImportOptions {
   limits: BundleLimits;
   storeFile: string;
   maxAgeHours: number;
+  /** Refuse a bundle built longer ago than this (first import only; config watchlist.maxBundleAgeHours). */
+  maxBundleAgeHours: number;
+  /** The van's record of imported bundle ids: life counts from the FIRST import on this van. */
+  registry: ImportRegistry;
+  /** Abort (purge, deployment end, time limit): checked between images and before the store is swapped in. */
+  signal?: AbortSignal;
 }
 
 export interface ImportDeps {
@@ -82,6 +89,19 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
   try {
     const bundle = await openBundle(src, opts.trusted, opts.van, opts.limits);
     try {
+      // Only a verified bundle's id and date are looked at: an unsigned one never reaches here.
+      let record;
+      try {
+        record = opts.registry.get(bundle.envelope.bundleId);
+      } catch (err) {
+        if (err instanceof RegistryError) throw new ImportError('registry_damaged', err.message);
+        throw err;
+      }
+      const admission = admitBundle({ bundleCreatedAt: bundle.envelope.createdAt, now: started, maxBundleAgeHours: opts.maxBundleAgeHours, maxAgeHours: opts.maxAgeHours, record });
+      if (!admission.ok) throw new ImportError(admission.code, admission.message);
+      const aborted = () => {
+        if (opts.signal?.aborted) throw new ImportError('aborted', `import stopped: ${String(opts.signal.reason instanceof Error ? opts.signal.reason.message : opts.signal.reason ?? 'aborted')}; the current watchlist is unchanged`);
+      };
       const members = bundle.members();
       const first = await members.next();
       if (first.done || first.value.name !== CSV_MEMBER) throw new BundleError('bad_manifest', 'bundle has no CSV');
@@ -99,7 +119,8 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
       if (extra.length) throw new BundleError('bad_manifest', `bundle carries ${extra.length} file(s) the CSV does not list`);
 
       const engine = typeof deps.engine === 'function' ? await deps.engine() : deps.engine;
-      writer = StoreWriter.create(opts.storeFile, opts.van.publicKey);
+      aborted();
+      writer = StoreWriter.create(opts.storeFile, opts.van);
       const rejected: RejectedImage[] = [];
       const total = inBundle.size;
       let done = 0;
@@ -116,6 +137,7 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
           rejected.push({ subjectRef: p.csv.subjectRef, image: m.name, code: out.code, reason: out.reason });
         }
         deps.onProgress?.(++done, total);
+        aborted();
       }
 
       const categories: Record<string, number> = {};
@@ -140,6 +162,11 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
       } catch {
         previous = null; // a damaged old store is simply replaced
       }
+      // Recorded before the store is swapped in: a crash between the two reloads with the
+      // original expiry, never a fresh one. Then the last abort check (a purge that came while
+      // enrolling wins); commit itself is synchronous, so nothing can interleave after it.
+      opts.registry.noteImport({ bundleId: bundle.envelope.bundleId, bundleCreatedAt: bundle.envelope.createdAt, firstImportedAt: new Date(admission.firstImportedAt).toISOString() }, started);
+      aborted();
       const meta = writer.commit({
         bundleSha256: bundle.bundleSha256,
         bundleId: bundle.envelope.bundleId,
@@ -147,7 +174,8 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
         vanKeyId: opts.van.keyId,
         bundleCreatedAt: bundle.envelope.createdAt,
         importedAt: new Date(started).toISOString(),
-        expiresAt: new Date(expiresAtFor(started, opts.maxAgeHours)).toISOString(),
+        expiresAt: new Date(admission.expiresAt).toISOString(),
+        firstImportedAt: new Date(admission.firstImportedAt).toISOString(),
         subjects: enrolled,
         templates,
         categories,
@@ -157,7 +185,7 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
       });
       writer = null;
       const composition = compositionOf(meta);
-      emitSafe(deps.onEvent, { type: 'watchlist.imported', composition, replacedBundleSha256: previous?.bundleSha256 ?? null });
+      emitSafe(deps.onEvent, { type: 'watchlist.imported', composition, subjects: meta.subjects, bundleSha256: meta.bundleSha256, bundleId: meta.bundleId, signerKeyId: meta.signerKeyId, firstImportedAt: meta.firstImportedAt ?? null, expiresAt: meta.expiresAt, replacedBundleSha256: previous?.bundleSha256 ?? null });
       deps.log.info({ subjects: enrolled, templates, rejectedImages: rejected.length, bundleSha256: meta.bundleSha256, signerKeyId: meta.signerKeyId }, 'watchlist imported');
       return { composition, storeFile: opts.storeFile, imagesTotal: total, rejected, notEnrolled, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSince(cpu0) };
     } finally {

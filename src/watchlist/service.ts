@@ -7,9 +7,9 @@ import { Gallery } from '../match/gallery.js';
 import { OrtScoreBackend } from '../match/search/ort-backend.js';
 import type { Clock } from '../lifecycle.js';
 import type { WatchlistSubject, GalleryTemplate } from './types.js';
-import type { BoxKeyPair } from '../crypto/box.js';
+import type { VanKey } from './bundle-read.js';
 import { wipe } from '../crypto/secure.js';
-import { loadStore, purgeStoreFile, readStoreMeta, StoreError, type StoreMeta } from './store.js';
+import { loadStore, purgeStoreFile, readStoreMeta, StoreError, type StoreMeta, type StoreTrust } from './store.js';
 import { expiryMs, shouldPurgeWatchlist } from './lifetime.js';
 import { emitSafe, type PurgeReason, type WatchlistComposition, type WatchlistEventSink } from './events.js';
 
@@ -39,7 +39,7 @@ export interface WatchlistPolicy {
 }
 
 /** Delete the store (crypto-shred, secure_delete, unlink). Returns false when there was none. */
-export function purgeWatchlist(storeFile: string, reason: PurgeReason, onEvent?: WatchlistEventSink): boolean {
+export function purgeWatchlist(storeFile: string, reason: PurgeReason, onEvent?: WatchlistEventSink, actor?: string): boolean {
   let bundleSha256: string | null = null;
   try {
     bundleSha256 = readStoreMeta(storeFile)?.bundleSha256 ?? null;
@@ -47,7 +47,7 @@ export function purgeWatchlist(storeFile: string, reason: PurgeReason, onEvent?:
     bundleSha256 = null;
   }
   const existed = purgeStoreFile(storeFile);
-  if (existed) emitSafe(onEvent, { type: 'watchlist.purged', reason, bundleSha256 });
+  if (existed) emitSafe(onEvent, { type: 'watchlist.purged', reason, bundleSha256, ...(actor ? { actor } : {}) });
   return existed;
 }
 
@@ -107,14 +107,17 @@ export interface OpenWatchlist {
  */
 export const ORT_SEARCH_MIN_TEMPLATES = 2000;
 
-export function openWatchlist(p: WatchlistPolicy & { van: BoxKeyPair }): OpenWatchlist | null {
+export function openWatchlist(p: WatchlistPolicy & { van: VanKey; trust: StoreTrust }): OpenWatchlist | null {
   const st = watchlistStatus(p);
   if (!st.present) return null;
   let loaded: ReturnType<typeof loadStore>;
   try {
-    loaded = loadStore(p.storeFile, p.van);
+    loaded = loadStore(p.storeFile, p.van, p.trust);
   } catch (err) {
-    if (err instanceof StoreError) purgeWatchlist(p.storeFile, 'damaged', p.onEvent);
+    if (err instanceof StoreError) {
+      emitSafe(p.onEvent, { type: 'watchlist.store_rejected', reason: err.message.slice(0, 300) });
+      purgeWatchlist(p.storeFile, 'damaged', p.onEvent);
+    }
     throw err;
   }
   const subjects: WatchlistSubject[] = [];

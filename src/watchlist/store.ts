@@ -13,12 +13,22 @@
 // unsealed into sodium secure memory only by a process holding the van private key (the CLI
 // import, the daemon). Deleting the keyring row crypto-shreds the watchlist; purge also deletes
 // every row with SQLite secure_delete on and unlinks the file.
+//
+// Authenticity: sealing to the van's PUBLIC key is something every station can do, so that alone
+// would let anyone write a store the van loads. The whole store (meta, the sealed key, and every
+// row's id and SHA-256) is therefore also MACed with a key derived from the van's PRIVATE key
+// (crypto/van-derived.ts), checked before anything is unsealed, and the signer recorded in meta
+// must be one of the trusted keys of the config: a forged or edited store is refused (and the
+// caller purges it).
 import Database from 'better-sqlite3';
+import { timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, unlinkSync, mkdirSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { open as aeadOpen, seal as aeadSeal, DecryptError } from '../crypto/aead.js';
 import { openSealed, sealTo, SealError, type BoxKeyPair } from '../crypto/box.js';
 import { SecretKey, randomBytes, wipe } from '../crypto/secure.js';
+import { mac, storeMacKey } from '../crypto/van-derived.js';
+import { sha256Hex } from '../crypto/hash.js';
 import { decodeRecord, encodeRecord, type SubjectRecord } from './record.js';
 
 export const STORE_SCHEMA = 1;
@@ -32,6 +42,8 @@ export interface StoreMeta {
   vanKeyId: string;
   bundleCreatedAt: string;
   importedAt: string;
+  /** First import of this bundle on this van (the watchlist's life counts from it). */
+  firstImportedAt?: string;
   expiresAt: string;
   subjects: number;
   templates: number;
@@ -70,6 +82,8 @@ function fsyncPath(p: string): void {
 export class StoreWriter {
   private closed = false;
   private readonly insert: Database.Statement;
+  /** id:sha256(rec) of every row, for the store MAC. */
+  private readonly digests: string[] = [];
 
   private constructor(
     private readonly db: Database.Database,
@@ -77,11 +91,14 @@ export class StoreWriter {
     private readonly finalFile: string,
     private readonly key: SecretKey,
     readonly storeId: string,
+    private readonly macKey: SecretKey,
+    private readonly sealed: Buffer,
   ) {
     this.insert = db.prepare('INSERT INTO subjects (id, rec) VALUES (?, ?)');
   }
 
-  static create(finalFile: string, vanPublicKey: Buffer): StoreWriter {
+  /** Needs the van's key PAIR: the store MAC key is derived from the private half. */
+  static create(finalFile: string, van: BoxKeyPair): StoreWriter {
     const dir = path.dirname(finalFile);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmpFile = path.join(dir, `.${path.basename(finalFile)}.tmp-${randomBytes(6).toString('hex')}`);
@@ -96,9 +113,10 @@ export class StoreWriter {
       db.exec(SCHEMA_SQL);
       const key = SecretKey.generate(32);
       const storeId = randomBytes(16).toString('hex');
-      db.prepare('INSERT INTO keyring (id, sealed) VALUES (1, ?)').run(sealTo(vanPublicKey, key.bytes));
+      const sealed = sealTo(van.publicKey, key.bytes);
+      db.prepare('INSERT INTO keyring (id, sealed) VALUES (1, ?)').run(sealed);
       db.exec('BEGIN');
-      return new StoreWriter(db, tmpFile, finalFile, key, storeId);
+      return new StoreWriter(db, tmpFile, finalFile, key, storeId, storeMacKey(van, storeId), sealed);
     } catch (err) {
       db.close();
       rmSync(tmpFile, { force: true });
@@ -110,7 +128,9 @@ export class StoreWriter {
   addSubject(rec: SubjectRecord, dim: number): string {
     const id = randomBytes(16).toString('hex');
     const plain = encodeRecord(rec, dim);
-    this.insert.run(id, aeadSeal(this.key, plain, recordAd(this.storeId, id)));
+    const sealed = aeadSeal(this.key, plain, recordAd(this.storeId, id));
+    this.insert.run(id, sealed);
+    this.digests.push(`${id}:${sha256Hex(sealed)}`);
     wipe(plain);
     return id;
   }
@@ -121,6 +141,8 @@ export class StoreWriter {
     const ins = this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
     ins.run('meta', json);
     ins.run('metaMac', aeadSeal(this.key, Buffer.from(json, 'utf8'), metaAd(this.storeId)).toString('base64'));
+    ins.run('storeMac', storeMac(this.macKey, json, this.sealed, this.digests).toString('hex'));
+    this.macKey.destroy();
     this.db.exec('COMMIT');
     this.db.pragma('journal_mode = DELETE');
     this.db.close();
@@ -143,8 +165,19 @@ export class StoreWriter {
       this.closed = true;
     }
     this.key.destroy();
+    this.macKey.destroy();
     rmSync(this.tmpFile, { force: true });
   }
+}
+
+/** MAC over the whole store: meta, the sealed key, and each row (sorted by id, so order is irrelevant). */
+function storeMac(key: SecretKey, metaJson: string, sealed: Uint8Array, digests: string[]): Buffer {
+  return mac(key, [`lfr-watchlist-store/${STORE_SCHEMA}`, metaJson, sealed, ...[...digests].sort()]);
+}
+
+/** Which store this van will open: the signer must be trusted by the config, the van key ours. */
+export interface StoreTrust {
+  trustedSignerKeyIds: readonly string[];
 }
 
 function openDb(file: string, readonly: boolean): Database.Database {
@@ -177,16 +210,69 @@ export interface LoadedSubject extends SubjectRecord {
   id: string;
 }
 
-/** Decrypt every subject with the store key unsealed by the van key pair. */
-export function loadStore(file: string, van: BoxKeyPair): { meta: StoreMeta; subjects: LoadedSubject[] } {
+/**
+ * Check the store MAC (van private key), the signer (trusted by config) and the van key id,
+ * without decrypting a subject. Throws StoreError saying which check failed.
+ */
+export function verifyStore(file: string, van: BoxKeyPair & { keyId: string }, trust: StoreTrust): StoreMeta {
+  const db = openDb(file, true);
+  try {
+    return verifyOpen(db, file, van, trust);
+  } finally {
+    db.close();
+  }
+}
+
+function verifyOpen(db: Database.Database, file: string, van: BoxKeyPair & { keyId: string }, trust: StoreTrust): StoreMeta {
+  let metaJson: string | undefined;
+  let tag: string | undefined;
+  let sealed: Buffer | undefined;
+  const digests: string[] = [];
+  try {
+    metaJson = (db.prepare("SELECT v FROM meta WHERE k = 'meta'").get() as { v: string } | undefined)?.v;
+    tag = (db.prepare("SELECT v FROM meta WHERE k = 'storeMac'").get() as { v: string } | undefined)?.v;
+    sealed = (db.prepare('SELECT sealed FROM keyring WHERE id = 1').get() as { sealed: Buffer } | undefined)?.sealed;
+    for (const row of db.prepare('SELECT id, rec FROM subjects').iterate() as IterableIterator<{ id: unknown; rec: unknown }>) {
+      if (typeof row.id !== 'string' || !Buffer.isBuffer(row.rec)) throw new StoreError('watchlist store has a malformed row (edited)');
+      digests.push(`${row.id}:${sha256Hex(row.rec)}`);
+    }
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`watchlist store ${file} is damaged: ${(err as Error).message}`);
+  }
+  if (!metaJson || !sealed) throw new StoreError(`watchlist store ${file} is incomplete or already purged`);
+  if (!tag || !/^[0-9a-f]{64}$/.test(tag)) throw new StoreError('watchlist store carries no authentication tag: not written by this van (forged or from an older version)');
+  let meta: StoreMeta;
+  try {
+    meta = JSON.parse(metaJson) as StoreMeta;
+  } catch {
+    throw new StoreError('watchlist store metadata is not JSON (edited)');
+  }
+  if (typeof meta?.storeId !== 'string' || !/^[0-9a-f]{32}$/.test(meta.storeId)) throw new StoreError('watchlist store metadata is malformed (edited)');
+  const key = storeMacKey(van, meta.storeId);
+  let expected: Buffer;
+  try {
+    expected = storeMac(key, metaJson, sealed, digests);
+  } finally {
+    key.destroy();
+  }
+  const got = Buffer.from(tag, 'hex');
+  if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new StoreError('watchlist store failed authentication: it was edited, or written without this van\'s private key (forged)');
+  if (meta.vanKeyId !== van.keyId) throw new StoreError('watchlist store belongs to another van key');
+  if (!trust.trustedSignerKeyIds.includes(meta.signerKeyId)) throw new StoreError(`watchlist store holds a bundle signed by key ${meta.signerKeyId}, which this van's configuration does not trust`);
+  return meta;
+}
+
+/** Decrypt every subject with the store key unsealed by the van key pair (after verifyStore's checks). */
+export function loadStore(file: string, van: BoxKeyPair & { keyId: string }, trust: StoreTrust): { meta: StoreMeta; subjects: LoadedSubject[] } {
   const db = openDb(file, true);
   let key: SecretKey | null = null;
   try {
-    const metaJson = (db.prepare("SELECT v FROM meta WHERE k = 'meta'").get() as { v: string } | undefined)?.v;
+    const meta = verifyOpen(db, file, van, trust);
+    const metaJson = (db.prepare("SELECT v FROM meta WHERE k = 'meta'").get() as { v: string }).v;
     const mac = (db.prepare("SELECT v FROM meta WHERE k = 'metaMac'").get() as { v: string } | undefined)?.v;
     const sealed = (db.prepare('SELECT sealed FROM keyring WHERE id = 1').get() as { sealed: Buffer } | undefined)?.sealed;
-    if (!metaJson || !mac || !sealed) throw new StoreError(`watchlist store ${file} is incomplete or already purged`);
-    const meta = JSON.parse(metaJson) as StoreMeta;
+    if (!mac || !sealed) throw new StoreError(`watchlist store ${file} is incomplete or already purged`);
     try {
       key = openSealed(sealed, van);
     } catch (err) {

@@ -15,7 +15,7 @@ import { chromiumAvailable, CHROMIUM } from './browser.js';
 import { INSTALL_ROOT } from '../../src/paths.js';
 import { DEMO_PHOTO_DIR } from '../../src/tools/demo/photos.js';
 
-export type Prereq = 'mosquitto' | 'rtsp' | 'chromium' | 'models' | 'demo-photos' | 'gstreamer';
+export type Prereq = 'mosquitto' | 'rtsp' | 'chromium' | 'models' | 'demo-photos' | 'gstreamer' | 'systemd-analyze' | 'openssl';
 
 const CHECKS: Record<Prereq, () => string | null> = {
   mosquitto: () => (MOSQUITTO ? null : 'mosquitto is not installed (apt-get install mosquitto; bash scripts/setup.sh)'),
@@ -23,6 +23,8 @@ const CHECKS: Record<Prereq, () => string | null> = {
   chromium: () => (chromiumAvailable() ? null : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium; bash scripts/setup.sh)`),
   models: () => (existsSync(path.join(INSTALL_ROOT, 'models', 'manifest.json')) && existsSync(path.join(INSTALL_ROOT, 'models', 'fr_feature.int8.onnx')) ? null : 'the models are not prepared (node scripts/prepare-models.mjs; bash scripts/setup.sh)'),
   'demo-photos': () => (existsSync(path.join(DEMO_PHOTO_DIR, 'sample1.jpg')) ? null : `the demo photos are missing from ${DEMO_PHOTO_DIR} (npm ci)`),
+  'systemd-analyze': () => (existsSync('/usr/bin/systemd-analyze') ? null : 'systemd-analyze is not installed (apt-get install systemd; bash scripts/setup.sh)'),
+  openssl: () => (existsSync('/usr/bin/openssl') && existsSync('/usr/bin/mosquitto_passwd') ? null : 'openssl or mosquitto_passwd is not installed (bash scripts/setup.sh)'),
   gstreamer: () => (existsSync('/usr/bin/gst-launch-1.0') ? null : 'GStreamer is not installed (bash scripts/setup.sh)'),
 };
 

@@ -45,6 +45,11 @@ export interface VanOptions {
   metrics?: boolean;
   /** Extra environment for `lfr run`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Start `lfr run` with the core-file limit raised to unlimited (as on a box someone
+   * misconfigured): the van must still never leave a core file with faces in it.
+   */
+  coreLimitUnlimited?: boolean;
 }
 
 export interface BundleSubject {
@@ -140,6 +145,11 @@ export class Van {
   get stateDir(): string {
     return (this.config.paths as Json).stateDir as string;
   }
+  /** TMPDIR of `lfr run`. */
+  get tmpDir(): string {
+    return path.join(this.dir, 'tmp');
+  }
+
   get runtimeDir(): string {
     return (this.config.paths as Json).runtimeDir as string;
   }
@@ -160,10 +170,14 @@ export class Van {
   async start(timeoutMs = 90_000): Promise<void> {
     if (this.child) throw new Error('van already started');
     this.stderr = '';
-    const child = spawn(process.execPath, [CLI_ENTRY, '-c', this.cfgFile, 'run'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, LFR_CONFIG: '', ...this.opts.env },
-    });
+    // The daemon's working directory and TMPDIR are inside the van's temp dir, so any stray file
+    // it writes (a core file lands in the cwd here, core_pattern "core") is among filesWritten().
+    mkdirSync(this.tmpDir, { recursive: true });
+    const argv = [CLI_ENTRY, '-c', this.cfgFile, 'run'];
+    const env = { ...process.env, LFR_CONFIG: '', TMPDIR: this.tmpDir, ...this.opts.env };
+    const child = this.opts.coreLimitUnlimited
+      ? spawn('/bin/sh', ['-c', 'ulimit -c unlimited && exec "$0" "$@"', process.execPath, ...argv], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'], env })
+      : spawn(process.execPath, argv, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'], env });
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));

@@ -77,14 +77,15 @@ export function memberOf(name: string, data: Buffer): MemberInput {
 }
 
 /** A complete bundle in memory. `files` excludes the CSV. */
-export async function bundleBuffer(keys: Keys, csv: string | Buffer, files: [string, Buffer][], opts: { vanPublicKey?: Buffer; chunkBytes?: number } = {}): Promise<Buffer> {
+export async function bundleBuffer(keys: Keys, csv: string | Buffer, files: [string, Buffer][], opts: { vanPublicKey?: Buffer; chunkBytes?: number; createdAt?: Date } = {}): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const csvBuf = typeof csv === 'string' ? Buffer.from(csv, 'utf8') : csv;
   const { prefix } = await packBundle({
     members: [memberOf(CSV_MEMBER, csvBuf), ...files.map(([n, d]) => memberOf(n, d))],
     signer: keys.signer,
     vanPublicKey: opts.vanPublicKey ?? keys.van.publicKey,
-    createdAt: new Date('2026-01-01T00:00:00Z'),
+    // Now (to the second): the van refuses bundles older than watchlist.maxBundleAgeHours.
+    createdAt: opts.createdAt ?? new Date(Math.floor(Date.now() / 1000) * 1000),
     ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
     writePayload: (c) => {
       chunks.push(c);
@@ -104,3 +105,6 @@ export async function okFiles(): Promise<[string, Buffer][]> {
     ['d.png', await colourImage('green')],
   ];
 }
+
+/** The store trust a van with these keys has (its config trusts the test signer). */
+export const trustOf = (keys: Keys): { trustedSignerKeyIds: string[] } => ({ trustedSignerKeyIds: keys.trusted.map((k) => k.keyId) });

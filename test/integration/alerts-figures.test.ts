@@ -14,6 +14,7 @@ import { topicsFor } from '../../src/mqtt/topics.js';
 import { silentLogger } from '../../src/log.js';
 import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
 import { candidate, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 const LATENCY_N = Number(process.env.LFR_FIG_LATENCY_N ?? 30);
 const DRAIN_N = Number(process.env.LFR_FIG_DRAIN_N ?? 1000);
@@ -25,7 +26,7 @@ const pct = (xs: number[], p: number) => {
 const copy = (c: AlertCandidate): AlertCandidate => ({ ...c, faceJpeg: Buffer.from(c.faceJpeg), contextJpeg: Buffer.from(c.contextJpeg), referenceJpeg: Buffer.from(c.referenceJpeg) });
 
 test('alert latency p50/p99 and outbox drain rate after an outage', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   t.timeout(170_000);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);

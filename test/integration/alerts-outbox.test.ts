@@ -11,6 +11,7 @@ import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
 import { candidate, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
 import type { Config } from '../../src/config/schema.js';
 import path from 'node:path';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 async function daemon(cfg: Config, audit: AuditLog) {
   const log = silentLogger();
@@ -23,7 +24,7 @@ async function daemon(cfg: Config, audit: AuditLog) {
 }
 
 test('broker down 30 s and a daemon restart: every alert arrives once, in order', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   t.timeout(120_000);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);

@@ -10,9 +10,10 @@ import { LfrMqttClient } from '../../src/mqtt/client.js';
 import { SCHEMA, topicsFor } from '../../src/mqtt/topics.js';
 import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
 import { candidate, capturingLogger, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 test('the alert path logs no image, subject reference, key or password', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);
   const { log, lines } = capturingLogger();

@@ -15,7 +15,7 @@ function fresh(): { dir: string; file: string; cfgFile: string } {
   const log = new AuditLog(file, () => (now += 1000)).open();
   log.record('daemon.start', { version: '0.1.0' });
   log.record('deployment.start', { deploymentId: 'd1', officer: 'INSP-1' }, 'INSP-1');
-  log.record('alert.raised', { alertId: 'a1b2c3d4e5', camera: 'north-1', score: 0.71, subjectRef: 'REF-9' });
+  log.record('alert.raised', { alertId: 'a1b2c3d4e5', camera: 'north-1', score: 0.71, category: 'wanted' });
   log.record('adjudication.recorded', { alertId: 'a1b2c3d4e5', outcome: 'false_alert' }, 'PC1234');
   log.record('retention.purge', { 'alerts.alerts': 1 });
   log.close();

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
 import { topicsFor } from '../../src/mqtt/topics.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 const T = topicsFor('lfr', 'van-7');
 let broker: TestMosquitto;
@@ -20,18 +21,18 @@ async function connect(url: string, o: IClientOptions): Promise<mqtt.MqttClient>
 }
 
 test.serial('a client without credentials or with a wrong password is refused', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   await t.throwsAsync(connect(broker.url, {}), { message: /Not authorized|Bad User Name or Password|not authori[sz]ed/i });
   await t.throwsAsync(connect(broker.wsUrl, { username: broker.tablet.user, password: 'wrong' }), { message: /Bad User Name or Password|Not authorized/i });
 });
 
 test.serial('there is no plaintext access: MQTT without TLS on the TLS port fails', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   await t.throwsAsync(mqtt.connectAsync(`mqtt://127.0.0.1:${broker.mqttPort}`, { username: broker.daemon.user, password: broker.daemon.password, reconnectPeriod: 0, connectTimeout: 3000 }));
 });
 
 test.serial('a tablet may read alerts but not publish one; its publish never reaches anyone', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   const daemon = await connect(broker.url, { username: broker.daemon.user, password: broker.daemon.password });
   const tab = await connect(broker.wsUrl, { username: broker.tablet.user, password: broker.tablet.password });
   const seen: string[] = [];
@@ -52,7 +53,7 @@ test.serial('a tablet may read alerts but not publish one; its publish never rea
 });
 
 test.serial('a tablet subscribing outside its ACL gets nothing from there (adjudications, other topics, $SYS)', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   // mosquitto 2.0's acl_file grants every SUBSCRIBE and checks READ on each message it would
   // deliver (docs/mqtt.md): the refusal shows as nothing delivered, which is what matters.
   const tab = await connect(broker.wsUrl, { username: broker.tablet.user, password: broker.tablet.password, clientId: 'tab-a' });
@@ -73,7 +74,7 @@ test.serial('a tablet subscribing outside its ACL gets nothing from there (adjud
 });
 
 test.serial('the tablet reads retained availability and status over WebSocket/TLS', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   const daemon = await connect(broker.url, { username: broker.daemon.user, password: broker.daemon.password });
   await daemon.publishAsync(T.availability, 'online', { qos: 1, retain: true });
   const tab = await connect(broker.wsUrl, { username: broker.tablet.user, password: broker.tablet.password });

@@ -32,6 +32,13 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     const tablet = h.checks.find((c) => c.name === 'tablet');
     t.is(tablet?.level, 'WARN', JSON.stringify(h.checks));
     t.regex(tablet?.message ?? '', /page not served: .*missing\.crt/);
+    // Probed from outside (--local), the running daemon is still reported running.
+    const local = await van.cliJson<HealthReport>(['health', '--local'], [0, 1]);
+    t.is(local.checks.find((c) => c.name === 'daemon')?.level, 'OK', JSON.stringify(local.checks.find((c) => c.name === 'daemon')));
+    // `lfr status` names every check that is not OK, WARN ones too.
+    const status = await van.cli('status');
+    t.regex(status.stdout, /WARN tablet: page not served/);
+    t.regex(status.stdout, /FAIL broker/);
     const r = await van.stop(sig);
     t.is(r.code, 0);
     t.true(van.log().includes('daemon stopped'));

@@ -10,11 +10,12 @@ import { createFaceEngine } from '../../src/vision/engine.js';
 import { silentLogger } from '../../src/log.js';
 import { cropReferenceFace, demoPhoto, makeDemoVideo } from '../../src/tools/demo/kit.js';
 import { runCli, lastJson } from '../helpers/cli.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 type Report = { alerts: Array<{ identity: string; score: number; timeMs: number; track: number }>; framesAnalysed: number; faces: number; tracks: number };
 
 test.serial('eval video: enrolled person alerts while on screen, a stranger gallery does not', async (t) => {
-  if (!existsSync(demoPhoto(1))) return t.pass('skipped: demo photos missing');
+  requirePrereqs(['demo-photos', 'models']);
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-evalvideo-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const base = parseConfig({});

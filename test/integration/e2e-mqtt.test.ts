@@ -23,6 +23,7 @@ import { freePort } from '../helpers/rtsp.js';
 import { SCHEMA, type StatusPayload } from '../../src/mqtt/topics.js';
 import type { DeploymentReport } from '../../src/deployment/types.js';
 import https from 'node:https';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -37,7 +38,7 @@ function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: stri
 const ready = rtspServerAvailable() && Boolean(MOSQUITTO) && existsSync(demoPhoto(1));
 
 test.serial('lfr run: a watchlisted person on camera reaches the tablet over MQTT within seconds', async (t) => {
-  if (!ready) return t.pass('skipped: RTSP server, mosquitto or demo photos missing');
+  requirePrereqs(['rtsp', 'mosquitto', 'demo-photos', 'models']);
   const broker = await new TestMosquitto().setup();
   t.teardown(() => broker.stop());
   const { cfg, dir } = await tempConfig(broker);

@@ -11,6 +11,7 @@ import { INSTALL_ROOT } from '../../src/paths.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import type { HealthReport } from '../../src/health/types.js';
 import { freePort, makeEnv, startHost } from './fixtures/fieldops-env.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,9 +57,9 @@ function startRtsp(): Promise<{ child: ChildProcess; url: string }> {
 const check = (r: HealthReport, name: string) => r.checks.find((c) => c.name === name);
 
 test('camera down and broker stopped FAIL; live ones are OK; metrics agree', async (t) => {
-  if (!existsSync(MOSQUITTO)) return t.pass('mosquitto not installed here: skipped (scripts/setup.sh installs it)');
-  const rtsp = await startRtsp().catch(() => null);
-  if (!rtsp) return t.pass('python3-gi RTSP server not available: skipped (scripts/setup.sh installs it)');
+  requirePrereqs(['mosquitto']);
+  requirePrereqs(['rtsp']);
+  const rtsp = await startRtsp();
   const mqttPort = await freePort();
   const deadPort = await freePort();
   const env = await makeEnv({
@@ -129,8 +130,8 @@ test('without a daemon, lfr health still probes and FAILs the daemon check', asy
 });
 
 test('with the real camera manager: a live camera is OK with its fps, a dead one FAILs and stays FAILed', async (t) => {
-  const rtsp = await startRtsp().catch(() => null);
-  if (!rtsp) return t.pass('python3-gi RTSP server not available: skipped (scripts/setup.sh installs it)');
+  requirePrereqs(['rtsp']);
+  const rtsp = await startRtsp();
   const env = await makeEnv({
     ingest: { stallTimeoutMs: 2000, backoffInitialMs: 200, backoffMaxMs: 1000 },
     cameras: [

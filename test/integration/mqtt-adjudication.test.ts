@@ -12,9 +12,10 @@ import { MAX_ADJUDICATION_BYTES, SCHEMA, topicsFor, type AckPayload } from '../.
 import { silentLogger } from '../../src/log.js';
 import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
 import { candidate, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 test('adjudication intake: strict, audited, acknowledged, and the daemon unaffected by junk', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);
   const audit = new AuditLog(path.join(cfg.paths.stateDir, 'audit.db'), Date.now).open();
@@ -93,7 +94,7 @@ test('adjudication intake: strict, audited, acknowledged, and the daemon unaffec
 });
 
 test('availability is retained and three-state: online, stopped on a clean stop, offline as the will', async (t) => {
-  if (!MOSQUITTO) return t.pass('mosquitto not installed');
+  requirePrereqs(['mosquitto']);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);
   const topics = topicsFor('lfr', cfg.van.id);

@@ -12,6 +12,7 @@ import { BUILD_ROOT, INSTALL_ROOT } from '../../src/paths.js';
 import { spawn } from 'node:child_process';
 import { probeBroker } from '../../src/health/active.js';
 import { freePort } from './fixtures/fieldops-env.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 const run = promisify(execFile);
 
@@ -30,7 +31,7 @@ function walk(dir: string, base = dir): Array<[string, string]> {
 }
 
 test('install twice, then uninstall: idempotent, tight, and no biometric data left', async (t) => {
-  for (const tool of ['/usr/bin/openssl', '/usr/bin/mosquitto_passwd', '/usr/sbin/mosquitto']) if (!existsSync(tool)) return t.pass(`${tool} missing: skipped`);
+  requirePrereqs(['openssl', 'mosquitto']);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lfr-install-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   // A built checkout made of links to this build (copying node_modules would take minutes).
@@ -54,7 +55,7 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   t.regex(first.stdout, /issued the broker certificate for localhost 127.0.0.1 10.20.0.1 van7.local/);
   const mode = (p: string) => (statSync(path.join(root, p)).mode & 0o777).toString(8);
   t.is(mode('etc/lfr'), '750');
-  t.is(mode('etc/lfr/keys/van.key'), '640');
+  t.is(mode('etc/lfr/keys/van.key'), '600', 'the van key: the service user only (the key loader refuses group access)');
   t.is(mode('etc/lfr/tls/ca.key'), '600');
   t.is(mode('etc/lfr/secrets/mqtt-tablet.pass'), '600');
   t.is(mode('etc/lfr/tls/tablet.key'), '640', 'the tablet page key comes from the van CA, readable by the lfr group only');

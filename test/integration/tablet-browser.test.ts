@@ -12,6 +12,7 @@ import { chromiumAvailable, launchBrowser, type TestBrowser } from '../helpers/b
 import { TestMosquitto } from '../helpers/mosquitto.js';
 import { CutSwitch, spkiHash } from '../helpers/tablet-env.js';
 import { TestVan } from '../helpers/tablet-van.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 
 /** A drawn cartoon face (no real person's image belongs in a test or a screenshot), 112 px JPEG. */
@@ -27,7 +28,7 @@ async function jpeg(skin: string, hair: string, bg: string): Promise<Buffer> {
 }
 
 test('tablet: alert with both images, one decision acknowledged, missed alerts after a cut, broker restart, expiry, nothing stored', async (t) => {
-  if (!chromiumAvailable()) return t.pass('skipped: /usr/bin/chromium is not installed');
+  requirePrereqs(['chromium']);
   t.timeout(150_000);
   // The project's own broker config, certificate and user scripts (config/mosquitto, scripts/).
   const broker = await new TestMosquitto().setup();

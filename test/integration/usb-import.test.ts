@@ -34,8 +34,9 @@ test.serial('a bundle on the stick is imported, audited and shown on the status'
   });
   t.regex(stdout, /imported op-harbour\.lfrwl/);
   t.true(existsSync(path.join(env.dir, 'run', 'watchlist.db')), 'the watchlist store was written');
-  const imp = auditEntries(env.auditFile).find((a) => a.type === 'watchlist.import');
+  const imp = auditEntries(env.auditFile).find((a) => a.type === 'watchlist.imported');
   t.deepEqual([imp?.fields.source, imp?.fields.subjects], ['usb', 2]);
+  t.is(imp?.actor, os.userInfo().username, 'the actor is the OS user of the importing process (SO_PEERCRED)');
   const st = lastJson<StatusSummary>((await runCli(['-c', env.cfgFile, 'status', '--json'])).stdout);
   t.is(st.lastImport?.source, 'usb');
   t.true(st.lastImport?.ok);
@@ -86,9 +87,9 @@ test.serial('a bundle that fails verification is refused and the refusal reaches
   bytes[bytes.length - 10]! ^= 0xff; // one flipped bit in the encrypted payload
   writeFileSync(path.join(stick, 'tampered.lfrwl'), bytes);
   const r = await runCli(['-c', env.cfgFile, 'usb-import', stick]);
-  t.is(r.code, 1);
+  t.is(r.code, 3, 'a tampered bundle is bad input');
   t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
   const st = lastJson<StatusSummary>((await runCli(['-c', env.cfgFile, 'status', '--json'])).stdout);
   t.is(st.lastImport?.ok, false);
-  t.is(auditEntries(env.auditFile).find((a) => a.type === 'watchlist.import')?.fields.ok, false);
+  t.is(auditEntries(env.auditFile).find((a) => a.type === 'watchlist.import_rejected')?.fields.source, 'usb');
 });

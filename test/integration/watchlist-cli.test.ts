@@ -15,6 +15,7 @@ import { createFaceEngine } from '../../src/vision/engine.js';
 import { parseConfig, resolvePaths } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { bundleBuffer } from '../helpers/watchlist-fake.js';
+import { requirePrereqs } from '../helpers/prereq.js';
 
 const DEMO = path.join(INSTALL_ROOT, 'node_modules/@vladmandic/face-api/demo');
 const MODELS = path.join(INSTALL_ROOT, 'models/manifest.json');
@@ -57,7 +58,7 @@ const setup = (async () => {
 const k = (dir: string, f: string) => path.join(dir, 'keys', f);
 
 test.serial('keys, build, import, status, purge with the real models', async (t) => {
-  if (!have) return t.pass('skipped: models or face-api demo photos not present');
+  requirePrereqs(['models', 'demo-photos']);
   const { dir, img } = await setup;
   for (const [kind, name] of [['signing', 'force'], ['van', 'van'], ['van', 'van2'], ['signing', 'rogue']]) {
     const r = await runCli(['keys', 'generate', '--kind', kind!, '--out', path.join(dir, 'keys'), '--name', name!, '--json']);
@@ -99,7 +100,7 @@ test.serial('keys, build, import, status, purge with the real models', async (t)
   // The daemon's view: a mirrored photo of subject A finds A first.
   const cfg = resolvePaths(parseConfig({}), INSTALL_ROOT);
   const engine = await createFaceEngine(cfg, silentLogger());
-  const wl = openWatchlist({ storeFile: store, van: readVanSecretKey(k(dir, 'van.key')), maxAgeHours: 24, clock: Date.now });
+  const wl = openWatchlist({ storeFile: store, van: readVanSecretKey(k(dir, 'van.key')), trust: { trustedSignerKeyIds: [readPublicKey(k(dir, 'force.pub'), 'signing').keyId] }, maxAgeHours: 24, clock: Date.now });
   try {
     t.is(wl!.gallery.size, 4);
     const { data, info } = await sharp(path.join(img, 'a.jpg')).flop().removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -116,7 +117,7 @@ test.serial('keys, build, import, status, purge with the real models', async (t)
 });
 
 test.serial('every bad input: exit 3, a clear message, the current watchlist untouched', async (t) => {
-  if (!have) return t.pass('skipped: models or face-api demo photos not present');
+  requirePrereqs(['models', 'demo-photos']);
   const { dir, img } = await setup;
   const store = path.join(dir, 'run', 'watchlist.db');
   const before = readFileSync(store);
@@ -200,7 +201,7 @@ test.serial('every bad input: exit 3, a clear message, the current watchlist unt
 });
 
 test.serial('mutated bundles through the real process: exit 3, one plain line, store untouched', async (t) => {
-  if (!have) return t.pass('skipped: models or face-api demo photos not present');
+  requirePrereqs(['models', 'demo-photos']);
   const { dir } = await setup;
   const store = path.join(dir, 'run', 'watchlist.db');
   const before = readFileSync(store);
@@ -228,7 +229,7 @@ test.serial('mutated bundles through the real process: exit 3, one plain line, s
 });
 
 test.serial('purge removes the store; status then reports none', async (t) => {
-  if (!have) return t.pass('skipped: models or face-api demo photos not present');
+  requirePrereqs(['models', 'demo-photos']);
   const { dir } = await setup;
   const store = path.join(dir, 'run', 'watchlist.db');
   const p = await runCli(['watchlist', 'purge', '--store', store, '--json']);

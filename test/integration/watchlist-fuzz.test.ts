@@ -1,15 +1,20 @@
 // 1,000 mutations of a valid bundle: none may import, none may crash (every failure is one of
 // the expected error types), and the current watchlist stays as it was.
 import test from 'ava';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { openWatchlist } from '../../src/watchlist/service.js';
+import { StoreError } from '../../src/watchlist/store.js';
+import { sha256Hex } from '../../src/crypto/hash.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bufferSource } from '../../src/watchlist/bundle-read.js';
+import { ImportRegistry } from '../../src/watchlist/registry.js';
 import { importBundle, ImportError } from '../../src/watchlist/importer.js';
 import { BundleError } from '../../src/watchlist/bundle-format.js';
 import { CsvError } from '../../src/watchlist/csv.js';
 import { silentLogger } from '../../src/log.js';
-import { bundleBuffer, fakeEngine, makeKeys, okFiles, LIMITS, GATES, CSV_OK } from '../helpers/watchlist-fake.js';
+import { trustOf, bundleBuffer, fakeEngine, makeKeys, okFiles, LIMITS, GATES, CSV_OK } from '../helpers/watchlist-fake.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -26,7 +31,7 @@ test('1,000 mutated bundles: none imports, none crashes', async (t) => {
   const good = await bundleBuffer(keys, CSV_OK, await okFiles(), { chunkBytes: 1024 });
   const engine = fakeEngine();
   const run = (buf: Buffer) =>
-    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24 }, { engine, clock: Date.now, log: silentLogger() });
+    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) }, { engine, clock: Date.now, log: silentLogger() });
   await run(good); // the current watchlist the mutations must not disturb
   const before = readFileSync(storeFile);
   const detectedBefore = engine.detected;
@@ -114,7 +119,7 @@ test('300 validly signed bundles with mutated CSV and images: each imports or is
     const buf = await bundleBuffer(keys, c, imgs);
     try {
       const rep = await importBundle(
-        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24 },
+        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) },
         { engine, clock: Date.now, log: silentLogger() },
       );
       t.true(rep.composition.subjects >= 1);
@@ -129,4 +134,73 @@ test('300 validly signed bundles with mutated CSV and images: each imports or is
   }
   t.log({ imported, refused });
   t.true(imported > 0 && refused > 0);
+});
+
+// The store files too (issue 12: "extend the bundle fuzz test to store files"). 600 mutations of a
+// real store, written by a real import: a random byte, a bit in a row, a row swapped, deleted,
+// duplicated or added, meta or the tag edited, a truncated file. Every one must be refused with
+// a StoreError (and purged by openWatchlist) or, when SQLite's free space was hit and nothing the
+// store holds changed, load exactly the original subjects: never a crash, never altered content.
+test('600 mutated store files: each is refused and purged, or loads unchanged', async (t) => {
+  const keys = makeKeys();
+  const dir = mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-store-'));
+  const storeFile = path.join(dir, 'run', 'watchlist.db');
+  const good = await bundleBuffer(keys, CSV_OK, await okFiles());
+  await importBundle({ bundle: bufferSource(good), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(dir, 'imports.json')) }, { engine: fakeEngine(), clock: Date.now, log: silentLogger() });
+  const pristine = readFileSync(storeFile);
+  const open = () => openWatchlist({ storeFile, van: keys.van, trust: trustOf(keys), maxAgeHours: 24, clock: Date.now });
+  const reference = open()!;
+  const refSubjects = reference.subjects.map((s) => `${s.id}/${s.subjectRef}/${s.category}/${s.reason}/${sha256Hex(s.referenceJpeg)}`).sort();
+  reference.close();
+  const rand = rng(20261127);
+  const outcome = new Map<string, number>();
+  for (let i = 0; i < 600; i++) {
+    writeFileSync(storeFile, pristine);
+    const kind = ['byte', 'bit', 'truncate', 'swap-rows', 'delete-row', 'duplicate-row', 'edit-meta', 'edit-tag', 'add-row', 'rekey'][i % 10]!;
+    if (kind === 'byte' || kind === 'bit' || kind === 'truncate') {
+      const b = Buffer.from(pristine);
+      const at = rand(b.length);
+      if (kind === 'byte') b[at] = rand(256);
+      else if (kind === 'bit') b[at] = b[at]! ^ (1 << rand(8));
+      writeFileSync(storeFile, kind === 'truncate' ? b.subarray(0, at) : b);
+    } else {
+      const db = new Database(storeFile);
+      const rows = db.prepare('SELECT id, rec FROM subjects ORDER BY id').all() as { id: string; rec: Buffer }[];
+      const r = rows[rand(rows.length)]!;
+      if (kind === 'swap-rows') db.prepare('UPDATE subjects SET rec = ? WHERE id = ?').run(rows[(rows.indexOf(r) + 1) % rows.length]!.rec, r.id);
+      else if (kind === 'delete-row') db.prepare('DELETE FROM subjects WHERE id = ?').run(r.id);
+      else if (kind === 'duplicate-row') db.prepare('INSERT INTO subjects (id, rec) VALUES (?, ?)').run('f'.repeat(32), r.rec);
+      else if (kind === 'add-row') db.prepare('INSERT INTO subjects (id, rec) VALUES (?, ?)').run('e'.repeat(32), Buffer.from(Array.from({ length: 200 }, () => rand(256))));
+      else if (kind === 'edit-meta') {
+        const m = JSON.parse((db.prepare("SELECT v FROM meta WHERE k='meta'").get() as { v: string }).v) as Record<string, unknown>;
+        const field = ['expiresAt', 'subjects', 'signerKeyId', 'bundleSha256', 'importedAt'][rand(5)]!;
+        m[field] = field === 'subjects' ? 1 : field === 'expiresAt' || field === 'importedAt' ? new Date(Date.now() + 20 * 3_600_000).toISOString() : 'a'.repeat(16);
+        db.prepare("UPDATE meta SET v = ? WHERE k='meta'").run(JSON.stringify(m));
+      } else if (kind === 'edit-tag') db.prepare("UPDATE meta SET v = ? WHERE k='storeMac'").run(Buffer.from(Array.from({ length: 32 }, () => rand(256))).toString('hex'));
+      else if (kind === 'rekey') db.prepare('UPDATE keyring SET sealed = ? WHERE id = 1').run(Buffer.from(Array.from({ length: 80 }, () => rand(256))));
+      db.close();
+    }
+    let result: string;
+    try {
+      const wl = open();
+      if (!wl) {
+        // Metadata that says "expired" (an import time in the future) is purged before any key is used.
+        t.false(existsSync(storeFile), `mutation ${i} (${kind}): a store that opens as nothing is purged`);
+        result = 'refused';
+      }
+      else {
+        const got = wl.subjects.map((s) => `${s.id}/${s.subjectRef}/${s.category}/${s.reason}/${sha256Hex(s.referenceJpeg)}`).sort();
+        wl.close();
+        t.deepEqual(got, refSubjects, `mutation ${i} (${kind}) loaded altered content`);
+        result = 'unchanged';
+      }
+    } catch (err) {
+      t.true(err instanceof StoreError, `mutation ${i} (${kind}): ${(err as Error).name}: ${(err as Error).message}`);
+      t.false(existsSync(storeFile), `mutation ${i} (${kind}): a refused store is purged`);
+      result = 'refused';
+    }
+    outcome.set(`${kind}:${result}`, (outcome.get(`${kind}:${result}`) ?? 0) + 1);
+  }
+  for (const k of ['swap-rows', 'delete-row', 'duplicate-row', 'add-row', 'edit-meta', 'edit-tag', 'rekey']) t.is(outcome.get(`${k}:refused`), 60, `every ${k} is refused`);
+  t.log([...outcome].sort().map(([k, n]) => `${k} ${n}`).join(', '));
 });

@@ -56,7 +56,11 @@ test('import, follow the store, purge at expiry, wipe at stop', async (t) => {
   const last = h.current!;
   t.true(await h.purge('deployment_end'));
   t.is(last.gallery.size, 0);
-  await h.importFile(bundle);
+  // Its deployment ended: this bundle is never loaded again (the van's import record says so).
+  await t.throwsAsync(h.importFile(bundle), { message: /deployment that ended/ });
+  const bundle2 = path.join(dir, 'wl2.lfrwl');
+  writeFileSync(bundle2, await bundleBuffer(keys, CSV_OK, await okFiles()));
+  await h.importFile(bundle2);
   const atStop = h.current!;
   await h.stop();
   t.is(atStop.gallery.size, 0, 'stop wipes the gallery');

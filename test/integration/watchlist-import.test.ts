@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { bufferSource } from '../../src/watchlist/bundle-read.js';
+import { ImportRegistry } from '../../src/watchlist/registry.js';
 import { importBundle, ImportError } from '../../src/watchlist/importer.js';
 import { openWatchlist, watchlistStatus, purgeWatchlist } from '../../src/watchlist/service.js';
 import { StoreError, readStoreMeta } from '../../src/watchlist/store.js';
@@ -13,7 +14,7 @@ import { CsvError } from '../../src/watchlist/csv.js';
 import { BundleError } from '../../src/watchlist/bundle-format.js';
 import type { WatchlistEvent } from '../../src/watchlist/events.js';
 import { silentLogger } from '../../src/log.js';
-import { bundleBuffer, fakeEngine, makeKeys, okFiles, colourImage, LIMITS, GATES, CSV_OK, DIM, type Keys } from '../helpers/watchlist-fake.js';
+import { trustOf, bundleBuffer, fakeEngine, makeKeys, okFiles, colourImage, LIMITS, GATES, CSV_OK, DIM, type Keys } from '../helpers/watchlist-fake.js';
 
 const H = 3_600_000;
 
@@ -24,7 +25,7 @@ function setup() {
 
 async function runImport(keys: Keys, buf: Buffer, storeFile: string, now = Date.now(), events: WatchlistEvent[] = []) {
   return importBundle(
-    { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24 },
+    { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) },
     { engine: fakeEngine(), clock: () => now, log: silentLogger(), onEvent: (e) => events.push(e) },
   );
 }
@@ -45,7 +46,7 @@ test('import enrols good images, reports each bad one, and the daemon opens the 
   t.is((statSync(storeFile).mode & 0o777).toString(8), '600');
   t.deepEqual(readdirSync(path.dirname(storeFile)), ['watchlist.db'], 'no temp file left');
 
-  const wl = openWatchlist({ storeFile, van: keys.van, maxAgeHours: 24, clock: () => now + H, onEvent: (e) => events.push(e) });
+  const wl = openWatchlist({ storeFile, van: keys.van, trust: trustOf(keys), maxAgeHours: 24, clock: () => now + H, onEvent: (e) => events.push(e) });
   t.truthy(wl);
   t.is(wl!.subjects.length, 2);
   const ref1 = wl!.subjects.find((s) => s.subjectRef === 'WL-1')!;
@@ -79,7 +80,7 @@ test('nothing identifying is stored in clear', async (t) => {
   const raw = readFileSync(storeFile);
   for (const s of ['WL-1', 'WL-2', 'burglary', 'vulnerable', 'a.png']) t.is(raw.indexOf(Buffer.from(s)), -1, s);
   const db = new Database(storeFile, { readonly: true });
-  t.deepEqual((db.prepare('SELECT k FROM meta ORDER BY k').all() as { k: string }[]).map((r) => r.k), ['meta', 'metaMac']);
+  t.deepEqual((db.prepare('SELECT k FROM meta ORDER BY k').all() as { k: string }[]).map((r) => r.k), ['meta', 'metaMac', 'storeMac']);
   db.close();
 });
 
@@ -123,7 +124,7 @@ test('expiry: any open after the deadline purges the store (also after power-off
   await runImport(keys, await bundleBuffer(keys, CSV_OK, await okFiles()), storeFile, now);
   const events: WatchlistEvent[] = [];
   t.true(watchlistStatus({ storeFile, maxAgeHours: 24, clock: () => now + 23 * H }).present);
-  t.is(openWatchlist({ storeFile, van: keys.van, maxAgeHours: 24, clock: () => now + 25 * H, onEvent: (e) => events.push(e) }), null);
+  t.is(openWatchlist({ storeFile, van: keys.van, trust: trustOf(keys), maxAgeHours: 24, clock: () => now + 25 * H, onEvent: (e) => events.push(e) }), null);
   t.false(existsSync(storeFile));
   t.deepEqual(events.map((e) => e.type), ['watchlist.purged']);
   t.is(events[0]?.type === 'watchlist.purged' ? events[0].reason : '', 'expired');
@@ -138,7 +139,7 @@ test('tampering with the store is detected: moved rows, edited expiry, another v
   const { storeFile } = setup();
   const now = Date.now();
   await runImport(keys, await bundleBuffer(keys, CSV_OK, await okFiles()), storeFile, now);
-  const open = () => openWatchlist({ storeFile, van: keys.van, maxAgeHours: 24, clock: () => now });
+  const open = () => openWatchlist({ storeFile, van: keys.van, trust: trustOf(keys), maxAgeHours: 24, clock: () => now });
   const reimport = () => runImport(keys, bundleCache!, storeFile, now);
   const bundleCache = await bundleBuffer(keys, CSV_OK, await okFiles());
   // 1. swap the two records' ciphertexts
@@ -155,10 +156,10 @@ test('tampering with the store is detected: moved rows, edited expiry, another v
   meta.expiresAt = new Date(now + 23.9 * H).toISOString();
   db.prepare("UPDATE meta SET v = ? WHERE k='meta'").run(JSON.stringify(meta));
   db.close();
-  t.throws(open, { instanceOf: StoreError, message: /metadata was altered/ });
+  t.throws(open, { instanceOf: StoreError, message: /failed authentication/ });
   // 3. another van's key
   await reimport();
-  t.throws(() => openWatchlist({ storeFile, van: makeKeys().van, maxAgeHours: 24, clock: () => now }), { instanceOf: StoreError, message: /another van/ });
+  t.throws(() => openWatchlist({ storeFile, van: makeKeys().van, trust: trustOf(keys), maxAgeHours: 24, clock: () => now }), { instanceOf: StoreError, message: /failed authentication|another van/ });
 });
 
 test('purge crypto-shreds and deletes; purging nothing is not an error', async (t) => {
@@ -170,5 +171,5 @@ test('purge crypto-shreds and deletes; purging nothing is not an error', async (
   t.false(existsSync(storeFile));
   t.is(events[0]?.type === 'watchlist.purged' ? events[0].reason : '', 'deployment_end');
   t.false(purgeWatchlist(storeFile, 'manual'));
-  t.is(openWatchlist({ storeFile, van: keys.van, maxAgeHours: 24, clock: Date.now }), null);
+  t.is(openWatchlist({ storeFile, van: keys.van, trust: trustOf(keys), maxAgeHours: 24, clock: Date.now }), null);
 });

@@ -6,7 +6,8 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateBoxKeyPair } from '../../src/crypto/box.js';
+import { generateBoxKeyPair, type BoxKeyPair } from '../../src/crypto/box.js';
+import { keyId } from '../../src/crypto/sign.js';
 import { StoreWriter } from '../../src/watchlist/store.js';
 import { openWatchlist, ORT_SEARCH_MIN_TEMPLATES } from '../../src/watchlist/service.js';
 import { Gallery } from '../../src/match/gallery.js';
@@ -26,15 +27,15 @@ function unit(): Float32Array {
   return v;
 }
 
-function writeStore(file: string, vanPublicKey: Buffer, subjects: number, perSubject: number, keep: Float32Array[]): void {
-  const w = StoreWriter.create(file, vanPublicKey);
+function writeStore(file: string, van: BoxKeyPair, subjects: number, perSubject: number, keep: Float32Array[]): void {
+  const w = StoreWriter.create(file, van);
   for (let s = 0; s < subjects; s++) {
     const templates = Array.from({ length: perSubject }, () => unit());
     keep.push(...templates.map((t) => Float32Array.from(t)));
     w.addSubject({ subjectRef: `S-${s}`, category: 'wanted', reason: 'test', referenceJpeg: Buffer.from([0xff, 0xd8, 0xff]), templates }, DIM);
   }
   const now = new Date();
-  w.commit({ bundleSha256: 'a'.repeat(64), bundleId: 'b', signerKeyId: 'k', vanKeyId: 'v', bundleCreatedAt: now.toISOString(), importedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString(), subjects, templates: subjects * perSubject, categories: { wanted: subjects }, rejectedImages: 0, embeddingSize: DIM, models: { detector: 'd', landmarker: 'l', embedder: 'e' } });
+  w.commit({ bundleSha256: 'a'.repeat(64), bundleId: 'b', signerKeyId: 'k', vanKeyId: keyId(van.publicKey), bundleCreatedAt: now.toISOString(), importedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString(), subjects, templates: subjects * perSubject, categories: { wanted: subjects }, rejectedImages: 0, embeddingSize: DIM, models: { detector: 'd', landmarker: 'l', embedder: 'e' } });
 }
 
 for (const [subjects, perSubject, backend] of [[100, 2, 'js'], [Math.ceil(ORT_SEARCH_MIN_TEMPLATES / 2) + 100, 2, 'ort']] as const) {
@@ -42,10 +43,11 @@ for (const [subjects, perSubject, backend] of [[100, 2, 'js'], [Math.ceil(ORT_SE
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-search-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const van = generateBoxKeyPair();
+    const vanKey = { ...van, keyId: keyId(van.publicKey) };
     const storeFile = path.join(dir, 'watchlist.db');
     const templates: Float32Array[] = [];
-    writeStore(storeFile, Buffer.from(van.publicKey), subjects, perSubject, templates);
-    const wl = openWatchlist({ storeFile, maxAgeHours: 24, clock: Date.now, van });
+    writeStore(storeFile, van, subjects, perSubject, templates);
+    const wl = openWatchlist({ storeFile, maxAgeHours: 24, clock: Date.now, van: vanKey, trust: { trustedSignerKeyIds: ['k'] } });
     t.truthy(wl);
     t.teardown(() => wl!.close());
     t.is(wl!.gallery.size > 0, true);

@@ -75,7 +75,7 @@ test('results report: duration, counts, threshold and composition, in JSON and t
   t.false(JSON.stringify(r).includes('templates'), 'report carries counts, not templates');
 });
 
-test('status summary: running deployment with counts, failing checks listed', (t) => {
+test('status summary: running deployment with counts, failing and warning checks listed', (t) => {
   const s = buildStatus({
     vanId: 'van-7',
     now: NOW + H,
@@ -86,12 +86,14 @@ test('status summary: running deployment with counts, failing checks listed', (t
   });
   t.is(s.deployment?.remainingMinutes, 7 * 60);
   t.deepEqual(s.health.failing, ['broker: not connected']);
+  t.deepEqual(s.health.warnings, ['clock: ?']);
   const text = formatStatus(s);
+  t.regex(text, /FAIL broker: not connected\n {2}WARN clock: \?/);
   t.regex(text, /faces analysed 500, alerts 1/);
   t.regex(text, /camera north-1: live 9.8 fps, 2 dropped/);
   const p = toStatusPayload(s, 0, { subjects: 40, expiresAt: REC.watchlist.expiresAt });
   t.is(p.health, 'fail');
-  t.deepEqual(p.problems, ['broker: not connected']);
+  t.deepEqual(p.problems, ['broker: not connected', 'clock: ?']);
   t.deepEqual(p.deployment, { id: 'dep-1', location: 'High St', threshold: 0.6, endsAt: new Date(REC.endsAt).toISOString() });
   t.deepEqual(p.counts, { facesAnalysed: 500, alerts: 1, pendingOutbox: 0 });
 });

@@ -1,11 +1,14 @@
 // The per-camera analyser with a scripted engine (no models, no I/O): decisions, the embedding
-// schedule in the loop, counters, and that every crop and embedding is zero once analyse()
-// returns, whether the face matched or not.
+// schedule in the loop, counters, and that every crop, embedding and frame is zero once the
+// frame's lease is released, whether the face matched or not (read from the buffer pools
+// themselves, not from a list the analyser keeps). Unit test: wired by hand.
 import test from 'ava';
 import { CameraAnalyser, type DecisionContext } from '../../src/match/analyser.js';
 import { Gallery } from '../../src/match/gallery.js';
 import type { AnalysedFace, FaceDetection, FaceEngine, RgbImage } from '../../src/vision/types.js';
-import type { Frame } from '../../src/ingest/frame.js';
+import { frameOf, type Frame } from '../../src/ingest/frame.js';
+import { BufferPools } from '../../src/vision/buffers.js';
+import { localFrameAnalysis } from '../../src/vision/frame-analysis.js';
 
 const DIM = 4;
 const unit = (i: number): Float32Array => {
@@ -15,9 +18,10 @@ const unit = (i: number): Float32Array => {
 };
 
 /** Faces at given x positions; `who` picks the embedding axis (0 = watchlisted subject). */
-function engine(script: { faces: Array<{ x: number; who: number; eyes?: number }> }): FaceEngine & { embeds: number } {
+function engine(script: { faces: Array<{ x: number; who: number; eyes?: number }> }): FaceEngine & { embeds: number; aligned: Uint8Array[] } {
   const e = {
     embeds: 0,
+    aligned: [] as Uint8Array[],
     embeddingSize: DIM,
     models: { detector: 'd', landmarker: 'l', embedder: 'e' },
     async detect(): Promise<FaceDetection[]> {
@@ -25,9 +29,11 @@ function engine(script: { faces: Array<{ x: number; who: number; eyes?: number }
     },
     analyse(_img: RgbImage, d: FaceDetection): AnalysedFace {
       const [who, eyes] = d.landmarks[0]!;
+      const data = new Uint8Array(112 * 112 * 3).fill(100 + who);
+      e.aligned.push(data);
       return {
         detection: d,
-        aligned: { width: 112, height: 112, data: new Uint8Array(112 * 112 * 3).fill(100 + who) },
+        aligned: { width: 112, height: 112, data },
         quality: { interEyePx: eyes, faceHeightPx: 70, sharpness: 100, yawDeg: 0, pitchDeg: 0, rollDeg: 0, detectorScore: 0.9, ok: eyes >= 16, reasons: [] },
       };
     },
@@ -46,9 +52,10 @@ function setup(script: { faces: Array<{ x: number; who: number; eyes?: number }>
   const eng = engine(script);
   const decisions: DecisionContext[] = [];
   const wiped: Array<Uint8Array | Float32Array> = [];
+  const pools = new BufferPools('main');
   const an = new CameraAnalyser({
     camera: 'c1',
-    engine: eng,
+    engine: localFrameAnalysis(eng),
     gates: { minInterEyePx: 16, minSharpness: 0, maxYawDeg: 40, maxPitchDeg: 35, minDetectorScore: 0.5 },
     tracker: { minIou: 0.3, maxCentreJump: 0.6, maxMissMs: 1000 },
     schedule: { qualityGain: 1.1, confirmIntervalMs: 200 },
@@ -59,52 +66,75 @@ function setup(script: { faces: Array<{ x: number; who: number; eyes?: number }>
       decisions.push(ctx);
     },
     log: undefined as never,
-    testWipedHook: (b) => wiped.push(...b),
   });
+  // Every frame goes through its lease; the scripted engine's crops are registered on it too.
+  const run = async (i: number): Promise<void> => {
+    const f = frame(i, pools);
+    const img = f.image.data;
+    try {
+      await an.analyse(f);
+    } finally {
+      f.lease.release();
+      wiped.push(img);
+    }
+  };
   // The frame is still intact when the decision is handed over (the alert path encodes from it).
   const t0check = (ctx: DecisionContext): void => {
     if (ctx.frame.image.data[0] !== 7) throw new Error('frame already wiped at decision time');
   };
-  return { an, eng, decisions, wiped };
+  return { an, eng, decisions, wiped, pools, run };
 }
 
-const frame = (i: number): Frame => ({ camera: 'c1', seq: i, capturedAt: i * 100, image: { width: 640, height: 360, data: new Uint8Array(640 * 360 * 3).fill(7) } });
+const frame = (i: number, pools: BufferPools): Frame => frameOf('c1', i, i * 100, { width: 640, height: 360, data: new Uint8Array(640 * 360 * 3).fill(7) }, pools);
+
+/** Released buffers that still hold something, and how many buffers the pools handed out. */
+const leftovers = (pools: BufferPools) => {
+  const a = pools.audit();
+  return { notZero: a.reduce((s, p) => s + p.releasedNotZero, 0), inUse: a.reduce((s, p) => s + p.inUse, 0), acquired: a.reduce((s, p) => s + p.acquired, 0) };
+};
 
 test('a watchlisted face alerts once after two observations; crops and embeddings are zero afterwards', async (t) => {
   const script = { faces: [{ x: 100, who: 0 }] };
-  const { an, eng, decisions, wiped } = setup(script);
+  const { eng, decisions, wiped, pools, run, an } = setup(script);
   for (let i = 0; i < 20; i++) {
     script.faces[0]!.x = 100 + i * 5;
-    await an.analyse(frame(i));
+    await run(i);
   }
   t.is(decisions.length, 1);
   t.like(decisions[0]!.decision, { subjectId: 'a', observations: 2 });
   t.is(an.counters.faces, 20);
   t.is(an.counters.tracks, 1);
   t.true(eng.embeds <= 3, `embedded ${eng.embeds} times for 20 frames of one steady face`);
-  t.true(wiped.length >= 20 + eng.embeds);
-  t.true(wiped.every((b) => b.every((v) => v === 0)), 'every wiped buffer is zero');
+  const l = leftovers(pools);
+  t.is(l.acquired, eng.embeds, 'one owned embedding buffer per embedding');
+  t.is(l.inUse, 0);
+  t.is(l.notZero, 0, 'every released embedding buffer is zero');
+  t.is(wiped.length, 20);
+  t.true(wiped.every((b) => b.every((v) => v === 0)), 'every frame is zero after release');
 });
 
 test('strangers: counted, embedded once per track, never a decision, nothing left unwiped', async (t) => {
   const script = { faces: [{ x: 100, who: 1 }, { x: 400, who: 2 }, { x: 700, who: 3, eyes: 8 }] };
-  const { an, eng, decisions, wiped } = setup(script);
-  for (let i = 0; i < 10; i++) await an.analyse(frame(i));
+  const { an, eng, decisions, wiped, pools, run } = setup(script);
+  for (let i = 0; i < 10; i++) await run(i);
   t.is(decisions.length, 0);
   t.is(an.counters.faces, 30);
   t.is(an.counters.tracks, 3);
   t.is(eng.embeds, 2, 'the face below the quality gate is never embedded; the others once (no candidate to confirm)');
   t.true(wiped.every((b) => b.every((v) => v === 0)));
+  t.is(leftovers(pools).notZero, 0);
+  t.is(eng.aligned.length, 30);
+  t.true(eng.aligned.every((b) => b.every((v) => v === 0)), 'every aligned crop is zero after release');
 });
 
 test('a face that gets clearly better is looked at again', async (t) => {
   const script = { faces: [{ x: 100, who: 1, eyes: 20 }] };
-  const { an, eng } = setup(script);
-  await an.analyse(frame(0));
+  const { eng, run } = setup(script);
+  await run(0);
   script.faces[0]!.eyes = 21;
-  await an.analyse(frame(1));
+  await run(1);
   t.is(eng.embeds, 1);
   script.faces[0]!.eyes = 30;
-  await an.analyse(frame(2));
+  await run(2);
   t.is(eng.embeds, 2);
 });

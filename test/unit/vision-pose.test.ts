@@ -41,8 +41,8 @@ function detAt(yaw: number, dx = 0): FaceDetection {
 }
 
 test('assessQuality takes pose from the 68 points when present and names a turned face', (t) => {
-  t.deepEqual(assessQuality(detAt(5), blank, gates, { width: 200, height: 200 }).reasons.map((r) => r.code), []);
-  const turned = assessQuality(detAt(40), blank, gates, { width: 200, height: 200 });
+  t.deepEqual(assessQuality(detAt(5), blank, gates, undefined, { width: 200, height: 200 }).reasons.map((r) => r.code), []);
+  const turned = assessQuality(detAt(40), blank, gates, undefined, { width: 200, height: 200 });
   t.deepEqual(turned.reasons.map((r) => r.code), ['pose']);
   t.regex(turned.reasons[0]!.message, /face turned too far: yaw 40/);
 });
@@ -52,7 +52,7 @@ test('a face whose eyes, nose, mouth or chin fall outside the frame is cut_off, 
   t.is(outsideFraction(inside, { width: 200, height: 220 }), 0);
   const cut = detAt(0, -80); // shifted left: the image-left eye is outside the frame
   t.true(outsideFraction(cut, { width: 200, height: 200 }) > 0.15);
-  const q = assessQuality(cut, blank, gates, { width: 200, height: 200 });
+  const q = assessQuality(cut, blank, gates, undefined, { width: 200, height: 200 });
   t.true(q.reasons.some((r) => r.code === 'cut_off' && /cut off by the edge of the image/.test(r.message)));
   // Without the frame size (callers that do not know it) nothing is claimed.
   t.false(assessQuality(cut, blank, gates).reasons.some((r) => r.code === 'cut_off'));

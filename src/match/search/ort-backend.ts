@@ -9,6 +9,7 @@
 import { JsScoreBackend, type ScoreBackend } from '../gallery.js';
 import { OrtGemmIndex, type GemmPrecision } from './ort-gemm.js';
 import { topK } from './topk.js';
+import type { Lease } from '../../vision/buffers.js';
 
 export interface OrtScoreBackendOptions {
   precision: GemmPrecision;
@@ -44,7 +45,7 @@ export class OrtScoreBackend implements ScoreBackend {
     this.js.score(probe, out);
   }
 
-  async scoreBatch(probes: Float32Array, n: number, out: Float32Array): Promise<void> {
+  async scoreBatch(probes: Float32Array, n: number, out: Float32Array, lease?: Lease): Promise<void> {
     const { rows, dim, matrix } = this;
     if (rows === 0) return;
     // Builds are chained so two searches after one change never build two sessions at once.
@@ -52,7 +53,7 @@ export class OrtScoreBackend implements ScoreBackend {
     this.last = this.built;
     const build = this.built;
     await build;
-    const scores = await this.index.score(probes, n);
+    const scores = await this.index.score(probes, n, lease);
     for (let i = 0; i < n; i++) {
       const off = i * rows;
       out.set(scores.subarray(off, off + rows), off);

@@ -9,6 +9,7 @@
 // quantised matrix is inside ONNX Runtime) and releases it on clear().
 import * as ort from 'onnxruntime-node';
 import { DT, encodeModel, makeTensor, type QModel } from '../../vision/onnx-graph.js';
+import type { Lease } from '../../vision/buffers.js';
 
 export type GemmPrecision = 'f32' | 'int8';
 
@@ -83,8 +84,12 @@ export class OrtGemmIndex {
     this.dim = dim;
   }
 
-  /** Scores of n probes (n x dim, row-major) against every row: n x rows. */
-  async score(probes: Float32Array, n: number): Promise<Float32Array> {
+  /**
+   * Scores of n probes (n x dim, row-major) against every row: n x rows. The quantised probe
+   * copies come from `lease` (pool "probe", wiped at the frame's release) when given, else they
+   * are zeroed before returning.
+   */
+  async score(probes: Float32Array, n: number, lease?: Lease): Promise<Float32Array> {
     const { session, rows, dim } = this;
     if (!session) return new Float32Array(0);
     if (probes.length < n * dim) throw new RangeError(`expected ${n} probes of ${dim} values`);
@@ -92,12 +97,21 @@ export class OrtGemmIndex {
       const out = await session.run({ probes: new ort.Tensor('float32', probes.subarray(0, n * dim), [n, dim]) });
       return out.scores!.data as Float32Array;
     }
-    const q = new Int8Array(n * dim);
+    const qb = lease ? lease.u8('probe', n * dim) : new Uint8Array(n * dim);
+    const q = new Int8Array(qb.buffer, qb.byteOffset, n * dim);
     const ps = new Float32Array(n);
     for (let i = 0; i < n; i++) ps[i] = quantizeRow(probes, i * dim, dim, q, i * dim);
-    const u = new Uint8Array(n * dim);
+    const u = lease ? lease.u8('probe', n * dim) : new Uint8Array(n * dim);
     for (let i = 0; i < u.length; i++) u[i] = q[i]! + 128;
-    const out = await session.run({ probes: new ort.Tensor('uint8', u, [n, dim]) });
+    let out;
+    try {
+      out = await session.run({ probes: new ort.Tensor('uint8', u, [n, dim]) });
+    } finally {
+      if (!lease) {
+        qb.fill(0);
+        u.fill(0);
+      }
+    }
     const acc = out.scores!.data as Int32Array;
     const scores = new Float32Array(n * rows);
     const rs = this.rowScale!;

@@ -14,6 +14,7 @@ import { modelsBench } from './models.js';
 import { searchScaleBench } from './search-scale.js';
 import { searchBench } from './search.js';
 import { liveBench } from './live.js';
+import { auditBench } from './audit.js';
 
 export type { Bench, BenchOptions } from './types.js';
 export { BenchNotReady } from './types.js';
@@ -49,4 +50,4 @@ export const visionBench: Bench = {
 };
 
 /** Every bench, in the order `bench all` runs them. */
-export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench];
+export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench, auditBench];

@@ -1,12 +1,13 @@
 // Ingest throughput benchmark: one video looped in real time by scripts/rtsp-server.py, N
 // cameras pulling it through the real CameraManager. Reports decode and delivery rates, drops,
-// this process's CPU (GStreamer's decode threads run inside it) and RSS, and the server's CPU.
+// the CPU and memory of this process and of its decoder processes (one per camera, where
+// GStreamer decodes), and the server's CPU.
 // The daemon's live benchmark (lfr bench live) reuses it with an analysing consumer.
-import { readFileSync } from 'node:fs';
 import { configSchema, type Config } from '../../config/schema.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { Frame } from '../../ingest/frame.js';
-import { CameraManager, threadPoolSizeFor, type CameraStats } from '../../ingest/manager.js';
+import { CameraManager, type CameraStats } from '../../ingest/manager.js';
+import { procCpuMs, procMemMb } from '../../util/proc.js';
 import { RtspServer } from '../rtsp-server.js';
 
 export interface IngestBenchOptions {
@@ -30,19 +31,16 @@ export interface IngestBenchResult {
   analysisWidth: number;
   analysisFps: number;
   perCamera: Array<Pick<CameraStats, 'camera' | 'state' | 'reconnects'> & { decodedFps: number; deliveredFps: number; dropped: number }>;
-  /** This process, in % of one core (200 = both cores of a 2-core box). */
+  /** This process plus its decoder processes, in % of one core (200 = both cores of a 2-core box). */
   cpuPercent: number;
+  /** The decoder processes alone (included in cpuPercent). */
+  decoderCpuPercent: number;
   /** The RTSP server process (not re-encoding: near zero). */
   serverCpuPercent: number;
+  /** This process's resident memory. */
   rssMb: number;
-  /** False when UV_THREADPOOL_SIZE was below threadPoolSizeFor(cameras): results would be bogus. */
-  threadPoolOk: boolean;
-}
-
-function procCpuMs(pid: number): number {
-  // /proc/PID/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
+  /** This process and its decoder processes together, shared pages counted once (sum of PSS). */
+  totalPssMb: number;
 }
 
 export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchResult> {
@@ -74,6 +72,8 @@ export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchRes
     }
     await new Promise((r) => setTimeout(r, 1000)); // settle: first GOP, jitter buffer
     const before = manager.stats();
+    const pids = manager.decoderPids();
+    const dec0 = pids.reduce((t, p) => t + procCpuMs(p), 0);
     const cpu0 = process.cpuUsage();
     const srv0 = procCpuMs(server.pid!);
     const t0 = Date.now();
@@ -81,7 +81,9 @@ export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchRes
     const wall = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const srvMs = procCpuMs(server.pid!) - srv0;
+    const decMs = pids.reduce((t, p) => t + procCpuMs(p), 0) - dec0;
     const after = manager.stats();
+    const pss = [process.pid, ...manager.decoderPids()].reduce((t, p) => t + procMemMb(p).pss, 0);
     return {
       cameras: o.cameras,
       seconds: wall / 1000,
@@ -98,10 +100,11 @@ export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchRes
           dropped: a.dropped - b.dropped,
         };
       }),
-      cpuPercent: round1(((cpu.user + cpu.system) / 1000 / wall) * 100),
+      cpuPercent: round1((((cpu.user + cpu.system) / 1000 + decMs) / wall) * 100),
+      decoderCpuPercent: round1((decMs / wall) * 100),
       serverCpuPercent: round1((srvMs / wall) * 100),
       rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
-      threadPoolOk: Number(process.env.UV_THREADPOOL_SIZE ?? 4) >= threadPoolSizeFor(o.cameras),
+      totalPssMb: pss,
     };
   } finally {
     await manager.stop();

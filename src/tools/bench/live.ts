@@ -1,19 +1,33 @@
-// `lfr bench live`: the whole live path under load. crowd_walk_1080p.mp4 (or, when absent, a
-// video of the MIT demo photos) is looped in real time (25 fps) by the local RTSP server to 1, 2
-// and 4 cameras; each camera's frames go through detect -> analyse -> track -> embed -> search
-// -> policy against a 1,000-subject random gallery (no alerts: the cost of a crowd of strangers).
-// Reports per camera analysed fps, decoded fps and drops, faces/s, frame-to-decision latency
-// p50/p99 (decoder exit -> decision), process CPU and RSS; the ingest part is ingest's
-// benchIngest, so decode figures are comparable with `lfr bench ingest`.
+// `lfr bench live`: the REAL daemon under load, built by the one composition root (src/daemon.ts)
+// exactly as `lfr run` builds it (audit log, MQTT to a local mosquitto, alert store, retention,
+// deployments, control socket, health loop, inference workers); only the config differs. The
+// video (crowd_walk_1080p.mp4, or a video of the MIT demo photos when absent) is looped in real
+// time (25 fps) by the local RTSP server to 1, 2 and 4 cameras ($LFR_BENCH_CAMERAS), a deployment
+// runs with a one-person watchlist built the station's way (demo photo 1), so every camera's
+// crowd is detected, tracked, embedded and searched: the cost of a crowd of strangers.
+//
+// Per row: analysed and decoded fps per camera, drops, faces/s, frame-to-decision latency p50/p99
+// (decoder exit -> frame released after its decisions, measured inside the daemon), CPU of the
+// daemon and its decoder processes, RSS of the daemon, PSS of daemon + decoders (shared pages
+// counted once), eventLoopLagP99Ms (event-loop delay during the timed pass), and the round trip
+// of the control socket's `status` (what `lfr status` asks) from a separate client process,
+// 100 calls spread over the pass.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../log.js';
-import type { Bench } from './types.js';
-import { silentLogger } from '../../log.js';
+import { parseConfig } from '../../config/load.js';
+import { silentLogger, type Logger } from '../../log.js';
+import { Daemon } from '../../daemon.js';
+import { controlSocketPath } from '../../control/protocol.js';
 import { createFaceEngine } from '../../vision/engine.js';
-import { benchIngest, type IngestBenchResult } from './ingest.js';
-import { Gallery } from '../../match/gallery.js';
-import { CameraAnalyser } from '../../match/analyser.js';
-import { analyserSettings } from '../../match/settings.js';
+import { wipe } from '../../crypto/secure.js';
+import { procCpuMs, procMemMb } from '../../util/proc.js';
+import { LocalBroker } from '../broker.js';
+import { RtspServer } from '../rtsp-server.js';
+import { buildDemoBundle, cropReferenceFace, demoPhoto } from '../demo/kit.js';
+import type { Bench } from './types.js';
 
 export interface LiveBenchRow {
   cameras: number;
@@ -21,100 +35,162 @@ export interface LiveBenchRow {
   facesPerSecond: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  /** The daemon and its decoder processes, % of one core. */
   cpuPercent: number;
+  /** The daemon process. */
   rssMb: number;
+  /** The product sizes its own threads now (decoders in their own processes): always true. */
   threadPoolOk: boolean;
+  /** Event-loop delay p99 during the timed pass. */
+  eventLoopLagP99Ms: number;
+  decoderCpuPercent: number;
+  /** Daemon + decoder processes, shared pages counted once. */
+  totalPssMb: number;
+  /** Control-socket `status` round trip from another process, 100 calls: p50 / p99 (ms). */
+  statusP50Ms: number;
+  statusP99Ms: number;
+  inferenceWorkers: number;
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const quantile = (sorted: number[], q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `calls` status requests from a separate process, spread over `spanMs`: sorted round trips (ms). */
+function statusLatencies(socketPath: string, calls: number, spanMs: number): Promise<number[]> {
+  const client = new URL('../../control/client.js', import.meta.url).href;
+  const script = `
+    const { callDaemon } = await import(${JSON.stringify(client)});
+    const out = [];
+    for (let i = 0; i < ${calls}; i++) {
+      const t0 = performance.now();
+      await callDaemon(${JSON.stringify(socketPath)}, 'status', {}, 10000);
+      out.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, ${Math.max(0, Math.floor(spanMs / calls) - 5)}));
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve((JSON.parse(out) as number[]).sort((a, b) => a - b)) : reject(new Error(`status client failed: ${err.slice(-500)}`))));
+  });
 }
 
-function randomGallery(dim: number, n: number): Gallery {
-  const g = new Gallery(dim);
-  const rows = [];
-  for (let i = 0; i < n; i++) {
-    const v = new Float32Array(dim);
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += (v[j] = Math.random() - 0.5) ** 2;
-    const k = 1 / Math.sqrt(s);
-    for (let j = 0; j < dim; j++) v[j]! *= k;
-    rows.push({ subjectId: `s${i}`, embedding: v });
+interface Rig {
+  dir: string;
+  broker: LocalBroker;
+  bundle: string;
+  vanKeyFile: string;
+  signingPubFile: string;
+}
+
+async function oneRow(base: Config, rig: Rig, video: string, n: number, seconds: number, log: Logger): Promise<LiveBenchRow> {
+  const mounts: Record<string, string> = {};
+  for (let i = 0; i < n; i++) mounts[`/cam${i + 1}`] = `file:${video}`;
+  const server = await RtspServer.start({ mounts });
+  const dir = mkdtempSync(path.join(rig.dir, `row${n}-`));
+  const cam0 = base.cameras[0];
+  const cfg = parseConfig({
+    ...base,
+    paths: { ...base.paths, stateDir: path.join(dir, 'state'), runtimeDir: path.join(dir, 'run') },
+    watchlist: { ...base.watchlist, storeFile: path.join(dir, 'run', 'watchlist.db'), vanKeyFile: rig.vanKeyFile, trustedSigningKeys: [rig.signingPubFile] },
+    alerts: { ...base.alerts, storeFile: path.join(dir, 'state', 'alerts.db') },
+    audit: { ...base.audit, file: path.join(dir, 'state', 'audit.db') },
+    deployment: { ...base.deployment, file: path.join(dir, 'state', 'deployments.db') },
+    mqtt: { ...base.mqtt, url: rig.broker.url, username: rig.broker.daemon.user, passwordFile: path.join(rig.broker.dir, 'daemon.pass'), caFile: rig.broker.caFile },
+    tablet: { ...base.tablet, enabled: false },
+    health: { ...base.health, metricsPort: 0 },
+    cameras: Object.keys(mounts).map((m, i) => ({ name: `cam${i + 1}`, url: server.url(m), analysisWidth: cam0?.analysisWidth ?? 1280, analysisFps: cam0?.analysisFps ?? 10, decoder: cam0?.decoder ?? 'auto' })),
+  });
+  const daemon = new Daemon({ config: cfg, log });
+  try {
+    await daemon.start(new AbortController().signal);
+    await daemon.deployments.startDeployment(
+      { authorisationRef: 'BENCH-1', authorisingOfficer: 'Bench', location: 'bench rig', reason: 'lfr bench live', watchlistFile: rig.bundle, threshold: cfg.match.threshold, endsAt: Date.now() + 3_600_000 },
+      'bench',
+    );
+    const deadline = Date.now() + 30_000;
+    while (!daemon.cameras.stats().every((s) => s.state === 'live')) {
+      if (Date.now() > deadline) throw new Error(`cameras not live within 30 s: ${JSON.stringify(daemon.cameras.stats().map((s) => [s.camera, s.state, s.lastError]))}`);
+      await sleep(100);
+    }
+    await sleep(2000); // settle: first GOP, jitter buffer, models warm
+    const before = daemon.cameras.stats();
+    const faces0 = daemon.status().counters.facesAnalysed;
+    const pids = daemon.cameras.decoderPids();
+    const dec0 = pids.reduce((t, p) => t + procCpuMs(p), 0);
+    const cpu0 = process.cpuUsage();
+    daemon.resetPerformance();
+    const t0 = Date.now();
+    const status = statusLatencies(controlSocketPath(cfg.paths.runtimeDir), 100, seconds * 1000 * 0.9);
+    await sleep(seconds * 1000);
+    const statusMs = await status;
+    const wall = Date.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const decMs = pids.reduce((t, p) => t + procCpuMs(p), 0) - dec0;
+    const perf = daemon.performance();
+    const after = daemon.cameras.stats();
+    const faces = daemon.status().counters.facesAnalysed - faces0;
+    const pss = [process.pid, ...daemon.cameras.decoderPids()].reduce((t, p) => t + procMemMb(p).pss, 0);
+    return {
+      cameras: n,
+      perCamera: after.map((a, i) => {
+        const b = before[i]!;
+        return { camera: a.camera, state: a.state, analysedFps: round1(((a.analysed - b.analysed) * 1000) / wall), decodedFps: round1(((a.decoded - b.decoded) * 1000) / wall), dropped: a.dropped - b.dropped, reconnects: a.reconnects };
+      }),
+      facesPerSecond: round1((faces * 1000) / wall),
+      latencyP50Ms: perf.decisionLatencyP50Ms ?? NaN,
+      latencyP99Ms: perf.decisionLatencyP99Ms ?? NaN,
+      cpuPercent: round1((((cpu.user + cpu.system) / 1000 + decMs) / wall) * 100),
+      rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      threadPoolOk: true,
+      eventLoopLagP99Ms: perf.eventLoopLagP99Ms ?? NaN,
+      decoderCpuPercent: round1((decMs / wall) * 100),
+      totalPssMb: pss,
+      statusP50Ms: round1(quantile(statusMs, 0.5)),
+      statusP99Ms: round1(quantile(statusMs, 0.99)),
+      inferenceWorkers: daemon.inference.stats().workers.length,
+    };
+  } finally {
+    await daemon.deployments.endDeployment('ended_by_operator', 'bench').catch(() => undefined);
+    await daemon.stop();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
-  g.load(rows);
-  return g;
 }
 
 export async function benchLive(config: Config, o: { video: string; cameraCounts: number[]; seconds: number; log?: Logger }): Promise<LiveBenchRow[]> {
   const log = o.log ?? silentLogger();
-  const engine = await createFaceEngine(config, log);
-  const gallery = randomGallery(engine.embeddingSize, 1000);
-  const rows: LiveBenchRow[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'lfr-bench-live-'));
+  const broker = new LocalBroker();
   try {
-    for (const n of o.cameraCounts) {
-      const analysers = new Map<string, CameraAnalyser>();
-      const latencies: number[] = [];
-      let faces = 0;
-      let measuring = false;
-      const cam = config.cameras[0];
-      const r: IngestBenchResult = await benchIngest({
-        video: o.video,
-        cameras: n,
-        seconds: o.seconds,
-        analysisWidth: cam?.analysisWidth ?? 1280,
-        analysisFps: cam?.analysisFps ?? 10,
-        ingest: config.ingest,
-        log,
-        onFrame: async (frame, manager) => {
-          let a = analysers.get(frame.camera);
-          if (!a) {
-            a = new CameraAnalyser({ camera: frame.camera, engine, ...analyserSettings(config), target: () => ({ gallery, topK: config.match.topK }), onDecision: async () => undefined, log });
-            analysers.set(frame.camera, a);
-          }
-          try {
-            const before = a.counters.faces;
-            await a.analyse(frame);
-            // benchIngest settles 1 s after all cameras are live; count from the first frame
-            // whose analysis ends after its window opened is approximated by "all live + 1 s".
-            if (measuring) {
-              latencies.push(Date.now() - frame.capturedAt);
-              faces += a.counters.faces - before;
-            } else if (manager.stats().every((s) => s.state === 'live')) {
-              setTimeout(() => (measuring = true), 1000).unref();
-            }
-          } finally {
-            manager.releaseFrame(frame);
-          }
-        },
-      });
-      latencies.sort((x, y) => x - y);
-      rows.push({
-        cameras: n,
-        perCamera: r.perCamera.map((p) => ({ camera: p.camera, state: p.state, analysedFps: p.deliveredFps, decodedFps: p.decodedFps, dropped: p.dropped, reconnects: p.reconnects })),
-        facesPerSecond: Math.round((faces / r.seconds) * 10) / 10,
-        latencyP50Ms: quantile(latencies, 0.5),
-        latencyP99Ms: quantile(latencies, 0.99),
-        cpuPercent: r.cpuPercent,
-        rssMb: r.rssMb,
-        threadPoolOk: r.threadPoolOk,
-      });
-    }
+    // The station's way: a bundle of demo photo 1 for this rig's van key.
+    const engine = await createFaceEngine(config, log);
+    const ref = await cropReferenceFace(engine, demoPhoto(1), config.quality.enrolment).finally(() => engine.close());
+    const wl = await buildDemoBundle(path.join(dir, 'station'), ref);
+    wipe(ref);
+    await broker.setup();
+    const rig: Rig = { dir, broker, bundle: wl.bundle, vanKeyFile: wl.vanKeyFile, signingPubFile: wl.signingPubFile };
+    const rows: LiveBenchRow[] = [];
+    for (const n of o.cameraCounts) rows.push(await oneRow(config, rig, o.video, n, o.seconds, log));
+    return rows;
   } finally {
-    gallery.clear();
-    await engine.close();
+    await broker.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
 }
 
 export function liveTable(rows: LiveBenchRow[]): string {
-  const lines = ['cams  analysed fps/cam (min..max)  decoded fps/cam  dropped  faces/s  latency p50/p99 ms  CPU %  RSS MB'];
+  const lines = ['cams  analysed fps/cam  decoded fps/cam  dropped  faces/s  latency p50/p99 ms  loop lag p99 ms  status p50/p99 ms  CPU %  RSS MB  PSS MB (+decoders)'];
   for (const r of rows) {
     const a = r.perCamera.map((p) => p.analysedFps);
     const d = r.perCamera.map((p) => p.decodedFps);
     const stalled = r.perCamera.filter((p) => p.state !== 'live').length;
     lines.push(
-      `${String(r.cameras).padEnd(6)}${`${Math.min(...a)}..${Math.max(...a)}`.padEnd(29)}${`${Math.min(...d)}..${Math.max(...d)}`.padEnd(17)}${String(r.perCamera.reduce((s, p) => s + p.dropped, 0)).padEnd(9)}${String(r.facesPerSecond).padEnd(9)}${`${r.latencyP50Ms} / ${r.latencyP99Ms}`.padEnd(20)}${String(r.cpuPercent).padEnd(7)}${r.rssMb}${stalled ? `  (${stalled} not live)` : ''}${r.threadPoolOk ? '' : '  (UV_THREADPOOL_SIZE too small)'}`,
+      `${String(r.cameras).padEnd(6)}${`${Math.min(...a)}..${Math.max(...a)}`.padEnd(18)}${`${Math.min(...d)}..${Math.max(...d)}`.padEnd(17)}${String(r.perCamera.reduce((s, p) => s + p.dropped, 0)).padEnd(9)}${String(r.facesPerSecond).padEnd(9)}${`${r.latencyP50Ms} / ${r.latencyP99Ms}`.padEnd(20)}${String(r.eventLoopLagP99Ms).padEnd(17)}${`${r.statusP50Ms} / ${r.statusP99Ms}`.padEnd(19)}${String(r.cpuPercent).padEnd(7)}${String(r.rssMb).padEnd(8)}${r.totalPssMb}${stalled ? `  (${stalled} not live)` : ''}`,
     );
   }
   return lines.join('\n');
@@ -127,17 +203,15 @@ export function liveTable(rows: LiveBenchRow[]): string {
  */
 export const liveBench: Bench = {
   name: 'live',
-  description: 'live path under load: a 25 fps video looped by the local RTSP server to 1, 2, 4 cameras (analysed fps, drops, faces/s, latency p50/p99, CPU, RSS)',
+  description: 'the real daemon (composition root, broker, inference workers) under load: a 25 fps video looped by the local RTSP server to 1, 2, 4 cameras (analysed fps, drops, faces/s, latency p50/p99, event-loop lag, status round trip, CPU, memory)',
   async run(config, opts) {
-    const { existsSync, mkdtempSync, rmSync } = await import('node:fs');
-    const path = await import('node:path');
-    const { tmpdir } = await import('node:os');
+    const { existsSync } = await import('node:fs');
     const { INSTALL_ROOT } = await import('../../paths.js');
     let video = process.env.LFR_BENCH_VIDEO ?? path.resolve(INSTALL_ROOT, '..', 'shared', 'data', 'video', 'crowd_walk_1080p.mp4');
     let tmp: string | null = null;
     if (!existsSync(video)) {
-      const { makeDemoVideo, demoPhoto } = await import('../demo/kit.js');
-      tmp = mkdtempSync(path.join(tmpdir(), 'lfr-bench-live-'));
+      const { makeDemoVideo } = await import('../demo/kit.js');
+      tmp = mkdtempSync(path.join(tmpdir(), 'lfr-bench-live-video-'));
       video = path.join(tmp, 'demo.mp4');
       await makeDemoVideo(video, [1, 2, 3, 4, 5, 6].map((n) => `${demoPhoto(n)}:2`), '1920x1080');
     }

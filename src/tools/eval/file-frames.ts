@@ -6,6 +6,8 @@ import path from 'node:path';
 import { buildLaunch, NAMES } from '../../ingest/pipeline.js';
 import { loadGstreamer, type GstAppSink } from '../../ingest/gst.js';
 import type { Frame } from '../../ingest/frame.js';
+import { frameOf } from '../../ingest/frame.js';
+import { BufferPools } from '../../vision/buffers.js';
 
 export interface FileFramesOptions {
   file: string;
@@ -42,6 +44,8 @@ export async function* fileFrames(o: FileFramesOptions): AsyncGenerator<Frame> {
     if (msg.type === 'error') error = msg.message ?? 'GStreamer error';
   });
   let seq = 0;
+  // Frames of one file share pools, so their analysis buffers are reused frame after frame.
+  const pools = new BufferPools('eval');
   try {
     for (;;) {
       const sample = await new Promise<{ buf: Buffer | null; width: number; height: number }>((resolve) =>
@@ -51,12 +55,7 @@ export async function* fileFrames(o: FileFramesOptions): AsyncGenerator<Frame> {
       if (error) break;
       const { buf, width, height } = sample;
       if (buf.length < width * height * 3) throw new Error(`unexpected frame size ${buf.length} for ${width}x${height}`);
-      yield {
-        camera: o.camera,
-        seq,
-        capturedAt: Math.round((seq * 1000) / o.analysisFps),
-        image: { width, height, data: new Uint8Array(buf.buffer, buf.byteOffset, width * height * 3) },
-      };
+      yield frameOf(o.camera, seq, Math.round((seq * 1000) / o.analysisFps), { width, height, data: new Uint8Array(buf.buffer, buf.byteOffset, width * height * 3) }, pools);
       seq++;
     }
     if (error) throw new Error(`cannot decode ${path.basename(o.file)}: ${error}`);

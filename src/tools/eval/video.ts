@@ -4,13 +4,13 @@
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { FaceEngine } from '../../vision/types.js';
-import { wipe } from '../../crypto/secure.js';
 import { ImageEmbedder } from './embed-images.js';
 import type { Identity } from './datasets.js';
 import { Gallery } from '../../match/gallery.js';
 import { CameraAnalyser } from '../../match/analyser.js';
 import { fileFrames } from './file-frames.js';
 import { analyserSettings } from '../../match/settings.js';
+import { localFrameAnalysis } from '../../vision/frame-analysis.js';
 
 export interface VideoAlert {
   identity: string;
@@ -54,7 +54,7 @@ export async function evalVideo(
   const alerts: VideoAlert[] = [];
   const analyser = new CameraAnalyser({
     camera: 'video',
-    engine: p.engine,
+    engine: localFrameAnalysis(p.engine),
     ...analyserSettings(p.config),
     target: () => ({ gallery: p.gallery, topK: p.config.match.topK }),
     onDecision: async ({ decision, frame }) => {
@@ -66,7 +66,7 @@ export async function evalVideo(
     try {
       await analyser.analyse(frame);
     } finally {
-      wipe(frame.image.data);
+      frame.lease.release();
     }
   }
   const c = analyser.counters;

@@ -15,7 +15,8 @@
 // at the half-width the ArcFace reference has: (70.73 - 41.55) / 2 / (73.53 - 38.29) = 0.414 of the
 // inter-eye distance. Alignment with these synthetic corners is measured in docs/accuracy.md.
 import { iou } from '../nms.js';
-import { toTensor, type Roi } from '../preprocess.js';
+import { withLease, type Lease } from '../buffers.js';
+import { tensorLength, toTensor, type Roi } from '../preprocess.js';
 import { ort } from '../session.js';
 import type { DetectorAdapter, FaceDetection, Point, RgbImage } from '../types.js';
 import type { ModelContext } from './factory.js';
@@ -119,25 +120,29 @@ export async function createBlazeFaceDetector(ctx: ModelContext): Promise<Detect
   const threshold = config.vision.detectorScoreThreshold;
   return {
     id: entry.id,
-    async detect(img: RgbImage): Promise<FaceDetection[]> {
-      const roi = squareRoi(img);
-      const data = toTensor(img, roi, entry.input);
-      const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, size, size, 3]) });
-      // Outputs are told apart by size: scores N x 1 and boxes N x 16 for N = 512 and 384.
-      const bySize = new Map<number, Float32Array>();
-      for (const name of session.outputNames) {
-        const t = out[name]?.data as Float32Array | undefined;
-        if (t) bySize.set(t.length, t);
-      }
-      const raw: RawBlazeFace[] = [];
-      for (const h of BLAZEFACE_HEADS) {
-        const n = h.cells * h.cells * h.anchors;
-        const scores = bySize.get(n);
-        const boxes = bySize.get(n * REGRESSORS);
-        if (!scores || !boxes) throw new Error(`detector ${entry.id}: outputs do not match BlazeFace (${n} scores and ${n}x16 boxes expected)`);
-        raw.push(...decodeBlazeHead(scores, boxes, h.cells, h.anchors, size, threshold));
-      }
-      return toDetections(blendOverlaps(raw), roi, img);
+    async detect(img: RgbImage, lease?: Lease): Promise<FaceDetection[]> {
+      return withLease(lease, async (l) => {
+        const roi = squareRoi(img);
+        const target = entry.input;
+        // Owned input tensor, wiped when the lease is released (issue 11.6).
+        const data = toTensor(img, roi, target, { out: l.f32('detector-input', tensorLength(target)) });
+        const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, size, size, 3]) });
+        // Outputs are told apart by size: scores N x 1 and boxes N x 16 for N = 512 and 384.
+        const bySize = new Map<number, Float32Array>();
+        for (const name of session.outputNames) {
+          const t = out[name]?.data as Float32Array | undefined;
+          if (t) bySize.set(t.length, t);
+        }
+        const raw: RawBlazeFace[] = [];
+        for (const h of BLAZEFACE_HEADS) {
+          const n = h.cells * h.cells * h.anchors;
+          const scores = bySize.get(n);
+          const boxes = bySize.get(n * REGRESSORS);
+          if (!scores || !boxes) throw new Error(`detector ${entry.id}: outputs do not match BlazeFace (${n} scores and ${n}x16 boxes expected)`);
+          raw.push(...decodeBlazeHead(scores, boxes, h.cells, h.anchors, size, threshold));
+        }
+        return toDetections(blendOverlaps(raw), roi, img);
+      });
     },
     async close(): Promise<void> {
       await session.release();

@@ -7,6 +7,7 @@
 // At 640 px on a 1280x720 analysis frame the smallest prior (10 px) is a 20 px face.
 import { cutGraph } from '../graph-rewrite.js';
 import { iou, nms, type Scored } from '../nms.js';
+import { withLease, type Lease } from '../buffers.js';
 import { fullRoi, toTensor } from '../preprocess.js';
 import { AREA_RESAMPLE_ABOVE, areaCrop } from '../resample.js';
 import { wipe } from '../../crypto/secure.js';
@@ -170,15 +171,17 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
     return p;
   };
 
-  const run = async (img: RgbImage, size: { width: number; height: number }, area = false): Promise<FaceDetection[]> => {
+  const run = async (img: RgbImage, size: { width: number; height: number }, lease: Lease, area = false): Promise<FaceDetection[]> => {
     const target = { ...entry.input, ...size };
+    // The scaled frame is a picture of every face in it: an owned buffer, wiped at release.
+    const input = lease.f32('detector-input', 3 * size.width * size.height);
     let data: Float32Array;
     if (area && img.width / size.width > AREA_RESAMPLE_ABOVE) {
       // A strong shrink for a large face: area-average (bilinear would alias, resample.ts).
       const small = areaCrop(img, fullRoi(img), size.width, size.height);
-      data = toTensor(small, fullRoi(small), target);
+      data = toTensor(small, fullRoi(small), target, { out: input });
       wipe(small.data);
-    } else data = toTensor(img, fullRoi(img), target);
+    } else data = toTensor(img, fullRoi(img), target, { out: input });
     const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, 3, size.height, size.width]) });
     const scores = out[scoresName]?.data as Float32Array | undefined;
     const locs = out[locsName]?.data as Float32Array | undefined;
@@ -192,19 +195,23 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
 
   return {
     id: entry.id,
-    async detect(img: RgbImage): Promise<FaceDetection[]> {
-      if (!entry.input.dynamic) return run(img, native);
-      const plan = rfbScalePlan(img.width, img.height, config.vision.detectorInputWidth);
-      const fine = await run(img, plan.fine);
-      const extra = rescalePlan(fine, img.width, img.height, plan.fine.width);
-      if (extra.length === 0) return fine;
-      // Large faces: detected again where they are ~80 px of input (see LARGE_FACE_INPUT_PX).
-      const passes: { faces: number[]; found: FaceDetection[] }[] = [];
-      for (const p of extra) passes.push({ faces: p.faces, found: await run(img, p.size, true) });
-      return mergeScales(fine, passes, decode.nmsIou);
+    async detect(img: RgbImage, lease?: Lease): Promise<FaceDetection[]> {
+      return withLease(lease, (l) => detectWith(img, l));
     },
     async close(): Promise<void> {
       await session.release();
     },
   };
+
+  async function detectWith(img: RgbImage, lease: Lease): Promise<FaceDetection[]> {
+    if (!entry.input.dynamic) return run(img, native, lease);
+    const plan = rfbScalePlan(img.width, img.height, config.vision.detectorInputWidth);
+    const fine = await run(img, plan.fine, lease);
+    const extra = rescalePlan(fine, img.width, img.height, plan.fine.width);
+    if (extra.length === 0) return fine;
+    // Large faces: detected again where they are ~80 px of input (see LARGE_FACE_INPUT_PX).
+    const passes: { faces: number[]; found: FaceDetection[] }[] = [];
+    for (const p of extra) passes.push({ faces: p.faces, found: await run(img, p.size, lease, true) });
+    return mergeScales(fine, passes, decode.nmsIou);
+  }
 }

@@ -10,7 +10,8 @@
 // Outputs are told apart by their shape ([1, N, C] with C = 1, 4 or 10 and N giving the stride),
 // because re-exports name them differently (score_8 ... or out0 ... out8).
 import { nms } from '../nms.js';
-import { toTensor } from '../preprocess.js';
+import { withLease, type Lease } from '../buffers.js';
+import { tensorLength, toTensor } from '../preprocess.js';
 import { ort } from '../session.js';
 import type { DetectorAdapter, FaceDetection, Point, RgbImage } from '../types.js';
 import { isNumber, isNumberArray, type ModelContext } from './factory.js';
@@ -74,14 +75,18 @@ export async function createScrfdDetector(ctx: ModelContext): Promise<DetectorAd
   const fixed = entry.input.dynamic ? undefined : { width: entry.input.width, height: entry.input.height };
   return {
     id: entry.id,
-    async detect(img: RgbImage): Promise<FaceDetection[]> {
-      const p = yunetInput(img.width, img.height, fixed, config.vision.detectorInputWidth);
-      const roi = { x: 0, y: 0, width: p.padW / p.scale, height: p.padH / p.scale };
-      const data = toTensor(img, roi, { ...entry.input, width: p.padW, height: p.padH });
-      const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, 3, p.padH, p.padW]) });
-      const heads = pickScrfdOutputs(out as Record<string, { dims: readonly number[]; data: unknown }>, strides, p.padW, p.padH, anchors, entry.id);
-      const dets = heads.flatMap((h) => decodeScrfdStride(h, p.padW, p.padH, anchors, config.vision.detectorScoreThreshold, 1 / p.scale));
-      return clipDetections(nms(dets, config.vision.nmsIou), img.width, img.height);
+    async detect(img: RgbImage, lease?: Lease): Promise<FaceDetection[]> {
+      return withLease(lease, async (l) => {
+        const p = yunetInput(img.width, img.height, fixed, config.vision.detectorInputWidth);
+        const roi = { x: 0, y: 0, width: p.padW / p.scale, height: p.padH / p.scale };
+        const target = { ...entry.input, width: p.padW, height: p.padH };
+        // Owned input tensor, wiped when the lease is released (issue 11.6).
+        const data = toTensor(img, roi, target, { out: l.f32('detector-input', tensorLength(target)) });
+        const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, 3, p.padH, p.padW]) });
+        const heads = pickScrfdOutputs(out as Record<string, { dims: readonly number[]; data: unknown }>, strides, p.padW, p.padH, anchors, entry.id);
+        const dets = heads.flatMap((h) => decodeScrfdStride(h, p.padW, p.padH, anchors, config.vision.detectorScoreThreshold, 1 / p.scale));
+        return clipDetections(nms(dets, config.vision.nmsIou), img.width, img.height);
+      });
     },
     async close(): Promise<void> {
       await session.release();

@@ -10,7 +10,8 @@
 // A fixed-size export (e.g. 640x640) gets the image scaled to fit and padded; a dynamic export runs
 // at vision.detectorInputWidth (never upscaling, as for RFB), height following the aspect.
 import { nms } from '../nms.js';
-import { toTensor } from '../preprocess.js';
+import { withLease, type Lease } from '../buffers.js';
+import { tensorLength, toTensor } from '../preprocess.js';
 import { ort } from '../session.js';
 import type { DetectorAdapter, FaceDetection, Point, RgbImage } from '../types.js';
 import { isNumberArray, type ModelContext } from './factory.js';
@@ -82,22 +83,26 @@ export async function createYunetDetector(ctx: ModelContext): Promise<DetectorAd
   const fixed = entry.input.dynamic ? undefined : { width: entry.input.width, height: entry.input.height };
   return {
     id: entry.id,
-    async detect(img: RgbImage): Promise<FaceDetection[]> {
-      const p = yunetInput(img.width, img.height, fixed, config.vision.detectorInputWidth);
-      // The roi covers the padded area in image pixels; pixels past the image repeat the edge.
-      const roi = { x: 0, y: 0, width: p.padW / p.scale, height: p.padH / p.scale };
-      const data = toTensor(img, roi, { ...entry.input, width: p.padW, height: p.padH });
-      const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, 3, p.padH, p.padW]) });
-      const get = (name: string): Float32Array => {
-        const t = out[name]?.data as Float32Array | undefined;
-        if (!t) throw new Error(`detector ${entry.id}: output "${name}" missing (YuNet exports name them cls_8, obj_8, bbox_8, kps_8, ...)`);
-        return t;
-      };
-      const dets: FaceDetection[] = [];
-      for (const s of strides) {
-        dets.push(...decodeYunetStride({ stride: s, cls: get(`cls_${s}`), obj: get(`obj_${s}`), bbox: get(`bbox_${s}`), kps: get(`kps_${s}`) }, p.padW, p.padH, config.vision.detectorScoreThreshold, 1 / p.scale));
-      }
-      return clipDetections(nms(dets, config.vision.nmsIou), img.width, img.height);
+    async detect(img: RgbImage, lease?: Lease): Promise<FaceDetection[]> {
+      return withLease(lease, async (l) => {
+        const p = yunetInput(img.width, img.height, fixed, config.vision.detectorInputWidth);
+        // The roi covers the padded area in image pixels; pixels past the image repeat the edge.
+        const roi = { x: 0, y: 0, width: p.padW / p.scale, height: p.padH / p.scale };
+        const target = { ...entry.input, width: p.padW, height: p.padH };
+        // Owned input tensor, wiped when the lease is released (issue 11.6).
+        const data = toTensor(img, roi, target, { out: l.f32('detector-input', tensorLength(target)) });
+        const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, 3, p.padH, p.padW]) });
+        const get = (name: string): Float32Array => {
+          const t = out[name]?.data as Float32Array | undefined;
+          if (!t) throw new Error(`detector ${entry.id}: output "${name}" missing (YuNet exports name them cls_8, obj_8, bbox_8, kps_8, ...)`);
+          return t;
+        };
+        const dets: FaceDetection[] = [];
+        for (const s of strides) {
+          dets.push(...decodeYunetStride({ stride: s, cls: get(`cls_${s}`), obj: get(`obj_${s}`), bbox: get(`bbox_${s}`), kps: get(`kps_${s}`) }, p.padW, p.padH, config.vision.detectorScoreThreshold, 1 / p.scale));
+        }
+        return clipDetections(nms(dets, config.vision.nmsIou), img.width, img.height);
+      });
     },
     async close(): Promise<void> {
       await session.release();

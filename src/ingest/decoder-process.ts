@@ -1,0 +1,126 @@
+// The decoder process of ONE camera connection: a child of the daemon that runs the GStreamer
+// pipeline and hands every decoded, scaled RGB frame to the daemon over a private Unix socket.
+// It lives for one connection attempt: the daemon ends it on stop, stall or failure and starts a
+// fresh one to reconnect.
+//
+// Why a process per connection (docs/ingest.md, "Decoder processes"): gstreamer-superficial never
+// frees a pipeline (about 184 KB per reconnect in-process); a crash inside a GStreamer plugin
+// would take the whole van down; and its bus poll and appsink pull each hold a libuv thread, so
+// in-process cameras needed UV_THREADPOOL_SIZE set before Node started. Here all of that ends
+// with the process.
+//
+// Protocol. IPC (JSON) from the daemon: {t:'start', spec, props, socketPath} once, {t:'next'}
+// (fast file delivery: one credit per frame), {t:'stop'}. To the daemon: {t:'built', decoder,
+// kind}, {t:'listening'}, {t:'bus', type, src, message}, {t:'counters', in, out, pulled, dropped},
+// {t:'fatal', message, permanent}; the end of the stream is the end of the frame socket. Frames on the socket: a 16-byte header
+// (magic "LFR1", width, height, byte length; little-endian u32) and the RGB bytes. The child
+// wipes its copy of each frame as soon as the socket has taken it.
+import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { wipe } from '../crypto/secure.js';
+import { gstElementProbe, selectDecoder } from './decoder.js';
+import { loadGstreamer, type GstAppSink, type GstElement, type GstPipeline } from './gst.js';
+import { buildLaunch, NAMES } from './pipeline.js';
+import { FRAME_MAGIC, HEADER_BYTES, type DecoderEvent, type DecoderStart } from './decoder-protocol.js';
+
+function send(e: DecoderEvent): void {
+  if (process.connected) process.send!(e);
+}
+
+function run(start: DecoderStart): void {
+  const fast = start.spec.delivery === 'fast';
+  let pipeline: GstPipeline;
+  let sink: GstAppSink;
+  let rate: GstElement;
+  try {
+    const decoder = start.spec.decoder ?? selectDecoder(start.spec.codec, start.spec.decoderMode, gstElementProbe());
+    pipeline = new (loadGstreamer().Pipeline)(buildLaunch({ ...start.spec, decoder }));
+    const src = pipeline.findChild(NAMES.src);
+    sink = pipeline.findChild(NAMES.sink) as GstAppSink;
+    rate = pipeline.findChild(NAMES.rate)!;
+    if (!src || !sink || !rate) throw new Error('GStreamer pipeline is missing an element');
+    for (const [k, v] of Object.entries(start.props)) src[k] = v;
+    send({ t: 'built', decoder: start.spec.source === 'file' ? 'decodebin' : decoder.decoder, kind: decoder.kind });
+  } catch (err) {
+    send({ t: 'fatal', message: (err as Error).message, permanent: true });
+    process.exit(0);
+  }
+
+  let conn: net.Socket | null = null;
+  let credits = 0;
+  let pulling = false;
+  let dropped = 0;
+  let pulled = 0;
+  let ended = false;
+  const server = net.createServer((s) => {
+    // One reader, the daemon; nobody else can reach a socket inside its 0700 folder.
+    server.close();
+    rmSync(start.socketPath, { force: true });
+    conn = s;
+    s.on('error', () => process.exit(0));
+    s.on('close', () => process.exit(0));
+    pipeline.play();
+    pipeline.pollBus((msg) => {
+      send({ t: 'bus', type: msg.type, src: String(msg._src_element_name ?? 'pipeline'), message: typeof msg.message === 'string' ? msg.message : null });
+    });
+    pull();
+  });
+  server.listen(start.socketPath, () => send({ t: 'listening' }));
+
+  const pull = (): void => {
+    if (!conn || pulling || ended || (fast && credits <= 0)) return;
+    pulling = true;
+    sink.pull((buf, caps) => {
+      pulling = false;
+      if (!buf) {
+        // End of a file (or the stream): ending the socket after the last frame tells the
+        // daemon in order, once it has read every frame before it.
+        ended = true;
+        conn?.end();
+        return;
+      }
+      pulled++;
+      if (fast) credits--;
+      const width = Number(caps.width), height = Number(caps.height);
+      // The daemon has not read the previous frame yet: live video is worth nothing late.
+      if (!conn || (!fast && conn.writableLength > 0)) {
+        dropped++;
+        wipe(buf);
+      } else {
+        const h = Buffer.alloc(HEADER_BYTES);
+        h.writeUInt32LE(FRAME_MAGIC, 0);
+        h.writeUInt32LE(width, 4);
+        h.writeUInt32LE(height, 8);
+        h.writeUInt32LE(buf.length, 12);
+        conn.write(h);
+        conn.write(buf, () => wipe(buf));
+      }
+      pull();
+    });
+  };
+
+  const timer = setInterval(() => {
+    send({ t: 'counters', in: Number(rate['in']) || 0, out: Number(rate['out']) || 0, pulled, dropped });
+  }, 250);
+  timer.unref();
+
+  process.on('message', (m: { t: string }) => {
+    if (m.t === 'next') {
+      credits++;
+      pull();
+    } else if (m.t === 'stop') stop();
+  });
+  const stop = (): void => {
+    try {
+      pipeline.stop();
+    } finally {
+      process.exit(0);
+    }
+  };
+}
+
+// The daemon going away (crash, SIGKILL) closes the IPC channel: never outlive it.
+process.on('disconnect', () => process.exit(0));
+process.once('message', (m: DecoderStart) => {
+  if (m?.t === 'start') run(m);
+});
