@@ -12,7 +12,8 @@ import { CLI_ENTRY, INSTALL_ROOT } from '../../src/paths.js';
 import type { DeploymentRecord, DeploymentReport } from '../../src/deployment/types.js';
 import { loadCalibration, thresholdForFpir } from '../../src/match/fpir.js';
 import { findModel, loadManifest } from '../../src/vision/manifest.js';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { DeploymentStore, deploymentsFile } from '../../src/deployment/store.js';
 import { auditEntries, makeEnv, startHost } from './fixtures/fieldops-env.js';
 
 const MODELS = path.join(INSTALL_ROOT, 'models');
@@ -34,24 +35,19 @@ test.serial('--target-fpir derives the threshold for the watchlist size and reco
   t.is(bad.code, 3);
   t.regex(bad.stderr, /--target-fpir "0.5" must be a rate between 1e-8 and 0.1/);
 
-  const human = await runCli([...c, ...base, '--target-fpir', '1e-3']);
-  t.is(human.code, 0, human.stderr);
-  t.regex(human.stdout, /threshold 0\.\d+ \(from target FPIR 0\.001 with 2 templates\)/);
-  t.regex(human.stdout, /expected false alerts: about [\d.e-]+ per 10,000 faces of passers-by/);
-  const ended = await runCli([...c, 'deployment', 'end', '--json']);
-  t.is(ended.code, 0, ended.stderr);
-  const report = lastJson<DeploymentReport>(ended.stdout);
-  t.is(report.targetFpir, 1e-3);
-  t.true(report.expectedFalseAlertsPer10k !== null && report.expectedFalseAlertsPer10k <= 10);
-
   // The same derivation as the product's module on the shipped calibration: 2 templates.
   const cfg = parseConfig({});
   const entry = findModel(await loadManifest(MODELS), cfg.vision.embedder, 'embedder');
   const cal = await loadCalibration(MODELS, entry, cfg.vision.mirrorAugment);
   const want = thresholdForFpir(cal, 1e-4, 2);
-  const started = await runCli([...c, ...base, '--target-fpir', '1e-4', '--json']);
-  t.is(started.code, 0, started.stderr);
-  const rec = lastJson<DeploymentRecord>(started.stdout);
+  // A bundle serves one deployment only (integrity rule), so one start per test.
+  const human = await runCli([...c, ...base, '--target-fpir', '1e-4']);
+  t.is(human.code, 0, human.stderr);
+  t.regex(human.stdout, new RegExp(`threshold ${want.threshold} \\(from target FPIR 0\\.0001 with 2 templates\\)`));
+  t.regex(human.stdout, /expected false alerts: about [\d.e-]+ per 10,000 faces of passers-by/);
+  const store = new DeploymentStore(deploymentsFile(loadConfig(env.cfgFile)), true).open();
+  const rec = store.running()!;
+  store.close();
   t.is(rec.threshold, want.threshold);
   t.is(rec.thresholdBasis?.targetFpir, 1e-4);
   t.is(rec.thresholdBasis?.templates, 2);
@@ -60,10 +56,25 @@ test.serial('--target-fpir derives the threshold for the watchlist size and reco
   const audit = auditEntries(env.auditFile).filter((a) => a.type === 'deployment.start').at(-1)!;
   t.is(audit.fields.threshold, want.threshold);
   t.is(audit.fields.targetFpir, 1e-4);
+  const ended = await runCli([...c, 'deployment', 'end', '--json']);
+  t.is(ended.code, 0, ended.stderr);
+  const report = lastJson<DeploymentReport>(ended.stdout);
+  t.is(report.targetFpir, 1e-4);
+  t.is(report.threshold, want.threshold);
+  t.true(report.expectedFalseAlertsPer10k !== null && report.expectedFalseAlertsPer10k <= 1);
+});
 
-  // A fixed threshold is still possible and gets its expected false-alert rate recorded too.
-  await runCli([...c, 'deployment', 'end']);
-  const fixed = lastJson<DeploymentRecord>((await runCli([...c, ...base, '--threshold', '0.6', '--json'])).stdout);
+test.serial('a fixed threshold is still possible and gets its expected false-alert rate recorded too', async (t) => {
+  const env = await makeEnv();
+  const host = await startHost(env);
+  t.teardown(async () => {
+    await host.stop();
+    env.cleanup();
+  });
+  const c = ['-c', env.cfgFile];
+  const r = await runCli([...c, 'deployment', 'start', '--authorisation', 'AUTH-FPIR-2', '--location', 'High St', '--officer', 'Supt A. Example', '--watchlist', env.bundleFile, '--ends-at', '+1h', '--threshold', '0.6', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const fixed = lastJson<DeploymentRecord>(r.stdout);
   t.is(fixed.threshold, 0.6);
   t.is(fixed.thresholdBasis?.targetFpir, null);
   t.true(fixed.thresholdBasis!.expectedFalseAlertsPer10k > 0);
