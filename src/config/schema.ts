@@ -15,6 +15,11 @@ export const cameraSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, - and _, at most 32')
       .describe('Short camera id used in alerts, logs and metrics, e.g. "north-1".'),
+    location: z
+      .string()
+      .max(120)
+      .optional()
+      .describe('Where the camera looks, in words an officer can find, e.g. "High St, outside no. 12, facing north". Shown on the tablet with each alert and in the results report.'),
     url: z
       .string()
       .regex(/^(rtsp|rtsps|file):\/\//, 'must start with rtsp://, rtsps:// or file://')
@@ -228,6 +233,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    broker: z
+      .object({
+        confFile: z.string().default('/etc/mosquitto/lfr.conf').describe('The whole mosquitto configuration, written by `lfr broker setup` (mosquitto runs with `-c` on it; systemd/mosquitto.service.d/lfr.conf).'),
+        dir: z.string().default('/etc/mosquitto/lfr').describe('Folder of the broker\'s accounts (officers.passwd, daemon.passwd), ACLs and certificate, written by `lfr broker setup` and `lfr officers`.'),
+        user: z.string().default('mosquitto').describe('OS user mosquitto runs as: owner of the broker\'s files when set up as root (mosquitto 2.0 reads them after dropping root).'),
+        daemonGroup: z.string().default('lfr').describe('OS group of the daemon: may read officers.passwd, because the tablet page checks sign-ins against the same accounts as the broker.'),
+        mqttPort: z.number().int().min(1).max(65535).default(8883).describe('MQTT over TLS listener: the daemon\'s account only.'),
+        mqttBind: z.string().default('127.0.0.1').describe('Address of the MQTT/TLS listener. Loopback: only the daemon, on the same box, connects there.'),
+        wsPort: z.number().int().min(1).max(65535).default(8884).describe('MQTT over WebSocket over TLS listener: officers\' tablets only (client id forced to the account name).'),
+        wsBind: z.string().default('0.0.0.0').describe('Address of the WebSocket listener: the van Wi-Fi interface, or 0.0.0.0.'),
+        hosts: z.array(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/)).default([]).describe('Names and addresses tablets use for the van (e.g. "10.20.0.1", "van7.local"), added to localhost and 127.0.0.1 in the broker\'s and the tablet page\'s certificates.'),
+        pidFile: z.string().default('/run/mosquitto/mosquitto.pid').describe('mosquitto\'s pid file: `lfr officers add|remove` sends it SIGHUP so the broker reloads the accounts at once.'),
+      })
+      .strict()
+      .prefault({}),
     tablet: z
       .object({
         enabled: z.boolean().default(true).describe('Serve the officer tablet page (web/tablet) over HTTPS on the van network.'),
@@ -236,6 +256,7 @@ export const configSchema = z
         certFile: z.string().default('/etc/lfr/tls/tablet.crt').describe('TLS certificate of the page, issued by the van CA for the names tablets use (same names as the broker\'s).'),
         keyFile: z.string().default('/etc/lfr/tls/tablet.key').describe('Private key of certFile (readable by the daemon user only).'),
         brokerWsPort: z.number().int().min(1).max(65535).default(8884).describe('Port of the broker\'s MQTT-over-WebSocket TLS listener; the page connects to it on the host it was loaded from.'),
+        sessionExpirySeconds: z.number().int().min(0).max(3600).default(300).describe('MQTT 5 session expiry of a tablet: alerts published during a link loss shorter than this are queued for it (in the broker\'s memory, expiring with their alerts); after a longer one the page re-reads the alerts over HTTPS.'),
       })
       .strict()
       .prefault({}),

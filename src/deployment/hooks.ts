@@ -22,6 +22,8 @@ export interface VanHooksDeps {
   memory?: { problem(): string | null };
   /** The running deployment's last checkpoint (for a resume). */
   running: () => DeploymentRecord | null;
+  /** The alert service: alerts raised while a deployment runs belong to it. */
+  alerts: { setDeployment(id: string | null): void };
 }
 
 export class VanDeploymentHooks implements DeploymentHooks {
@@ -34,7 +36,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   /** The alert service's adjudication listener. */
   onAdjudication(r: AdjudicationRecord): void {
-    if (this.deploymentId) this.decisions.set(r.alertId, r.outcome);
+    if (this.deploymentId && r.deploymentId === this.deploymentId && r.step === 'decision') this.decisions.set(r.alertId, r.outcome);
   }
 
   async loadWatchlist(file: string, actor: string): Promise<WatchlistSummary> {
@@ -55,6 +57,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
     const unsafe = this.d.memory?.problem() ?? null;
     if (unsafe) throw new Error(unsafe);
     this.deploymentId = deploymentId;
+    this.d.alerts.setDeployment(deploymentId);
     this.decisions.clear();
     this.base = resume ? { ...(this.d.running()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
     this.d.analysis.startAnalysis(threshold);
@@ -62,6 +65,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   async stopAnalysis(): Promise<void> {
     this.d.analysis.stopAnalysis();
+    this.d.alerts.setDeployment(null);
     this.deploymentId = null;
   }
 
