@@ -224,6 +224,8 @@ export class Camera {
     // A fresh process per attempt: nothing GStreamer allocated survives a reconnect. Its libuv
     // pool is sized here (bus poll + appsink pull hold two threads), not by the user.
     const proc = fork(DECODER_ENTRY, [], {
+      // Not the daemon's own flags (an --inspect port, profiling): only what the decoder needs.
+      execArgv: ['--expose-gc'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...process.env, UV_THREADPOOL_SIZE: '4' },
       serialization: 'json',
