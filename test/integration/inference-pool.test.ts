@@ -80,3 +80,42 @@ serial('a crashed worker: frames dropped and counted, restarted with back-off, t
   t.is(sum(w, 'releasedNotZero'), 0, JSON.stringify(w));
   t.is(sum(w, 'inUse'), 0, JSON.stringify(w));
 });
+
+serial('a worker stuck in a run past vision.workerTimeoutMs is replaced; its frame is dropped and counted; the others carry on', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-hang-'));
+  process.env.LFR_TEST_CRASH_DIR = dir;
+  process.env.LFR_TEST_CRASH_MODE = 'hang';
+  const config = parseConfig({ vision: { workers: 2, workerTimeoutMs: 1000 } });
+  const pool = new InferencePool({ config, log: silentLogger(), entry: new URL('../helpers/crashing-worker.js', import.meta.url) });
+  t.teardown(async () => {
+    await pool.stop();
+    delete process.env.LFR_TEST_CRASH_DIR;
+    delete process.env.LFR_TEST_CRASH_MODE;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await pool.start(new AbortController().signal);
+  const photo = await decodeImageFile(demoPhoto(2));
+  const main = new BufferPools('main');
+  let ok = 0;
+  let dropped = 0;
+  const one = async (camera: string, seq: number): Promise<void> => {
+    const frame = frameOf(camera, seq, Date.now(), { ...photo, data: Uint8Array.from(photo.data) }, main);
+    try {
+      await pool.analyseFrame(frame, config.quality.live);
+      ok++;
+    } catch (err) {
+      t.true(err instanceof PoolUnavailableError, String(err));
+      dropped++;
+    } finally {
+      frame.lease.release();
+    }
+  };
+  const t0 = Date.now();
+  for (let i = 0; i < 6; i++) await Promise.all([one('a', i), one('b', i)]);
+  t.true(dropped >= 1 && ok >= 8, `ok ${ok}, dropped ${dropped}`);
+  t.true(Date.now() - t0 < 30_000);
+  const w0 = pool.stats().workers[0]!;
+  t.regex(w0.lastError ?? '', /stuck: one request ran over 1000 ms/);
+  t.true(w0.restarts >= 1);
+  t.is(main.audit().reduce((n, p) => n + p.releasedNotZero + p.inUse, 0), 0);
+});
