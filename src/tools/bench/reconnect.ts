@@ -52,11 +52,11 @@ function decoderChildren(): number[] {
 
 export async function soakReconnects(o: { reconnects: number; cameras: number; warmup?: number; onProgress?: (n: number) => void }): Promise<ReconnectSoakResult> {
   const mounts: Record<string, string> = {};
-  for (let i = 0; i < o.cameras; i++) mounts[`/c${i}`] = 'test:h264:640x360@25';
+  for (let i = 0; i < o.cameras; i++) mounts[`/c${i}`] = 'test:h264:320x240@25';
   const server = await RtspServer.start({ mounts });
   const cfg = configSchema.parse({
     cameras: Object.keys(mounts).map((m, i) => ({ name: `c${i}`, url: server.url(m), analysisWidth: 320, analysisFps: 0.5 })),
-    ingest: { stallTimeoutMs: 500, connectTimeoutMs: 4000, backoffInitialMs: 100, backoffMaxMs: 1000 },
+    ingest: { stallTimeoutMs: 500, connectTimeoutMs: 10000, backoffInitialMs: 100, backoffMaxMs: 1000 },
   });
   const manager = new CameraManager({ cameras: cfg.cameras, ingest: cfg.ingest, log: silentLogger(), tickMs: 100 });
   let frames = 0;
