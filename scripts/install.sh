@@ -11,7 +11,8 @@
 # Environment (mainly for tests, which install into a temp folder without root):
 #   LFR_ROOT=DIR        install under DIR instead of / (no user, no chown, no systemctl)
 #   LFR_SRC=DIR         the built checkout to install from (default: this script's repo)
-#   LFR_BROKER_HOSTS    extra names/IPs for the broker certificate, e.g. "10.20.0.1 van7.local"
+#   LFR_BROKER_HOSTS    extra names/IPs for the broker's and the tablet page's certificates on a first
+#                       install, e.g. "10.20.0.1 van7.local" (later: config broker.hosts, lfr broker setup)
 #   LFR_TABLET_NET      networks tablets connect from (the van Wi-Fi), e.g. "10.20.0.0/24"; the
 #                       broker's unit accepts nothing else (default: the private ranges)
 set -euo pipefail
@@ -58,9 +59,18 @@ if [ ! -f "$R/etc/lfr/lfr.json" ]; then
   "paths": { "stateDir": "/var/lib/lfr", "runtimeDir": "/run/lfr", "modelsDir": "/opt/lfr/models" },
   "watchlist": { "vanKeyFile": "/etc/lfr/keys/van.key", "trustedSigningKeys": ["/etc/lfr/keys/force.pub"] },
   "mqtt": { "url": "mqtts://127.0.0.1:8883", "username": "lfr-daemon", "passwordFile": "/etc/lfr/secrets/mqtt-daemon.pass", "caFile": "/etc/lfr/tls/ca.crt" },
+  "broker": { "hosts": [] },
   "cameras": []
 }
 JSON
+  # The van's Wi-Fi names for the certificates (broker and tablet page).
+  if [ -n "${LFR_BROKER_HOSTS:-}" ]; then
+    node -e '
+      const fs = require("fs"); const f = process.argv[1];
+      const c = JSON.parse(fs.readFileSync(f, "utf8")); c.broker.hosts = process.argv.slice(2);
+      fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n");
+    ' "$R/etc/lfr/lfr.json" ${LFR_BROKER_HOSTS}
+  fi
   chmod 0640 "$R/etc/lfr/lfr.json"
   own root:lfr "$R/etc/lfr/lfr.json"
   say "wrote a starting config /etc/lfr/lfr.json: add the cameras and the van id"
@@ -78,63 +88,43 @@ own root:lfr "$R/etc/lfr/keys/van.pub"
 chmod 0600 "$R/etc/lfr/keys/van.key"
 chmod 0644 "$R/etc/lfr/keys/van.pub"
 
-# 5. TLS from the van's own CA (scripts/make-certs.sh, shared with the tests). The CA stays in
-# /etc/lfr/tls (CA key 0600 root). Two leaf certificates for the same names (localhost, 127.0.0.1
-# and $LFR_BROKER_HOSTS): the broker's, in mosquitto's own folder because the broker cannot enter
-# /etc/lfr; and the tablet page's (src/tablet/server.ts, served by the daemon), so a tablet trusts
-# one CA for both. Each is issued once; delete its key to re-issue.
-TLS="$R/etc/lfr/tls"
-MCERTS="$R/etc/mosquitto/certs"
-install -d -m 0755 "$MCERTS"
-# issue_leaf DIR NAME GROUP WHAT: make-certs.sh reuses the CA and writes broker.{crt,key}; move
-# them to DIR/NAME.{crt,key}, key readable by GROUP only.
-issue_leaf() {
-  [ -f "$1/$2.key" ] && return 0
-  # shellcheck disable=SC2086 # LFR_BROKER_HOSTS is a list of names
-  sh "$SRC/scripts/make-certs.sh" "$TLS" localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-} >/dev/null
-  mv "$TLS/broker.crt" "$1/$2.crt"
-  mv "$TLS/broker.key" "$1/$2.key"
-  chmod 0640 "$1/$2.key"; chmod 0644 "$1/$2.crt"
-  own "root:$3" "$1/$2.key"
-  say "issued the $4 certificate for localhost 127.0.0.1 ${LFR_BROKER_HOSTS:-}"
-}
-issue_leaf "$MCERTS" lfr-broker mosquitto broker
-issue_leaf "$TLS" tablet lfr "tablet page"
-install -m 0644 "$TLS/ca.crt" "$MCERTS/lfr-ca.crt"
-
-# 6. Broker users (scripts/mqtt-users.sh): random passwords in /etc/lfr/secrets, the daemon's
-# readable by the lfr group. More tablets: scripts/mqtt-users.sh /etc/mosquitto/lfr.passwd tablet-2 FILE.
-PASSWD="$R/etc/mosquitto/lfr.passwd"
-if [ ! -f "$PASSWD" ]; then
-  sh "$SRC/scripts/mqtt-users.sh" "$PASSWD" lfr-daemon "$R/etc/lfr/secrets/mqtt-daemon.pass" lfr-tablet "$R/etc/lfr/secrets/mqtt-tablet.pass"
-  chmod 0640 "$PASSWD" "$R/etc/lfr/secrets/mqtt-daemon.pass"
-  own root:mosquitto "$PASSWD"
-  own root:lfr "$R/etc/lfr/secrets/mqtt-daemon.pass"
-  say "created broker users lfr-daemon and lfr-tablet"
+# 5. The broker: its whole configuration, the van CA, the broker's and the tablet page's
+# certificates, the daemon's broker account (random password in /etc/lfr/secrets) and the
+# officers' accounts file, written by `lfr broker setup` (src/mqtt/broker-setup.ts) where the
+# config says, with the owners and modes mosquitto needs. The tests and the demo run the same
+# code. Idempotent: the CA, certificates still valid for every name, and passwords are kept.
+# Officers get their accounts later, one each: `lfr officers add PC1234` (docs/tablet.md).
+SETUP_CFG="$R/etc/lfr/lfr.json"
+if [ -n "$R" ]; then
+  # Under LFR_ROOT the config's absolute paths are re-rooted for the set-up only.
+  SETUP_CFG="$R/etc/lfr/.broker-setup.json"
+  node -e '
+    const [cfgFile, root, out] = process.argv.slice(1);
+    const fs = require("fs");
+    const c = JSON.parse(fs.readFileSync(cfgFile, "utf8"));
+    const re = (p, d) => root + (p ?? d);
+    c.mqtt = { ...c.mqtt, caFile: re(c.mqtt?.caFile, "/etc/lfr/tls/ca.crt"), passwordFile: re(c.mqtt?.passwordFile, "/etc/lfr/secrets/mqtt-daemon.pass") };
+    c.broker = { ...c.broker, confFile: re(c.broker?.confFile, "/etc/mosquitto/lfr.conf"), dir: re(c.broker?.dir, "/etc/mosquitto/lfr"), pidFile: re(c.broker?.pidFile, "/run/mosquitto/mosquitto.pid") };
+    c.tablet = { ...c.tablet, certFile: re(c.tablet?.certFile, "/etc/lfr/tls/tablet.crt"), keyFile: re(c.tablet?.keyFile, "/etc/lfr/tls/tablet.key") };
+    c.paths = { ...c.paths, stateDir: re(c.paths?.stateDir, "/var/lib/lfr"), runtimeDir: re(c.paths?.runtimeDir, "/run/lfr") };
+    fs.writeFileSync(out, JSON.stringify(c), { mode: 0o600 });
+  ' "$R/etc/lfr/lfr.json" "$R" "$SETUP_CFG"
 fi
-
-# The broker's whole configuration, rendered from the same templates the tests run
-# (config/mosquitto/*.template); the mosquitto drop-in starts mosquitto on it.
-# Broker listeners bind where the config says tablets are served (tablet.host). mosquitto 2.0.11
-# ignores the address on a WebSocket listener and binds every interface: its unit is firewalled
-# to loopback and the tablet network instead (mosquitto drop-in, IPAddressAllow, rendered below).
-BIND="$(node "$SRC/dist/src/cli/entry.js" -c "$R/etc/lfr/lfr.json" config show 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).tablet.host)}catch{process.stdout.write("127.0.0.1")}})')"
-case "$BIND" in *[!0-9a-fA-F.:]*|"") BIND=127.0.0.1 ;; esac
+# The broker's unit is firewalled to loopback and the tablet network (mosquitto 2.0.11 ignores the
+# address of a WebSocket listener and binds every interface; systemd/mosquitto.service.d/lfr.conf,
+# IPAddressAllow, rendered below). The listeners bind where the config says (broker.mqttBind,
+# broker.wsBind).
 TABLET_NET="${LFR_TABLET_NET:-10.0.0.0/8 172.16.0.0/12 192.168.0.0/16}"
-render() {
-  sed -e 's|@RUN_AS@||' -e 's|@PASSWORD_FILE@|/etc/mosquitto/lfr.passwd|' -e 's|@ACL_FILE@|/etc/mosquitto/lfr.acl|' \
-      -e 's|@DATA_DIR@|/var/lib/mosquitto|' -e 's|@LOG_DEST@|stderr|' -e 's|@MQTT_PORT@|8883|' -e 's|@WS_PORT@|8884|' \
-      -e "s|@BIND@|$BIND|" -e 's|@CA_FILE@|/etc/mosquitto/certs/lfr-ca.crt|' \
-      -e 's|@CERT_FILE@|/etc/mosquitto/certs/lfr-broker.crt|' -e 's|@KEY_FILE@|/etc/mosquitto/certs/lfr-broker.key|' \
-      -e 's|@DAEMON_USER@|lfr-daemon|' -e 's|@PREFIX@|lfr|' "$1"
-}
 install -d -m 0755 "$R/etc/mosquitto"
-render "$SRC/config/mosquitto/lfr.conf.template" > "$R/etc/mosquitto/lfr.conf.new" && mv "$R/etc/mosquitto/lfr.conf.new" "$R/etc/mosquitto/lfr.conf"
-render "$SRC/config/mosquitto/lfr.acl.template" > "$R/etc/mosquitto/lfr.acl.new" && mv "$R/etc/mosquitto/lfr.acl.new" "$R/etc/mosquitto/lfr.acl"
-chmod 0644 "$R/etc/mosquitto/lfr.conf" "$R/etc/mosquitto/lfr.acl"
-if grep -q '@[A-Z_]*@' "$R/etc/mosquitto/lfr.conf" "$R/etc/mosquitto/lfr.acl"; then
-  echo "install: a broker template variable was left unset" >&2; exit 1
+if ! node "$SRC/dist/src/cli/entry.js" -c "$SETUP_CFG" broker setup --json > "$R/etc/lfr/.broker-setup.out"; then
+  echo "install: the broker set-up failed (see above)" >&2; exit 1
 fi
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").pop());
+  for (const f of r.created) console.log(`install: created ${f.slice(process.argv[2].length)}`);
+  console.log(`install: broker config ${r.confFile.slice(process.argv[2].length)}; certificate names: ${r.names.join(" ")}; officers: ${r.officers.length}`);
+' "$R/etc/lfr/.broker-setup.out" "$R"
+rm -f "$R/etc/lfr/.broker-setup.out" "$R/etc/lfr/.broker-setup.json"
 
 # 7. Units, the mosquitto drop-in and the udev rule.
 install -d -m 0755 "$R/etc/systemd/system/mosquitto.service.d" "$R/etc/udev/rules.d"

@@ -65,6 +65,11 @@ rm -f "$R/usr/local/bin/lfr" \
   "$R/etc/systemd/system/mosquitto.service.d/lfr.conf" "$R/etc/udev/rules.d/99-lfr-usb.rules" \
   "$R/etc/mosquitto/lfr.conf" "$R/etc/mosquitto/lfr.acl" "$R/etc/mosquitto/lfr.passwd" \
   "$R/etc/mosquitto/certs/lfr-ca.crt" "$R/etc/mosquitto/certs/lfr-broker.crt" "$R/etc/mosquitto/certs/lfr-broker.key"
+# The broker's accounts, ACLs and certificate (lfr broker setup), keys scrubbed first.
+if [ -d "$R/etc/mosquitto/lfr" ]; then
+  find "$R/etc/mosquitto/lfr" -type f \( -name '*.key' -o -name '*.passwd' \) -print0 | while IFS= read -r -d '' f; do scrub "$f"; done
+  rm -rf "$R/etc/mosquitto/lfr"
+fi
 rmdir "$R/etc/systemd/system/mosquitto.service.d" 2>/dev/null || true
 
 if [ "$REAL" = 1 ]; then

@@ -129,10 +129,19 @@ export class Daemon {
       onChange: (wl) => this.analysis.setWatchlist(wl),
       deployment: () => this.deployments.current(),
     });
-    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory });
+    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory, alerts: this.alerts });
     this.alerts.onAdjudication((r) => hooks.onAdjudication(r));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer }, clock, log.child({ module: 'deployment' }));
-    this.tablet = tabletServerFromConfig(cfg, log);
+    this.tablet = tabletServerFromConfig(cfg, log, {
+      alerts: this.alerts,
+      deployment: () => {
+        const r = this.deployments.current();
+        return r ? { id: r.id, location: r.location, startedAt: new Date(r.startedAt).toISOString(), endsAt: new Date(r.endsAt).toISOString() } : null;
+      },
+      brokerConnected: () => this.mqtt.connected,
+      audit: this.audit,
+      clock,
+    });
     const wlSummary = (): { subjects: number; expiresAt: string } | null => {
       const w = this.watchlist.composition();
       return w ? { subjects: w.subjects, expiresAt: w.expiresAt } : null;

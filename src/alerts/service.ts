@@ -1,8 +1,10 @@
-// The alert service: AlertSink for the matcher, outbox to the tablets, adjudication intake, and
-// the alerts' retention task. raise() stores the alert encrypted (durably) BEFORE it is
+// The alert service: AlertSink for the matcher, outbox to the tablets, decision intake, and the
+// alerts' retention task. raise() stores the alert encrypted (durably) BEFORE anything is
 // published; the outbox publishes every unpublished alert in store order whenever the broker is
 // reachable, at least once (a daemon restart re-publishes what the broker never acknowledged;
-// tablets de-duplicate by alertId). Images are wiped from the candidate's buffers once sealed.
+// tablets de-duplicate by alertId). What is published is the AlertMessage only (no image, no
+// subject reference: src/mqtt/topics.ts); the content is read by the tablet page over HTTPS
+// (contentJson(), src/tablet/). Images are wiped from the candidate's buffers once sealed.
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Clock, Component } from '../lifecycle.js';
@@ -11,22 +13,38 @@ import type { AuditRecorder } from '../audit/log.js';
 import { AlertKeyStore } from '../crypto/alert-keys.js';
 import { wipe } from '../crypto/secure.js';
 import type { MqttLink } from '../mqtt/client.js';
-import { MAX_ALERT_BYTES, SCHEMA, alertIdFromTopic, parseAdjudication, topicsFor, type AckPayload, type AdjudicationOutcome, type StatusPayload, type Topics } from '../mqtt/topics.js';
+import { SCHEMA, decisionTopicParts, parseDecision, topicsFor, type AckPayload, type AdjudicationOutcome, type AlertSummary, type EngagementOutcome, type StatusPayload, type Topics } from '../mqtt/topics.js';
 import { expiresAt, policyFromHours, type RetentionPolicy } from '../retention/policy.js';
 import type { PurgeTask } from '../retention/scheduler.js';
 import { AlertStore, type AlertRow } from './store.js';
-import { b64len, buildPayload, fitContext, newAlertId } from './payload.js';
+import { messageOf, newAlertId, sealedContent, summaryOf } from './content.js';
 import type { AlertCandidate, AlertSink } from './types.js';
 
 /** Refusals audited one by one per minute; a real tablet sends a handful a day. */
 const REJECT_AUDIT_MAX = 60;
 
+/** A decision (or the engagement outcome after one) as recorded. No note: notes stay sealed. */
 export interface AdjudicationRecord {
   alertId: string;
+  deploymentId: string | null;
   outcome: AdjudicationOutcome;
+  engagement: EngagementOutcome | null;
+  /** The authenticated officer (the broker account that published it). */
   officerId: string;
   decidedAt: string;
   recordedAt: number;
+  /** 'decision' for the first message, 'engagement' for the second step after a confirmed match. */
+  step: 'decision' | 'engagement';
+}
+
+/** An alert as raised, for the deployment record (no content). */
+export interface RaisedRecord {
+  alertId: string;
+  deploymentId: string | null;
+  camera: string;
+  category: string;
+  capturedAt: number;
+  score: number;
 }
 
 export function alertStoreFile(cfg: Config): string {
@@ -50,12 +68,14 @@ export class AlertService implements Component, AlertSink, PurgeTask {
   readonly topics: Topics;
   private readonly policy: RetentionPolicy;
   private readonly adjudicationListeners = new Set<(r: AdjudicationRecord) => void>();
+  private readonly raisedListeners = new Set<(r: RaisedRecord) => void>();
   private draining: Promise<void> | null = null;
   private again = false;
   private stopping = false;
   private lastStatus: string | null = null;
   private offConnect: (() => void) | null = null;
   private rejectWindow = { start: 0, n: 0, suppressed: 0 };
+  private deploymentId: string | null = null;
   /** Counters for metrics and the status summary. */
   readonly counts = { raised: 0, published: 0, adjudications: 0, rejectedAdjudications: 0 };
 
@@ -77,7 +97,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     }
     await this.purge(this.deps.clock()); // retention is enforced before anything is published
     if (signal.aborted) return;
-    await this.deps.mqtt.subscribe(this.topics.adjudicationsWildcard, (topic, payload) => this.onAdjudicationMessage(topic, payload));
+    await this.deps.mqtt.subscribe(this.topics.adjudicationsWildcard, (topic, payload, meta) => this.onDecisionMessage(topic, payload, meta.retain));
     this.offConnect = this.deps.mqtt.onConnect(() => {
       if (this.lastStatus) void this.deps.mqtt.publish(this.topics.status, this.lastStatus, { qos: 1, retain: true }).catch(() => undefined);
       this.kick();
@@ -93,34 +113,31 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     this.store.close();
   }
 
+  /** The running deployment (set by the deployment hooks): new alerts are raised in it. */
+  setDeployment(id: string | null): void {
+    this.deploymentId = id;
+  }
+
   async raise(c: AlertCandidate): Promise<string> {
     const now = this.deps.clock();
     const id = newAlertId(now);
     const exp = expiresAt({ capturedAt: c.capturedAt }, this.policy);
-    // Size of the alert without a context frame, to fit the frame into what is left.
-    const bare = Buffer.byteLength(JSON.stringify(buildPayload(id, this.deps.config.van.id, { ...c, faceJpeg: Buffer.alloc(0), referenceJpeg: Buffer.alloc(0) }, Buffer.alloc(0), exp)));
-    const fixed = bare + b64len(c.faceJpeg.length) + b64len(c.referenceJpeg.length);
-    let context: Buffer = Buffer.alloc(0);
+    const score = Math.round(c.score * 10000) / 10000;
+    const content = sealedContent(c);
     try {
-      context = await fitContext(c.contextJpeg, this.deps.config.alerts.contextFrameWidth, (n) => fixed + b64len(n) <= MAX_ALERT_BYTES);
-    } catch (err) {
-      this.deps.log.warn({ err, alertId: id }, 'context frame could not be decoded; alert sent without it');
-    }
-    if (!context.length) this.deps.log.warn({ alertId: id }, 'context frame left out: the alert would not fit in one message');
-    const payload = buildPayload(id, this.deps.config.van.id, c, context, exp);
-    try {
-      this.store.insert(payload, c.capturedAt, exp);
+      this.store.insert({ id, deploymentId: this.deploymentId, camera: c.camera, category: c.category, capturedAt: c.capturedAt, raisedAt: now, expiresAt: exp, likelihood: score, threshold: c.threshold }, content);
     } finally {
       wipe(c.faceJpeg);
       wipe(c.contextJpeg);
       wipe(c.referenceJpeg);
-      if (context !== c.contextJpeg) wipe(context);
-      payload.faceJpeg = payload.contextJpeg = payload.referenceJpeg = '';
+      content.faceJpeg = content.contextJpeg = content.referenceJpeg = content.subjectRef = content.reason = '';
     }
     this.counts.raised++;
-    // No subject reference: the alert id is the pseudonym; the reference lives in the encrypted alert (24 h).
-    this.deps.audit.record('alert.raised', { alertId: id, camera: c.camera, score: payload.likelihood, threshold: c.threshold, category: c.category });
-    this.deps.log.info({ alertId: id, camera: c.camera, score: payload.likelihood }, 'alert raised');
+    // No subject reference here (issue 11.8: the audit keeps no personal data past 24 h).
+    this.deps.audit.record('alert.raised', { alertId: id, deploymentId: this.deploymentId, camera: c.camera, score, threshold: c.threshold, category: c.category });
+    this.deps.log.info({ alertId: id, camera: c.camera, score }, 'alert raised');
+    const rec: RaisedRecord = { alertId: id, deploymentId: this.deploymentId, camera: c.camera, category: c.category, capturedAt: c.capturedAt, score };
+    this.emit(this.raisedListeners, rec);
     this.kick();
     return id;
   }
@@ -128,6 +145,45 @@ export class AlertService implements Component, AlertSink, PurgeTask {
   onAdjudication(fn: (r: AdjudicationRecord) => void): () => void {
     this.adjudicationListeners.add(fn);
     return () => this.adjudicationListeners.delete(fn);
+  }
+
+  onRaised(fn: (r: RaisedRecord) => void): () => void {
+    this.raisedListeners.add(fn);
+    return () => this.raisedListeners.delete(fn);
+  }
+
+  private emit<T>(set: Set<(r: T) => void>, r: T): void {
+    for (const fn of set) {
+      try {
+        fn(r);
+      } catch (err) {
+        this.deps.log.error({ err }, 'alert listener failed');
+      }
+    }
+  }
+
+  /** The alerts held now (not purged), newest first: what the tablet lists. */
+  summaries(): AlertSummary[] {
+    const now = this.deps.clock();
+    return this.store.list(10_000).filter((r) => r.expiresAt > now).map(summaryOf);
+  }
+
+  /**
+   * The tablet's view of one alert as JSON bytes (AlertContent of src/mqtt/topics.ts): the clear
+   * summary, the camera's place, the notes and the sealed content, spliced without parsing the
+   * images. null when unknown, expired or shredded. The caller wipes the buffer after sending.
+   */
+  contentJson(id: string): Buffer | null {
+    const row = this.store.get(id);
+    if (!row || row.expiresAt <= this.deps.clock()) return null;
+    const sealed = this.store.contentJson(id);
+    if (!sealed) return null;
+    const cam = this.deps.config.cameras.find((c) => c.name === row.camera);
+    const head = JSON.stringify({ ...summaryOf(row), cameraLocation: cam?.location ?? null, notes: this.store.notes(id) });
+    // head is `{...}` and sealed is `{...}`: join them into one object.
+    const out = Buffer.concat([Buffer.from(head.slice(0, -1) + ','), sealed.subarray(1)]);
+    wipe(sealed);
+    return out;
   }
 
   /** Retained status summary (content defined by health/status.ts); re-sent on every reconnect. */
@@ -178,24 +234,29 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     }
   }
 
+  /** Seconds the alert has left: the MQTT 5 message expiry of everything published about it. */
+  private lifeLeft(row: Pick<AlertRow, 'expiresAt'>): number {
+    return Math.max(1, Math.ceil((row.expiresAt - this.deps.clock()) / 1000));
+  }
+
   private async publishOne(row: AlertRow): Promise<void> {
-    const payload = this.store.payload(row.id);
-    if (!payload) return; // shredded meanwhile (purge, lost key): nothing to send
-    const text = JSON.stringify(payload);
-    payload.faceJpeg = payload.contextJpeg = payload.referenceJpeg = '';
-    await this.deps.mqtt.publish(this.topics.alert(row.id), text, { qos: 1, retain: false });
+    if (row.expiresAt <= this.deps.clock()) return; // due for purge: never announce it
+    const text = JSON.stringify(messageOf(row, this.deps.config.van.id));
+    await this.deps.mqtt.publish(this.topics.alert(row.id), text, { qos: 1, retain: false, expirySeconds: this.lifeLeft(row) });
     if (this.stopping) return;
     this.store.markPublished(row.id, this.deps.clock());
     this.counts.published++;
     this.deps.audit.record('alert.published', { alertId: row.id });
   }
 
-  private reply(alertId: string, ack: Omit<AckPayload, 'schema' | 'alertId' | 'recordedAt'>, retain: boolean): void {
+  private reply(alertId: string, ack: Omit<AckPayload, 'schema' | 'alertId' | 'recordedAt'>): void {
     const body: AckPayload = { schema: SCHEMA, alertId, ...ack, recordedAt: new Date(this.deps.clock()).toISOString() };
-    void this.deps.mqtt.publish(this.topics.ack(alertId), JSON.stringify(body), { qos: 1, retain }).catch(() => undefined);
+    const row = this.store.get(alertId);
+    // Never retained: a tablet that connects later reads decisions over HTTPS (GET /api/state).
+    void this.deps.mqtt.publish(this.topics.ack(alertId), JSON.stringify(body), { qos: 1, retain: false, expirySeconds: row ? this.lifeLeft(row) : 60 }).catch(() => undefined);
   }
 
-  private reject(alertId: string | null, reason: string, bytes: number): void {
+  private reject(alertId: string | null, officerId: string | null, reason: string, bytes: number): void {
     this.counts.rejectedAdjudications++;
     // A misbehaving tablet must not be able to flood the audit trail: at most REJECT_AUDIT_MAX
     // refusals per minute are written one by one; the rest are counted into one summary entry.
@@ -206,38 +267,49 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       this.rejectWindow = { start: now, n: 0, suppressed: 0 };
     }
     if (this.rejectWindow.n++ < REJECT_AUDIT_MAX) {
-      this.deps.audit.record('adjudication.rejected', { alertId, reason: reason.slice(0, 200), bytes });
-      this.deps.log.warn({ alertId, reason, bytes }, 'adjudication rejected');
+      this.deps.audit.record('adjudication.rejected', { alertId, reason: reason.slice(0, 200), bytes }, officerId ?? undefined);
+      this.deps.log.warn({ alertId, officerId, reason, bytes }, 'adjudication rejected');
     } else this.rejectWindow.suppressed++;
-    // A refusal is not retained: it must not overwrite the recorded decision of the alert.
-    if (alertId) this.reply(alertId, { accepted: false, reason }, false);
+    if (alertId && officerId && this.store.get(alertId)) this.reply(alertId, { accepted: false, officerId, reason });
   }
 
   /** Strict intake: never throws; anything malformed is refused, audited and answered. */
-  private onAdjudicationMessage(topic: string, raw: Buffer): void {
+  private onDecisionMessage(topic: string, raw: Buffer, retained: boolean): void {
     if (this.stopping) return;
-    const alertId = alertIdFromTopic(topic);
-    if (!alertId) return this.reject(null, 'topic does not name an alert', raw.length);
-    const parsed = parseAdjudication(alertId, raw);
-    if (typeof parsed === 'string') return this.reject(alertId, parsed, raw.length);
+    const parts = decisionTopicParts(topic);
+    if (retained) {
+      // Only the daemon may read decision topics (ACL), but the broker would keep a retained
+      // one in memory: clear it at once, then refuse it.
+      void this.deps.mqtt.publish(topic, '', { qos: 1, retain: true }).catch(() => undefined);
+      if (raw.length === 0) return; // our own clearing message, or an empty retained one
+    }
+    if (!parts) return this.reject(null, null, 'topic does not name an officer and an alert', raw.length);
+    const parsed = parseDecision(parts, raw, retained);
+    if (typeof parsed === 'string') return this.reject(parts.alertId, parts.officerId, parsed, raw.length);
+    const { alertId, officerId } = parts;
     const row = this.store.get(alertId);
-    if (!row) return this.reject(alertId, 'unknown alert (never raised here, or already deleted)', raw.length);
-    if (!this.store.adjudicate(alertId, parsed.outcome, parsed.officerId, parsed.decidedAt)) {
-      const cur = this.store.get(alertId);
-      return this.reject(alertId, `already decided (${cur?.outcome ?? 'deleted'} by ${cur?.officerId ?? '?'})`, raw.length);
+    if (!row || row.expiresAt <= this.deps.clock()) return this.reject(alertId, officerId, 'unknown alert (never raised here, or already deleted)', raw.length);
+    let step: AdjudicationRecord['step'];
+    let engagement: EngagementOutcome | null = parsed.engagement ?? null;
+    if (row.outcome === null) {
+      if (!this.store.adjudicate(alertId, parsed.outcome, officerId, parsed.decidedAt, engagement)) return this.reject(alertId, officerId, 'already decided', raw.length);
+      step = 'decision';
+    } else if (row.outcome === 'confirmed_match' && parsed.outcome === 'confirmed_match' && engagement && row.engagement === null) {
+      if (!this.store.engage(alertId, engagement, officerId)) return this.reject(alertId, officerId, 'engagement already recorded', raw.length);
+      step = 'engagement';
+    } else {
+      const what = row.engagement ? `${row.outcome}, ${row.engagement}` : row.outcome;
+      return this.reject(alertId, officerId, `already decided (${what} by ${row.officerId ?? '?'})`, raw.length);
     }
-    const rec: AdjudicationRecord = { alertId, outcome: parsed.outcome, officerId: parsed.officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock() };
+    const note = parsed.note ? this.store.addNote(alertId, { officerId, at: new Date(this.deps.clock()).toISOString(), text: parsed.note }) : false;
+    const rec: AdjudicationRecord = { alertId, deploymentId: row.deploymentId, outcome: parsed.outcome, engagement, officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock(), step };
     this.counts.adjudications++;
-    this.deps.audit.record('adjudication.recorded', { alertId, outcome: rec.outcome, decidedAt: rec.decidedAt, hasNote: Boolean(parsed.note) }, rec.officerId);
-    this.deps.log.info({ alertId, outcome: rec.outcome }, 'adjudication recorded');
-    this.reply(alertId, { accepted: true, outcome: rec.outcome, officerId: rec.officerId }, true);
-    for (const fn of this.adjudicationListeners) {
-      try {
-        fn(rec);
-      } catch (err) {
-        this.deps.log.error({ err }, 'adjudication listener failed');
-      }
-    }
+    // The note itself stays with the alert (sealed, gone in 24 h); the audit says only that there was one.
+    this.deps.audit.record(step === 'decision' ? 'adjudication.recorded' : 'adjudication.engagement', { alertId, deploymentId: row.deploymentId, outcome: rec.outcome, engagement, decidedAt: rec.decidedAt, hasNote: note }, officerId);
+    this.deps.log.info({ alertId, outcome: rec.outcome, engagement, step }, 'adjudication recorded');
+    const now = this.store.get(alertId);
+    this.reply(alertId, { accepted: true, officerId, outcome: rec.outcome, ...(now?.engagement ? { engagement: now.engagement } : {}) });
+    this.emit(this.adjudicationListeners, rec);
   }
 
   // PurgeTask -----------------------------------------------------------------------------------
@@ -248,11 +320,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
 
   async purge(now: number, all = false): Promise<Record<string, number>> {
     const { ids, orphanKeys } = this.store.purge(now, this.policy.maxAgeMs, all);
-    for (const id of ids) {
-      this.deps.audit.record('alert.purged', { alertId: id, reason: all ? 'purge all' : 'retention' });
-      // Clear the retained decision too: nothing about the alert outlives it on the broker.
-      if (this.deps.mqtt.connected) void this.deps.mqtt.publish(this.topics.ack(id), '', { qos: 1, retain: true }).catch(() => undefined);
-    }
+    for (const id of ids) this.deps.audit.record('alert.purged', { alertId: id, reason: all ? 'purge all' : 'retention' });
     if (ids.length) this.deps.log.info({ count: ids.length }, 'alerts purged');
     return { alerts: ids.length, orphanKeys };
   }

@@ -1,8 +1,9 @@
-// The encrypted alert store and outbox (SQLite, better-sqlite3). One row per alert: a few clear
-// columns needed to order, list and purge (id, camera, times, score, publication and
-// adjudication state: no personal data), and one AEAD blob holding the whole alert payload
-// (subject reference, images) under the alert's own key (src/crypto/alert-keys.ts). The row is
-// written BEFORE publication; `seq` gives the outbox its order.
+// The encrypted alert store and outbox (SQLite, better-sqlite3). One row per alert: clear columns
+// needed to order, list, publish and purge (id, deployment, camera, category, times, score,
+// publication and decision state: nothing that shows or names a person), one AEAD blob holding the
+// content (subject reference, reason, images) and one holding officers' notes, both under the
+// alert's own key (src/crypto/alert-keys.ts). The row is written BEFORE publication; `seq` gives
+// the outbox its order.
 //
 // Irretrievable deletion: secure_delete=ON overwrites freed pages with zeros, the WAL is
 // checkpointed and truncated after each purge, and the alert's key is destroyed, so a stale copy
@@ -13,13 +14,17 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { seal, open } from '../crypto/aead.js';
 import type { AlertKeyStore } from '../crypto/alert-keys.js';
-import type { AdjudicationOutcome, AlertPayload } from '../mqtt/topics.js';
+import type { AdjudicationOutcome, AlertNote, EngagementOutcome } from '../mqtt/topics.js';
+import type { SealedContent } from './content.js';
 
 export interface AlertRow {
   seq: number;
   id: string;
+  deploymentId: string | null;
   camera: string;
+  category: string;
   capturedAt: number;
+  raisedAt: number;
   expiresAt: number;
   likelihood: number;
   threshold: number;
@@ -27,13 +32,21 @@ export interface AlertRow {
   outcome: AdjudicationOutcome | null;
   officerId: string | null;
   decidedAt: string | null;
+  engagement: EngagementOutcome | null;
+  engagementOfficer: string | null;
 }
+
+/** The clear fields of a new alert. */
+export type NewAlert = Pick<AlertRow, 'id' | 'deploymentId' | 'camera' | 'category' | 'capturedAt' | 'raisedAt' | 'expiresAt' | 'likelihood' | 'threshold'>;
 
 interface DbRow {
   seq: number;
   id: string;
+  deployment_id: string | null;
   camera: string;
+  category: string;
   captured_at: number;
+  raised_at: number;
   expires_at: number;
   likelihood: number;
   threshold: number;
@@ -41,14 +54,18 @@ interface DbRow {
   outcome: string | null;
   officer_id: string | null;
   decided_at: string | null;
-  sealed?: Buffer;
+  engagement: string | null;
+  engagement_officer: string | null;
 }
 
 const toRow = (r: DbRow): AlertRow => ({
   seq: r.seq,
   id: r.id,
+  deploymentId: r.deployment_id,
   camera: r.camera,
+  category: r.category,
   capturedAt: r.captured_at,
+  raisedAt: r.raised_at,
   expiresAt: r.expires_at,
   likelihood: r.likelihood,
   threshold: r.threshold,
@@ -56,10 +73,15 @@ const toRow = (r: DbRow): AlertRow => ({
   outcome: r.outcome as AdjudicationOutcome | null,
   officerId: r.officer_id,
   decidedAt: r.decided_at,
+  engagement: r.engagement as EngagementOutcome | null,
+  engagementOfficer: r.engagement_officer,
 });
 
-const COLS = 'seq, id, camera, captured_at, expires_at, likelihood, threshold, published_at, outcome, officer_id, decided_at';
-const ad = (id: string) => `alerts:${id}:payload`;
+const COLS = 'seq, id, deployment_id, camera, category, captured_at, raised_at, expires_at, likelihood, threshold, published_at, outcome, officer_id, decided_at, engagement, engagement_officer';
+const adContent = (id: string) => `alerts:${id}:content`;
+const adNotes = (id: string) => `alerts:${id}:notes`;
+/** Schema version (PRAGMA user_version). Alerts of an older layout are shredded on open. */
+const STORE_VERSION = 2;
 
 export class AlertStore {
   private db: Database.Database | null = null;
@@ -83,13 +105,26 @@ export class AlertStore {
     if (!this.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL'); // raise() resolves only once the alert is durable
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version !== STORE_VERSION) {
+        // An older layout (alerts are at most 24 h old, so this is a fresh upgrade): shred them
+        // all rather than migrate personal data between formats.
+        const old = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").get()
+          ? (db.prepare('SELECT id FROM alerts').all() as { id: string }[])
+          : [];
+        db.exec('DROP TABLE IF EXISTS alerts');
+        for (const r of old) this.keys.destroy(r.id);
+      }
       db.exec(`CREATE TABLE IF NOT EXISTS alerts (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, camera TEXT NOT NULL,
-        captured_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, likelihood REAL NOT NULL,
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, deployment_id TEXT,
+        camera TEXT NOT NULL, category TEXT NOT NULL, captured_at INTEGER NOT NULL,
+        raised_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, likelihood REAL NOT NULL,
         threshold REAL NOT NULL, published_at INTEGER, outcome TEXT, officer_id TEXT,
-        decided_at TEXT, sealed BLOB NOT NULL);
+        decided_at TEXT, engagement TEXT, engagement_officer TEXT,
+        sealed BLOB NOT NULL, notes BLOB);
         CREATE INDEX IF NOT EXISTS alerts_expiry ON alerts (expires_at);
         CREATE INDEX IF NOT EXISTS alerts_outbox ON alerts (published_at, seq);`);
+      db.pragma(`user_version = ${STORE_VERSION}`);
     }
     this.db = db;
     return this;
@@ -105,17 +140,17 @@ export class AlertStore {
     return this.db;
   }
 
-  /** Encrypt under a fresh per-alert key and insert (durable when this returns). */
-  insert(payload: AlertPayload, capturedAt: number, expiresAt: number): void {
-    const key = this.keys.create(payload.alertId);
-    const plain = Buffer.from(JSON.stringify(payload), 'utf8');
+  /** Encrypt the content under a fresh per-alert key and insert (durable when this returns). */
+  insert(a: NewAlert, content: SealedContent): void {
+    const key = this.keys.create(a.id);
+    const plain = Buffer.from(JSON.stringify(content), 'utf8');
     try {
-      const sealed = seal(key, plain, ad(payload.alertId));
+      const sealed = seal(key, plain, adContent(a.id));
       this.conn
-        .prepare('INSERT INTO alerts (id, camera, captured_at, expires_at, likelihood, threshold, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(payload.alertId, payload.camera, capturedAt, expiresAt, payload.likelihood, payload.threshold, sealed);
+        .prepare('INSERT INTO alerts (id, deployment_id, camera, category, captured_at, raised_at, expires_at, likelihood, threshold, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(a.id, a.deploymentId, a.camera, a.category, a.capturedAt, a.raisedAt, a.expiresAt, a.likelihood, a.threshold, sealed);
     } catch (err) {
-      this.keys.destroy(payload.alertId);
+      this.keys.destroy(a.id);
       throw err;
     } finally {
       plain.fill(0);
@@ -123,20 +158,56 @@ export class AlertStore {
     }
   }
 
-  /** The decrypted payload, or null when the row or its key is gone (shredded). */
-  payload(id: string): AlertPayload | null {
-    const r = this.conn.prepare('SELECT sealed FROM alerts WHERE id = ?').get(id) as { sealed: Buffer } | undefined;
-    if (!r) return null;
+  private openBlob(id: string, column: 'sealed' | 'notes', ad: string): Buffer | null {
+    const r = this.conn.prepare(`SELECT ${column} AS b FROM alerts WHERE id = ?`).get(id) as { b: Buffer | null } | undefined;
+    if (!r?.b) return null;
     const key = this.keys.load(id);
     if (!key) return null;
     try {
-      const plain = open(key, r.sealed, ad(id));
-      try {
-        return JSON.parse(plain.toString('utf8')) as AlertPayload;
-      } finally {
-        plain.fill(0);
-      }
+      return open(key, r.b, ad);
     } finally {
+      key.destroy();
+    }
+  }
+
+  /**
+   * The decrypted content as JSON bytes (a SealedContent object), or null when the row or its key
+   * is gone (shredded). The caller wipes the buffer when done with it.
+   */
+  contentJson(id: string): Buffer | null {
+    return this.openBlob(id, 'sealed', adContent(id));
+  }
+
+  /** The decrypted content, parsed (for the CLI and tests). */
+  content(id: string): SealedContent | null {
+    const b = this.contentJson(id);
+    if (!b) return null;
+    try {
+      return JSON.parse(b.toString('utf8')) as SealedContent;
+    } finally {
+      b.fill(0);
+    }
+  }
+
+  notes(id: string): AlertNote[] {
+    const b = this.openBlob(id, 'notes', adNotes(id));
+    if (!b) return [];
+    try {
+      return JSON.parse(b.toString('utf8')) as AlertNote[];
+    } finally {
+      b.fill(0);
+    }
+  }
+
+  /** Append an officer's note, sealed under the alert's key (gone with the alert). */
+  addNote(id: string, note: AlertNote): boolean {
+    const key = this.keys.load(id);
+    if (!key) return false;
+    const plain = Buffer.from(JSON.stringify([...this.notes(id), note]), 'utf8');
+    try {
+      return this.conn.prepare('UPDATE alerts SET notes = ? WHERE id = ?').run(seal(key, plain, adNotes(id)), id).changes === 1;
+    } finally {
+      plain.fill(0);
       key.destroy();
     }
   }
@@ -146,6 +217,7 @@ export class AlertStore {
     return r ? toRow(r) : null;
   }
 
+  /** Newest first. */
   list(limit = 1000): AlertRow[] {
     return (this.conn.prepare(`SELECT ${COLS} FROM alerts ORDER BY seq DESC LIMIT ?`).all(limit) as DbRow[]).map(toRow);
   }
@@ -168,8 +240,17 @@ export class AlertStore {
   }
 
   /** Record the first decision; returns false when the alert already has one. */
-  adjudicate(id: string, outcome: AdjudicationOutcome, officerId: string, decidedAt: string): boolean {
-    return this.conn.prepare('UPDATE alerts SET outcome = ?, officer_id = ?, decided_at = ? WHERE id = ? AND outcome IS NULL').run(outcome, officerId, decidedAt, id).changes === 1;
+  adjudicate(id: string, outcome: AdjudicationOutcome, officerId: string, decidedAt: string, engagement: EngagementOutcome | null = null): boolean {
+    return (
+      this.conn
+        .prepare('UPDATE alerts SET outcome = ?, officer_id = ?, decided_at = ?, engagement = ?, engagement_officer = ? WHERE id = ? AND outcome IS NULL')
+        .run(outcome, officerId, decidedAt, engagement, engagement ? officerId : null, id).changes === 1
+    );
+  }
+
+  /** Record what happened after a confirmed match (once). */
+  engage(id: string, engagement: EngagementOutcome, officerId: string): boolean {
+    return this.conn.prepare("UPDATE alerts SET engagement = ?, engagement_officer = ? WHERE id = ? AND outcome = 'confirmed_match' AND engagement IS NULL").run(engagement, officerId, id).changes === 1;
   }
 
   nextExpiry(): number | null {

@@ -12,6 +12,8 @@ export interface AlertCandidate {
   /** Pseudonymous subject reference from the bundle CSV (personal data: never logged). */
   subjectRef: string;
   category: string;
+  /** The bundle's reason text for the subject (CSV reason column; shown to officers; personal data). */
+  reason?: string;
   /** Cosine similarity of the best observation, and the threshold in force. */
   score: number;
   threshold: number;

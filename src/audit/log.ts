@@ -152,11 +152,17 @@ export class AuditLog implements AuditRecorder {
   record(type: AuditType, fields: AuditFields = {}, actor?: string): void {
     checkFields(fields);
     const db = this.conn;
-    const seq = (this.last?.seq ?? 0) + 1;
-    const base = { seq, at: new Date(this.clock()).toISOString(), type, actor: actor ?? null, fields, prev: this.last?.hash ?? GENESIS };
-    const hash = entryHash(base);
-    db.prepare('INSERT INTO audit (seq, at, type, actor, fields, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)').run(seq, base.at, type, base.actor, JSON.stringify(fields), base.prev, hash);
-    this.last = { seq, hash };
+    // The chain's last entry is read inside the write transaction, not from a cache: the CLI
+    // (`lfr alerts purge`, `lfr officers add`) appends to the same log while the daemon runs,
+    // and a cached head would make the daemon's next entry collide with theirs.
+    this.last = db.transaction(() => {
+      const last = (db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? null;
+      const seq = (last?.seq ?? 0) + 1;
+      const base = { seq, at: new Date(this.clock()).toISOString(), type, actor: actor ?? null, fields, prev: last?.hash ?? GENESIS };
+      const hash = entryHash(base);
+      db.prepare('INSERT INTO audit (seq, at, type, actor, fields, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)').run(seq, base.at, type, base.actor, JSON.stringify(fields), base.prev, hash);
+      return { seq, hash };
+    }).immediate();
     this.writeHead();
   }
 

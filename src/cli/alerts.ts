@@ -34,9 +34,10 @@ export function register(program: Command): void {
         const store = new AlertStore(file, new AlertKeyStore(alertKeyDir(cfg)), true).open();
         try {
           const rows = store.list(10_000).map((r) => {
-            const p = store.payload(r.id);
+            const p = store.content(r.id);
             const base = {
               id: r.id,
+              deploymentId: r.deploymentId,
               camera: r.camera,
               capturedAt: new Date(r.capturedAt).toISOString(),
               expiresAt: new Date(r.expiresAt).toISOString(),
@@ -45,8 +46,9 @@ export function register(program: Command): void {
               published: r.publishedAt !== null,
               outcome: r.outcome,
               officerId: r.officerId,
-              enrollmentId: p?.enrollmentId ?? null,
-              category: p?.category ?? null,
+              engagement: r.engagement,
+              subjectRef: p?.subjectRef ?? null,
+              category: r.category,
               readable: p !== null,
             };
             return opts.withImages && p ? { ...base, faceJpeg: p.faceJpeg, contextJpeg: p.contextJpeg, referenceJpeg: p.referenceJpeg } : base;
@@ -55,7 +57,7 @@ export function register(program: Command): void {
             opts,
             () =>
               rows.length
-                ? rows.map((r) => `${r.id}  ${r.capturedAt}  ${r.camera}  score ${r.likelihood.toFixed(3)}/${r.threshold}  ${r.enrollmentId ?? '(unreadable: key gone)'}  ${r.published ? 'sent' : 'queued'}  ${r.outcome ?? 'undecided'}${r.officerId ? ` by ${r.officerId}` : ''}`).join('\n')
+                ? rows.map((r) => `${r.id}  ${r.capturedAt}  ${r.camera}  score ${r.likelihood.toFixed(3)}/${r.threshold}  ${r.subjectRef ?? '(unreadable: key gone)'}  ${r.published ? 'sent' : 'queued'}  ${r.outcome ?? 'undecided'}${r.engagement ? ` (${r.engagement})` : ''}${r.officerId ? ` by ${r.officerId}` : ''}`).join('\n')
                 : '(no alerts)',
             () => ({ alerts: rows }),
           );

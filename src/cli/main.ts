@@ -16,6 +16,7 @@ import { register as registerRun } from './run.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
+import { register as registerOfficers } from './officers.js';
 import { reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerAlerts(program);
   registerAudit(program);
+  registerOfficers(program);
   return program;
 }
 

@@ -8,7 +8,10 @@ import type { WatchlistHolder } from '../watchlist/holder.js';
 import type { AnalysisControl } from '../match/live.js';
 import type { AdjudicationRecord } from '../alerts/service.js';
 import type { DeploymentHooks } from './service.js';
-import { ZERO_COUNTS, type DeploymentCounts, type DeploymentRecord, type WatchlistSummary } from './types.js';
+import { ZERO_COUNTS, type DeploymentCounts, type DeploymentRecord, type ThresholdBasis, type WatchlistSummary } from './types.js';
+import { describeChoice, fpirAt, loadCalibration, thresholdForFpir, type ImpostorCalibration } from '../match/fpir.js';
+import { findModel, loadManifest } from '../vision/manifest.js';
+import { modelsDirOf } from '../vision/engine.js';
 
 export interface VanHooksDeps {
   config: Config;
@@ -19,6 +22,8 @@ export interface VanHooksDeps {
   memory?: { problem(): string | null };
   /** The running deployment's last checkpoint (for a resume). */
   running: () => DeploymentRecord | null;
+  /** The alert service: alerts raised while a deployment runs belong to it. */
+  alerts: { setDeployment(id: string | null): void };
 }
 
 export class VanDeploymentHooks implements DeploymentHooks {
@@ -31,7 +36,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   /** The alert service's adjudication listener. */
   onAdjudication(r: AdjudicationRecord): void {
-    if (this.deploymentId) this.decisions.set(r.alertId, r.outcome);
+    if (this.deploymentId && r.deploymentId === this.deploymentId && r.step === 'decision') this.decisions.set(r.alertId, r.outcome);
   }
 
   async loadWatchlist(file: string, actor: string): Promise<WatchlistSummary> {
@@ -52,6 +57,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
     const unsafe = this.d.memory?.problem() ?? null;
     if (unsafe) throw new Error(unsafe);
     this.deploymentId = deploymentId;
+    this.d.alerts.setDeployment(deploymentId);
     this.decisions.clear();
     this.base = resume ? { ...(this.d.running()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
     this.d.analysis.startAnalysis(threshold);
@@ -59,6 +65,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   async stopAnalysis(): Promise<void> {
     this.d.analysis.stopAnalysis();
+    this.d.alerts.setDeployment(null);
     this.deploymentId = null;
   }
 
@@ -82,5 +89,48 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   cameras(): string[] {
     return this.d.config.cameras.filter((c) => c.enabled).map((c) => c.name);
+  }
+
+  private calibration: Promise<ImpostorCalibration> | null = null;
+
+  /** The configured embedder's impostor calibration, checked against its manifest hash. */
+  private loadCalibration(): Promise<ImpostorCalibration> {
+    const cfg = this.d.config;
+    this.calibration ??= (async () => {
+      const dir = modelsDirOf(cfg);
+      const entry = findModel(await loadManifest(dir), cfg.vision.embedder, 'embedder');
+      return loadCalibration(dir, entry, cfg.vision.mirrorAugment);
+    })();
+    // A failure is not cached: a fixed file can be retried without a restart.
+    this.calibration.catch(() => (this.calibration = null));
+    return this.calibration;
+  }
+
+  async checkCalibration(): Promise<void> {
+    if (this.d.config.match.targetFpir !== undefined) await this.loadCalibration();
+  }
+
+  async thresholdBasis(q: { targetFpir?: number; threshold?: number; templates: number }): Promise<{ threshold: number; basis: ThresholdBasis | null; message: string | null }> {
+    // No threshold asked for: the config's target FPIR if it has one, else its fixed threshold.
+    const targetFpir = q.targetFpir ?? (q.threshold === undefined ? this.d.config.match.targetFpir : undefined);
+    const cal = await this.loadCalibration();
+    const choice =
+      targetFpir !== undefined
+        ? thresholdForFpir(cal, targetFpir, q.templates)
+        : (() => {
+            const threshold = q.threshold ?? this.d.config.match.threshold;
+            const e = fpirAt(cal, threshold, q.templates);
+            return { threshold, templates: q.templates, fpir: e.fpir, expectedFalseAlertsPer10k: e.fpir * 10_000, support: e.support, extrapolated: e.extrapolated };
+          })();
+    const basis: ThresholdBasis = {
+      targetFpir: targetFpir ?? null,
+      templates: q.templates,
+      fpir: Number(choice.fpir.toPrecision(3)),
+      expectedFalseAlertsPer10k: Number(choice.expectedFalseAlertsPer10k.toPrecision(3)),
+      support: choice.support,
+      extrapolated: choice.extrapolated,
+      embedderSha256: cal.embedderSha256,
+    };
+    return { threshold: choice.threshold, basis, message: describeChoice({ ...choice, targetFpir: targetFpir ?? null }) };
   }
 }

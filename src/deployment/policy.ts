@@ -58,8 +58,13 @@ export function validateStart(req: StartRequest, now: number, limits: StartLimit
   if (loc.length > 200) throw new PolicyError('the location is longer than 200 characters');
   if (limits.requireOfficer && !officer) throw new PolicyError('the authorising officer is required (--officer)');
   if (officer.length > 128) throw new PolicyError('the officer name is longer than 128 characters');
-  if (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1) {
-    throw new PolicyError('--threshold must be a number between 0 and 1 (the recorded similarity threshold)');
+  if (req.threshold !== undefined && req.targetFpir !== undefined) throw new PolicyError('give either --threshold or --target-fpir, not both');
+  if (req.targetFpir !== undefined) {
+    if (typeof req.targetFpir !== 'number' || !Number.isFinite(req.targetFpir) || req.targetFpir < 1e-8 || req.targetFpir > 0.1) {
+      throw new PolicyError('--target-fpir must be a false-alert rate between 1e-8 and 0.1 (e.g. 1e-4: one passer-by in 10,000)');
+    }
+  } else if (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1) {
+    throw new PolicyError('--threshold must be a number between 0 and 1 (the recorded similarity threshold), or give --target-fpir');
   }
   if (!Number.isFinite(req.endsAt) || req.endsAt <= now) throw new PolicyError('--ends-at must be in the future');
   const maxH = Math.min(limits.maxHours, MAX_HOURS_CEILING);
@@ -86,6 +91,8 @@ export function buildReport(rec: DeploymentRecord, endedAt: number, reason: EndR
     durationMinutes: Math.max(0, Math.round((endedAt - rec.startedAt) / MIN_MS)),
     cameras: [...rec.cameras],
     threshold: rec.threshold,
+    targetFpir: rec.thresholdBasis?.targetFpir ?? null,
+    expectedFalseAlertsPer10k: rec.thresholdBasis ? Number(rec.thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
     watchlist: { subjects: rec.watchlist.subjects, categories: { ...rec.watchlist.categories }, bundleSha256: rec.watchlist.bundleSha256, ...(rec.watchlist.bundleId ? { bundleId: rec.watchlist.bundleId } : {}), signerKeyId: rec.watchlist.signerKeyId, ...(rec.watchlist.importedAt ? { importedAt: rec.watchlist.importedAt } : {}) },
     facesAnalysed: counts.facesAnalysed,
     alerts: counts.alerts,
@@ -116,7 +123,8 @@ export function formatReport(r: DeploymentReport): string {
     `  Location:             ${r.location}`,
     `  Time:                 ${r.startedAt} to ${r.endedAt} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
     `  Cameras:              ${r.cameras.length ? r.cameras.join(', ') : 'none'}`,
-    `  Threshold:            ${r.threshold}`,
+    `  Threshold:            ${r.threshold}${r.targetFpir != null ? ` (derived from a target false-alert rate of ${r.targetFpir} per face searched)` : ''}` +
+      (r.expectedFalseAlertsPer10k != null ? `; expected ${r.expectedFalseAlertsPer10k} false alerts per 10,000 faces` : ''),
     `  Watchlist:            ${r.watchlist.subjects} people (${cats}); bundle SHA-256 ${r.watchlist.bundleSha256}${r.watchlist.bundleId ? `, id ${r.watchlist.bundleId}` : ''}, signed by ${r.watchlist.signerKeyId}`,
     `  Faces analysed:       ${r.facesAnalysed.toLocaleString('en-GB')} (counted, no face was stored)`,
     `  Alerts:               ${r.alerts}`,

@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS deployments (
   ended_at INTEGER,
   end_reason TEXT,
   counts TEXT NOT NULL,
-  report TEXT
+  report TEXT,
+  threshold_basis TEXT
 );
 -- At most one running deployment, enforced by the database rather than by care.
 CREATE UNIQUE INDEX IF NOT EXISTS one_running ON deployments ((ended_at IS NULL)) WHERE ended_at IS NULL;
@@ -45,6 +46,7 @@ interface Row {
   end_reason: string | null;
   counts: string;
   report: string | null;
+  threshold_basis?: string | null;
 }
 
 const toRecord = (r: Row): DeploymentRecord => ({
@@ -55,6 +57,7 @@ const toRecord = (r: Row): DeploymentRecord => ({
   location: r.location,
   reason: r.reason,
   threshold: r.threshold,
+  thresholdBasis: r.threshold_basis ? (JSON.parse(r.threshold_basis) as DeploymentRecord['thresholdBasis']) : null,
   watchlist: JSON.parse(r.watchlist) as DeploymentRecord['watchlist'],
   cameras: JSON.parse(r.cameras) as string[],
   startedAt: r.started_at,
@@ -84,6 +87,9 @@ export class DeploymentStore {
       // FULL: a deployment record must survive a power cut right after `lfr deployment start`.
       db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
+      // Stores made before threshold-from-FPIR lack the column.
+      const cols = db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[];
+      if (!cols.some((c) => c.name === 'threshold_basis')) db.exec('ALTER TABLE deployments ADD COLUMN threshold_basis TEXT');
     }
     this.db = db;
     return this;
@@ -102,10 +108,10 @@ export class DeploymentStore {
   insert(r: DeploymentRecord): void {
     this.d
       .prepare(
-        `INSERT INTO deployments (id, authorisation_ref, authorising_officer, operator, location, reason, threshold, watchlist, cameras, started_at, ends_at, counts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deployments (id, authorisation_ref, authorising_officer, operator, location, reason, threshold, threshold_basis, watchlist, cameras, started_at, ends_at, counts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.id, r.authorisationRef, r.authorisingOfficer, r.operator, r.location, r.reason, r.threshold, JSON.stringify(r.watchlist), JSON.stringify(r.cameras), r.startedAt, r.endsAt, JSON.stringify(r.counts));
+      .run(r.id, r.authorisationRef, r.authorisingOfficer, r.operator, r.location, r.reason, r.threshold, r.thresholdBasis ? JSON.stringify(r.thresholdBasis) : null, JSON.stringify(r.watchlist), JSON.stringify(r.cameras), r.startedAt, r.endsAt, JSON.stringify(r.counts));
   }
 
   running(): DeploymentRecord | null {

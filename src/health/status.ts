@@ -3,7 +3,7 @@
 // report and the camera facts. Counts and states only: no subject, image or template.
 import type { DeploymentCounts, DeploymentRecord, DeploymentReport } from '../deployment/types.js';
 import type { AuditFacts, CameraFacts, HealthReport, Level, PerformanceFacts } from './types.js';
-import type { StatusPayload } from '../mqtt/topics.js';
+import { SCHEMA, type StatusPayload } from '../mqtt/topics.js';
 
 export interface StatusSummary {
   schema: 1;
@@ -103,17 +103,17 @@ export function formatStatus(s: StatusSummary): string {
 }
 
 /**
- * The retained status topic's payload (src/mqtt/topics.ts StatusPayload, schema 1) from the
+ * The retained status topic's payload (src/mqtt/topics.ts StatusPayload) from the
  * summary: the tablets get the same picture as `lfr status`, trimmed to what they show.
  * pendingOutbox comes from the alert service (alerts stored but not yet delivered).
  */
 export function toStatusPayload(s: StatusSummary, pendingOutbox: number, watchlist: { subjects: number; expiresAt: string } | null): StatusPayload {
   const d = s.deployment;
   return {
-    schema: 1,
+    schema: SCHEMA,
     vanId: s.vanId,
     updatedAt: s.at,
-    deployment: d ? { id: d.id, location: d.location, threshold: d.threshold, endsAt: d.endsAt } : null,
+    deployment: d ? { id: d.id, location: d.location, threshold: d.threshold, startedAt: d.startedAt, endsAt: d.endsAt } : null,
     watchlist,
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps ?? 0 })),
     counts: { facesAnalysed: d?.counts.facesAnalysed ?? 0, alerts: d?.counts.alerts ?? 0, pendingOutbox },

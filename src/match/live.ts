@@ -205,6 +205,7 @@ export class LiveAnalysis implements Component, AnalysisControl {
         subjectId: subject.id,
         subjectRef: subject.subjectRef,
         category: subject.category,
+        reason: subject.reason ?? '',
         score: decision.score,
         threshold: this.threshold,
         capturedAt: frame.capturedAt,

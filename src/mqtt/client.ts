@@ -4,6 +4,9 @@
 // its own and re-sends an unacknowledged QoS 1 publish after a reconnect, so a caller awaiting
 // publish() simply waits through an outage. Password and CA are read in start() (no I/O in the
 // constructor) from files named by the config: secrets by reference.
+//
+// MQTT 5: alert messages carry a message expiry (the alert's remaining life), and the daemon
+// subscribes to decisions with "retain as published" so it sees, and refuses, a retained one.
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Component } from '../lifecycle.js';
@@ -21,12 +24,19 @@ export interface MqttOptions {
   reconnectPeriodMs?: number;
 }
 
-export type MessageHandler = (topic: string, payload: Buffer) => void;
+export type MessageHandler = (topic: string, payload: Buffer, meta: { retain: boolean }) => void;
+
+export interface PublishOptions {
+  qos: 0 | 1;
+  retain?: boolean;
+  /** MQTT 5 message expiry: the broker drops the message (queued or retained) after this. */
+  expirySeconds?: number;
+}
 
 /** What the alert service needs from a connection (a test can hand it a real client too). */
 export interface MqttLink {
   readonly connected: boolean;
-  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void>;
+  publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void>;
   subscribe(filter: string, handler: MessageHandler): Promise<void>;
   onConnect(fn: () => void): () => void;
 }
@@ -51,6 +61,7 @@ export class LfrMqttClient implements Component, MqttLink {
     const options: IClientOptions = {
       clientId: o.clientId,
       username: o.username,
+      protocolVersion: 5,
       // The daemon re-publishes from its own outbox, so it needs no broker-side session.
       clean: true,
       keepalive: 10, // a dead link is noticed within ~15 s, and `offline` goes out as the will
@@ -79,11 +90,11 @@ export class LfrMqttClient implements Component, MqttLink {
     client.on('close', () => this.log.debug('broker connection closed'));
     client.on('offline', () => this.log.warn({ broker: safeBroker(o.url) }, 'broker unreachable; retrying'));
     client.on('error', (err) => this.log.warn({ err }, 'broker error'));
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       for (const [filter, h] of this.handlers) {
         if (!matches(filter, topic)) continue;
         try {
-          h(topic, payload);
+          h(topic, payload, { retain: packet.retain === true });
         } catch (err) {
           this.log.error({ err }, 'message handler failed');
         }
@@ -96,11 +107,12 @@ export class LfrMqttClient implements Component, MqttLink {
     return () => this.connectListeners.delete(fn);
   }
 
-  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void> {
+  publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void> {
     const c = this.client;
     if (!c) return Promise.reject(new Error('mqtt client not started'));
+    const expiry = opts.expirySeconds === undefined ? undefined : Math.max(1, Math.ceil(opts.expirySeconds));
     return new Promise((resolve, reject) => {
-      c.publish(topic, payload, { qos: opts.qos, retain: opts.retain ?? false }, (err) => (err ? reject(err) : resolve()));
+      c.publish(topic, payload, { qos: opts.qos, retain: opts.retain ?? false, ...(expiry ? { properties: { messageExpiryInterval: expiry } } : {}) }, (err) => (err ? reject(err) : resolve()));
     });
   }
 
@@ -110,7 +122,8 @@ export class LfrMqttClient implements Component, MqttLink {
     this.handlers.set(filter, handler);
     // mqtt.js re-subscribes after every reconnect (resubscribe: true by default).
     await new Promise<void>((resolve) => {
-      c.subscribe(filter, { qos: 1 }, (err) => {
+      // rap (retain as published): a retained message keeps its flag, so handlers can refuse it.
+      c.subscribe(filter, { qos: 1, rap: true }, (err) => {
         if (err) this.log.warn({ err }, 'subscribe failed (will retry on reconnect)');
         resolve();
       });

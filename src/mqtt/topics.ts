@@ -2,29 +2,28 @@
 // (web/tablet) imports the compiled copy of this module, so the daemon and the tablets cannot
 // drift. Change a payload only together with `schema` and docs/mqtt.md.
 //
+// NOTHING THAT SHOWS OR NAMES A PERSON PASSES THROUGH THE BROKER (schema 2). An alert message says
+// that an alert exists (id, camera, times, score, threshold, category); the tablet fetches its
+// content (face crop, context frame, reference image, subject reference, reason) over HTTPS from
+// the van, signed in as the officer (src/tablet/). The broker keeps nothing on disk (persistence
+// off) and every alert message expires with the alert (MQTT 5 message expiry).
+//
 // Topic tree under <prefix>/<vanId>/ (prefix from config mqtt.topicPrefix, default "lfr"):
-//   availability            retained  "online" | "offline" (last will) | "stopped" (clean stop)
-//   status                  retained  StatusPayload
-//   alerts/<alertId>        QoS 1, NOT retained: AlertPayload (a tablet de-duplicates by alertId)
-//   adjudications/<alertId> tablets publish AdjudicationPayload here (QoS 1)
-//   acks/<alertId>          the daemon's AckPayload for an adjudication (QoS 1, retained until
-//                           the alert is purged so a tablet that reconnects sees the decision)
-// Field names follow ONVIF's face-recognition events where they fit (Likelihood, EnrollmentID,
-// BoundingBox), in camelCase.
+//   availability                        retained "online" | "offline" (last will) | "stopped"
+//   status                              retained StatusPayload (counts, cameras, deployment place)
+//   alerts/<alertId>                    AlertMessage, QoS 1, never retained, expires with the alert
+//   adjudications/<officer>/<alertId>   DecisionPayload from a tablet; the broker ACL lets only
+//                                       the officer signed in as <officer> write there, so the
+//                                       topic names the authenticated officer (a payload cannot)
+//   acks/<alertId>                      AckPayload: the van's answer, QoS 1, never retained
+// Field names follow ONVIF's face-recognition events where they fit (Likelihood), in camelCase.
 
-export const SCHEMA = 1 as const;
+export const SCHEMA = 2 as const;
 
-/**
- * Largest alert message the daemon publishes (bytes of JSON). mosquitto 2.0 (Debian) with its
- * libwebsockets drops WebSocket clients on messages of ~64 KiB and more (measured: 40,000 B
- * arrive, 65,000 B never do; eclipse-mosquitto/mosquitto#59 is the old form of it), and the
- * tablets are WebSocket clients. The daemon therefore shrinks the context frame until the alert
- * fits in 60,000 B; the face crop and the reference image are never degraded.
- */
-export const MAX_ALERT_BYTES = 60_000;
-
-/** Largest adjudication message accepted (bytes); anything bigger is rejected and audited. */
+/** Largest decision message accepted (bytes); anything bigger is refused and audited. */
 export const MAX_ADJUDICATION_BYTES = 2048;
+/** Longest officer note (characters). Notes live with the alert, encrypted, for its 24 h. */
+export const MAX_NOTE_CHARS = 280;
 
 export type Availability = 'online' | 'offline' | 'stopped';
 
@@ -33,7 +32,9 @@ export interface Topics {
   status: string;
   alert(alertId: string): string;
   alertsWildcard: string;
-  adjudication(alertId: string): string;
+  /** Where officer `officerId` publishes a decision on `alertId`. */
+  adjudication(officerId: string, alertId: string): string;
+  /** The daemon's subscription: every officer, every alert. */
   adjudicationsWildcard: string;
   ack(alertId: string): string;
   acksWildcard: string;
@@ -46,12 +47,17 @@ export function topicsFor(prefix: string, vanId: string): Topics {
     status: `${base}/status`,
     alert: (id) => `${base}/alerts/${id}`,
     alertsWildcard: `${base}/alerts/+`,
-    adjudication: (id) => `${base}/adjudications/${id}`,
-    adjudicationsWildcard: `${base}/adjudications/+`,
+    adjudication: (officer, id) => `${base}/adjudications/${officer}/${id}`,
+    adjudicationsWildcard: `${base}/adjudications/+/+`,
     ack: (id) => `${base}/acks/${id}`,
     acksWildcard: `${base}/acks/+`,
   };
 }
+
+/** Alert ids: time-sortable, unguessable, topic-safe. */
+export const ALERT_ID_RE = /^[0-9A-Za-z-]{8,40}$/;
+/** Officer ids = broker user names: a collar number or similar, never a name. */
+export const OFFICER_ID_RE = /^[A-Za-z0-9._-]{1,32}$/;
 
 /** The alert id inside a topic ending in /<alertId>, or null when the topic is not of that shape. */
 export function alertIdFromTopic(topic: string): string | null {
@@ -59,8 +65,14 @@ export function alertIdFromTopic(topic: string): string | null {
   return ALERT_ID_RE.test(id) ? id : null;
 }
 
-/** Alert ids: time-sortable, unguessable, topic-safe (26 chars of Crockford base32 or uuid hex). */
-export const ALERT_ID_RE = /^[0-9A-Za-z-]{8,40}$/;
+/** Officer and alert of an adjudications/<officer>/<alertId> topic, or null. */
+export function decisionTopicParts(topic: string): { officerId: string; alertId: string } | null {
+  const parts = topic.split('/');
+  if (parts.length < 4 || parts[parts.length - 3] !== 'adjudications') return null;
+  const officerId = parts[parts.length - 2]!;
+  const alertId = parts[parts.length - 1]!;
+  return OFFICER_ID_RE.test(officerId) && ALERT_ID_RE.test(alertId) ? { officerId, alertId } : null;
+}
 
 export interface BoundingBox {
   /** Normalised to the frame: 0..1, ONVIF-style. */
@@ -70,26 +82,25 @@ export interface BoundingBox {
   bottom: number;
 }
 
-export interface AlertPayload {
+/** The alert message: that an alert exists, and nothing that shows or names a person. */
+export interface AlertMessage {
   schema: typeof SCHEMA;
   alertId: string;
   vanId: string;
+  /** The deployment the alert was raised in (null: raised outside one, e.g. on a bench rig). */
+  deploymentId: string | null;
   camera: string;
-  /** ISO-8601 time of the frame that raised the alert. */
+  /** ISO-8601 time of the frame that raised the alert (the van's clock). */
   capturedAt: string;
-  /** ISO-8601 time after which the alert and its images are deleted everywhere. */
+  /** ISO-8601 time the van stored the alert (the van's clock; alert-to-screen is measured from it). */
+  raisedAt: string;
+  /** ISO-8601 time after which the alert and its content are deleted everywhere. */
   expiresAt: string;
   /** Cosine similarity, and the deployment threshold in force (ONVIF Likelihood analogue). */
   likelihood: number;
   threshold: number;
-  /** Pseudonymous subject reference of the watchlist entry (ONVIF EnrollmentID analogue). */
-  enrollmentId: string;
+  /** Watchlist category ("wanted", "missing person"): what kind of alert, not who. */
   category: string;
-  boundingBox: BoundingBox;
-  /** Base64 JPEGs: the captured face, a downscaled context frame, the watchlist reference. */
-  faceJpeg: string;
-  contextJpeg: string;
-  referenceJpeg: string;
   /** "suggestion": the system never decides; an officer does. */
   decision: 'suggestion';
 }
@@ -97,25 +108,42 @@ export interface AlertPayload {
 export const ADJUDICATION_OUTCOMES = ['confirmed_match', 'false_alert', 'not_engaged'] as const;
 export type AdjudicationOutcome = (typeof ADJUDICATION_OUTCOMES)[number];
 
-export interface AdjudicationPayload {
+/**
+ * What happened after a confirmed match: the second step on the card. These are the outcomes
+ * forces publish for LFR deployments (Met and South Wales results tables: arrests, and people
+ * engaged without arrest), plus "not located" so an unfound person is not counted as engaged.
+ */
+export const ENGAGEMENT_OUTCOMES = ['arrested', 'spoken_to', 'no_further_action', 'not_located'] as const;
+export type EngagementOutcome = (typeof ENGAGEMENT_OUTCOMES)[number];
+
+/**
+ * Tablet -> daemon, on adjudications/<officer>/<alertId>. The officer is the topic's, which the
+ * broker ACL binds to the signed-in account; an `officerId` field, if sent, must be the same.
+ * First message: the decision (outcome, optional note). After "confirmed_match", a second
+ * message with the same outcome and `engagement` records what happened.
+ */
+export interface DecisionPayload {
   schema: typeof SCHEMA;
   alertId: string;
   outcome: AdjudicationOutcome;
-  /** The officer's collar number or id (not biometric; recorded in the audit trail). */
-  officerId: string;
+  engagement?: EngagementOutcome;
   /** ISO-8601 time on the tablet when the officer decided. */
   decidedAt: string;
-  /** Optional short note (kept in the audit trail; no names please). */
+  /** Optional short note: stored with the alert (encrypted) and deleted with it, never audited. */
   note?: string;
+  /** Optional; if present it must name the signed-in officer (else the decision is refused). */
+  officerId?: string;
 }
 
 export interface AckPayload {
   schema: typeof SCHEMA;
   alertId: string;
   accepted: boolean;
-  /** Present when accepted: the recorded decision. */
+  /** The officer whose message this answers (a tablet shows refusals of its own messages only). */
+  officerId: string;
+  /** Present when accepted: the recorded decision (and engagement, once recorded). */
   outcome?: AdjudicationOutcome;
-  officerId?: string;
+  engagement?: EngagementOutcome;
   /** Present when refused: why, in plain words (unknown alert, already decided, malformed). */
   reason?: string;
   recordedAt: string;
@@ -131,19 +159,24 @@ export interface StatusPayload {
   schema: typeof SCHEMA;
   vanId: string;
   updatedAt: string;
-  deployment: { id: string; location: string; threshold: number; endsAt: string } | null;
+  deployment: { id: string; location: string; threshold: number; startedAt?: string; endsAt: string } | null;
   watchlist: { subjects: number; expiresAt: string } | null;
   cameras: CameraStatus[];
   counts: { facesAnalysed: number; alerts: number; pendingOutbox: number };
   health: 'ok' | 'warn' | 'fail';
-  /** Free-form plain-language lines of what is wrong, if anything (never personal data). */
+  /** Plain-language lines of what is wrong, if anything (never personal data). */
   problems: string[];
   /** Result of the last USB auto-import, if any. */
   lastImport?: { at: string; ok: boolean; message: string };
 }
 
-/** Strict parse of an adjudication from a tablet. Returns a reason string when invalid. */
-export function parseAdjudication(topicAlertId: string, raw: Buffer): AdjudicationPayload | string {
+/**
+ * Strict parse of a decision from a tablet. `officerId` is the one the topic names (bound to the
+ * broker account by the ACL); `retained` is the message's retain flag. Returns a reason string
+ * when the message is refused.
+ */
+export function parseDecision(topic: { officerId: string; alertId: string }, raw: Buffer, retained = false): DecisionPayload | string {
+  if (retained) return 'retained messages are refused: a decision is sent once, never kept on the broker';
   if (raw.length > MAX_ADJUDICATION_BYTES) return `message too large (${raw.length} bytes, limit ${MAX_ADJUDICATION_BYTES})`;
   let v: unknown;
   try {
@@ -153,21 +186,76 @@ export function parseAdjudication(topicAlertId: string, raw: Buffer): Adjudicati
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
   const o = v as Record<string, unknown>;
-  const allowed = new Set(['schema', 'alertId', 'outcome', 'officerId', 'decidedAt', 'note']);
+  const allowed = new Set(['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'note', 'officerId']);
   const extra = Object.keys(o).filter((k) => !allowed.has(k));
   if (extra.length) return `unknown field(s): ${extra.join(', ')}`;
   if (o.schema !== SCHEMA) return `unsupported schema ${JSON.stringify(o.schema)}`;
-  if (typeof o.alertId !== 'string' || o.alertId !== topicAlertId) return 'alertId missing or does not match the topic';
+  if (typeof o.alertId !== 'string' || o.alertId !== topic.alertId) return 'alertId missing or does not match the topic';
+  if (o.officerId !== undefined && o.officerId !== topic.officerId) return `officerId "${String(o.officerId).slice(0, 32)}" is not the signed-in officer (${topic.officerId})`;
   if (typeof o.outcome !== 'string' || !(ADJUDICATION_OUTCOMES as readonly string[]).includes(o.outcome)) return 'outcome must be one of ' + ADJUDICATION_OUTCOMES.join(', ');
-  if (typeof o.officerId !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(o.officerId)) return 'officerId missing or malformed';
+  if (o.engagement !== undefined) {
+    if (typeof o.engagement !== 'string' || !(ENGAGEMENT_OUTCOMES as readonly string[]).includes(o.engagement)) return 'engagement must be one of ' + ENGAGEMENT_OUTCOMES.join(', ');
+    if (o.outcome !== 'confirmed_match') return 'an engagement outcome follows a confirmed match only';
+  }
   if (typeof o.decidedAt !== 'string' || Number.isNaN(Date.parse(o.decidedAt))) return 'decidedAt must be an ISO-8601 time';
-  if (o.note !== undefined && (typeof o.note !== 'string' || o.note.length > 280)) return 'note must be a string of at most 280 characters';
+  if (o.note !== undefined && (typeof o.note !== 'string' || o.note.length > MAX_NOTE_CHARS)) return `note must be a string of at most ${MAX_NOTE_CHARS} characters`;
   return {
     schema: SCHEMA,
     alertId: o.alertId,
     outcome: o.outcome as AdjudicationOutcome,
-    officerId: o.officerId,
+    ...(o.engagement !== undefined ? { engagement: o.engagement as EngagementOutcome } : {}),
     decidedAt: o.decidedAt,
-    ...(o.note !== undefined ? { note: o.note as string } : {}),
+    ...(o.note !== undefined && o.note !== '' ? { note: o.note as string } : {}),
   };
+}
+
+// The tablet's HTTPS API (src/tablet/server.ts), typed here beside the MQTT payloads so the page
+// and the van share one definition. Every /api/ request carries the officer's broker account.
+
+/** A decision as the van recorded it. */
+export interface RecordedDecision {
+  outcome: AdjudicationOutcome;
+  officerId: string;
+  decidedAt: string;
+  engagement: EngagementOutcome | null;
+}
+
+/** One alert in GET /api/state: what the message carries, plus its decision state. */
+export interface AlertSummary extends Omit<AlertMessage, 'schema' | 'vanId' | 'decision'> {
+  decision: RecordedDecision | null;
+}
+
+/** GET /api/state: the van's clock, the deployment, the cameras, the live alerts. */
+export interface TabletState {
+  schema: typeof SCHEMA;
+  /** The van's clock (ms since epoch) when the answer was made: tablets correct their offset. */
+  serverTime: number;
+  officerId: string;
+  vanId: string;
+  brokerConnected: boolean;
+  deployment: { id: string; location: string; startedAt: string; endsAt: string } | null;
+  cameras: { name: string; location: string | null }[];
+  alerts: AlertSummary[];
+}
+
+/** A note an officer wrote on an alert. */
+export interface AlertNote {
+  officerId: string;
+  at: string;
+  text: string;
+}
+
+/** GET /api/alerts/<id>: the content that never passes through the broker. */
+export interface AlertContent extends AlertSummary {
+  cameraLocation: string | null;
+  /** Pseudonymous subject reference and the bundle's reason text (CSV reason column). */
+  subjectRef: string;
+  reason: string;
+  /** Subject's box in the context frame, normalised 0..1. */
+  boundingBox: BoundingBox;
+  /** Base64 JPEGs: the captured face, the context frame (bystanders masked), the watchlist image. */
+  faceJpeg: string;
+  contextJpeg: string;
+  referenceJpeg: string;
+  notes: AlertNote[];
 }

@@ -1,7 +1,8 @@
-// Serves the officer tablet page (web/tablet/) over HTTPS on the van network. Served by the daemon
-// rather than dropped on a separate web server so that there is one thing to install and one TLS
-// certificate (the van CA's broker certificate) for the tablet to trust: the page and the broker's
-// WebSocket listener then share a host, and the page never comes from the internet (there is none).
+// Serves the officer tablet page (web/tablet/) and its API (src/tablet/api.ts: the only way an
+// alert's content leaves the van) over HTTPS on the van network. Served by the daemon rather than
+// a separate web server so that there is one thing to install and one CA for the tablet to trust:
+// the page and the broker's WebSocket listener share a host, and the page never comes from the
+// internet (there is none).
 //
 // The file set is a fixed allow-list (no directory serving, no path joins from the URL): the page,
 // its two scripts and stylesheet, the MQTT.js browser bundle from node_modules, and the compiled
@@ -18,6 +19,9 @@ import type { Config } from '../config/schema.js';
 import type { Component } from '../lifecycle.js';
 import { BUILD_ROOT, INSTALL_ROOT } from '../paths.js';
 import { SCHEMA } from '../mqtt/topics.js';
+import { brokerPaths } from '../mqtt/broker-setup.js';
+import { TabletApi, type TabletApiDeps } from './api.js';
+import { OfficerDirectory } from './officers.js';
 
 export interface TabletServerOptions {
   /** Address to listen on: the van LAN interface (or 0.0.0.0); tests use 127.0.0.1. */
@@ -30,7 +34,11 @@ export interface TabletServerOptions {
   topicPrefix: string;
   /** Port of the broker's MQTT-over-WebSocket TLS listener, on the same host name as the page. */
   brokerWsPort: number;
+  /** MQTT 5 session expiry the page asks for (config tablet.sessionExpirySeconds). */
+  sessionExpirySeconds: number;
   log: Logger;
+  /** The API (null: the page only, e.g. a test of the static files). */
+  api: TabletApi | null;
 }
 
 /** What the page fetches at start: where the broker is and which topic tree is this van's. */
@@ -39,6 +47,7 @@ export interface TabletPageConfig {
   vanId: string;
   topicPrefix: string;
   brokerWsPort: number;
+  sessionExpirySeconds: number;
 }
 
 interface Asset {
@@ -56,14 +65,15 @@ export function tabletAssets(installRoot = INSTALL_ROOT, buildRoot = BUILD_ROOT)
     ['/app.js', { file: path.join(web, 'app.js'), type: JS }],
     ['/view.js', { file: path.join(web, 'view.js'), type: JS }],
     ['/alert-list.js', { file: path.join(web, 'alert-list.js'), type: JS }],
+    ['/van-api.js', { file: path.join(web, 'van-api.js'), type: JS }],
     ['/style.css', { file: path.join(web, 'style.css'), type: 'text/css; charset=utf-8' }],
     ['/lib/mqtt.esm.js', { file: path.join(installRoot, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js'), type: JS }],
     ['/lib/topics.js', { file: path.join(buildRoot, 'src', 'mqtt', 'topics.js'), type: JS }],
   ]);
 }
 
-// Images arrive as data: URLs built in the page; the only network peer besides this origin is the
-// broker's wss listener. No inline script, no eval, no framing, no form posts.
+// Images arrive as data: URLs built in the page from the API's JSON; the only network peer besides
+// this origin is the broker's wss listener. No inline script, no eval, no framing, no form posts.
 const CSP = [
   "default-src 'none'",
   "script-src 'self'",
@@ -135,7 +145,7 @@ export class TabletServer implements Component {
   }
 
   private pageConfig(): TabletPageConfig {
-    return { schema: SCHEMA, vanId: this.opts.vanId, topicPrefix: this.opts.topicPrefix, brokerWsPort: this.opts.brokerWsPort };
+    return { schema: SCHEMA, vanId: this.opts.vanId, topicPrefix: this.opts.topicPrefix, brokerWsPort: this.opts.brokerWsPort, sessionExpirySeconds: this.opts.sessionExpirySeconds };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -144,6 +154,7 @@ export class TabletServer implements Component {
       return this.send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     }
     const pathname = new URL(req.url ?? '/', 'https://tablet.invalid').pathname;
+    if (this.opts.api && (await this.opts.api.handle(req, res, pathname, (r, status, type, body, extra) => this.send(r, status, type, body, req.method === 'HEAD', extra)))) return;
     if (pathname === '/config.json') {
       return this.send(res, 200, 'application/json; charset=utf-8', JSON.stringify(this.pageConfig()), req.method === 'HEAD');
     }
@@ -155,8 +166,8 @@ export class TabletServer implements Component {
     this.send(res, 200, asset.type, body, req.method === 'HEAD');
   }
 
-  private send(res: ServerResponse, status: number, type: string, body: string | Buffer, headOnly = false): void {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  private send(res: ServerResponse, status: number, type: string, body: string | Buffer, headOnly = false, extra: Record<string, string> = {}): void {
+    for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...extra })) res.setHeader(k, v);
     res.setHeader('Content-Type', type);
     res.setHeader('Content-Length', Buffer.byteLength(body));
     res.writeHead(status);
@@ -164,9 +175,23 @@ export class TabletServer implements Component {
   }
 }
 
-/** The daemon's one-liner: the tablet page as configured, or null when `tablet.enabled` is false. */
-export function tabletServerFromConfig(cfg: Config, log: Logger): TabletServer | null {
+/** What the API needs from the running van (see TabletApiDeps). */
+export type TabletVan = Omit<TabletApiDeps, 'officers' | 'cameras' | 'vanId' | 'log'>;
+
+/**
+ * The daemon's one-liner: the tablet page and its API as configured, or null when `tablet.enabled`
+ * is false. Needs the alert service, the deployment state, the broker link, audit and clock.
+ */
+export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan): TabletServer | null {
   if (!cfg.tablet.enabled) return null;
+  const tlog = log.child({ module: 'tablet' });
+  const api = new TabletApi({
+    ...van,
+    officers: new OfficerDirectory(brokerPaths(cfg).officersPasswd, [cfg.mqtt.username]),
+    cameras: cfg.cameras.filter((c) => c.enabled).map((c) => ({ name: c.name, location: c.location ?? null })),
+    vanId: cfg.van.id,
+    log: tlog,
+  });
   return new TabletServer({
     host: cfg.tablet.host,
     port: cfg.tablet.port,
@@ -175,6 +200,8 @@ export function tabletServerFromConfig(cfg: Config, log: Logger): TabletServer |
     vanId: cfg.van.id,
     topicPrefix: cfg.mqtt.topicPrefix,
     brokerWsPort: cfg.tablet.brokerWsPort,
-    log: log.child({ module: 'tablet' }),
+    sessionExpirySeconds: cfg.tablet.sessionExpirySeconds,
+    log: tlog,
+    api,
   });
 }

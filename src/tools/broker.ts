@@ -1,17 +1,15 @@
-// A local mosquitto for `lfr demo`, the benches and the tests, run with THE project's broker
-// config (config/mosquitto/*.template), its certificate script and its account script, on free
-// loopback ports in a temp dir, as the van's broker would be. stop()/start() keep the ports and the
-// data folder, so a test can take the broker away and bring it back. Not product code: the van's
-// broker is installed by scripts/install.sh and run by systemd.
+// A local mosquitto for the tests, the demo and `lfr bench tablet`: set up by THE product's
+// `setupBroker` (src/mqtt/broker-setup.ts, what `lfr broker setup` and install.sh run) from an
+// lfr config, then run as a child process on that config. On a van systemd runs mosquitto; this
+// file is only for the places that need one of their own (NOT the product: src/tools/).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { INSTALL_ROOT } from '../paths.js';
+import { configSchema, type Config } from '../config/schema.js';
+import { brokerPaths, reloadBroker, setupBroker, writeOfficerFiles } from '../mqtt/broker-setup.js';
+import { hashPassword, randomPassword, readPasswd } from '../mqtt/passwd.js';
 import { freePort } from '../util/net.js';
-
-export { freePort };
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => {
   try {
@@ -22,22 +20,45 @@ export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) 
   }
 });
 
-export interface BrokerUser {
+export type BrokerUser = Account;
+
+export interface Account {
   user: string;
   password: string;
 }
 
+export interface LocalBrokerOptions {
+  /** Officer accounts to create (their passwords are random and kept in `officers`); default PC1001, PC1002. */
+  officers?: string[];
+  vanId?: string;
+  topicPrefix?: string;
+  /** Address of both listeners (loopback by default). */
+  bind?: string;
+}
+
+/** The lfr config fragment (mqtt, broker, tablet cert) that points a van at this broker. */
+export interface BrokerConfigFragment {
+  mqtt: { url: string; username: string; passwordFile: string; caFile: string; topicPrefix: string };
+  broker: Config['broker'];
+  tabletCert: { certFile: string; keyFile: string };
+}
+
 export class LocalBroker {
   proc: ChildProcess | null = null;
-  dir = '';
+  readonly dir: string;
   mqttPort = 0;
   wsPort = 0;
-  caFile = '';
-  readonly daemon: BrokerUser = { user: 'lfr-daemon', password: '' };
-  readonly tablet: BrokerUser = { user: 'tablet-1', password: '' };
+  config!: Config;
   stderr = '';
+  readonly daemon: Account = { user: 'lfr-daemon', password: '' };
+  readonly officers: Account[] = [];
 
-  constructor(readonly prefix = 'lfr') {}
+  constructor(private readonly opts: LocalBrokerOptions = {}) {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-broker-'));
+    // As root, mosquitto drops to its own user before reading its files: it must be able to
+    // enter this folder (the files inside keep their own narrow modes and owners).
+    chmodSync(this.dir, 0o711);
+  }
 
   get url(): string {
     return `mqtts://127.0.0.1:${this.mqttPort}`;
@@ -45,61 +66,73 @@ export class LocalBroker {
   get wsUrl(): string {
     return `wss://127.0.0.1:${this.wsPort}`;
   }
+  get caFile(): string {
+    return path.join(this.dir, 'tls', 'ca.crt');
+  }
 
-  /** Make certs and users with the project's scripts, render the project's config, start. */
+  /** The first officer account (the demo's sign-in; what the tests call the tablet's account). */
+  get tablet(): Account {
+    return this.officers[0]!;
+  }
+
+  /** The config fragment for a van using this broker. */
+  fragment(): BrokerConfigFragment {
+    const c = this.config;
+    return {
+      mqtt: { url: this.url, username: this.daemon.user, passwordFile: c.mqtt.passwordFile!, caFile: c.mqtt.caFile!, topicPrefix: c.mqtt.topicPrefix },
+      broker: c.broker,
+      tabletCert: { certFile: c.tablet.certFile, keyFile: c.tablet.keyFile },
+    };
+  }
+
+  /** Set up with the product's setupBroker, create the officers, start. */
   async setup(): Promise<this> {
     if (!MOSQUITTO) throw new Error('mosquitto is not installed');
-    this.dir = await mkdtemp(path.join(os.tmpdir(), 'lfr-broker-'));
-    const d = (f: string) => path.join(this.dir, f);
-    execFileSync(path.join(INSTALL_ROOT, 'scripts/make-certs.sh'), [d('tls')], { stdio: 'pipe' });
-    execFileSync(path.join(INSTALL_ROOT, 'scripts/mqtt-users.sh'), [d('passwd'), this.daemon.user, d('daemon.pass'), this.tablet.user, d('tablet.pass')], { stdio: 'pipe' });
-    this.daemon.password = (await readFile(d('daemon.pass'), 'utf8')).trim();
-    this.tablet.password = (await readFile(d('tablet.pass'), 'utf8')).trim();
-    this.caFile = d('tls/ca.crt');
     this.mqttPort = await freePort();
     this.wsPort = await freePort();
-    await mkdir(d('data'), { recursive: true });
-    const vars: Record<string, string> = {
-      // As root, mosquitto would switch to the 'mosquitto' user, which cannot read the temp dir.
-      RUN_AS: os.userInfo().uid === 0 ? 'user root' : '',
-      PASSWORD_FILE: d('passwd'),
-      ACL_FILE: d('acl'),
-      DATA_DIR: d('data'),
-      LOG_DEST: 'stderr',
-      MQTT_PORT: String(this.mqttPort),
-      WS_PORT: String(this.wsPort),
-      BIND: '127.0.0.1',
-      CA_FILE: this.caFile,
-      CERT_FILE: d('tls/broker.crt'),
-      KEY_FILE: d('tls/broker.key'),
-      DAEMON_USER: this.daemon.user,
-      PREFIX: this.prefix,
-    };
-    const render = (t: string) => t.replace(/@([A-Z_]+)@/g, (_, k: string) => {
-      if (!(k in vars)) throw new Error(`template variable ${k} has no value`);
-      return vars[k]!;
+    const d = (...p: string[]) => path.join(this.dir, ...p);
+    const bind = this.opts.bind ?? '127.0.0.1';
+    this.config = configSchema.parse({
+      van: { id: this.opts.vanId ?? 'van-1' },
+      mqtt: { url: this.url, username: this.daemon.user, passwordFile: d('daemon.pass'), caFile: d('tls', 'ca.crt'), topicPrefix: this.opts.topicPrefix ?? 'lfr' },
+      broker: { confFile: d('mosquitto.conf'), dir: d('broker'), pidFile: d('broker', 'mosquitto.pid'), mqttPort: this.mqttPort, mqttBind: bind, wsPort: this.wsPort, wsBind: bind },
+      // The page's certificate: the same names as the broker's, from the same CA.
+      tablet: { certFile: d('tls', 'tablet.crt'), keyFile: d('tls', 'tablet.key') },
     });
-    const dir = path.join(INSTALL_ROOT, 'config/mosquitto');
-    await writeFile(d('mosquitto.conf'), render(await readFile(path.join(dir, 'lfr.conf.template'), 'utf8')));
-    await writeFile(d('acl'), render(await readFile(path.join(dir, 'lfr.acl.template'), 'utf8')), { mode: 0o600 });
+    await setupBroker(this.config);
+    this.daemon.password = readFileSync(d('daemon.pass'), 'utf8').trim();
+    for (const id of this.opts.officers ?? ['PC1001', 'PC1002']) this.addOfficer(id, false);
     await this.start();
     return this;
   }
 
+  /** A new officer account (as `lfr officers add` makes it), reloading a running broker. */
+  addOfficer(user: string, reload = true): Account {
+    const p = brokerPaths(this.config);
+    const users = readPasswd(p.officersPasswd);
+    const acc = { user, password: randomPassword() };
+    users.set(user, hashPassword(acc.password));
+    writeOfficerFiles(this.config, users);
+    this.officers.push(acc);
+    if (reload) reloadBroker(this.config);
+    return acc;
+  }
+
   async start(): Promise<void> {
-    const proc = spawn(MOSQUITTO!, ['-c', path.join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(MOSQUITTO!, ['-c', this.config.broker.confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const from = this.stderr.length;
     proc.stderr?.on('data', (b: Buffer) => (this.stderr += b.toString()));
     this.proc = proc;
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${this.stderr}`);
-      if ((await canConnect(this.mqttPort)) && (await canConnect(this.wsPort))) return;
-      await new Promise((r) => setTimeout(r, 50));
+    // Ready when mosquitto says so: probing the TLS ports with bare TCP would log an SSL error.
+    while (!this.stderr.slice(from).includes(' running')) {
+      if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${this.stderr.slice(from)}`);
+      if (Date.now() > deadline) throw new Error(`mosquitto did not start: ${this.stderr.slice(from)}`);
+      await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`mosquitto did not listen: ${this.stderr}`);
   }
 
-  /** SIGTERM (mosquitto saves its persistence file), SIGKILL after 5 s. */
+  /** SIGTERM, SIGKILL after 5 s. Persistence is off: nothing survives a restart. */
   async stop(): Promise<void> {
     const proc = this.proc;
     this.proc = null;
@@ -116,17 +149,6 @@ export class LocalBroker {
 
   async cleanup(): Promise<void> {
     await this.stop();
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

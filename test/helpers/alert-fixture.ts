@@ -10,7 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import sharp from 'sharp';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import type { AlertCandidate } from '../../src/alerts/types.js';
-import type { AlertPayload, Topics } from '../../src/mqtt/topics.js';
+import type { AlertMessage, Topics } from '../../src/mqtt/topics.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { TestMosquitto } from './mosquitto.js';
 
@@ -19,7 +19,7 @@ export async function tempConfig(broker: TestMosquitto | null, extra: Record<str
   const cfg = configSchema.parse({
     van: { id: 'van-7' },
     paths: { stateDir: path.join(dir, 'state'), runtimeDir: path.join(dir, 'run') },
-    mqtt: broker ? { url: broker.url, username: broker.daemon.user, passwordFile: path.join(broker.dir, 'daemon.pass'), caFile: broker.caFile } : {},
+    ...(broker ? { mqtt: broker.fragment().mqtt, broker: broker.fragment().broker } : {}),
     ...extra,
   });
   return { cfg, dir };
@@ -60,26 +60,30 @@ export async function candidate(now: number, subjectRef = `SUBJ-${randomBytes(6)
 
 export interface Tablet {
   client: MqttClient;
-  received: AlertPayload[];
+  received: AlertMessage[];
+  /** The officer account it signed in with. */
+  officer: string;
   receivedAt: Map<string, number>;
   close(): Promise<void>;
 }
 
-/** A browser-like tablet: MQTT over WebSocket over TLS, persistent session, QoS 1 (it PUBACKs). */
-export async function tablet(broker: TestMosquitto, topics: Topics, clientId = 'tablet-test'): Promise<Tablet> {
+/** A browser-like tablet: MQTT 5 over WebSocket over TLS as an officer, session kept, QoS 1. */
+export async function tablet(broker: TestMosquitto, topics: Topics, clientId = 'tablet-test', account = broker.tablet): Promise<Tablet> {
   const client = mqtt.connect(broker.wsUrl, {
-    username: broker.tablet.user,
-    password: broker.tablet.password,
+    username: account.user,
+    password: account.password,
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: 300 },
     ca: await import('node:fs/promises').then((f) => f.readFile(broker.caFile)),
     clientId,
     clean: false,
     reconnectPeriod: 500,
   });
-  const received: AlertPayload[] = [];
+  const received: AlertMessage[] = [];
   const receivedAt = new Map<string, number>();
   client.on('message', (topic, payload) => {
     if (!topic.includes('/alerts/')) return;
-    const p = JSON.parse(payload.toString()) as AlertPayload;
+    const p = JSON.parse(payload.toString()) as AlertMessage;
     received.push(p);
     if (!receivedAt.has(p.alertId)) receivedAt.set(p.alertId, performance.now());
   });
@@ -88,7 +92,7 @@ export async function tablet(broker: TestMosquitto, topics: Topics, clientId = '
     client.once('error', reject);
   });
   await client.subscribeAsync(topics.alertsWildcard, { qos: 1 });
-  return { client, received, receivedAt, close: () => client.endAsync() };
+  return { client, received, receivedAt, officer: account.user, close: () => client.endAsync() };
 }
 
 export function capturingLogger(): { log: Logger; lines: string[] } {

@@ -13,6 +13,7 @@
 // Van.create registers t.teardown for the daemon, the broker, the cameras and the temp dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -127,10 +128,11 @@ export class Van {
       van: { id: 'van-test' },
       paths: { stateDir: path.join(van.dir, 'state'), runtimeDir: path.join(van.dir, 'run') },
       watchlist: { vanKeyFile: van.keys.vanKey, trustedSigningKeys: [van.keys.signingPub] },
-      mqtt: b ? { url: b.url, username: b.daemon.user, passwordFile: path.join(b.dir, 'daemon.pass'), caFile: b.caFile } : { url: `mqtts://127.0.0.1:${await freePort()}` },
+      // The broker's accounts and files as `lfr broker setup` wrote them (test/helpers/mosquitto.ts).
+      ...(b ? { mqtt: b.fragment().mqtt, broker: b.fragment().broker } : { mqtt: { url: `mqtts://127.0.0.1:${await freePort()}` } }),
       cameras,
       health: { metricsPort: van.metricsPort, intervalSeconds: 5 },
-      tablet: opts.tablet && b ? { enabled: true, host: '127.0.0.1', port: van.tabletPort, certFile: path.join(b.dir, 'tls', 'broker.crt'), keyFile: path.join(b.dir, 'tls', 'broker.key'), brokerWsPort: b.wsPort } : { enabled: false },
+      tablet: opts.tablet && b ? { enabled: true, host: '127.0.0.1', port: van.tabletPort, ...b.fragment().tabletCert, brokerWsPort: b.wsPort } : { enabled: false },
     };
     van.config = deepMerge(base, opts.config ?? {});
     mkdirSync(path.join(van.dir, 'state'), { recursive: true });
@@ -238,7 +240,9 @@ export class Van {
         writeFileSync(path.join(src, f), img);
         return f;
       });
-      rows.push([s.ref, s.category ?? 'wanted', s.reason ?? 'test', files.join(';')].join(','));
+      // RFC 4180: a field with a comma or a quote is quoted (a reason text often has both).
+      const q = (f: string) => (/[",\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
+      rows.push([s.ref, s.category ?? 'wanted', s.reason ?? 'test', files.join(';')].map(q).join(','));
     });
     writeFileSync(path.join(src, 'watchlist.csv'), rows.join('\n') + '\n');
     const out = path.join(this.dir, 'station', `${name}.lfrwl`);
@@ -273,6 +277,26 @@ export class Van {
     });
     await client.subscribeAsync(`${prefix}/alerts/+`, { qos: 1 });
     return { alerts, client };
+  }
+
+  /**
+   * GET a path of the van's tablet page over HTTPS (the van CA trusted), signed in as an officer
+   * (default: the broker's first officer account; null: no credentials). Needs `tablet: true`.
+   * E.g. `van.tabletGet('/api/alerts/' + id)` for an alert's content (faces, subject reference).
+   */
+  tabletGet(p: string, account: { user: string; password: string } | null | undefined = this.broker?.tablet): Promise<{ status: number; body: string }> {
+    if (!this.tabletPort || !this.broker) throw new Error('this van serves no tablet page (Van.create with tablet: true)');
+    const ca = readFileSync(this.broker.caFile);
+    const headers: Record<string, string> = account ? { Authorization: `Basic ${Buffer.from(`${account.user}:${account.password}`).toString('base64')}` } : {};
+    return new Promise((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: this.tabletPort, path: p, ca, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        })
+        .on('error', reject);
+    });
   }
 
   /** `lfr status --json` of the running daemon. */

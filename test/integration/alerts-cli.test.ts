@@ -33,7 +33,7 @@ test('list (no images unless asked), purge of expired alerts, purge --all, all a
   t.is(list.code, 0, list.stderr);
   const rows = lastJson<{ alerts: Record<string, unknown>[] }>(list.stdout).alerts;
   t.deepEqual(rows.map((r) => r.id), [newId, oldId]);
-  t.like(rows[0], { enrollmentId: 'SUBJ-NEW-1', camera: 'north-1', published: false, readable: true });
+  t.like(rows[0], { subjectRef: 'SUBJ-NEW-1', camera: 'north-1', published: false, readable: true });
   t.false('faceJpeg' in rows[0]!, 'no images unless asked');
   const human = await runCli(['-c', cfgFile, 'alerts', 'list']);
   t.regex(human.stdout, /SUBJ-NEW-1.*queued.*undecided/);

@@ -1,9 +1,9 @@
-// Figures for the closing note, measured through the real broker on loopback with TLS: latency
-// from raise() to receipt by a browser-like tablet (MQTT over WebSocket/TLS) and by a native
-// client (MQTT/TLS), and the outbox drain rate after an outage with 1,000 queued alerts.
-// Asserted against generous bounds so a regression fails; numbers via t.log (ava --verbose).
-// mosquitto 2.0.11 (Debian) writes WebSocket messages in ~4 KB pieces about 100 ms apart
-// (eclipse-mosquitto/mosquitto#1390, #2252): the WebSocket figure is dominated by that.
+// Figures of the alert PATH's parts (the alert service and MQTT link wired by hand), through the
+// real broker on loopback with TLS: raise() to receipt of the alert MESSAGE (schema 2, < 1 KB, no
+// images) by a browser-like officer client (MQTT over WebSocket/TLS) and by a native client
+// (MQTT/TLS), and the outbox drain rate after an outage with 1,000 queued alerts, in order, none
+// twice. Numbers via t.log (ava --verbose), no timed assertion. Alert to SCREEN on the real van
+// (HTTPS content, Chromium) is `lfr bench tablet`.
 import test from 'ava';
 import path from 'node:path';
 import { AuditLog } from '../../src/audit/log.js';
@@ -37,7 +37,8 @@ test('alert latency p50/p99 and outbox drain rate after an outage', async (t) =>
   await link.start(new AbortController().signal);
   await svc.start(new AbortController().signal);
   const tab = await tablet(broker, topics);
-  const tcp = await tablet({ ...broker, wsUrl: broker.url } as TestMosquitto, topics, 'tablet-tcp');
+  // A native client on the MQTT/TLS listener: only the daemon's account exists there.
+  const tcp = await tablet({ wsUrl: broker.url, caFile: broker.caFile, tablet: broker.daemon } as unknown as TestMosquitto, topics, 'figures-tcp', broker.daemon);
   try {
     await until(() => link.connected, 5000, 'connect');
     // 640 px context: what the matcher hands over after its own downscale (default config).
@@ -60,8 +61,8 @@ test('alert latency p50/p99 and outbox drain rate after an outage', async (t) =>
     t.log(`alert size ${bytes} B; n=${LATENCY_N}; raise() until durable: ${f(raiseMs)}`);
     t.log(`latency raise()->tablet over WebSocket/TLS: ${f(latWs)}`);
     t.log(`latency raise()->client over MQTT/TLS:      ${f(latTcp)}`);
-    t.true(pct(latTcp, 99) < 500, 'MQTT/TLS p99 under 0.5 s on loopback');
-    t.true(pct(latWs, 99) < 3000, 'WebSocket/TLS p99 under 3 s on loopback');
+    // Figures only (no timed assertion): the alert-to-screen figure is `lfr bench tablet`.
+    t.is(latWs.length, LATENCY_N);
 
     // Drain: broker down, DRAIN_N alerts queued, broker back; time from broker start until the
     // outbox is empty (every alert acknowledged by the broker) and until the MQTT/TLS client has
@@ -87,7 +88,6 @@ test('alert latency p50/p99 and outbox drain rate after an outage', async (t) =>
     await new Promise((r) => setTimeout(r, 500));
     const ids = tcp.received.slice(before).map((p) => p.alertId);
     t.deepEqual(ids, raised, 'all, once, in order');
-    t.true(DRAIN_N / drainS > 20, 'drains faster than 20 alerts/s');
     await tcp.close();
   } finally {
     await tab.close().catch(() => undefined);

@@ -1,17 +1,20 @@
-// Outbox through a real broker outage and a daemon restart: alerts raised while the broker is
-// down for 30 s (and across a daemon restart in the middle) all reach an acknowledging tablet
-// after it returns, in the order raised, none twice.
-import test from 'ava';
+// Outbox through a real broker outage and a daemon restart (the alert service and MQTT link
+// wired by hand, as the daemon wires them: a test of the parts): alerts raised while the broker is
+// down for 30 s (and across a daemon restart in the middle) are all published once the broker
+// returns, in the order raised, none twice. The broker keeps nothing across its restart
+// (persistence off): a tablet re-reads missed alerts over HTTPS (tablet-browser test).
 import { AuditLog } from '../../src/audit/log.js';
 import { AlertService } from '../../src/alerts/service.js';
 import { LfrMqttClient } from '../../src/mqtt/client.js';
 import { systemClock } from '../../src/lifecycle.js';
 import { silentLogger } from '../../src/log.js';
-import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
+import { TestMosquitto } from '../helpers/mosquitto.js';
 import { candidate, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
 import type { Config } from '../../src/config/schema.js';
 import path from 'node:path';
-import { requirePrereqs } from '../helpers/prereq.js';
+import { needs } from '../helpers/prereq.js';
+
+const { test } = needs(['mosquitto']);
 
 async function daemon(cfg: Config, audit: AuditLog) {
   const log = silentLogger();
@@ -23,8 +26,7 @@ async function daemon(cfg: Config, audit: AuditLog) {
   return { mqtt, alerts, stop: async () => (await alerts.stop(), await mqtt.stop()) };
 }
 
-test('broker down 30 s and a daemon restart: every alert arrives once, in order', async (t) => {
-  requirePrereqs(['mosquitto']);
+test('broker down 30 s and a daemon restart: every alert is published once, in order', async (t) => {
   t.timeout(120_000);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);
@@ -51,18 +53,16 @@ test('broker down 30 s and a daemon restart: every alert arrives once, in order'
     t.is(tab.received.length, 3, 'nothing can arrive while the broker is down');
     await broker.start();
 
-    await until(() => tab.received.length >= 10, 30_000, 'all alerts after the outage');
+    await until(() => d.alerts.pendingCount() === 0, 30_000, 'all alerts published after the outage');
     await new Promise((r) => setTimeout(r, 1000)); // a late duplicate would show here
-    const ids = tab.received.map((p) => p.alertId);
-    t.deepEqual(ids, raised, 'every alert, once, in the order raised');
-    t.is(d.alerts.pendingCount(), 0);
-    const p = tab.received[5]!;
-    t.is(p.schema, 1);
+    const published = audit.list(100, 'alert.published').reverse().map((e) => e.fields.alertId);
+    t.deepEqual(published, raised, 'every alert published once, in the order raised');
+    // What a tablet that is connected receives: the message only, no image, no subject.
+    const p = tab.received[0]!;
+    t.is(p.schema, 2);
     t.is(p.camera, 'north-1');
-    t.true(Buffer.from(p.faceJpeg, 'base64').subarray(0, 2).equals(Buffer.from([0xff, 0xd8])), 'face is a JPEG');
-    t.true(Buffer.from(p.contextJpeg, 'base64').subarray(0, 2).equals(Buffer.from([0xff, 0xd8])), 'context is a JPEG');
+    t.deepEqual(Object.keys(p).sort(), ['alertId', 'camera', 'capturedAt', 'category', 'decision', 'deploymentId', 'expiresAt', 'likelihood', 'raisedAt', 'schema', 'threshold', 'vanId']);
     t.true(audit.verify().ok);
-    t.is(audit.list(100, 'alert.published').length, 10);
   } finally {
     await tab.close().catch(() => undefined);
     await d.stop().catch(() => undefined);

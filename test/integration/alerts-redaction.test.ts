@@ -1,19 +1,20 @@
 // Logs are evidence and a leak risk: run the whole alert path (raise, publish through the real
-// broker, adjudication, junk adjudication, purge) with a capturing pino destination at debug
-// level and assert that no image, subject reference, key or password reaches a log line.
-import test from 'ava';
+// broker, adjudication, junk adjudication, purge; the parts wired by hand) with a capturing pino
+// destination at debug level and assert that no image, subject reference, note, key or password
+// reaches a log line.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../src/audit/log.js';
 import { AlertService } from '../../src/alerts/service.js';
 import { LfrMqttClient } from '../../src/mqtt/client.js';
 import { SCHEMA, topicsFor } from '../../src/mqtt/topics.js';
-import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
+import { TestMosquitto } from '../helpers/mosquitto.js';
 import { candidate, capturingLogger, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
-import { requirePrereqs } from '../helpers/prereq.js';
+import { needs } from '../helpers/prereq.js';
 
-test('the alert path logs no image, subject reference, key or password', async (t) => {
-  requirePrereqs(['mosquitto']);
+const { test } = needs(['mosquitto']);
+
+test('the alert path logs no image, subject reference, note, key or password', async (t) => {
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);
   const { log, lines } = capturingLogger();
@@ -27,12 +28,13 @@ test('the alert path logs no image, subject reference, key or password', async (
   const tab = await tablet(broker, topics);
   const secrets: { what: string; value: string }[] = [
     { what: 'daemon password', value: broker.daemon.password },
-    { what: 'tablet password', value: broker.tablet.password },
+    { what: 'officer password', value: broker.tablet.password },
   ];
   try {
     await until(() => link.connected, 5000, 'connect');
     const subjectRef = 'SUBJ-REDACTME-77';
     const c = await candidate(now, subjectRef);
+    const context64 = c.contextJpeg.toString('base64');
     const face64 = c.faceJpeg.toString('base64');
     const ref64 = c.referenceJpeg.toString('base64');
     const id = await svc.raise(c);
@@ -46,10 +48,9 @@ test('the alert path logs no image, subject reference, key or password', async (
       { what: 'alert key (base64)', value: keyBytes.toString('base64') },
     );
     await until(() => tab.received.length === 1, 10_000, 'alert');
-    const context64 = tab.received[0]!.contextJpeg;
-    secrets.push({ what: 'context JPEG (base64)', value: context64.slice(200, 260) });
-    await tab.client.publishAsync(topics.adjudication(id), JSON.stringify({ schema: SCHEMA, alertId: id, outcome: 'false_alert', officerId: 'PC1', decidedAt: new Date().toISOString() }), { qos: 1 });
-    await tab.client.publishAsync(topics.adjudication(id), `{"schema":1,"alertId":"${id}","faceJpeg":"${face64.slice(0, 300)}"}`, { qos: 1 });
+    secrets.push({ what: 'context JPEG (base64)', value: context64.slice(200, 260) }, { what: 'note', value: 'NOTE-REDACTME' });
+    await tab.client.publishAsync(topics.adjudication(tab.officer, id), JSON.stringify({ schema: SCHEMA, alertId: id, outcome: 'false_alert', decidedAt: new Date().toISOString(), note: 'NOTE-REDACTME' }), { qos: 1 });
+    await tab.client.publishAsync(topics.adjudication(tab.officer, id), `{"schema":2,"alertId":"${id}","faceJpeg":"${face64.slice(0, 300)}"}`, { qos: 1 });
     await until(() => svc.counts.adjudications === 1 && svc.counts.rejectedAdjudications === 1, 5000, 'adjudications');
     now += 25 * 3600_000;
     await svc.purge(now);

@@ -49,7 +49,7 @@ test('an alert past its age limit is purged at start-up and periodically, irretr
   t.false(fileBytes(file).includes(Buffer.from(`FACEMARK-${oldRef}`)), 'JPEG marker never stored in clear');
   const keyFile = path.join(cfg.paths.runtimeDir, cfg.alerts.keyDir, `${oldId}.key`);
   t.true(existsSync(keyFile));
-  t.is(svc.store.payload(oldId)?.enrollmentId, oldRef);
+  t.is(svc.store.content(oldId)?.subjectRef, oldRef);
 
   const sched = new RetentionScheduler([svc], { intervalMs: 60_000, clock, log: silentLogger(), audit });
   now += 22 * H - 1; // 1 ms before the old alert's 24 h
@@ -74,7 +74,7 @@ test('an alert past its age limit is purged at start-up and periodically, irretr
   await svc2.stop();
   const purges = audit.list(100, 'alert.purged').map((e) => e.fields.alertId);
   t.deepEqual(purges.sort(), [oldId, youngId].sort());
-  t.true(audit.list(10, 'retention.purge').length >= 2);
+  t.true(audit.list(10, 'retention.purge').length >= 1, 'the scheduler audits the purge that deleted something');
   t.true(audit.verify().ok);
   audit.close();
 });

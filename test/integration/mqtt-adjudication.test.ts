@@ -1,7 +1,9 @@
-// Adjudications from a tablet through the real broker: a valid one is recorded, audited,
-// acknowledged (retained) and raised as an event; malformed, oversized, unknown and repeated
-// ones are refused, audited and answered, and the daemon carries on publishing alerts.
-import test from 'ava';
+// Decisions from tablets through the real broker (the alert service and MQTT link wired by hand,
+// as the daemon wires them: a test of the PARTS; the officer-binding proof through `lfr run` is
+// test/integration/officers-van.test.ts). A valid decision is recorded, audited, acknowledged
+// (not retained) and raised as an event; its note is sealed with the alert, never audited; the
+// engagement step follows a confirmed match; malformed, oversized, unknown, repeated, retained
+// and impersonating ones are refused, audited and answered, and the daemon carries on.
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
@@ -10,12 +12,14 @@ import { AlertService, type AdjudicationRecord } from '../../src/alerts/service.
 import { LfrMqttClient } from '../../src/mqtt/client.js';
 import { MAX_ADJUDICATION_BYTES, SCHEMA, topicsFor, type AckPayload } from '../../src/mqtt/topics.js';
 import { silentLogger } from '../../src/log.js';
-import { MOSQUITTO, TestMosquitto } from '../helpers/mosquitto.js';
+import { TestMosquitto } from '../helpers/mosquitto.js';
 import { candidate, tablet, tempConfig, until } from '../helpers/alert-fixture.js';
-import { requirePrereqs } from '../helpers/prereq.js';
+import { needs } from '../helpers/prereq.js';
 
-test('adjudication intake: strict, audited, acknowledged, and the daemon unaffected by junk', async (t) => {
-  requirePrereqs(['mosquitto']);
+const { test } = needs(['mosquitto']);
+
+test('decision intake: strict, audited, acknowledged, notes sealed, and the daemon unaffected by junk', async (t) => {
+  t.timeout(60_000);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);
   const audit = new AuditLog(path.join(cfg.paths.stateDir, 'audit.db'), Date.now).open();
@@ -26,6 +30,7 @@ test('adjudication intake: strict, audited, acknowledged, and the daemon unaffec
   await link.start(ac.signal);
   await svc.start(ac.signal);
   const tab = await tablet(broker, topics);
+  const me = tab.officer;
   const acks: AckPayload[] = [];
   tab.client.on('message', (topic, p) => {
     if (topic.includes('/acks/') && p.length) acks.push(JSON.parse(p.toString()) as AckPayload);
@@ -37,47 +42,56 @@ test('adjudication intake: strict, audited, acknowledged, and the daemon unaffec
     await until(() => link.connected, 5000, 'daemon connect');
     const id = await svc.raise(await candidate(Date.now()));
     await until(() => tab.received.length === 1, 10_000, 'the alert');
-    const good = { schema: SCHEMA, alertId: id, outcome: 'confirmed_match', officerId: 'PC1234', decidedAt: new Date().toISOString() };
-    const send = (alertId: string, body: string | Buffer) => tab.client.publishAsync(topics.adjudication(alertId), body, { qos: 1 });
+    const good = { schema: SCHEMA, alertId: id, outcome: 'confirmed_match', decidedAt: new Date().toISOString(), note: 'NOTE-MARKER by the bus stop' };
+    const send = (alertId: string, body: string | Buffer, retain = false) => tab.client.publishAsync(topics.adjudication(me, alertId), body, { qos: 1, retain });
 
     await send(id, '{not json');
     await send(id, Buffer.alloc(MAX_ADJUDICATION_BYTES + 1000, 0x41));
     await send(id, JSON.stringify({ ...good, outcome: 'arrested' }));
     await send(id, JSON.stringify({ ...good, faceJpeg: 'AAAA' }));
+    await send(id, JSON.stringify({ ...good, officerId: 'PC1002' }));
+    await send(id, JSON.stringify(good), true);
     await send('zzzzzzzzzzzz', JSON.stringify({ ...good, alertId: 'zzzzzzzzzzzz' }));
     await send(id, JSON.stringify(good));
-    await send(id, JSON.stringify({ ...good, outcome: 'false_alert', officerId: 'PC9' }));
-    await until(() => acks.length >= 7, 10_000, 'seven answers');
+    await send(id, JSON.stringify({ ...good, outcome: 'false_alert', note: undefined }));
+    await send(id, JSON.stringify({ ...good, engagement: 'arrested', note: undefined }));
+    await send(id, JSON.stringify({ ...good, engagement: 'spoken_to', note: undefined }));
+    // Answers go to alerts the van holds; "zzzz..." (unknown) gets none, by design.
+    await until(() => acks.length >= 10, 10_000, 'ten answers');
 
     const accepted = acks.filter((a) => a.accepted);
-    t.is(accepted.length, 1);
-    t.like(accepted[0], { alertId: id, outcome: 'confirmed_match', officerId: 'PC1234' });
+    t.is(accepted.length, 2);
+    t.like(accepted[0], { alertId: id, outcome: 'confirmed_match', officerId: me });
+    t.like(accepted[1], { alertId: id, outcome: 'confirmed_match', engagement: 'arrested', officerId: me });
     const reasons = acks.filter((a) => !a.accepted).map((a) => a.reason ?? '');
-    t.true(reasons.some((r) => /JSON/.test(r)));
-    t.true(reasons.some((r) => /too large/.test(r)));
-    t.true(reasons.some((r) => /outcome/.test(r)));
-    t.true(reasons.some((r) => /unknown field/.test(r)));
-    t.true(reasons.some((r) => /unknown alert/.test(r)));
-    t.true(reasons.some((r) => /already decided/.test(r)));
-
-    t.is(events.length, 1);
-    t.like(events[0], { alertId: id, outcome: 'confirmed_match', officerId: 'PC1234' });
-    t.like(svc.store.get(id), { outcome: 'confirmed_match', officerId: 'PC1234' });
+    for (const re of [/JSON/, /too large/, /outcome/, /unknown field/, /not the signed-in officer/, /retained/, /already decided/, /engagement already recorded|already decided/]) {
+      t.true(reasons.some((r) => re.test(r)), `a refusal matching ${re}: ${reasons.join(' | ')}`);
+    }
+    t.deepEqual(events.map((e) => [e.step, e.outcome, e.engagement, e.officerId]), [['decision', 'confirmed_match', null, me], ['engagement', 'confirmed_match', 'arrested', me]]);
+    t.like(svc.store.get(id), { outcome: 'confirmed_match', officerId: me, engagement: 'arrested', engagementOfficer: me });
+    // The note lives with the alert (sealed), not in the audit trail.
+    t.deepEqual(svc.store.notes(id).map((n) => [n.officerId, n.text]), [[me, 'NOTE-MARKER by the bus stop']]);
     const rec = audit.list(10, 'adjudication.recorded');
     t.is(rec.length, 1);
-    t.is(rec[0]!.actor, 'PC1234');
-    t.is(audit.list(20, 'adjudication.rejected').length, 6);
+    t.is(rec[0]!.actor, me);
+    t.is(rec[0]!.fields.hasNote, true);
+    t.false(JSON.stringify(audit.list(500)).includes('NOTE-MARKER'), 'no note text in the audit trail');
+    t.is(audit.list(20, 'adjudication.engagement').length, 1);
+    t.is(audit.list(50, 'adjudication.rejected').length, 9);
 
-    // The retained decision is what a tablet that connects later sees.
-    const late = await mqtt.connectAsync(broker.wsUrl, { ca: await readFile(broker.caFile), username: broker.tablet.user, password: broker.tablet.password, reconnectPeriod: 0 });
-    const retained = new Promise<AckPayload>((r) => late.on('message', (_t, p) => r(JSON.parse(p.toString()) as AckPayload)));
-    await late.subscribeAsync(topics.ack(id), { qos: 1 });
-    t.like(await retained, { accepted: true, outcome: 'confirmed_match' });
-    await late.endAsync();
+    // The retained decision was cleared from the broker at once: nobody can find it there.
+    const daemonEye = await mqtt.connectAsync(broker.url, { ca: await readFile(broker.caFile), username: broker.daemon.user, password: broker.daemon.password, protocolVersion: 5, reconnectPeriod: 0 });
+    const retained: string[] = [];
+    daemonEye.on('message', (topic, p, packet) => packet.retain && p.length && retained.push(topic));
+    await daemonEye.subscribeAsync(`${topics.adjudicationsWildcard.replace('/+/+', '/#')}`, { qos: 1 });
+    await daemonEye.subscribeAsync(`lfr/#`, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    t.deepEqual(retained.filter((x) => !/\/(availability|status)$/.test(x)), [], 'no retained decision or ack left on the broker');
+    await daemonEye.endAsync();
 
     // A flood of junk is counted, but only 60 refusals a minute are itemised in the audit trail.
     for (let i = 0; i < 70; i++) await send(id, 'junk');
-    await until(() => svc.counts.rejectedAdjudications === 76, 10_000, 'flood counted');
+    await until(() => svc.counts.rejectedAdjudications === 79, 10_000, 'flood counted');
     t.is(audit.list(200, 'adjudication.rejected').length, 60);
 
     // The daemon is unaffected: the next alert goes out as usual.
@@ -94,12 +108,11 @@ test('adjudication intake: strict, audited, acknowledged, and the daemon unaffec
 });
 
 test('availability is retained and three-state: online, stopped on a clean stop, offline as the will', async (t) => {
-  requirePrereqs(['mosquitto']);
   const broker = await new TestMosquitto().setup();
   const { cfg } = await tempConfig(broker);
   const topics = topicsFor('lfr', cfg.van.id);
   const opts = { url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: 'lfr-van-7', topics };
-  const watcher = await mqtt.connectAsync(broker.wsUrl, { ca: await readFile(broker.caFile), username: broker.tablet.user, password: broker.tablet.password });
+  const watcher = await mqtt.connectAsync(broker.wsUrl, { ca: await readFile(broker.caFile), username: broker.tablet.user, password: broker.tablet.password, protocolVersion: 5 });
   const seen: string[] = [];
   watcher.on('message', (_t, p) => seen.push(p.toString()));
   await watcher.subscribeAsync(topics.availability, { qos: 1 });

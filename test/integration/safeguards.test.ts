@@ -13,6 +13,8 @@
 //       any JPEG, though strangers' faces were detected and embedded;
 //   (c) the context frame of the alert holds exactly one face the detector can find (bystanders
 //       masked);
+//   (d) the van's own frame and tensor buffers (main thread and every inference worker) are zero
+//       once released (`lfr audit buffers`, the auditor's view: counts only);
 //   (e) killed with SIGABRT under an unlimited core limit, the daemon leaves no core file.
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +38,7 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   const video = await demoVideo('safeguards', [['black', 1], [3, 4], ['black', 1], [5, 4]]);
   const van = await Van.create(t, {
     cameras: [{ name: 'north-1', video }],
+    tablet: true,
     coreLimitUnlimited: true,
     config: {
       alerts: { retentionHours: RETENTION_S / 3600, purgeIntervalSeconds: 10 },
@@ -59,7 +62,11 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   // (c) the context frame: exactly one face the detector can find, the subject's.
   const engine = await createFaceEngine(parseConfig({}), silentLogger());
   t.teardown(() => engine.close());
-  const context = Buffer.from(alert.contextJpeg as string, 'base64');
+  // The MQTT message shows and names nobody; the content comes over HTTPS, as an officer.
+  t.false('contextJpeg' in alert || 'subjectRef' in alert || 'faceJpeg' in alert, 'no image or subject in the broker message');
+  const content = await van.tabletGet(`/api/alerts/${alertId}`);
+  t.is(content.status, 200);
+  const context = Buffer.from((JSON.parse(content.body) as { contextJpeg: string }).contextJpeg, 'base64');
   t.true(context.length > 1000, 'the alert carries a context frame');
   const faces = await engine.detect(await decodeImage(context));
   t.log(JSON.stringify(faces.map((f) => ({ box: f.box, score: f.score }))));
@@ -94,6 +101,7 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   t.deepEqual(gone, [], 'nothing of the purged alert in the alert store, its WAL or the broker');
   const keyDir = path.join(van.runtimeDir, 'alert-keys');
   t.false(existsSync(keyDir) && readdirSync(keyDir).some((f) => f.includes(alertId)), 'the alert key is destroyed');
+  t.deepEqual(await van.tabletGet(`/api/alerts/${alertId}`), { status: 404, body: 'not found' }, 'the tablet page no longer has it');
   const late = await mqtt.connectAsync(van.broker!.wsUrl, { username: van.broker!.tablet.user, password: van.broker!.tablet.password, ca: readFileSync(van.broker!.caFile), clientId: `late-${Date.now()}`, clean: false });
   t.teardown(() => late.endAsync(true));
   const lateMsgs: string[] = [];
@@ -108,6 +116,15 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   const analysis = st.analysis as { facesAnalysed: number; embedded: number };
   t.true(analysis.embedded >= 3, `faces embedded and searched: ${analysis.embedded}`);
   await van.endDeployment();
+
+  // (d) every released frame and tensor buffer is zero.
+  await sleep(500);
+  const buffers = await van.cliJson<{ ok: boolean; releasedNotZero: number; pools: Array<{ thread: string; pool: string; acquired: number; released: number; releasedNotZero: number }> }>(['audit', 'buffers']);
+  t.true(buffers.ok);
+  t.is(buffers.releasedNotZero, 0, JSON.stringify(buffers.pools.filter((p) => p.releasedNotZero > 0)));
+  for (const pool of ['frame', 'detector-input', 'aligned', 'embedder-input']) {
+    t.true(buffers.pools.some((p) => p.pool === pool && p.acquired > 0), `the ${pool} buffers were used and audited`);
+  }
   const station = path.join(van.dir, 'station');
   const written = van.filesWritten().filter((f) => !f.startsWith(station) && !f.includes(`${path.sep}tls${path.sep}`) && !f.endsWith('.pass') && !f.endsWith('.pub') && !f.endsWith('.key'));
   t.true(written.some((f) => f.endsWith('audit.db')) && written.some((f) => f.startsWith(van.broker!.dir)), written.join(', '));

@@ -94,7 +94,7 @@ test('status summary: running deployment with counts, failing and warning checks
   const p = toStatusPayload(s, 0, { subjects: 40, expiresAt: REC.watchlist.expiresAt });
   t.is(p.health, 'fail');
   t.deepEqual(p.problems, ['broker: not connected', 'clock: ?']);
-  t.deepEqual(p.deployment, { id: 'dep-1', location: 'High St', threshold: 0.6, endsAt: new Date(REC.endsAt).toISOString() });
+  t.deepEqual(p.deployment, { id: 'dep-1', location: 'High St', threshold: 0.6, startedAt: new Date(REC.startedAt).toISOString(), endsAt: new Date(REC.endsAt).toISOString() });
   t.deepEqual(p.counts, { facesAnalysed: 500, alerts: 1, pendingOutbox: 0 });
 });
 

@@ -1,48 +1,60 @@
+// The MQTT contract (src/mqtt/topics.ts), pure: topic shapes, the strict decision parser, ids.
 import test from 'ava';
-import { ALERT_ID_RE, MAX_ADJUDICATION_BYTES, SCHEMA, alertIdFromTopic, parseAdjudication, topicsFor } from '../../src/mqtt/topics.js';
+import { ALERT_ID_RE, MAX_ADJUDICATION_BYTES, SCHEMA, alertIdFromTopic, decisionTopicParts, parseDecision, topicsFor } from '../../src/mqtt/topics.js';
 import { matches } from '../../src/mqtt/client.js';
-import { newAlertId, normalisedBox } from '../../src/alerts/payload.js';
+import { newAlertId, normalisedBox } from '../../src/alerts/content.js';
 
 const T = topicsFor('lfr', 'van-1');
-const ok = { schema: SCHEMA, alertId: 'abcdef123456', outcome: 'false_alert', officerId: 'PC1234', decidedAt: '2026-11-23T12:00:00Z' };
+const me = { officerId: 'PC1234', alertId: 'abcdef123456' };
+const ok = { schema: SCHEMA, alertId: 'abcdef123456', outcome: 'false_alert', decidedAt: '2026-11-23T12:00:00Z' };
 const buf = (v: unknown) => Buffer.from(JSON.stringify(v));
 
-test('topics live under prefix/van', (t) => {
+test('topics live under prefix/van; decisions under the officer', (t) => {
   t.is(T.availability, 'lfr/van-1/availability');
   t.is(T.alert('x1'), 'lfr/van-1/alerts/x1');
-  t.is(T.adjudication('x1'), 'lfr/van-1/adjudications/x1');
+  t.is(T.adjudication('PC1', 'x1'), 'lfr/van-1/adjudications/PC1/x1');
+  t.is(T.adjudicationsWildcard, 'lfr/van-1/adjudications/+/+');
   t.is(T.ack('x1'), 'lfr/van-1/acks/x1');
-  t.is(alertIdFromTopic(T.adjudication('abcdef123456')), 'abcdef123456');
-  t.is(alertIdFromTopic('lfr/van-1/adjudications/../x'), null);
+  t.is(alertIdFromTopic(T.alert('abcdef123456')), 'abcdef123456');
+  t.is(alertIdFromTopic('lfr/van-1/alerts/../x'), null);
+  t.deepEqual(decisionTopicParts(T.adjudication('PC1', 'abcdef123456')), { officerId: 'PC1', alertId: 'abcdef123456' });
+  t.is(decisionTopicParts('lfr/van-1/adjudications/abcdef123456'), null);
+  t.is(decisionTopicParts('lfr/van-1/adjudications/a b/abcdef123456'), null);
+  t.is(decisionTopicParts('lfr/van-1/alerts/PC1/abcdef123456'), null);
 });
 
-test('a valid adjudication parses', (t) => {
-  const r = parseAdjudication('abcdef123456', buf(ok));
-  t.like(r as object, { outcome: 'false_alert', officerId: 'PC1234' });
+test('a valid decision parses; the officer comes from the topic, not the payload', (t) => {
+  t.like(parseDecision(me, buf(ok)) as object, { outcome: 'false_alert' });
+  t.false('officerId' in (parseDecision(me, buf({ ...ok, officerId: 'PC1234' })) as object));
+  t.like(parseDecision(me, buf({ ...ok, outcome: 'confirmed_match', engagement: 'arrested', note: 'by the bus stop' })) as object, { engagement: 'arrested', note: 'by the bus stop' });
 });
 
-test('malformed adjudications are refused with a reason', (t) => {
-  const cases: [Buffer, RegExp][] = [
+test('malformed, retained and impersonating decisions are refused with a reason', (t) => {
+  const cases: [Buffer, RegExp, boolean?][] = [
     [Buffer.from('{nope'), /JSON/],
     [buf([1, 2]), /object/],
-    [buf({ ...ok, schema: 2 }), /schema/],
+    [buf({ ...ok, schema: 1 }), /schema/],
     [buf({ ...ok, alertId: 'other1234567' }), /match the topic/],
     [buf({ ...ok, outcome: 'arrest' }), /outcome/],
-    [buf({ ...ok, officerId: 'a b' }), /officerId/],
+    [buf({ ...ok, officerId: 'PC9999' }), /not the signed-in officer/],
     [buf({ ...ok, decidedAt: 'yesterday' }), /decidedAt/],
     [buf({ ...ok, faceJpeg: 'xx' }), /unknown field/],
+    [buf({ ...ok, engagement: 'arrested' }), /follows a confirmed match/],
+    [buf({ ...ok, outcome: 'confirmed_match', engagement: 'shot' }), /engagement must be/],
+    [buf({ ...ok, note: 'x'.repeat(281) }), /note/],
     [Buffer.alloc(MAX_ADJUDICATION_BYTES + 1, 0x20), /too large/],
+    [buf(ok), /retained/, true],
   ];
-  for (const [raw, re] of cases) {
-    const r = parseAdjudication('abcdef123456', raw);
+  for (const [raw, re, retained] of cases) {
+    const r = parseDecision(me, raw, retained);
     t.is(typeof r, 'string');
     t.regex(r as string, re);
   }
 });
 
 test('topic filter matching', (t) => {
-  t.true(matches('lfr/+/adjudications/+', 'lfr/van-1/adjudications/abc'));
-  t.false(matches('lfr/+/adjudications/+', 'lfr/van-1/adjudications/abc/x'));
+  t.true(matches('lfr/+/adjudications/+/+', 'lfr/van-1/adjudications/PC1/abc'));
+  t.false(matches('lfr/+/adjudications/+/+', 'lfr/van-1/adjudications/abc'));
   t.true(matches('lfr/#', 'lfr/van-1/x'));
   t.false(matches('lfr/+/status', 'lfr/van-1/availability'));
 });

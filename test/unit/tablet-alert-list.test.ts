@@ -1,5 +1,6 @@
-// The tablet page's in-memory alert list (web/tablet/alert-list.js, plain browser JS): the rules
-// that keep an officer's screen honest, checked without a browser.
+// The tablet page's alert book (web/tablet/alert-list.js, plain browser JS), checked without a
+// browser: one card per person, repeat sightings grouped, earlier vs live, one decision per
+// sighting, the engagement step, acks from colleagues, refusals of one's own, expiry.
 import test from 'ava';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,83 +8,106 @@ import { INSTALL_ROOT } from '../../src/paths.js';
 
 interface Entry {
   alert: { alertId: string; faceJpeg: string };
-  decision: string;
-  sentOutcome: string | null;
-  ack: { accepted: boolean; outcome?: string; reason?: string } | null;
+  decision: { outcome: string; officerId: string; engagement: string | null } | null;
+  sending: string | null;
+  refused: string | null;
 }
-interface AlertListT {
+interface Card {
+  key: string;
+  entries: Entry[];
+  latest: Entry;
+  earlier: boolean;
+  stage: string;
+}
+interface Book {
   add(a: unknown, now: number): Entry | null;
-  ordered(): Entry[];
-  beginDecision(id: string, outcome: string): boolean;
-  ack(a: unknown): Entry | null;
-  expire(now: number): string[];
+  has(id: string): boolean;
+  sync(s: unknown): void;
+  ack(a: unknown, me: string): Entry | null;
+  cards(signInAt: number): Card[];
+  beginDecision(key: string, outcome: string): string[];
+  beginEngagement(key: string, e: string): string[];
+  expire(now: number, held?: Set<string> | null): string[];
   clear(): void;
 }
-const { AlertList } = (await import(pathToFileURL(path.join(INSTALL_ROOT, 'web/tablet/alert-list.js')).href)) as { AlertList: new () => AlertListT };
+const { AlertBook } = (await import(pathToFileURL(path.join(INSTALL_ROOT, 'web/tablet/alert-list.js')).href)) as { AlertBook: new () => Book };
 
 const T0 = Date.parse('2026-11-23T12:00:00Z');
-const alert = (id: string, capturedOffsetS: number, ttlS = 3600) => ({
-  schema: 1,
+const alert = (id: string, subjectRef: string, capturedOffsetS: number, ttlS = 3600) => ({
+  schema: 2,
   alertId: id,
+  subjectRef,
+  deploymentId: 'dep-1',
   capturedAt: new Date(T0 + capturedOffsetS * 1000).toISOString(),
   expiresAt: new Date(T0 + (capturedOffsetS + ttlS) * 1000).toISOString(),
   faceJpeg: 'AAAA',
-  contextJpeg: 'BBBB',
-  referenceJpeg: 'CCCC',
+  referenceJpeg: 'BBBB',
+  contextJpeg: 'CCCC',
+  decision: null,
+});
+const ack = (alertId: string, officerId: string, accepted: boolean, extra: object = {}) => ({ schema: 2, alertId, officerId, accepted, recordedAt: new Date(T0).toISOString(), ...extra });
+
+test('duplicates, malformed and expired alerts are not added', (t) => {
+  const b = new AlertBook();
+  t.truthy(b.add(alert('a1', 'S-1', 0), T0));
+  t.is(b.add(alert('a1', 'S-1', 0), T0), null);
+  t.is(b.add({ alertId: 'x' }, T0), null);
+  t.is(b.add(alert('a2', 'S-2', -7200, 3600), T0), null, 'already past its deletion time');
 });
 
-test('duplicates (QoS 1 re-delivery) are dropped; newest capture first', (t) => {
-  const l = new AlertList();
-  t.truthy(l.add(alert('a-00000001', 0), T0));
-  t.truthy(l.add(alert('a-00000002', 10), T0));
-  t.is(l.add(alert('a-00000001', 0), T0), null);
-  t.truthy(l.add(alert('a-00000003', 5), T0));
-  t.deepEqual(l.ordered().map((e) => e.alert.alertId), ['a-00000002', 'a-00000003', 'a-00000001']);
+test('repeat sightings of one person make one card: newest face, count, earlier until a live sighting', (t) => {
+  const b = new AlertBook();
+  const signIn = T0 + 60_000;
+  b.add(alert('a1', 'S-1', 0), T0);
+  b.add(alert('a2', 'S-2', 30), T0);
+  let cards = b.cards(signIn);
+  t.deepEqual(cards.map((c) => [c.key, c.earlier]), [['S-2', true], ['S-1', true]]);
+  b.add(alert('a3', 'S-1', 120), T0);
+  cards = b.cards(signIn);
+  t.deepEqual(cards.map((c) => [c.key, c.entries.length, c.latest.alert.alertId, c.earlier]), [['S-1', 2, 'a3', false], ['S-2', 1, 'a2', true]]);
 });
 
-test('an alert already past its deletion time, or malformed, is never shown', (t) => {
-  const l = new AlertList();
-  t.is(l.add(alert('a-00000001', -7200), T0), null);
-  t.is(l.add({ alertId: 'a-00000002', capturedAt: 'x', expiresAt: 'y' }, T0), null);
-  t.is(l.add(null, T0), null);
-  t.is(l.ordered().length, 0);
+test('a decision covers every undecided sighting once; then the engagement step; refusals only of my own', (t) => {
+  const b = new AlertBook();
+  b.add(alert('a1', 'S-1', 0), T0);
+  b.add(alert('a2', 'S-1', 10), T0);
+  t.deepEqual(b.beginDecision('S-1', 'confirmed_match').sort(), ['a1', 'a2']);
+  t.deepEqual(b.beginDecision('S-1', 'false_alert'), [], 'never sent twice');
+  t.is(b.cards(0)[0]!.stage, 'sending');
+  b.ack(ack('a1', 'PC1', true, { outcome: 'confirmed_match' }), 'PC1');
+  b.ack(ack('a2', 'PC1', true, { outcome: 'confirmed_match' }), 'PC1');
+  t.is(b.cards(0)[0]!.stage, 'engage');
+  t.deepEqual(b.beginEngagement('S-1', 'arrested').sort(), ['a1', 'a2']);
+  t.is(b.cards(0)[0]!.stage, 'engaging');
+  b.ack(ack('a1', 'PC1', true, { outcome: 'confirmed_match', engagement: 'arrested' }), 'PC1');
+  b.ack(ack('a2', 'PC2', false, { reason: 'already decided' }), 'PC1'); // a colleague's refusal: not mine
+  t.is(b.cards(0)[0]!.entries.find((e) => e.alert.alertId === 'a2')!.refused, null);
+  b.ack(ack('a2', 'PC1', true, { outcome: 'confirmed_match', engagement: 'arrested' }), 'PC1');
+  t.is(b.cards(0)[0]!.stage, 'done');
+  // A new sighting after the decision re-opens the card for it alone.
+  b.add(alert('a3', 'S-1', 20), T0);
+  t.is(b.cards(0)[0]!.stage, 'open');
+  t.deepEqual(b.beginDecision('S-1', 'not_engaged'), ['a3']);
+  b.ack(ack('a3', 'PC1', false, { reason: 'already decided (false_alert by PC2)' }), 'PC1');
+  t.is(b.cards(0)[0]!.entries.find((e) => e.alert.alertId === 'a3')!.refused, 'already decided (false_alert by PC2)');
 });
 
-test('a decision is begun once only', (t) => {
-  const l = new AlertList();
-  l.add(alert('a-00000001', 0), T0);
-  t.true(l.beginDecision('a-00000001', 'false_alert'));
-  t.false(l.beginDecision('a-00000001', 'confirmed_match'));
-  t.false(l.beginDecision('a-unknown1', 'false_alert'));
+test("a colleague's accepted decision shows on my card", (t) => {
+  const b = new AlertBook();
+  b.add(alert('a1', 'S-1', 0), T0);
+  b.ack(ack('a1', 'PC2', true, { outcome: 'false_alert' }), 'PC1');
+  t.like(b.cards(0)[0]!.latest.decision, { outcome: 'false_alert', officerId: 'PC2' });
+  t.is(b.cards(0)[0]!.stage, 'done');
 });
 
-test('an ack before its alert is kept for it; a later refusal does not undo a recorded decision', (t) => {
-  const l = new AlertList();
-  t.is(l.ack({ alertId: 'a-00000001', accepted: true, outcome: 'not_engaged' }), null);
-  const e = l.add(alert('a-00000001', 0), T0)!;
-  t.is(e.decision, 'acked');
-  t.false(l.beginDecision('a-00000001', 'false_alert'), 'decided elsewhere: no second decision');
-  l.ack({ alertId: 'a-00000001', accepted: false, reason: 'already decided' });
-  t.is(e.decision, 'acked');
-  t.is(e.ack?.outcome, 'not_engaged');
-});
-
-test('a refusal of this tablet\'s own decision is shown as refused', (t) => {
-  const l = new AlertList();
-  const e = l.add(alert('a-00000001', 0), T0)!;
-  l.beginDecision('a-00000001', 'confirmed_match');
-  l.ack({ alertId: 'a-00000001', accepted: false, reason: 'already decided (false_alert by 77)' });
-  t.is(e.decision, 'refused');
-});
-
-test('expiry removes the alert at its deletion time and drops its images', (t) => {
-  const l = new AlertList();
-  const e = l.add(alert('a-00000001', 0, 60), T0)!;
-  l.add(alert('a-00000002', 0, 120), T0);
-  t.deepEqual(l.expire(T0 + 59_999), []);
-  t.deepEqual(l.expire(T0 + 60_000), ['a-00000001']);
-  t.is(e.alert.faceJpeg, '');
-  t.deepEqual(l.ordered().map((x) => x.alert.alertId), ['a-00000002']);
-  l.clear();
-  t.is(l.ordered().length, 0);
+test('expiry and purge remove alerts and drop their images', (t) => {
+  const b = new AlertBook();
+  const e1 = b.add(alert('a1', 'S-1', 0, 60), T0)!;
+  b.add(alert('a2', 'S-2', 0, 3600), T0);
+  b.add(alert('a3', 'S-3', 0, 3600), T0);
+  t.deepEqual(b.expire(T0 + 61_000), ['a1']);
+  t.is(e1.alert.faceJpeg, '');
+  t.deepEqual(b.expire(T0 + 62_000, new Set(['a2'])), ['a3'], 'the van no longer holds a3');
+  b.clear();
+  t.deepEqual(b.cards(0), []);
 });

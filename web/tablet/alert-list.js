@@ -1,99 +1,148 @@
-// The tablet's in-memory list of alerts: de-duplicated by alertId (a persistent MQTT session
-// re-delivers QoS 1 messages after a reconnect), newest first, dropped at expiresAt. Pure: no DOM,
-// no timers, no storage; time comes in as an argument so the rules are easy to reason about.
+// The tablet's in-memory alerts, grouped into one card per person (by the subject reference in
+// the alert's content): a later sighting of the same subject updates that card (count, latest
+// time, latest face) rather than adding another. De-duplicated by alertId (QoS 1 re-delivers),
+// dropped at expiresAt (the van's clock). Pure: no DOM, no timers, no network, no storage; time
+// comes in as an argument (van clock, ms) so the rules are easy to test.
 
-/** @typedef {import('./lib/topics.js').AlertPayload} AlertPayload */
+/** @typedef {import('./lib/topics.js').AlertContent} AlertContent */
+/** @typedef {import('./lib/topics.js').AlertSummary} AlertSummary */
 /** @typedef {import('./lib/topics.js').AckPayload} AckPayload */
+/** @typedef {import('./lib/topics.js').RecordedDecision} RecordedDecision */
 
 /**
  * @typedef {object} Entry
- * @property {AlertPayload} alert
+ * @property {AlertContent} alert
  * @property {number} capturedMs
  * @property {number} expiresMs
- * @property {'none'|'sending'|'acked'|'refused'} decision
- * @property {string|null} sentOutcome   what this tablet sent, if anything
- * @property {AckPayload|null} ack       the daemon's answer (possibly for another officer)
+ * @property {RecordedDecision|null} decision   what the van recorded (from /api/state or an ack)
+ * @property {string|null} sending              outcome this tablet sent, awaiting the van
+ * @property {string|null} engaging             engagement this tablet sent, awaiting the van
+ * @property {string|null} refused              the van's reason for refusing this tablet's message
  */
 
-export class AlertList {
+/**
+ * @typedef {object} Card
+ * @property {string} key             subject reference (the grouping key; shown to the officer)
+ * @property {Entry[]} entries        newest sighting first
+ * @property {Entry} latest
+ * @property {boolean} earlier        every sighting was captured before this officer signed in
+ * @property {'open'|'sending'|'engage'|'engaging'|'done'} stage
+ */
+
+const byNewest = (a, b) => b.capturedMs - a.capturedMs || (a.alert.alertId < b.alert.alertId ? 1 : -1);
+
+export class AlertBook {
   constructor() {
     /** @type {Map<string, Entry>} */
     this.byId = new Map();
-    /** Acks that arrived before their alert (retained acks come first on a fresh subscribe). */
-    /** @type {Map<string, AckPayload>} */
-    this.earlyAcks = new Map();
+  }
+
+  has(alertId) {
+    return this.byId.has(alertId);
   }
 
   /**
-   * Adds an alert unless it is a duplicate, malformed or already expired.
-   * @returns {Entry|null} the new entry, or null when nothing was added
+   * Adds an alert's content unless it is a duplicate, malformed or already expired.
+   * @param {AlertContent} alert
+   * @returns {Entry|null}
    */
-  add(alert, nowMs) {
-    if (!alert || typeof alert !== 'object' || typeof alert.alertId !== 'string') return null;
+  add(alert, vanNow) {
+    if (!alert || typeof alert !== 'object' || typeof alert.alertId !== 'string' || typeof alert.subjectRef !== 'string') return null;
     if (this.byId.has(alert.alertId)) return null;
     const capturedMs = Date.parse(alert.capturedAt);
     const expiresMs = Date.parse(alert.expiresAt);
-    if (!Number.isFinite(capturedMs) || !Number.isFinite(expiresMs) || expiresMs <= nowMs) return null;
+    if (!Number.isFinite(capturedMs) || !Number.isFinite(expiresMs) || expiresMs <= vanNow) return null;
     /** @type {Entry} */
-    const entry = { alert, capturedMs, expiresMs, decision: 'none', sentOutcome: null, ack: null };
-    const early = this.earlyAcks.get(alert.alertId);
-    if (early) {
-      this.earlyAcks.delete(alert.alertId);
-      this.applyAck(entry, early);
-    }
-    this.byId.set(alert.alertId, entry);
-    return entry;
-  }
-
-  /** Newest capture first. */
-  ordered() {
-    return [...this.byId.values()].sort((a, b) => b.capturedMs - a.capturedMs || (a.alert.alertId < b.alert.alertId ? 1 : -1));
-  }
-
-  /**
-   * Marks an alert as being decided. Refuses a second decision for the same alert.
-   * @returns {boolean} true when the caller may publish
-   */
-  beginDecision(alertId, outcome) {
-    const e = this.byId.get(alertId);
-    if (!e || e.decision !== 'none') return false;
-    e.decision = 'sending';
-    e.sentOutcome = outcome;
-    return true;
-  }
-
-  /** @returns {Entry|null} the entry the ack belongs to (null when the alert is not shown yet) */
-  ack(ack) {
-    if (!ack || typeof ack !== 'object' || typeof ack.alertId !== 'string') return null;
-    const e = this.byId.get(ack.alertId);
-    if (!e) {
-      this.earlyAcks.set(ack.alertId, ack);
-      return null;
-    }
-    this.applyAck(e, ack);
+    const e = { alert, capturedMs, expiresMs, decision: alert.decision ?? null, sending: null, engaging: null, refused: null };
+    this.byId.set(alert.alertId, e);
     return e;
   }
 
-  /** @param {Entry} e @param {AckPayload} ack */
-  applyAck(e, ack) {
-    // A recorded decision stands: a later refusal (someone else's second try) does not undo it.
-    if (e.decision === 'acked' && !ack.accepted) return;
-    e.ack = ack;
-    e.decision = ack.accepted ? 'acked' : 'refused';
+  /** Decision state from GET /api/state (the van's record wins over anything in flight). */
+  sync(summary) {
+    const e = this.byId.get(summary.alertId);
+    if (!e || !summary.decision) return;
+    e.decision = summary.decision;
+    if (e.sending) e.sending = null;
+    if (e.engaging && summary.decision.engagement) e.engaging = null;
   }
 
   /**
-   * Removes every alert whose deletion time has passed and forgets its images.
-   * @returns {string[]} the ids removed
+   * The van's answer to a decision (any officer's, when accepted; this officer's, when refused).
+   * @param {AckPayload} ack
+   * @returns {Entry|null} the entry it changed
    */
-  expire(nowMs) {
+  ack(ack, me) {
+    if (!ack || typeof ack !== 'object') return null;
+    const e = this.byId.get(ack.alertId);
+    if (!e) return null;
+    if (ack.accepted && ack.outcome) {
+      e.decision = { outcome: ack.outcome, officerId: e.decision?.officerId ?? ack.officerId, decidedAt: e.decision?.decidedAt ?? ack.recordedAt, engagement: ack.engagement ?? e.decision?.engagement ?? null };
+      if (ack.officerId === me) {
+        e.sending = null;
+        if (ack.engagement) e.engaging = null;
+        e.refused = null;
+      }
+      return e;
+    }
+    if (!ack.accepted && ack.officerId === me) {
+      e.refused = ack.reason ?? 'refused by the van';
+      e.sending = null;
+      e.engaging = null;
+      return e;
+    }
+    return null;
+  }
+
+  /** The cards, newest sighting first. `signInAt`: van time of this officer's sign-in. */
+  cards(signInAt) {
+    /** @type {Map<string, Entry[]>} */
+    const groups = new Map();
+    for (const e of this.byId.values()) {
+      const g = groups.get(e.alert.subjectRef);
+      if (g) g.push(e);
+      else groups.set(e.alert.subjectRef, [e]);
+    }
+    /** @type {Card[]} */
+    const out = [];
+    for (const [key, entries] of groups) {
+      entries.sort(byNewest);
+      out.push({ key, entries, latest: entries[0], earlier: entries[0].capturedMs < signInAt, stage: stageOf(entries) });
+    }
+    return out.sort((a, b) => byNewest(a.latest, b.latest));
+  }
+
+  /** Ids to publish `outcome` for: every undecided sighting of the card. Marks them sending. */
+  beginDecision(key, outcome) {
+    const ids = [];
+    for (const e of this.byId.values()) {
+      if (e.alert.subjectRef !== key || e.decision || e.sending) continue;
+      e.sending = outcome;
+      e.refused = null;
+      ids.push(e.alert.alertId);
+    }
+    return ids;
+  }
+
+  /** Ids to publish the engagement outcome for: confirmed sightings without one yet. */
+  beginEngagement(key, engagement) {
+    const ids = [];
+    for (const e of this.byId.values()) {
+      if (e.alert.subjectRef !== key || e.decision?.outcome !== 'confirmed_match' || e.decision.engagement || e.engaging) continue;
+      e.engaging = engagement;
+      e.refused = null;
+      ids.push(e.alert.alertId);
+    }
+    return ids;
+  }
+
+  /** Removes alerts whose deletion time has passed (or that the van no longer holds). */
+  expire(vanNow, stillHeld = null) {
     const gone = [];
     for (const [id, e] of this.byId) {
-      if (e.expiresMs <= nowMs) {
+      if (e.expiresMs <= vanNow || (stillHeld && !stillHeld.has(id))) {
         // Drop the only references to the base64 images so they can be garbage-collected.
-        e.alert.faceJpeg = '';
-        e.alert.contextJpeg = '';
-        e.alert.referenceJpeg = '';
+        e.alert.faceJpeg = e.alert.contextJpeg = e.alert.referenceJpeg = '';
         this.byId.delete(id);
         gone.push(id);
       }
@@ -104,6 +153,14 @@ export class AlertList {
   /** Forget everything (sign-out). */
   clear() {
     this.expire(Number.POSITIVE_INFINITY);
-    this.earlyAcks.clear();
   }
+}
+
+/** Where a card stands: an undecided sighting keeps it open; then the engagement step. */
+function stageOf(entries) {
+  if (entries.some((e) => !e.decision && !e.sending)) return 'open';
+  if (entries.some((e) => !e.decision && e.sending)) return 'sending';
+  if (entries.some((e) => e.decision?.outcome === 'confirmed_match' && !e.decision.engagement && e.engaging)) return 'engaging';
+  if (entries.some((e) => e.decision?.outcome === 'confirmed_match' && !e.decision.engagement)) return 'engage';
+  return 'done';
 }

@@ -1,44 +1,55 @@
-// Officer tablet: signs in to the van's broker over MQTT-over-WebSocket (TLS) with the officer's
-// own credentials, shows alerts, publishes decisions and shows the daemon's acknowledgement.
-// Topics and payload shapes come from the daemon's own src/mqtt/topics.ts (served compiled as
-// lib/topics.js), so this page cannot drift from the daemon.
+// Officer tablet: signs in with the officer's own account (checked first over HTTPS, then used
+// for the broker's MQTT-over-WebSocket listener), learns of alerts over MQTT (messages that
+// carry no face and no name), fetches each alert's content over HTTPS from the van, shows one
+// card per person, publishes decisions under the officer's own name and shows the van's answer.
 //
-// Missed alerts: the session is persistent (clean: false) with a fixed clientId per officer and
-// QoS 1 subscriptions, so the broker queues alerts while the tablet is away and re-delivers them
-// on reconnect; AlertList drops the duplicates by alertId. Nothing is written to any browser
-// storage: the password and the alerts live in this module's memory only.
+// Missed alerts: on every (re)connect the page re-reads the van's state over HTTPS (deployment,
+// live alerts and their decisions), so nothing depends on the broker keeping anything; an MQTT 5
+// session (expiry from /config.json) also queues alerts across short link losses. Nothing is
+// written to any browser storage: the password and the alerts live in this module's memory.
 import mqtt from './lib/mqtt.esm.js';
-import { topicsFor, alertIdFromTopic, SCHEMA, ADJUDICATION_OUTCOMES } from './lib/topics.js';
-import { AlertList } from './alert-list.js';
-import { AlertsView, showConnection, showVan } from './view.js';
+import { topicsFor, alertIdFromTopic, SCHEMA, ADJUDICATION_OUTCOMES, ENGAGEMENT_OUTCOMES } from './lib/topics.js';
+import { AlertBook } from './alert-list.js';
+import { VanApi, SignInRefused } from './van-api.js';
+import { CardsView, drawnAt, showConnection, showVan, showDeployment } from './view.js';
 
 const RECONNECT_MS = 2000; // short: an officer looking at a stale screen is worse than a busy broker
-const TICK_MS = 1000; // countdown resolution
+const TICK_MS = 1000; // age and countdown resolution
 
 const doc = document;
-const list = new AlertList();
+const book = new AlertBook();
 let client = null;
+let api = null;
+let topics = null;
 let officerId = '';
 let audio = null;
+/** Van time of the sign-in: alerts captured before it are "earlier". */
+let signInAt = 0;
+/** The running deployment ({id, location, startedAt, endsAt}) or null. */
+let deployment = null;
+let deploymentEnded = false;
+/** Alert ids being fetched (an MQTT message and a state read may name the same one). */
+const fetching = new Set();
 
-const view = new AlertsView(doc, decide);
-
-function now() {
-  return Date.now();
-}
+const view = new CardsView(doc, { decide, engage });
 
 function refresh() {
-  view.remove(list.expire(now()));
-  view.render(list.ordered(), now());
+  if (!api) return;
+  const now = api.now();
+  book.expire(now);
+  deploymentEnded = deploymentEnded || [...book.byId.values()].some((e) => e.alert.deploymentId && e.alert.deploymentId !== deployment?.id);
+  showDeployment(doc, deployment, deploymentEnded);
+  view.render(book.cards(signInAt), now, deployment);
 }
 
-/** Sound and vibration on a new alert. The AudioContext is created on the sign-in tap (browsers
- * only allow audio after a user gesture). */
-function notify() {
+/** Sound (two tones, Web Audio) and vibration on a new alert. The AudioContext is made and
+ * resumed on the sign-in tap: browsers allow audio only after a user gesture. */
+function signal() {
   try {
     navigator.vibrate?.([300, 150, 300]);
   } catch { /* not supported: sound only */ }
   if (!audio) return;
+  if (audio.state !== 'running') audio.resume().catch(() => undefined);
   const t = audio.currentTime;
   for (const [i, f] of [880, 1175].entries()) {
     const osc = audio.createOscillator();
@@ -50,41 +61,87 @@ function notify() {
     osc.start(t + i * 0.25);
     osc.stop(t + i * 0.25 + 0.23);
   }
+  doc.body.dataset.signals = String(Number(doc.body.dataset.signals ?? 0) + 1);
 }
 
-function decide(alertId, outcome) {
-  if (!client || !ADJUDICATION_OUTCOMES.includes(outcome)) return;
-  if (!list.beginDecision(alertId, outcome)) return; // a decision is sent once, never twice
-  const payload = { schema: SCHEMA, alertId, outcome, officerId, decidedAt: new Date().toISOString() };
+function publish(alertId, body) {
   // QoS 1: if the link drops now, MQTT.js re-sends it after reconnecting (same session).
-  client.publish(topics.adjudication(alertId), JSON.stringify(payload), { qos: 1 });
+  client?.publish(topics.adjudication(officerId, alertId), JSON.stringify({ schema: SCHEMA, alertId, decidedAt: new Date(api.now()).toISOString(), ...body }), { qos: 1 });
+}
+
+/** A decision applies to every undecided sighting on the card; the note goes with the latest. */
+function decide(key, outcome, note) {
+  if (!client || !ADJUDICATION_OUTCOMES.includes(outcome)) return;
+  const ids = book.beginDecision(key, outcome); // a decision is sent once, never twice
+  ids.forEach((id, i) => publish(id, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}) }));
   refresh();
 }
 
-let topics = null;
+function engage(key, engagement) {
+  if (!client || !ENGAGEMENT_OUTCOMES.includes(engagement)) return;
+  for (const id of book.beginEngagement(key, engagement)) publish(id, { outcome: 'confirmed_match', engagement });
+  refresh();
+}
+
+/** Fetch an alert's content over HTTPS and show it; `live`: it just arrived (signal it). */
+async function fetchAlert(alertId, live) {
+  if (book.has(alertId) || fetching.has(alertId)) return;
+  fetching.add(alertId);
+  try {
+    const content = await api.alert(alertId);
+    if (content && book.add(content, api.now())) {
+      refresh();
+      if (live && Date.parse(content.capturedAt) >= signInAt) signal();
+    }
+  } catch (e) {
+    if (e instanceof SignInRefused) return refuse(e.message);
+    // The next state read (every reconnect) picks it up again.
+  } finally {
+    fetching.delete(alertId);
+  }
+}
+
+/** Re-read the van's state: deployment, live alerts, decisions; drop what the van no longer holds. */
+async function sync() {
+  const s = await api.state();
+  deployment = s.deployment;
+  const held = new Set(s.alerts.map((a) => a.alertId));
+  book.expire(api.now(), held);
+  for (const a of s.alerts) book.sync(a);
+  refresh();
+  await Promise.all(s.alerts.filter((a) => !book.has(a.alertId)).map((a) => fetchAlert(a.alertId, false)));
+}
 
 function onMessage(topic, buf) {
-  let msg;
   if (topic === topics.availability) {
     showVan(doc, buf.length ? new TextDecoder().decode(buf) : 'unknown');
     return;
   }
+  let msg;
   try {
     msg = JSON.parse(new TextDecoder().decode(buf));
   } catch {
     return; // not ours to repair; the van never sends this
   }
   if (!msg || msg.schema !== SCHEMA) return;
+  if (topic === topics.status) {
+    const d = msg.deployment;
+    deployment = d ? { id: d.id, location: d.location, startedAt: d.startedAt ?? '', endsAt: d.endsAt } : null;
+    refresh();
+    return;
+  }
   const id = alertIdFromTopic(topic);
   if (!id || msg.alertId !== id) return;
-  if (topic === topics.alert(id)) {
-    if (list.add(msg, now())) {
-      refresh();
-      notify();
-    }
-  } else if (topic === topics.ack(id)) {
-    if (list.ack(msg)) refresh();
-  }
+  if (topic === topics.alert(id)) void fetchAlert(id, true);
+  else if (topic === topics.ack(id) && book.ack(msg, officerId)) refresh();
+}
+
+function refuse(text) {
+  showConnection(doc, 'refused');
+  doc.getElementById('login-error').textContent = text;
+  client?.end(true);
+  client = null;
+  doc.getElementById('login').hidden = false;
 }
 
 async function signIn(ev) {
@@ -99,15 +156,25 @@ async function signIn(ev) {
   client?.end(true); // a second tap on "Sign in" replaces the first attempt, never adds one
   try {
     audio ??= new AudioContext();
+    audio.resume().catch(() => undefined);
   } catch { /* no audio: vibration only */ }
   const cfg = await (await fetch('config.json', { cache: 'no-store' })).json();
   topics = topicsFor(cfg.topicPrefix, cfg.vanId);
-  const url = `wss://${location.hostname}:${cfg.brokerWsPort}/mqtt`;
+  api = new VanApi(officerId, password);
   showConnection(doc, 'connecting');
-  client = mqtt.connect(url, {
-    clientId: `tablet-${officerId}`, // fixed per officer: the broker keeps this officer's session
+  // The account is checked by the van first: a wrong password is refused plainly, at once.
+  try {
+    const s = await api.state();
+    signInAt = s.serverTime;
+  } catch (e) {
+    if (e instanceof SignInRefused) return refuse(e.message);
+    throw e;
+  }
+  client = mqtt.connect(`wss://${location.hostname}:${cfg.brokerWsPort}/mqtt`, {
+    clientId: `tablet-${officerId}`, // the broker replaces it with the account name anyway
     clean: false,
-    protocolVersion: 4, // 3.1.1: a clean:false session lives until the broker expires it
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: cfg.sessionExpirySeconds },
     username: officerId,
     password,
     reconnectPeriod: RECONNECT_MS,
@@ -121,10 +188,12 @@ async function signIn(ev) {
     doc.getElementById('main').hidden = false;
     doc.getElementById('signout').hidden = false;
     doc.getElementById('who').textContent = `Officer ${officerId}`;
-    // Subscribe on every connect: the persistent session already holds the subscriptions (its
-    // queued alerts arrive regardless), but subscribing again makes the broker re-send the
-    // retained availability and acks, so the van state shown is never one from before the gap.
-    client.subscribe([topics.availability, topics.alertsWildcard, topics.acksWildcard], { qos: 1 });
+    // Subscribe on every connect (the broker re-sends the retained availability and status),
+    // then re-read the van's state: whatever happened during the gap is on the van, not here.
+    client.subscribe([topics.availability, topics.status, topics.alertsWildcard, topics.acksWildcard], { qos: 1 });
+    sync().catch((e) => {
+      if (e instanceof SignInRefused) refuse(e.message);
+    });
   });
   // Without a link the van's state is unknown: say so rather than show a stale "online".
   const lost = () => {
@@ -138,12 +207,7 @@ async function signIn(ev) {
   });
   client.on('error', (e) => {
     // Bad credentials or an ACL refusal: stop retrying and say so plainly.
-    if (e && (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135)) {
-      showConnection(doc, 'refused');
-      err.textContent = 'The van refused this officer ID or password.';
-      client.end(true);
-      client = null;
-    }
+    if (e && (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135)) refuse('The van refused this officer ID or password.');
   });
   client.on('message', onMessage);
 }
@@ -151,8 +215,8 @@ async function signIn(ev) {
 function signOut() {
   client?.end(true);
   client = null;
-  list.clear();
-  view.remove([...view.cards.keys()]);
+  book.clear();
+  view.clear();
   // A full reload drops every object this page held (and the server sends Clear-Site-Data).
   location.replace(location.pathname);
 }
@@ -165,5 +229,8 @@ doc.getElementById('login').addEventListener('submit', (ev) => {
 });
 doc.getElementById('signout').addEventListener('click', signOut);
 setInterval(refresh, TICK_MS);
-// Closing the tab: end the socket now; the broker keeps the session for the next sign-in.
+// Closing the tab: end the socket now; the broker keeps the session for its expiry only.
 addEventListener('pagehide', () => client?.end(true));
+// When each alert's card had both faces drawn (ms, performance time): read by `lfr bench tablet`.
+// Times only, no content.
+Object.defineProperty(globalThis, 'lfrDrawnAt', { value: drawnAt });

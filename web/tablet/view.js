@@ -1,105 +1,177 @@
-// DOM rendering of the alert list and the status bar. Images are data: URLs built from the
-// base64 JPEGs in the payload (nothing is fetched, nothing lands in the HTTP cache) and are
-// cleared from the <img> elements when the alert's deletion time passes.
+// DOM rendering: the deployment bar, the cards (one per person) in two lists (live, and "earlier":
+// seen before this officer signed in), the decision and engagement steps. Images are data: URLs
+// built from the API's JSON (nothing lands in the HTTP cache) and are cleared when an alert's
+// deletion time passes. Times shown are the VAN's clock (VanApi.now()).
 
 const OUTCOME_TEXT = { confirmed_match: 'Confirmed match', false_alert: 'False alert', not_engaged: 'Not engaged' };
+const ENGAGEMENT_TEXT = { arrested: 'Arrested', spoken_to: 'Spoken to', no_further_action: 'No further action', not_located: 'Not located' };
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const timeFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const clockFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
 
-/** "3 h 05 min" / "4 min 09 s": coarse far away, precise near the end. */
-export function formatCountdown(ms) {
+/** "3 h 05 min" / "4 min 09 s": coarse far away, precise near. */
+export function formatDuration(ms) {
   if (ms <= 0) return 'now';
   const s = Math.floor(ms / 1000);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   if (h > 0) return `${h} h ${String(m).padStart(2, '0')} min`;
-  return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  if (m > 0) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${s} s`;
 }
 
-export class AlertsView {
-  /** @param {Document} doc @param {(alertId: string, outcome: string) => void} onDecide */
-  constructor(doc, onDecide) {
+/** When each alert's card had both faces drawn (performance time origin + now): read by the bench. */
+export const drawnAt = new Map();
+
+export class CardsView {
+  /**
+   * @param {Document} doc
+   * @param {{ decide(key: string, outcome: string, note: string): void, engage(key: string, engagement: string): void }} actions
+   */
+  constructor(doc, actions) {
     this.doc = doc;
-    this.list = doc.getElementById('alerts');
+    this.live = doc.getElementById('alerts');
+    this.earlier = doc.getElementById('earlier');
+    this.earlierSection = doc.getElementById('earlier-section');
     this.empty = doc.getElementById('empty');
     this.template = doc.getElementById('alert-card');
     /** @type {Map<string, HTMLElement>} */
     this.cards = new Map();
-    this.onDecide = onDecide;
+    this.actions = actions;
   }
 
-  /** Re-orders the cards to match `entries` (newest first), creating missing ones. */
-  render(entries, nowMs) {
-    for (const e of entries) {
-      let card = this.cards.get(e.alert.alertId);
-      if (!card) {
-        card = this.create(e);
-        this.cards.set(e.alert.alertId, card);
+  /**
+   * @param {import('./alert-list.js').Card[]} cards newest first
+   * @param {number} vanNow
+   * @param {{ id: string } | null} deployment the running deployment
+   */
+  render(cards, vanNow, deployment) {
+    const seen = new Set();
+    for (const c of cards) {
+      seen.add(c.key);
+      let el = this.cards.get(c.key);
+      if (!el) {
+        el = this.create(c);
+        this.cards.set(c.key, el);
       }
-      this.update(card, e, nowMs);
+      this.update(el, c, vanNow, deployment);
+      // appendChild moves existing nodes: this orders them without re-creating images.
+      (c.earlier ? this.earlier : this.live).appendChild(el);
     }
-    // appendChild moves existing nodes, so this puts them in order without re-creating images.
-    for (const e of entries) this.list.appendChild(this.cards.get(e.alert.alertId));
-    this.empty.hidden = entries.length > 0;
+    for (const [key, el] of this.cards) if (!seen.has(key)) this.drop(key, el);
+    this.empty.hidden = cards.some((c) => !c.earlier);
+    this.earlierSection.hidden = !cards.some((c) => c.earlier);
   }
 
-  create(e) {
-    const a = e.alert;
-    const card = /** @type {HTMLElement} */ (this.template.content.firstElementChild.cloneNode(true));
-    card.dataset.alertId = a.alertId;
-    card.querySelector('img.face').src = `data:image/jpeg;base64,${a.faceJpeg}`;
-    card.querySelector('img.ref').src = `data:image/jpeg;base64,${a.referenceJpeg}`;
-    card.querySelector('.category').textContent = a.category;
-    card.querySelector('.score').textContent = `${a.likelihood.toFixed(3)} (threshold ${a.threshold.toFixed(3)})`;
-    card.querySelector('.camera').textContent = a.camera;
-    card.querySelector('.time').textContent = timeFmt.format(new Date(e.capturedMs));
-    for (const b of card.querySelectorAll('.decide button')) {
-      b.addEventListener('click', () => this.onDecide(a.alertId, b.dataset.outcome));
+  create(c) {
+    const el = /** @type {HTMLElement} */ (this.template.content.firstElementChild.cloneNode(true));
+    el.dataset.key = c.key;
+    el.querySelector('.subject').textContent = c.key;
+    for (const b of el.querySelectorAll('.decide button')) {
+      b.addEventListener('click', () => {
+        const note = el.querySelector('textarea.note');
+        this.actions.decide(el.dataset.key, b.dataset.outcome, note.value.trim());
+        note.value = '';
+      });
     }
-    card.classList.add('new');
-    return card;
+    for (const b of el.querySelectorAll('.engage button')) b.addEventListener('click', () => this.actions.engage(el.dataset.key, b.dataset.engagement));
+    return el;
   }
 
-  update(card, e, nowMs) {
-    card.querySelector('.countdown').textContent = formatCountdown(e.expiresMs - nowMs);
-    const decided = e.decision !== 'none';
-    for (const b of card.querySelectorAll('.decide button')) {
-      b.disabled = decided;
-      b.classList.toggle('chosen', decided && (e.sentOutcome ?? e.ack?.outcome) === b.dataset.outcome);
+  /** Images of the latest sighting (face, context) and the watchlist image, once each. */
+  images(el, c) {
+    const a = c.latest.alert;
+    if (el.dataset.alertId === a.alertId) return;
+    el.dataset.alertId = a.alertId;
+    el.dataset.alertIds = c.entries.map((e) => e.alert.alertId).join(' ');
+    const face = el.querySelector('img.face');
+    const ref = el.querySelector('img.ref');
+    const ctx = el.querySelector('img.context');
+    face.src = `data:image/jpeg;base64,${a.faceJpeg}`;
+    if (!ref.getAttribute('src')) ref.src = `data:image/jpeg;base64,${a.referenceJpeg}`;
+    if (a.contextJpeg) {
+      ctx.src = `data:image/jpeg;base64,${a.contextJpeg}`;
+      ctx.hidden = false;
+    } else {
+      ctx.removeAttribute('src');
+      ctx.hidden = true;
     }
-    card.dataset.decision = e.decision;
-    card.classList.toggle('new', !decided);
-    const line = card.querySelector('.decision');
-    if (e.decision === 'sending') line.textContent = `Sending "${OUTCOME_TEXT[e.sentOutcome]}"… waiting for the van`;
-    else if (e.decision === 'acked') {
-      const by = e.ack.officerId ? ` by ${e.ack.officerId}` : '';
-      line.textContent = `✔ Recorded by the van: ${OUTCOME_TEXT[e.ack.outcome] ?? e.ack.outcome}${by}`;
-    } else if (e.decision === 'refused') line.textContent = `✖ Not recorded: ${e.ack.reason ?? 'refused by the van'}`;
-    else line.textContent = '';
+    Promise.all([face.decode(), ref.decode()])
+      .then(() => {
+        drawnAt.set(a.alertId, performance.timeOrigin + performance.now());
+        if (el.dataset.alertId === a.alertId) el.dataset.drawn = a.alertId;
+      })
+      .catch(() => undefined);
   }
 
-  /** Removes cards and clears their images (the alert's deletion time has passed). */
-  remove(ids) {
-    for (const id of ids) {
-      const card = this.cards.get(id);
-      if (!card) continue;
-      for (const img of card.querySelectorAll('img')) {
-        img.removeAttribute('src');
-      }
-      card.remove();
-      this.cards.delete(id);
+  update(el, c, vanNow, deployment) {
+    this.images(el, c);
+    const a = c.latest.alert;
+    const n = c.entries.length;
+    el.dataset.count = String(n);
+    el.dataset.stage = c.stage;
+    el.dataset.earlier = String(c.earlier);
+    el.querySelector('.category').textContent = a.category;
+    const reason = el.querySelector('.reason');
+    reason.textContent = a.reason || '(none given)';
+    el.querySelector('.score').textContent = `${a.likelihood.toFixed(3)} (threshold ${a.threshold.toFixed(3)})`;
+    el.querySelector('.camera').textContent = a.cameraLocation ? `${a.camera}: ${a.cameraLocation}` : a.camera;
+    const age = formatDuration(vanNow - c.latest.capturedMs);
+    el.querySelector('.time').textContent = `${age} ago (${timeFmt.format(new Date(c.latest.capturedMs))})`;
+    el.querySelector('.sightings').textContent = n === 1 ? '1' : `${n}, first at ${timeFmt.format(new Date(c.entries[n - 1].capturedMs))}`;
+    el.querySelector('.countdown').textContent = formatDuration(Math.min(...c.entries.map((e) => e.expiresMs)) - vanNow);
+    el.querySelector('.age-badge').textContent = c.earlier ? `EARLIER: ${age} ago` : n > 1 ? `SEEN ${n} TIMES` : 'NEW';
+
+    // Read-only once the deployment the alert belongs to is not running any more.
+    const dep = a.deploymentId;
+    const readOnly = dep !== null && (!deployment || deployment.id !== dep);
+    el.dataset.readonly = String(readOnly);
+    const open = c.stage === 'open' && !readOnly;
+    for (const b of el.querySelectorAll('.decide button')) b.disabled = !open;
+    el.querySelector('textarea.note').disabled = !open;
+    el.querySelector('.decide').hidden = !(c.stage === 'open' || c.stage === 'sending');
+    const engage = el.querySelector('.engage');
+    engage.hidden = !(c.stage === 'engage' || c.stage === 'engaging');
+    for (const b of engage.querySelectorAll('button')) b.disabled = c.stage !== 'engage' || readOnly;
+
+    const line = el.querySelector('.decision');
+    const decided = c.entries.find((e) => e.decision)?.decision;
+    const refused = c.entries.find((e) => e.refused)?.refused;
+    const sending = c.entries.find((e) => e.sending)?.sending;
+    const engaging = c.entries.find((e) => e.engaging)?.engaging;
+    let text = '';
+    if (decided) {
+      text = `✔ Recorded by the van: ${OUTCOME_TEXT[decided.outcome] ?? decided.outcome} by ${decided.officerId}`;
+      const eng = c.entries.find((e) => e.decision?.engagement)?.decision?.engagement;
+      if (eng) text += `; outcome: ${ENGAGEMENT_TEXT[eng] ?? eng}`;
+      if (c.stage === 'open') text += '. NEW SIGHTING since: decide again.';
+      if (c.stage === 'engage' && !readOnly) text += '. What happened?';
     }
-    this.empty.hidden = this.cards.size > 0;
+    if (sending) text = `Sending "${OUTCOME_TEXT[sending]}"… waiting for the van`;
+    if (engaging) text = `Sending "${ENGAGEMENT_TEXT[engaging]}"… waiting for the van`;
+    if (refused) text = `✖ Not recorded: ${refused}`;
+    if (readOnly) text = `${text ? `${text}. ` : ''}Deployment ended: read only.`;
+    line.textContent = text;
+  }
+
+  drop(key, el) {
+    for (const img of el.querySelectorAll('img')) img.removeAttribute('src');
+    el.remove();
+    this.cards.delete(key);
+  }
+
+  clear() {
+    for (const [key, el] of this.cards) this.drop(key, el);
   }
 }
 
-/** Connection and van state, always visible at the top of the screen. */
-export function showConnection(doc, state, detail = '') {
+/** Connection state, always visible at the top of the screen. */
+export function showConnection(doc, state) {
   const el = doc.getElementById('conn');
   const text = { 'signed-out': 'Signed out', connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', refused: 'Sign-in refused' };
   el.dataset.state = state;
   el.className = `conn conn-${state === 'connected' ? 'on' : state === 'signed-out' || state === 'refused' ? 'off' : 'wait'}`;
-  el.textContent = text[state] + (detail ? ` (${detail})` : '');
+  el.textContent = text[state];
 }
 
 export function showVan(doc, availability) {
@@ -108,4 +180,15 @@ export function showVan(doc, availability) {
   el.dataset.state = availability;
   el.className = `van van-${availability}`;
   el.textContent = text[availability] ?? text.unknown;
+}
+
+/**
+ * @param {{ id: string, location: string, endsAt: string } | null} d the running deployment
+ * @param {boolean} ended a deployment ended while this officer was signed in (or before)
+ */
+export function showDeployment(doc, d, ended) {
+  const el = doc.getElementById('deployment');
+  el.dataset.state = d ? 'running' : ended ? 'ended' : 'none';
+  el.className = `deployment deployment-${el.dataset.state}`;
+  el.textContent = d ? `Deployment running: ${d.location} (until ${clockFmt.format(new Date(d.endsAt))})` : ended ? 'Deployment ENDED: alerts are read only' : 'No deployment running';
 }

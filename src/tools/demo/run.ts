@@ -87,8 +87,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       alerts: { ...o.base.alerts, storeFile: path.join(dir, 'state', 'alerts.db'), retentionHours: o.retentionSeconds / 3600, purgeIntervalSeconds: 10 },
       audit: { ...o.base.audit, file: path.join(dir, 'state', 'audit.db') },
       deployment: { ...o.base.deployment, file: path.join(dir, 'state', 'deployments.db') },
-      mqtt: { ...o.base.mqtt, url: broker.url, username: broker.daemon.user, passwordFile: path.join(broker.dir, 'daemon.pass'), caFile: broker.caFile },
-      tablet: { ...o.base.tablet, enabled: true, host: '127.0.0.1', port: tabletPort, certFile: path.join(broker.dir, 'tls', 'broker.crt'), keyFile: path.join(broker.dir, 'tls', 'broker.key'), brokerWsPort: broker.wsPort },
+      // The broker's accounts and files as `lfr broker setup` wrote them (src/tools/broker.ts).
+      mqtt: { ...o.base.mqtt, ...broker.fragment().mqtt },
+      broker: broker.fragment().broker,
+      tablet: { ...o.base.tablet, enabled: true, host: '127.0.0.1', port: tabletPort, ...broker.fragment().tabletCert, brokerWsPort: broker.wsPort },
       health: { ...o.base.health, metricsPort: 0 },
       cameras: [{ name: 'demo', url: server.url('/demo') }],
     });

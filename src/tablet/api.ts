@@ -1,0 +1,102 @@
+// The tablet page's HTTPS API: the only way an alert's content (face crop, context frame,
+// watchlist image, subject reference, reason) leaves the van. Every request is signed in with the
+// officer's broker account (HTTP Basic over TLS, checked by OfficerDirectory), answered from the
+// encrypted alert store, and gone the moment the alert is purged.
+//
+//   GET /api/state          the van's clock, deployment, cameras, live alerts (no content)
+//   GET /api/alerts/<id>    one alert's content (AlertContent, src/mqtt/topics.ts)
+//
+// 401 (audited, no detail) without a valid account; 404 with nothing else for anything unknown,
+// purged or another van's (ids are unguessable; the answer never says which). Who read which
+// alert's content is audited once per officer and alert.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditRecorder } from '../audit/log.js';
+import type { Clock } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import { wipe } from '../crypto/secure.js';
+import { ALERT_ID_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
+import type { OfficerDirectory } from './officers.js';
+
+export interface TabletApiDeps {
+  officers: OfficerDirectory;
+  alerts: { summaries(): AlertSummary[]; contentJson(id: string): Buffer | null };
+  deployment: () => TabletState['deployment'];
+  brokerConnected: () => boolean;
+  cameras: TabletState['cameras'];
+  vanId: string;
+  audit: AuditRecorder;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Refused sign-ins audited one by one per minute; the rest are counted in one entry. */
+const AUTH_AUDIT_MAX = 30;
+
+export type Send = (res: ServerResponse, status: number, type: string, body: string | Buffer, extra?: Record<string, string>) => void;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export class TabletApi {
+  private readonly viewed = new Set<string>();
+  private window = { start: 0, n: 0, suppressed: 0 };
+
+  constructor(private readonly d: TabletApiDeps) {}
+
+  /** Handles /api/...; returns false when the path is not an API path. */
+  async handle(req: IncomingMessage, res: ServerResponse, pathname: string, send: Send): Promise<boolean> {
+    if (!pathname.startsWith('/api/')) return false;
+    const who = await this.d.officers.check(req.headers.authorization);
+    if (!who.ok) {
+      this.refused(who.reason, who.user, req);
+      // A scheme browsers do not prompt for: the page asks, never a native dialog.
+      send(res, 401, 'text/plain; charset=utf-8', 'sign-in required', { 'WWW-Authenticate': 'LFR-Basic realm="lfr"' });
+      return true;
+    }
+    if (pathname === '/api/state') {
+      const state: TabletState = {
+        schema: SCHEMA,
+        serverTime: this.d.clock(),
+        officerId: who.officerId,
+        vanId: this.d.vanId,
+        brokerConnected: this.d.brokerConnected(),
+        deployment: this.d.deployment(),
+        cameras: this.d.cameras,
+        alerts: this.d.alerts.summaries(),
+      };
+      send(res, 200, JSON_TYPE, JSON.stringify(state));
+      return true;
+    }
+    const m = /^\/api\/alerts\/([^/]+)$/.exec(pathname);
+    const id = m?.[1];
+    const body = id && ALERT_ID_RE.test(id) ? this.d.alerts.contentJson(id) : null;
+    if (!body) {
+      send(res, 404, 'text/plain; charset=utf-8', 'not found');
+      return true;
+    }
+    const key = `${who.officerId}\u0000${id}`;
+    if (!this.viewed.has(key)) {
+      // Bounded: at worst a view is audited twice after a reset (ids are never reused).
+      if (this.viewed.size >= 50_000) this.viewed.clear();
+      this.viewed.add(key);
+      this.d.audit.record('alert.viewed', { alertId: id! }, who.officerId);
+    }
+    send(res, 200, JSON_TYPE, body);
+    // The decrypted content leaves this process through the TLS socket only: wipe our copy once
+    // it has been handed to the socket.
+    res.once('finish', () => wipe(body));
+    res.once('close', () => wipe(body));
+    return true;
+  }
+
+  private refused(reason: string, user: string | null, req: IncomingMessage): void {
+    const now = this.d.clock();
+    if (now - this.window.start >= 60_000) {
+      if (this.window.suppressed) this.d.audit.record('tablet.signin_refused', { reason: 'further refusals not itemised (rate limit)', count: this.window.suppressed });
+      this.window = { start: now, n: 0, suppressed: 0 };
+    }
+    if (this.window.n++ < AUTH_AUDIT_MAX) {
+      this.d.audit.record('tablet.signin_refused', { reason, user, address: req.socket.remoteAddress ?? null });
+      this.d.log.warn({ reason, user }, 'tablet request refused: not signed in');
+    } else this.window.suppressed++;
+  }
+}

@@ -1,0 +1,47 @@
+// The van's HTTPS API (src/tablet/api.ts), signed in with the officer's broker account on every
+// request (an Authorization header set here: the browser never caches or offers it elsewhere).
+// Alert content (faces, context, subject reference, reason) comes ONLY this way, never through
+// the broker. The van's clock is measured on every state read so ages are told by the van's
+// clock, not the tablet's.
+
+export class SignInRefused extends Error {}
+
+export class VanApi {
+  /** @param {string} officerId @param {string} password */
+  constructor(officerId, password) {
+    this.auth = `Basic ${btoa(`${officerId}:${password}`)}`;
+    /** van clock minus tablet clock, ms (corrected on every state read) */
+    this.offset = 0;
+  }
+
+  /** The van's clock now (ms). */
+  now() {
+    return Date.now() + this.offset;
+  }
+
+  async get(path) {
+    const res = await fetch(path, { headers: { Authorization: this.auth }, cache: 'no-store', credentials: 'omit' });
+    if (res.status === 401) throw new SignInRefused('The van refused this officer ID or password.');
+    return res;
+  }
+
+  /** @returns {Promise<import('./lib/topics.js').TabletState>} */
+  async state() {
+    const t0 = Date.now();
+    const res = await this.get('api/state');
+    if (!res.ok) throw new Error(`the van answered ${res.status}`);
+    const s = await res.json();
+    const t1 = Date.now();
+    // The answer was made about half-way through the round trip.
+    this.offset = s.serverTime - (t0 + t1) / 2;
+    return s;
+  }
+
+  /** @returns {Promise<import('./lib/topics.js').AlertContent|null>} null: gone from the van */
+  async alert(alertId) {
+    const res = await this.get(`api/alerts/${encodeURIComponent(alertId)}`);
+    if (res.status === 404) return null;
+    if (!res.ok) throw new Error(`the van answered ${res.status}`);
+    return res.json();
+  }
+}
