@@ -104,6 +104,7 @@ export const configSchema = z
           .max(64)
           .default(0)
           .describe('Inference worker threads, each with its own ONNX sessions (every model run happens in one, never on the event loop). 0: one per intraOpThreads cores, at most one per enabled camera.'),
+        workerNice: z.number().int().min(0).max(19).default(5).describe('Nice value of the inference worker threads (Linux: per thread). Above 0, the event loop and the decoders get the CPU first when the box is short of it: analysis falls behind evenly, frames are dropped and counted, the daemon stays responsive.'),
         workerTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe('A worker whose request runs longer than this is taken as hung: it is replaced (with back-off) and its frames are dropped and counted.'),
       })
       .strict()

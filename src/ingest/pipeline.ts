@@ -63,10 +63,12 @@ export function buildLaunch(s: PipelineSpec): string {
   }
   if (s.decoder.toSystemMemory && s.source === 'rtsp') parts.push(s.decoder.toSystemMemory);
   // Rate cap before scaling, so dropped frames cost no scaling/conversion. drop-only: never
-  // duplicate frames when the camera is slower than the cap.
+  // duplicate frames when the camera is slower than the cap; and a RANGE up to the cap, so such a
+  // camera passes at its own rate (a fixed framerate=cap could not be negotiated from a slower
+  // stream: "Internal data stream error", the camera never went live).
   parts.push(
     `videorate name=${NAMES.rate} drop-only=true`,
-    `video/x-raw,framerate=${fpsFraction(s.analysisFps)}`,
+    `video/x-raw,framerate=[1/100,${fpsFraction(s.analysisFps)}]`,
     'videoscale',
     'videoconvert',
     // Only the width is fixed: videoscale fixates the height that keeps the display aspect.

@@ -22,6 +22,7 @@ import { FaceTracker, type TrackerSettings } from './tracker.js';
 import { AlertPolicy, type PolicySettings } from './policy.js';
 import { noteEmbedded, qualityScore, shouldEmbed, type ScheduleSettings } from './schedule.js';
 import { TrackFusion, type FusionSettings } from './fusion.js';
+import type { BufferPools } from '../vision/buffers.js';
 
 export interface MatchTarget {
   gallery: Gallery;
@@ -54,6 +55,8 @@ export interface AnalyserDeps {
   policy: PolicySettings;
   /** Track fusion (match.fusionKeep); absent or keep 1: each frame is searched on its own. */
   fusion?: FusionSettings;
+  /** The main thread's buffer pools: fused templates are owned buffers there (pool "fusion"). */
+  pools?: BufferPools;
   /** The current watchlist (null: none loaded, faces are still counted, nothing is searched). */
   target: () => MatchTarget | null;
   /** Called with each alert decision before the frame is released; awaited. */
@@ -84,7 +87,7 @@ export class CameraAnalyser {
   constructor(private readonly d: AnalyserDeps) {
     this.tracker = new FaceTracker(d.tracker);
     this.policy = new AlertPolicy(d.policy);
-    this.fusion = d.fusion && d.fusion.keep > 1 ? new TrackFusion(d.engine.embeddingSize, d.fusion) : null;
+    this.fusion = d.fusion && d.fusion.keep > 1 ? new TrackFusion(d.engine.embeddingSize, d.fusion, d.pools) : null;
   }
 
   get activeTracks(): number {

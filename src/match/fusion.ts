@@ -7,7 +7,7 @@
 // embeddings in buffers this class owns (copies; the caller wipes its own), wiped (sodium
 // memzero) when the track ends, when the camera stops, and when an entry is displaced. Nothing
 // here is logged or written; workers never see it (the gallery search stays on the main thread).
-import { wipe } from '../crypto/secure.js';
+import { BufferPools, type Lease } from '../vision/buffers.js';
 
 export interface FusionSettings {
   /** Embeddings kept per track (the best by quality). */
@@ -23,11 +23,16 @@ interface Held {
 }
 
 export class TrackFusion {
-  private readonly tracks = new Map<number, { held: Held[]; fused: Float32Array }>();
+  private readonly tracks = new Map<number, { held: Held[]; fused: Float32Array; lease: Lease }>();
 
+  /**
+   * `pools`: the main thread's buffer pools, so each track's buffers are owned ones (pool
+   * "fusion", one lease per track) that `lfr audit buffers` counts and checks.
+   */
   constructor(
     private readonly dim: number,
     private readonly s: FusionSettings = DEFAULT_FUSION,
+    private readonly pools: BufferPools = new BufferPools('main'),
   ) {}
 
   /** Tracks currently holding embeddings (for tests and metrics). */
@@ -43,10 +48,16 @@ export class TrackFusion {
   add(trackId: number, embedding: Float32Array, quality: number): Float32Array {
     if (embedding.length !== this.dim) throw new RangeError(`embedding has ${embedding.length} values, expected ${this.dim}`);
     let t = this.tracks.get(trackId);
-    if (!t) this.tracks.set(trackId, (t = { held: [], fused: new Float32Array(this.dim) }));
+    if (!t) {
+      const lease = this.pools.lease();
+      this.tracks.set(trackId, (t = { held: [], fused: lease.f32('fusion', this.dim), lease }));
+    }
     const w = quality > 0 ? quality : 1e-6;
-    if (t.held.length < this.s.keep) t.held.push({ quality: w, embedding: Float32Array.from(embedding) });
-    else {
+    if (t.held.length < this.s.keep) {
+      const copy = t.lease.f32('fusion', this.dim);
+      copy.set(embedding);
+      t.held.push({ quality: w, embedding: copy });
+    } else {
       // Replace the weakest look if this one is better; else it only counts in this search.
       let weakest = 0;
       for (let i = 1; i < t.held.length; i++) if (t.held[i]!.quality < t.held[weakest]!.quality) weakest = i;
@@ -65,12 +76,11 @@ export class TrackFusion {
     return f;
   }
 
-  /** The track ended: wipe and forget its looks. */
+  /** The track ended: wipe and forget its looks (its lease zeroes every buffer of the track). */
   end(trackId: number): void {
     const t = this.tracks.get(trackId);
     if (!t) return;
-    for (const h of t.held) wipe(h.embedding);
-    wipe(t.fused);
+    t.lease.release();
     this.tracks.delete(trackId);
   }
 

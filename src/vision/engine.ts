@@ -8,7 +8,7 @@ import { INSTALL_ROOT } from '../paths.js';
 import { ALIGNED_SIZE, alignFace } from './align.js';
 import { DETECTOR_FACTORIES } from './detectors/index.js';
 import type { ModelContext } from './detectors/factory.js';
-import { createEmbedder } from './embedder.js';
+import { createEmbedder, type Embedder } from './embedder.js';
 import { createLandmarker, type Landmarker } from './landmarks.js';
 import { findModel, loadManifest, ModelError, readVerifiedModel, type Manifest, type ModelEntry } from './manifest.js';
 import { assessQuality } from './quality.js';
@@ -39,7 +39,13 @@ export interface FrameEngine {
   embedInto(aligned: readonly RgbImage[], dest: readonly Float32Array[], lease: Lease): Promise<void>;
 }
 
-export type FaceEngineWithInfo = FaceEngine & FrameEngine & { readonly info: FaceEngineInfo };
+/** The engine's model runners, for benchmarks that time one stage (lfr bench vision). */
+export interface EngineParts {
+  landmarker: Landmarker | undefined;
+  embedder: Embedder;
+}
+
+export type FaceEngineWithInfo = FaceEngine & FrameEngine & { readonly info: FaceEngineInfo; readonly parts: EngineParts };
 
 export function modelsDirOf(config: Config): string {
   return path.isAbsolute(config.paths.modelsDir) ? config.paths.modelsDir : path.resolve(INSTALL_ROOT, config.paths.modelsDir);
@@ -131,6 +137,7 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
     embeddingSize: emb.size,
     models: { detector: detEntry.id, landmarker: lmEntry?.id ?? 'none', embedder: embEntry.id },
     info: { modelsDir, providers: providers.use, detectorInputWidth: config.vision.detectorInputWidth },
+    parts: { landmarker: lm, embedder: emb },
 
     detect(img: RgbImage): Promise<FaceDetection[]> {
       return withLease(undefined, (l) => detectWith(img, l));
