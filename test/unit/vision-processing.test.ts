@@ -70,9 +70,9 @@ test('rescalePlan: a face above 100 px of fine input gets a pass where it is ~80
   t.deepEqual(three.flatMap((p) => p.faces).sort(), [0, 1, 2]);
 });
 
-test('rescaleRegion: the faces with half a face of margin, clipped to the image', (t) => {
-  t.deepEqual(rescaleRegion([{ x: 100, y: 100, width: 200, height: 240 }], 1920, 1080), { x: 0, y: 0, width: 420, height: 460 });
-  t.deepEqual(rescaleRegion([{ x: 1000, y: 500, width: 100, height: 100 }, { x: 1500, y: 600, width: 120, height: 120 }], 1920, 1080), { x: 950, y: 450, width: 730, height: 330 });
+test('rescaleRegion: the faces with one face of margin, clipped to the image', (t) => {
+  t.deepEqual(rescaleRegion([{ x: 100, y: 100, width: 200, height: 240 }], 1920, 1080), { x: 0, y: 0, width: 540, height: 580 });
+  t.deepEqual(rescaleRegion([{ x: 1000, y: 500, width: 100, height: 100 }, { x: 1500, y: 600, width: 120, height: 120 }], 1920, 1080), { x: 900, y: 400, width: 840, height: 440 });
 });
 
 test('mergeScales: a large fine face is replaced by its match from its own pass, else kept', (t) => {
