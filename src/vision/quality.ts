@@ -82,8 +82,12 @@ function laplacianOf(grey: Float32Array, data: Uint8Array, W: number, H: number,
 
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 
-/** 68-point indexes that must lie inside the frame: eye corners, nose tip, mouth corners, chin. */
-const CORE_POINTS = [36, 39, 42, 45, 30, 48, 54, 8];
+/**
+ * 68-point indexes that must lie inside the frame: eye corners, nose tip, mouth corners: the
+ * parts the aligned 112x112 crop is made of (the chin falls below it: a tight portrait whose
+ * chin touches the edge aligns as well as any).
+ */
+const CORE_POINTS = [36, 39, 42, 45, 30, 48, 54];
 
 /**
  * How far the face's core points reach outside the frame, as a fraction of the inter-ocular
@@ -105,8 +109,8 @@ export function outsideFraction(det: FaceDetection, frame: { width: number; heig
 
 /**
  * A core point more than this fraction of the eye-corner span outside the frame: cut off. 0.15
- * (about 13 px on a 150 px portrait) forgives a chin touching the edge of a tight crop, whose
- * alignment loses nothing, and refuses a face whose eye, nose or mouth is outside.
+ * (about 13 px on a 150 px portrait) forgives landmark noise at the edge of a tight crop and
+ * refuses a face whose eye, nose or mouth is outside.
  */
 export const MAX_OUTSIDE = 0.15;
 
@@ -129,7 +133,7 @@ export function assessQuality(det: FaceDetection, aligned: RgbImage, gates: Qual
     });
   }
   if (frame && outsideFraction(det, frame) > MAX_OUTSIDE) {
-    reasons.push({ code: 'cut_off', message: 'face cut off by the edge of the image: eyes, nose, mouth and chin must all be inside the frame' });
+    reasons.push({ code: 'cut_off', message: 'face cut off by the edge of the image: both eyes, the nose and the mouth must be inside the frame' });
   }
   if (det.score < gates.minDetectorScore) {
     reasons.push({ code: 'low_score', message: `detector confidence ${det.score.toFixed(2)} below ${gates.minDetectorScore}` });

@@ -47,7 +47,7 @@ test('assessQuality takes pose from the 68 points when present and names a turne
   t.regex(turned.reasons[0]!.message, /face turned too far: yaw 40/);
 });
 
-test('a face whose eyes, nose, mouth or chin fall outside the frame is cut_off, with a plain reason', (t) => {
+test('a face whose eyes, nose or mouth fall outside the frame is cut_off, with a plain reason', (t) => {
   const inside = detAt(0);
   t.is(outsideFraction(inside, { width: 200, height: 220 }), 0);
   const cut = detAt(0, -80); // shifted left: the image-left eye is outside the frame

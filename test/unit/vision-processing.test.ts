@@ -1,7 +1,7 @@
 // Pure pre/post-processing: tensor filling, SSD decoding, scale plan, L2 norm, quality gates.
 import test from 'ava';
 import { ARCFACE_112 } from '../../src/vision/align.js';
-import { decodeSsd, mergeScales, rescalePlan, rfbInputSize, rfbScalePlan } from '../../src/vision/detectors/rfb.js';
+import { decodeSsd, mergeScales, rescalePlan, rescaleRegion, rfbInputSize, rfbScalePlan } from '../../src/vision/detectors/rfb.js';
 import { cosine, l2normalize } from '../../src/vision/embedder.js';
 import { cropRect } from '../../src/vision/jpeg.js';
 import { fullRoi, toTensor } from '../../src/vision/preprocess.js';
@@ -68,6 +68,11 @@ test('rescalePlan: a face above 100 px of fine input gets a pass where it is ~80
   const three = rescalePlan([face(0, 330), face(300, 500), face(800, 900)], 1920, 1080, 640);
   t.is(three.length, 2);
   t.deepEqual(three.flatMap((p) => p.faces).sort(), [0, 1, 2]);
+});
+
+test('rescaleRegion: the faces with one face of margin, clipped to the image', (t) => {
+  t.deepEqual(rescaleRegion([{ x: 100, y: 100, width: 200, height: 240 }], 1920, 1080), { x: 0, y: 0, width: 540, height: 580 });
+  t.deepEqual(rescaleRegion([{ x: 1000, y: 500, width: 100, height: 100 }, { x: 1500, y: 600, width: 120, height: 120 }], 1920, 1080), { x: 900, y: 400, width: 840, height: 440 });
 });
 
 test('mergeScales: a large fine face is replaced by its match from its own pass, else kept', (t) => {

@@ -8,7 +8,7 @@
 import { cutGraph } from '../graph-rewrite.js';
 import { iou, nms, type Scored } from '../nms.js';
 import { withLease, type Lease } from '../buffers.js';
-import { fullRoi, toTensor } from '../preprocess.js';
+import { fullRoi, toTensor, type Roi } from '../preprocess.js';
 import { AREA_RESAMPLE_ABOVE, areaCrop } from '../resample.js';
 import { wipe } from '../../crypto/secure.js';
 import { priorCount, ssdPriors, type PriorSpec } from '../priors.js';
@@ -80,6 +80,26 @@ export function rescalePlan(fine: readonly FaceDetection[], imgW: number, imgH: 
     best.faces.push(i);
   }
   return plan;
+}
+
+/**
+ * The faces' union box with one face of margin on every side, inside the image. One face, not
+ * half: with half a face the boxes on LFW were ~3 px shorter and verification fell from 99.42
+ * to 99.22 % (the detector wants the context); with one face a 250 px LFW still is searched
+ * whole, exactly as measured, while a large face in a 1080p frame costs a third of a frame.
+ */
+export function rescaleRegion(boxes: readonly { x: number; y: number; width: number; height: number }[], imgW: number, imgH: number): Roi {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const b of boxes) {
+    const m = Math.max(b.width, b.height);
+    x0 = Math.min(x0, b.x - m);
+    y0 = Math.min(y0, b.y - m);
+    x1 = Math.max(x1, b.x + b.width + m);
+    y1 = Math.max(y1, b.y + b.height + m);
+  }
+  x0 = Math.max(0, Math.floor(x0));
+  y0 = Math.max(0, Math.floor(y0));
+  return { x: x0, y: y0, width: Math.min(imgW, Math.ceil(x1)) - x0, height: Math.min(imgH, Math.ceil(y1)) - y0 };
 }
 
 /**
@@ -171,17 +191,18 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
     return p;
   };
 
-  const run = async (img: RgbImage, size: { width: number; height: number }, lease: Lease, area = false): Promise<FaceDetection[]> => {
+  const run = async (img: RgbImage, size: { width: number; height: number }, lease: Lease, region?: Roi): Promise<FaceDetection[]> => {
     const target = { ...entry.input, ...size };
+    const roi = region ?? fullRoi(img);
     // The scaled frame is a picture of every face in it: an owned buffer, wiped at release.
     const input = lease.f32('detector-input', 3 * size.width * size.height);
     let data: Float32Array;
-    if (area && img.width / size.width > AREA_RESAMPLE_ABOVE) {
+    if (region && roi.width / size.width > AREA_RESAMPLE_ABOVE) {
       // A strong shrink for a large face: area-average (bilinear would alias, resample.ts).
-      const small = areaCrop(img, fullRoi(img), size.width, size.height);
+      const small = areaCrop(img, roi, size.width, size.height);
       data = toTensor(small, fullRoi(small), target, { out: input });
       wipe(small.data);
-    } else data = toTensor(img, fullRoi(img), target, { out: input });
+    } else data = toTensor(img, roi, target, { out: input });
     const out = await session.run({ [entry.input.name]: new ort.Tensor('float32', data, [1, 3, size.height, size.width]) });
     const scores = out[scoresName]?.data as Float32Array | undefined;
     const locs = out[locsName]?.data as Float32Array | undefined;
@@ -189,7 +210,12 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
     if (!scores || !locs || scores.length !== n * 2 || locs.length !== n * 4) {
       throw new Error(`detector ${entry.id}: output size does not match ${n} priors at ${size.width}x${size.height}`);
     }
-    return decodeSsd(scores, locs, priorsFor(size.width, size.height), img.width, img.height, decode);
+    const found = decodeSsd(scores, locs, priorsFor(size.width, size.height), roi.width, roi.height, decode);
+    for (const f of found) {
+      f.box.x += roi.x;
+      f.box.y += roi.y;
+    }
+    return found;
   };
   const native = { width: entry.input.width, height: entry.input.height };
 
@@ -211,7 +237,14 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
     if (extra.length === 0) return fine;
     // Large faces: detected again where they are ~80 px of input (see LARGE_FACE_INPUT_PX).
     const passes: { faces: number[]; found: FaceDetection[] }[] = [];
-    for (const p of extra) passes.push({ faces: p.faces, found: await run(img, p.size, lease, true) });
+    for (const p of extra) {
+      // Only the region around the pass's faces is resampled and searched: on a 1080p frame a
+      // full-frame pass cost as much as the fine pass itself.
+      const region = rescaleRegion(p.faces.map((i) => fine[i]!.box), img.width, img.height);
+      const scale = p.size.width / img.width;
+      const size = { width: round32(region.width * scale), height: round32(region.height * scale) };
+      passes.push({ faces: p.faces, found: await run(img, size, lease, region) });
+    }
     return mergeScales(fine, passes, decode.nmsIou);
   }
 }
