@@ -77,7 +77,8 @@ export function register(program: Command): void {
     .requiredOption('--authorisation <ref>', 'reference of the written authorisation')
     .requiredOption('--location <text>', 'where the zone of recognition is')
     .option('--watchlist <file>', 'watchlist bundle approved for this deployment (omit to use the one imported from the USB stick)')
-    .requiredOption('--threshold <t>', 'similarity threshold, recorded with the deployment (0..1)')
+    .option('--threshold <t>', 'fixed similarity threshold, recorded with the deployment (0..1)')
+    .option('--target-fpir <f>', 'derive the threshold from the false-alert rate accepted per face searched, e.g. 1e-4, for this watchlist\'s size (default: config match.targetFpir)')
     .requiredOption('--ends-at <time>', 'authorised end: ISO time, HH:MM, or +8h (at most 24 h away)')
     .option('--officer <name>', 'the authorising officer')
     .option('--reason <text>', 'purpose of the deployment, as authorised')
@@ -85,7 +86,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .description('record the authorisation, import the watchlist, then start analysis')
     .action(
-      action(async (o: { authorisation: string; location: string; watchlist?: string; threshold: string; endsAt: string; officer?: string; reason?: string; allowDegraded?: boolean; json?: boolean }) => {
+      action(async (o: { authorisation: string; location: string; watchlist?: string; threshold?: string; targetFpir?: string; endsAt: string; officer?: string; reason?: string; allowDegraded?: boolean; json?: boolean }) => {
         const cfg = cfgOf();
         let endsAt: number;
         try {
@@ -94,11 +95,21 @@ export function register(program: Command): void {
           if (err instanceof PolicyError) throw new CliError(err.message, EXIT.badInput);
           throw err;
         }
-        const threshold = Number(o.threshold);
-        if (o.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) throw new CliError(`--threshold "${o.threshold}" must be a number between 0 and 1`, EXIT.badInput);
+        if (o.threshold !== undefined && o.targetFpir !== undefined) throw new CliError('give either --threshold or --target-fpir, not both', EXIT.usage);
+        let basis: { threshold: number } | { targetFpir: number };
+        if (o.threshold !== undefined) {
+          const threshold = Number(o.threshold);
+          if (o.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) throw new CliError(`--threshold "${o.threshold}" must be a number between 0 and 1`, EXIT.badInput);
+          basis = { threshold };
+        } else {
+          const targetFpir = o.targetFpir !== undefined ? Number(o.targetFpir) : cfg.match.targetFpir;
+          if (targetFpir === undefined) throw new CliError('give --threshold (a fixed similarity threshold) or --target-fpir (a false-alert rate, e.g. 1e-4)', EXIT.usage);
+          if (!Number.isFinite(targetFpir) || targetFpir < 1e-8 || targetFpir > 0.1) throw new CliError(`--target-fpir "${o.targetFpir}" must be a rate between 1e-8 and 0.1 (e.g. 1e-4)`, EXIT.badInput);
+          basis = { targetFpir };
+        }
         // The bundle travels to the daemon as bytes with the start request (opened here, as the
         // operator: no symlink, FIFO or device; visible whatever the daemon's mount namespace).
-        const params = { authorisationRef: o.authorisation, location: o.location, threshold, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}), ...(o.allowDegraded ? { allowDegraded: true } : {}) };
+        const params = { authorisationRef: o.authorisation, location: o.location, ...basis, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}), ...(o.allowDegraded ? { allowDegraded: true } : {}) };
         // Importing thousands of reference images takes minutes on a CPU-only box.
         const rec = o.watchlist ? await sendFile<DeploymentRecord>(cfg, 'deployment.start', params, path.resolve(o.watchlist)) : await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', params, 30 * 60_000);
         emit(
@@ -107,7 +118,10 @@ export function register(program: Command): void {
             [
               `deployment ${rec.id} started`,
               `  authorisation ${rec.authorisationRef}${rec.authorisingOfficer ? ` (${rec.authorisingOfficer})` : ''} at ${rec.location}`,
-              `  threshold ${rec.threshold}; ends ${new Date(rec.endsAt).toISOString()}${rec.endsAt < endsAt ? ' (moved earlier: the watchlist expires then)' : ''}`,
+              `  threshold ${rec.threshold}${rec.thresholdBasis?.targetFpir != null ? ` (from target FPIR ${rec.thresholdBasis.targetFpir} with ${rec.thresholdBasis.templates} templates)` : ''}; ends ${new Date(rec.endsAt).toISOString()}${rec.endsAt < endsAt ? ' (moved earlier: the watchlist expires then)' : ''}`,
+              rec.thresholdBasis
+                ? `  expected false alerts: about ${rec.thresholdBasis.expectedFalseAlertsPer10k} per 10,000 faces of passers-by${rec.thresholdBasis.extrapolated ? ' (model estimate from the fitted impostor tail: see docs/accuracy.md)' : rec.thresholdBasis.support < 10 ? ` (rests on ${rec.thresholdBasis.support} impostor scores: rough)` : ''}`
+                : '  expected false alerts: unknown (no impostor calibration for this embedder)',
               `  watchlist ${rec.watchlist.subjects} people: ${Object.entries(rec.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ')}; bundle ${rec.watchlist.bundleSha256.slice(0, 16)}…`,
               ...(rec.watchlist.notEnrolled ? [`  ${rec.watchlist.notEnrolled} person(s) on the bundle could not be enrolled (no usable image)`] : []),
               ...(rec.degraded?.length ? [`  WARNING: started DEGRADED (recorded): ${rec.degraded.join('; ')}`] : []),

@@ -25,12 +25,15 @@ export function registerEvalVideo(ev: Command, program: Command): void {
     .requiredOption('--video <file>', 'video file (MP4/MOV, decoded through GStreamer like a camera)')
     .requiredOption('--gallery <dir>', 'folder of <identity>/<images>, enrolled directly (evaluation only)')
     .option('--min-images <n>', 'enrol only identities with at least this many images', '1')
+    .option('--max-images <n>', 'enrol at most this many images of each identity (the first by file name); default all')
     .option('--json', 'machine-readable output: one JSON object as the last stdout line')
     .description('the live path (tracker, alert policy, configured threshold) over a video file')
     .action(
-      action(async (opts: { video: string; gallery: string; minImages: string; json?: boolean }) => {
+      action(async (opts: { video: string; gallery: string; minImages: string; maxImages?: string; json?: boolean }) => {
         const minImages = Number(opts.minImages);
         if (!Number.isInteger(minImages) || minImages < 1) throw new CliError('--min-images must be a positive integer', EXIT.usage);
+        const maxImages = opts.maxImages === undefined ? Infinity : Number(opts.maxImages);
+        if (!(maxImages === Infinity || (Number.isInteger(maxImages) && maxImages >= 1))) throw new CliError('--max-images must be a positive integer', EXIT.usage);
         await access(opts.video).catch(() => {
           throw new CliError(`cannot read video ${opts.video}`, EXIT.badInput);
         });
@@ -41,7 +44,7 @@ export function registerEvalVideo(ev: Command, program: Command): void {
         const cfg = loadConfig(program.opts<{ config?: string }>().config);
         const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
         try {
-          const { gallery, failed } = await enrolIdentities(engine, ids.identities.filter((i) => i.images.length >= minImages));
+          const { gallery, failed } = await enrolIdentities(engine, ids.identities.filter((i) => i.images.length >= minImages).map((i) => ({ ...i, images: i.images.slice(0, maxImages) })));
           try {
             const r = await evalVideo({ config: cfg, engine, log: silentLogger(), video: opts.video, gallery, failedImages: failed }).catch((err: unknown) => {
               throw new CliError((err as Error).message, EXIT.badInput);

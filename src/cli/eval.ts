@@ -12,6 +12,10 @@ import { createFaceEngine } from '../vision/engine.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
 import { registerEvalVideo } from './eval-video.js';
+import { runCalibration } from '../tools/eval/calibration-run.js';
+import { findModel, loadManifest } from '../vision/manifest.js';
+import { modelsDirOf } from '../vision/engine.js';
+import { writeFile } from 'node:fs/promises';
 
 function progressBar(label: string): Progress {
   if (!process.stderr.isTTY) return noProgress;
@@ -102,6 +106,39 @@ export function register(program: Command): void {
         try {
           const r = await evalWatchlist(engine, opts.dir, { threshold, exclude, progress: progressBar('1:N') }).catch(datasetError);
           emit(opts, () => humanWatchlist(r, opts.dir), () => ({ dataset: 'watchlist', dir: opts.dir, ...r }));
+          return EXIT.ok;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+
+  ev.command('calibrate')
+    .requiredOption('--dir <dir>', 'folder of <identity>/<images> (LFW: ../shared/data/lfw)')
+    .option('--exclude <file>', 'identities to leave out (LFW: known_label_errors.tsv)')
+    .option('--out <file>', 'write the calibration JSON here (then name it in the embedder\'s manifest entry, "calibration")')
+    .option('--json', 'machine-readable output: one JSON object as the last stdout line')
+    .description('measure the embedder\'s impostor score tail for threshold-from-FPIR (docs/accuracy.md)')
+    .action(
+      action(async (opts: { dir: string; exclude?: string; out?: string; json?: boolean }) => {
+        const cfg = loadConfig(program.opts<{ config?: string }>().config);
+        const exclude = opts.exclude ? await readExcludeFile(opts.exclude).catch(datasetError) : [];
+        const manifest = await loadManifest(modelsDirOf(cfg)).catch(visionCliError);
+        const entry = findModel(manifest, cfg.vision.embedder, 'embedder');
+        const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+        try {
+          const command = `lfr eval calibrate --dir ${opts.dir}${opts.exclude ? ` --exclude ${opts.exclude}` : ''}`;
+          const cal = await runCalibration(engine, cfg, entry, opts.dir, { exclude, progress: progressBar('calibrate'), command }).catch(datasetError);
+          if (opts.out) await writeFile(opts.out, JSON.stringify(cal, null, 1) + '\n');
+          emit(
+            opts,
+            () =>
+              [
+                `impostor tail of ${cal.embedder} (mirror ${cal.mirrorAugment}): ${cal.comparisons} comparisons of ${cal.images} images, ${cal.identities} identities${opts.out ? `; written to ${opts.out}` : ''}`,
+                ...cal.validation.map((v) => `  ${String(v.templates).padStart(5)} templates, target FPIR ${v.targetFpir}: threshold ${v.threshold}, predicted ${v.predictedFpir}, measured ${v.measuredFpir} (${v.falseAlerts} of ${v.probes})`),
+              ].join('\n'),
+            () => cal,
+          );
           return EXIT.ok;
         } finally {
           await engine.close();

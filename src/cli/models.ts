@@ -13,6 +13,7 @@ import { quantizeEntry } from '../tools/quant/service.js';
 import { modelsDirOf } from '../vision/engine.js';
 import { loadManifest, ModelError, readVerifiedModel } from '../vision/manifest.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { readCalibration } from '../match/fpir.js';
 
 const asCliError = (err: unknown): never => {
   if (err instanceof ModelError) throw new CliError(err.message, EXIT.badInput);
@@ -52,6 +53,8 @@ export function register(program: Command): void {
         for (const m of manifest.models) {
           try {
             await readVerifiedModel(dir, m);
+            // The impostor calibration must belong to these bytes (threshold-from-FPIR).
+            if (m.calibration) await readCalibration(dir, m);
             results.push({ id: m.id, ok: true });
           } catch (err) {
             results.push({ id: m.id, ok: false, problem: (err as Error).message });

@@ -80,17 +80,17 @@ export const configSchema = z
         embedder: z
           .string()
           .default('faceplugin-feature-int8')
-          .describe('Model id of the face embedder. Default: the int8 QDQ embedder, which passed the gate in docs/performance.md (LFW 99.30 % vs 99.28 % float, mean cosine with float 0.99, 1.6x faster on one thread); "faceplugin-feature" is the float original (use it with the CUDA provider, which does not run int8 kernels).'),
+          .describe('Model id of the face embedder. Default: the int8 QDQ embedder with 7-bit weights (the same results on every CPU; LFW 99.42 % vs 99.40 % float, 1:N FNIR at FPIR 1e-3 10.2 % vs 9.7 %, docs/accuracy.md); "faceplugin-feature" is the float original (use it with the CUDA provider, which does not run int8 kernels; it has no shipped impostor calibration).'),
         detectorInputWidth: z
           .number()
           .int()
           .min(160)
           .max(3840)
           .default(640)
-          .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px. Never larger than the image itself (upscaling 250 px stills to 640 cost 7 LFW points), and faces taller than 160 px of input are taken from a second pass at the native 320 (docs/vision.md).'),
+          .describe('Detector input width in pixels (height follows the frame aspect, rounded to 32). The RFB detector is fully convolutional, so priors are computed for this size; 640 on a 1280-wide analysis frame finds faces of about 20 px. Never larger than the image itself (upscaling 250 px stills to 640 cost 7 LFW points), and faces taller than 100 px of input are detected again in a pass where they are about 80 px (docs/vision.md).'),
         detectorScoreThreshold: z.number().min(0.05).max(0.99).default(0.6).describe('Minimum detector confidence for a face.'),
         nmsIou: z.number().min(0.1).max(0.9).default(0.4).describe('IoU above which overlapping detections are merged by non-maximum suppression.'),
-        mirrorAugment: z.boolean().default(true).describe('Average the embedding of the face and its mirror image (measured with lfr eval lfw).'),
+        mirrorAugment: z.boolean().default(false).describe('Average the embedding of the face and its mirror image. Off: with the int8 embedder it bought nothing measurable on LFW (99.42 vs 99.47 %, 1:N FNIR at FPIR 1e-3 10.2 vs 10.3 %) for twice the embed cost (docs/accuracy.md). The impostor calibration is per setting: a target FPIR needs the setting it was measured with.'),
         executionProviders: z
           .array(z.enum(['tensorrt', 'cuda', 'cpu']))
           .min(1)
@@ -104,6 +104,7 @@ export const configSchema = z
           .max(64)
           .default(0)
           .describe('Inference worker threads, each with its own ONNX sessions (every model run happens in one, never on the event loop). 0: one per intraOpThreads cores, at most one per enabled camera.'),
+        workerNice: z.number().int().min(0).max(19).default(5).describe('Nice value of the inference worker threads (Linux: per thread). Above 0, the event loop and the decoders get the CPU first when the box is short of it: analysis falls behind evenly, frames are dropped and counted, the daemon stays responsive.'),
         workerTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe('A worker whose request runs longer than this is taken as hung: it is replaced (with back-off) and its frames are dropped and counted.'),
       })
       .strict()
@@ -139,14 +140,29 @@ export const configSchema = z
           .number()
           .min(0)
           .max(1)
-          .default(0.56)
+          .default(0.55)
           .describe(
             'Cosine similarity at or above which a face is a possible match: a recorded, deliberate setting. ' +
-              'Default 0.56 = the FPIR 1e-3 point of `lfr eval watchlist` on LFW (1,680 enrolled, 4,060 non-mated probes, default models): ' +
-              '4 false alerts in 4,060 searches, FNIR 10.3 % (0.49 gives FPIR 1e-2 and FNIR 4.3 %; 0.61 gives no false alert and FNIR 18.7 %). ' +
-              'False alerts grow roughly with watchlist size, so raise it for watchlists far above ~1,700; lowering it trades more false alerts for fewer misses. See docs/accuracy.md.',
+              'Default 0.55 = the FPIR 1e-3 point of `lfr eval watchlist` on LFW (1,680 enrolled, 4,060 non-mated probes, default pipeline): ' +
+              '4 false alerts in 4,060 searches, FNIR 10.5 % (0.49 gives FPIR 1e-2 and FNIR 5.0 %; 0.59 gives no false alert and FNIR 16.6 %). ' +
+              'False alerts grow with watchlist size: start a deployment with --target-fpir (or set targetFpir) to derive the threshold for the actual watchlist instead. See docs/accuracy.md.',
+          ),
+        targetFpir: z
+          .number()
+          .min(1e-8)
+          .max(0.1)
+          .optional()
+          .describe(
+            'Optional false-alert rate the force accepts per passer-by searched (FPIR), e.g. 1e-4. When set, `lfr deployment start` without --threshold derives the threshold from it for the actual watchlist size, using the embedder\'s impostor-score calibration (models/manifest.json "calibration"), records both, and the daemon refuses to start if that calibration does not match the embedder. See docs/accuracy.md.',
           ),
         minObservations: z.number().int().min(1).max(20).default(2).describe('Observations of a track at or above the threshold before an alert.'),
+        fusionKeep: z
+          .number()
+          .int()
+          .min(1)
+          .max(8)
+          .default(3)
+          .describe('Track fusion: a track is searched with the quality-weighted mean of its best this-many embeddings (held in memory only while the track lives, wiped when it ends); 1 searches each frame on its own. Measured in docs/accuracy.md.'),
         cooldownSeconds: z.number().int().min(0).max(3600).default(60).describe('After an alert for a subject on a camera, no new alert for that subject on that camera for this long.'),
         topK: z.number().int().min(1).max(20).default(3).describe('Candidates kept per search.'),
         trackMaxMissMs: z.number().int().min(100).max(30000).default(1000).describe('A track with no matching detection for this long has ended (its numbers are forgotten). 1 s bridges a few missed detections at 10 fps without merging two passers-by.'),

@@ -60,13 +60,16 @@ function startRequest(p: Record<string, unknown>): StartRequest {
   const endsAt = p.endsAt;
   const threshold = p.threshold;
   if (typeof endsAt !== 'number') throw new ControlError('"endsAt" must be a time in ms', 'bad_request');
-  if (typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
+  const targetFpir = p.targetFpir;
+  if (threshold !== undefined && typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
+  if (targetFpir !== undefined && typeof targetFpir !== 'number') throw new ControlError('"targetFpir" must be a number', 'bad_request');
+  if (threshold === undefined && targetFpir === undefined) throw new ControlError('"threshold" or "targetFpir" is required', 'bad_request');
   if (p.watchlistFile !== undefined) throw new ControlError('"watchlistFile" is not accepted: send the bundle\'s bytes with the request (lfr deployment start --watchlist FILE does)', 'bad_request');
   const officer = str(p, 'authorisingOfficer', false);
   const reason = str(p, 'reason', false);
   const expect = str(p, 'expectBundleSha256', false);
   if (p.allowDegraded !== undefined && typeof p.allowDegraded !== 'boolean') throw new ControlError('"allowDegraded" must be true or false', 'bad_request');
-  return { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, threshold, endsAt, ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}), ...(p.allowDegraded === true ? { allowDegraded: true } : {}) };
+  return { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, ...(threshold !== undefined ? { threshold } : {}), ...(targetFpir !== undefined ? { targetFpir } : {}), endsAt, ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}), ...(p.allowDegraded === true ? { allowDegraded: true } : {}) };
 }
 
 export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {

@@ -9,7 +9,10 @@ import type { WatchlistHolder } from '../watchlist/holder.js';
 import type { AnalysisControl } from '../match/live.js';
 import type { CameraStats } from '../ingest/manager.js';
 import type { CameraReadiness, DeploymentHooks } from './service.js';
-import type { AnalysisCounts, DeploymentRecord, WatchlistSummary } from './types.js';
+import type { AnalysisCounts, DeploymentRecord, ThresholdBasis, WatchlistSummary } from './types.js';
+import { describeChoice, fpirAt, loadCalibration, thresholdForFpir, type ImpostorCalibration } from '../match/fpir.js';
+import { findModel, loadManifest } from '../vision/manifest.js';
+import { modelsDirOf } from '../vision/engine.js';
 
 export interface VanHooksDeps {
   config: Config;
@@ -90,5 +93,48 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   cameraLocations(): Record<string, string | null> {
     return Object.fromEntries(this.d.config.cameras.map((c) => [c.name, c.location ?? null]));
+  }
+
+  private calibration: Promise<ImpostorCalibration> | null = null;
+
+  /** The configured embedder's impostor calibration, checked against its manifest hash. */
+  private loadCalibration(): Promise<ImpostorCalibration> {
+    const cfg = this.d.config;
+    this.calibration ??= (async () => {
+      const dir = modelsDirOf(cfg);
+      const entry = findModel(await loadManifest(dir), cfg.vision.embedder, 'embedder');
+      return loadCalibration(dir, entry, cfg.vision.mirrorAugment);
+    })();
+    // A failure is not cached: a fixed file can be retried without a restart.
+    this.calibration.catch(() => (this.calibration = null));
+    return this.calibration;
+  }
+
+  async checkCalibration(): Promise<void> {
+    if (this.d.config.match.targetFpir !== undefined) await this.loadCalibration();
+  }
+
+  async thresholdBasis(q: { targetFpir?: number; threshold?: number; templates: number }): Promise<{ threshold: number; basis: ThresholdBasis | null; message: string | null }> {
+    // No threshold asked for: the config's target FPIR if it has one, else its fixed threshold.
+    const targetFpir = q.targetFpir ?? (q.threshold === undefined ? this.d.config.match.targetFpir : undefined);
+    const cal = await this.loadCalibration();
+    const choice =
+      targetFpir !== undefined
+        ? thresholdForFpir(cal, targetFpir, q.templates)
+        : (() => {
+            const threshold = q.threshold ?? this.d.config.match.threshold;
+            const e = fpirAt(cal, threshold, q.templates);
+            return { threshold, templates: q.templates, fpir: e.fpir, expectedFalseAlertsPer10k: e.fpir * 10_000, support: e.support, extrapolated: e.extrapolated };
+          })();
+    const basis: ThresholdBasis = {
+      targetFpir: targetFpir ?? null,
+      templates: q.templates,
+      fpir: Number(choice.fpir.toPrecision(3)),
+      expectedFalseAlertsPer10k: Number(choice.expectedFalseAlertsPer10k.toPrecision(3)),
+      support: choice.support,
+      extrapolated: choice.extrapolated,
+      embedderSha256: cal.embedderSha256,
+    };
+    return { threshold: choice.threshold, basis, message: describeChoice({ ...choice, targetFpir: targetFpir ?? null }) };
   }
 }

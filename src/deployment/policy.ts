@@ -60,8 +60,13 @@ export function validateStart(req: StartRequest, now: number, limits: StartLimit
   if (loc.length > 200) throw new PolicyError('the location is longer than 200 characters');
   if (limits.requireOfficer && !officer) throw new PolicyError('the authorising officer is required (--officer)');
   if (officer.length > 128) throw new PolicyError('the officer name is longer than 128 characters');
-  if (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1) {
-    throw new PolicyError('--threshold must be a number between 0 and 1 (the recorded similarity threshold)');
+  if (req.threshold !== undefined && req.targetFpir !== undefined) throw new PolicyError('give either --threshold or --target-fpir, not both');
+  if (req.targetFpir !== undefined) {
+    if (typeof req.targetFpir !== 'number' || !Number.isFinite(req.targetFpir) || req.targetFpir < 1e-8 || req.targetFpir > 0.1) {
+      throw new PolicyError('--target-fpir must be a false-alert rate between 1e-8 and 0.1 (e.g. 1e-4: one passer-by in 10,000)');
+    }
+  } else if (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1) {
+    throw new PolicyError('--threshold must be a number between 0 and 1 (the recorded similarity threshold), or give --target-fpir');
   }
   if (!Number.isFinite(req.endsAt) || req.endsAt <= now) throw new PolicyError('--ends-at must be in the future');
   const maxH = Math.min(limits.maxHours, MAX_HOURS_CEILING);

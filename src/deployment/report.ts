@@ -69,7 +69,8 @@ export function buildReport(i: ReportInput): DeploymentReport {
       return { name, location: i.cameraLocations[name] ?? null, liveMinutes: Math.round(live / MIN_MS), liveSeconds: Math.round(live / 1000), livePercent: Math.round((1000 * Math.min(live, span)) / span) / 10, interruptions: u?.interruptions ?? 0 };
     }),
     threshold: r.threshold,
-    expectedFalseAlertRate: r.expectedFpir ?? null,
+    targetFpir: r.thresholdBasis?.targetFpir ?? null,
+    expectedFalseAlertsPer10k: r.thresholdBasis ? Number(r.thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
     watchlist: {
       subjects: r.watchlist.subjects,
       notEnrolled: r.watchlist.notEnrolled ?? null,
@@ -104,7 +105,12 @@ export function rateWords(falseAlerts: number, peopleSeen: number): string {
   if (falseAlerts === 0) return peopleSeen > 0 ? `none in ${n(peopleSeen)} people` : 'none';
   return `1 in ${n(Math.round(peopleSeen / falseAlerts))} people seen`;
 }
-const fpirWords = (f: number | null) => (f === null ? 'not recorded for this deployment' : `${f < 0.001 ? f.toExponential(1) : f} per person searched (1 in ${n(Math.round(1 / f))})`);
+/** The threshold line: how it was chosen, and the false alerts expected at it (issue 14's calibration). */
+function thresholdWords(r: DeploymentReport): string {
+  const basis = r.targetFpir !== null ? ` (derived from a target false-alert rate of ${r.targetFpir} per face searched)` : '';
+  const expected = r.expectedFalseAlertsPer10k !== null ? `; expected ${r.expectedFalseAlertsPer10k} false alerts per 10,000 faces searched` : '; expected false-alert rate not recorded (no calibration for this embedder)';
+  return `${r.threshold}${basis}${expected}`;
+}
 
 /** The readable report (what a force publishes, in plain words). */
 export function formatReport(r: DeploymentReport): string {
@@ -119,7 +125,7 @@ export function formatReport(r: DeploymentReport): string {
     ...(r.degraded.length ? [`  STARTED DEGRADED:     ${r.degraded.join('; ')}`] : []),
     `  Cameras:`,
     ...r.cameras.map((c) => `    ${c.name}${c.location ? ` (${c.location})` : ''}: live ${c.liveSeconds < 60 ? `${c.liveSeconds} s` : duration(c.liveMinutes)} (${c.livePercent} %), ${c.interruptions} interruption(s)`),
-    `  Threshold:            ${r.threshold}; expected false-alert rate ${fpirWords(r.expectedFalseAlertRate)}`,
+    `  Threshold:            ${thresholdWords(r)}`,
     `  Watchlist:            ${r.watchlist.subjects} ${r.watchlist.subjects === 1 ? 'person' : 'people'} enrolled (${cats})${r.watchlist.notEnrolled ? `; ${r.watchlist.notEnrolled} on the bundle could not be enrolled (no usable image)` : r.watchlist.notEnrolled === 0 ? '; every person on the bundle enrolled' : ''}`,
     `                        bundle SHA-256 ${r.watchlist.bundleSha256}${r.watchlist.bundleId ? `, id ${r.watchlist.bundleId}` : ''}, signed by ${r.watchlist.signerKeyId}`,
     `  People seen:          ${n(r.peopleSeen)} (face tracks; ${n(r.facesAnalysed)} face images analysed; none stored)`,

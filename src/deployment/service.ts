@@ -18,7 +18,7 @@ import { DeploymentStore } from './store.js';
 import { effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
 import { buildReport, ledgerCounts } from './report.js';
 import { UptimeTracker } from './uptime.js';
-import { ZERO_COUNTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type WatchlistSummary } from './types.js';
+import { ZERO_COUNTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type ThresholdBasis, type WatchlistSummary } from './types.js';
 import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
 
 /** A camera as the start checks and the uptime see it. */
@@ -54,6 +54,13 @@ export interface DeploymentHooks {
   brokerConnected?(): boolean;
   /** Camera name -> place (config cameras[].location), for the report. */
   cameraLocations?(): Record<string, string | null>;
+  /**
+   * Threshold-from-FPIR (src/match/fpir.ts): the threshold for a target FPIR with this many
+   * templates, or the basis of a fixed threshold (null: no calibration for this embedder).
+   */
+  thresholdBasis?(q: { targetFpir?: number; threshold?: number; templates: number }): Promise<{ threshold: number; basis: ThresholdBasis | null; message: string | null }>;
+  /** Checked at daemon start: throws a plain message when a configured calibration cannot be used. */
+  checkCalibration?(): Promise<void>;
 }
 
 /** Only the composition fields go into the record, whatever richer object the watchlist hands over. */
@@ -92,6 +99,8 @@ export class DeploymentService implements Component {
 
   /** Opens the store and recovers a deployment left running by a crash or restart. */
   async start(): Promise<void> {
+    // A target FPIR in the config needs the embedder's own calibration: refuse to start without it.
+    await this.hooks.checkCalibration?.();
     this.store.open();
     const cur = this.store.running();
     if (!cur) return;
@@ -253,6 +262,21 @@ export class DeploymentService implements Component {
     const watchlist = summaryOf(loaded);
     if (req.expectBundleSha256 && req.expectBundleSha256 !== watchlist.bundleSha256) throw new ControlError(`the watchlist now loaded is bundle ${watchlist.bundleSha256.slice(0, 16)}, not ${req.expectBundleSha256.slice(0, 16)} that was sent for this deployment: nothing started`, 'conflict');
     const endsAt = effectiveEnd(req.endsAt, Date.parse(watchlist.expiresAt));
+    let threshold = req.threshold;
+    let thresholdBasis: ThresholdBasis | null = null;
+    if (this.hooks.thresholdBasis) {
+      try {
+        const b = await this.hooks.thresholdBasis({ targetFpir: req.targetFpir, threshold: req.threshold, templates: watchlist.templates });
+        threshold = b.threshold;
+        thresholdBasis = b.basis;
+        if (b.message) this.log.info({ threshold, targetFpir: req.targetFpir ?? null }, b.message);
+      } catch (err) {
+        // A fixed threshold never depends on the calibration; a target FPIR cannot work without it.
+        if (req.targetFpir !== undefined) throw new ControlError((err as Error).message, 'bad_request');
+        this.log.warn({ err }, 'no false-alert estimate for the fixed threshold');
+      }
+    }
+    if (threshold === undefined) throw new ControlError('this van cannot derive a threshold from a target FPIR: start with --threshold', 'bad_request');
     const rec: DeploymentRecord = {
       id: `dep-${new Date(now).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
       authorisationRef: req.authorisationRef,
@@ -260,7 +284,8 @@ export class DeploymentService implements Component {
       operator: actor,
       location: req.location,
       reason: req.reason ?? null,
-      threshold: req.threshold,
+      threshold,
+      thresholdBasis,
       watchlist,
       cameras: this.hooks.cameras(),
       startedAt: now,
@@ -282,6 +307,8 @@ export class DeploymentService implements Component {
         location: rec.location,
         reason: rec.reason,
         threshold: rec.threshold,
+        targetFpir: thresholdBasis?.targetFpir ?? null,
+        expectedFalseAlertsPer10k: thresholdBasis ? Number(thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
         endsAt: new Date(endsAt).toISOString(),
         'watchlist.subjects': watchlist.subjects,
         // The audit log takes flat values: the per-category counts go in as one JSON text.

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS deployments (
   ended_at INTEGER,
   end_reason TEXT,
   counts TEXT NOT NULL,
-  report TEXT
+  report TEXT,
+  threshold_basis TEXT
 );
 -- At most one running deployment, enforced by the database rather than by care.
 CREATE UNIQUE INDEX IF NOT EXISTS one_running ON deployments ((ended_at IS NULL)) WHERE ended_at IS NULL;
@@ -53,11 +54,10 @@ CREATE TABLE IF NOT EXISTS deployment_reports (
 );
 `;
 
-/** Fields added after the first release: one JSON column (degraded reasons, uptime, expected FPIR). */
+/** Fields added after the first release: one JSON column (degraded reasons, uptime). */
 interface Extra {
   degraded?: string[];
   uptime?: UptimeState | null;
-  expectedFpir?: number | null;
 }
 
 interface Row {
@@ -77,6 +77,7 @@ interface Row {
   counts: string;
   report: string | null;
   extra: string | null;
+  threshold_basis?: string | null;
 }
 
 const toRecord = (r: Row): DeploymentRecord => ({
@@ -87,6 +88,7 @@ const toRecord = (r: Row): DeploymentRecord => ({
   location: r.location,
   reason: r.reason,
   threshold: r.threshold,
+  thresholdBasis: r.threshold_basis ? (JSON.parse(r.threshold_basis) as DeploymentRecord['thresholdBasis']) : null,
   watchlist: JSON.parse(r.watchlist) as DeploymentRecord['watchlist'],
   cameras: JSON.parse(r.cameras) as string[],
   startedAt: r.started_at,
@@ -95,10 +97,10 @@ const toRecord = (r: Row): DeploymentRecord => ({
   endReason: r.end_reason as EndReason | null,
   // Counts checkpointed by an older version lack the newer fields: zero them.
   counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>), engagements: { ...ZERO_ENGAGEMENTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>).engagements } },
-  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, ...(e.expectedFpir !== undefined ? { expectedFpir: e.expectedFpir } : {}) }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
+  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
 });
 
-const extraOf = (r: Pick<DeploymentRecord, 'degraded' | 'uptime' | 'expectedFpir'>): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, ...(r.expectedFpir !== undefined ? { expectedFpir: r.expectedFpir } : {}) });
+const extraOf = (r: Pick<DeploymentRecord, 'degraded' | 'uptime'>): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime });
 
 export class DeploymentStore {
   private db: Database.Database | null = null;
@@ -120,8 +122,10 @@ export class DeploymentStore {
       // FULL: a deployment record must survive a power cut right after `lfr deployment start`.
       db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
+      // Stores made by earlier versions lack these columns.
       const cols = (db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[]).map((c) => c.name);
       if (!cols.includes('extra')) db.exec('ALTER TABLE deployments ADD COLUMN extra TEXT');
+      if (!cols.includes('threshold_basis')) db.exec('ALTER TABLE deployments ADD COLUMN threshold_basis TEXT');
     }
     this.db = db;
     return this;
@@ -140,10 +144,10 @@ export class DeploymentStore {
   insert(r: DeploymentRecord): void {
     this.d
       .prepare(
-        `INSERT INTO deployments (id, authorisation_ref, authorising_officer, operator, location, reason, threshold, watchlist, cameras, started_at, ends_at, counts, extra)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deployments (id, authorisation_ref, authorising_officer, operator, location, reason, threshold, threshold_basis, watchlist, cameras, started_at, ends_at, counts, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.id, r.authorisationRef, r.authorisingOfficer, r.operator, r.location, r.reason, r.threshold, JSON.stringify(r.watchlist), JSON.stringify(r.cameras), r.startedAt, r.endsAt, JSON.stringify(r.counts), extraOf(r));
+      .run(r.id, r.authorisationRef, r.authorisingOfficer, r.operator, r.location, r.reason, r.threshold, r.thresholdBasis ? JSON.stringify(r.thresholdBasis) : null, JSON.stringify(r.watchlist), JSON.stringify(r.cameras), r.startedAt, r.endsAt, JSON.stringify(r.counts), extraOf(r));
   }
 
   running(): DeploymentRecord | null {

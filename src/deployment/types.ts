@@ -52,11 +52,32 @@ export interface StartRequest {
   watchlistFile?: string;
   /** Refuse the start unless the watchlist in memory is this bundle (the CLI sends what it uploaded). */
   expectBundleSha256?: string;
-  threshold: number;
+  /** A fixed threshold, or (targetFpir) a false-alert rate to derive it from; one of the two. */
+  threshold?: number;
+  targetFpir?: number;
   /** ms since epoch */
   endsAt: number;
   /** Start although a camera is not live or the broker is down (recorded with the reasons). */
   allowDegraded?: boolean;
+}
+
+/**
+ * How the threshold relates to false alerts: derived from a target FPIR, or the FPIR a fixed
+ * threshold is expected to give, from the embedder's impostor calibration (src/match/fpir.ts).
+ */
+export interface ThresholdBasis {
+  /** The target FPIR asked for; null for a fixed threshold. */
+  targetFpir: number | null;
+  /** Templates in the watchlist (each is a chance of a false match). */
+  templates: number;
+  /** Predicted FPIR of one search at the threshold. */
+  fpir: number;
+  expectedFalseAlertsPer10k: number;
+  /** Impostor scores behind the estimate; 0 when extrapolated. */
+  support: number;
+  extrapolated: boolean;
+  /** SHA-256 of the embedder the calibration was measured for. */
+  embedderSha256: string;
 }
 
 export type EndReason = 'ended_by_operator' | 'ends_at_reached' | 'watchlist_expired' | 'interrupted' | 'start_failed';
@@ -69,6 +90,8 @@ export interface DeploymentRecord {
   location: string;
   reason: string | null;
   threshold: number;
+  /** How the threshold relates to false alerts; null/absent when no calibration was available. */
+  thresholdBasis?: ThresholdBasis | null;
   watchlist: WatchlistSummary;
   cameras: string[];
   startedAt: number;
@@ -81,8 +104,6 @@ export interface DeploymentRecord {
   degraded: string[];
   /** Cameras' live time and interruptions, as of the last checkpoint (or the end). */
   uptime: UptimeState | null;
-  /** The false-positive identification rate expected at this threshold, when recorded at start. */
-  expectedFpir?: number | null;
 }
 
 /** One alert of a deployment as the results report counts it: no subject, no officer, no image. */
@@ -120,8 +141,10 @@ export interface DeploymentReport {
   degraded: string[];
   cameras: Array<{ name: string; location: string | null; liveMinutes: number; liveSeconds: number; livePercent: number; interruptions: number }>;
   threshold: number;
-  /** The false-positive identification rate expected at the threshold (per person searched), when known. */
-  expectedFalseAlertRate: number | null;
+  /** The target false-alert rate the threshold was derived from (null: a fixed threshold). */
+  targetFpir: number | null;
+  /** False alerts per 10,000 passers-by predicted at the threshold (null: no calibration). */
+  expectedFalseAlertsPer10k: number | null;
   /** Exactly what was matched against: the bundle's hash and id, who signed it, when it was first imported here. */
   watchlist: { subjects: number; notEnrolled: number | null; categories: Record<string, number>; bundleSha256: string; bundleId?: string; signerKeyId: string; importedAt?: string };
   /** Faces analysed, frame by frame (counted, never stored). */

@@ -2,11 +2,6 @@
 // supervision (connect, live, stall watchdog, back-off retry). Frames arrive over a private
 // socket straight into owned, shared frame buffers (frame-reader.ts) and are queued for the
 // consumer; the decoder never waits for us (it drops frames the daemon has not taken yet).
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CameraConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lifecycle.js';
@@ -15,8 +10,9 @@ import type { BufferPools } from '../vision/buffers.js';
 import type { Frame } from './frame.js';
 import { readCredentials } from './credentials.js';
 import { selectDecoder, type DecoderChoice, type ElementProbe } from './decoder.js';
-import type { DecoderEvent, DecoderStart } from './decoder-protocol.js';
-import { FrameReader, type ReceivedFrame } from './frame-reader.js';
+import type { DecoderStart } from './decoder-protocol.js';
+import { DecoderConnection } from './decoder-connection.js';
+import type { ReceivedFrame } from './frame-reader.js';
 import { FrameQueue } from './frame-queue.js';
 import { backoffDelay, plainReason, RateMeter, watchdog, type CameraState } from './supervision.js';
 
@@ -83,21 +79,11 @@ class Monotonic {
 
 class PermanentError extends Error {}
 
-/** The compiled decoder process entry, beside this file. */
-const DECODER_ENTRY = fileURLToPath(new URL('./decoder-process.js', import.meta.url));
-/** A decoder process asked to stop is killed if it has not exited after this long. */
-const DECODER_KILL_MS = 2000;
-
 export class Camera {
   readonly name: string;
   state: CameraState = 'stopped';
-  private proc: ChildProcess | null = null;
-  private sock: net.Socket | null = null;
-  private reader: FrameReader | null = null;
-  private sockDir: string | null = null;
-  private spec: DecoderStart | null = null;
+  private conn: DecoderConnection | null = null;
   private readonly isFile: boolean;
-  private generation = 0;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private connectStartedAt = 0;
@@ -131,7 +117,7 @@ export class Camera {
 
   /** The decoder process of the current connection (benchmarks count its CPU and memory). */
   get decoderPid(): number | undefined {
-    return this.proc?.pid;
+    return this.conn?.pid;
   }
 
   private get fast(): boolean {
@@ -208,10 +194,10 @@ export class Camera {
 
   private connect(): void {
     this.retryTimer = null;
-    const gen = ++this.generation;
+    let start: DecoderStart;
     try {
-      this.spec = this.build();
-      this.applyCredentials(this.spec);
+      start = this.build();
+      this.applyCredentials(start);
     } catch (err) {
       this.setState('connecting', null);
       this.fail((err as Error).message, err instanceof PermanentError);
@@ -219,81 +205,32 @@ export class Camera {
     }
     this.connectStartedAt = this.d.clock();
     this.setState('connecting', null);
-    this.sockDir = mkdtempSync(path.join(os.tmpdir(), 'lfr-cam-'));
-    this.spec.socketPath = path.join(this.sockDir, 'frames.sock');
-    // A fresh process per attempt: nothing GStreamer allocated survives a reconnect. Its libuv
-    // pool is sized here (bus poll + appsink pull hold two threads), not by the user.
-    const proc = fork(DECODER_ENTRY, [], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, UV_THREADPOOL_SIZE: '4' },
-      serialization: 'json',
-    });
-    this.proc = proc;
-    proc.stderr?.on('data', (d: Buffer) => this.d.log.debug({ detail: this.scrub(d.toString().trim()).slice(0, 500) }, 'decoder process stderr'));
-    proc.on('message', (e: DecoderEvent) => {
-      if (gen === this.generation) this.onDecoder(e, gen);
-    });
-    proc.on('error', (err) => {
-      if (gen === this.generation) this.fail(`the decoder process could not run: ${err.message}`);
-    });
-    proc.on('exit', (code, signal) => {
-      if (gen === this.generation && (this.state === 'connecting' || this.state === 'live')) this.fail(`the decoder process ended unexpectedly (${signal ?? `exit ${code}`})`);
-    });
-    proc.send(this.spec);
-  }
-
-  private onDecoder(e: DecoderEvent, gen: number): void {
-    switch (e.t) {
-      case 'built':
-        this.d.log.info({ decoder: e.decoder, kind: e.kind }, 'camera pipeline built');
-        break;
-      case 'listening':
-        this.openFrames(gen);
-        break;
-      case 'bus':
-        this.onBus(e.type, e.src, e.message);
-        break;
-      case 'counters':
-        this.decodedCtr.update(e.in);
-        this.outCtr.update(e.out);
-        this.pulledCtr.update(e.pulled);
-        this.childDropped = this.childBase + e.dropped;
-        // Frames that passed the cap but never left the appsink were dropped there (one may
-        // be waiting right now, hence the -1). Fast file delivery's appsink never drops.
-        if (!this.fast) this.sinkDropped = Math.max(this.sinkDropped, this.outCtr.value - this.pulledCtr.value - 1);
-        break;
-      case 'fatal':
-        this.fail(e.permanent ? `GStreamer pipeline cannot be built: ${e.message}` : e.message, e.permanent);
-        break;
-    }
-  }
-
-  /** The decoder listens: read its frames into owned frame buffers. */
-  private openFrames(gen: number): void {
-    const reader = new FrameReader(
-      this.d.pools,
-      (f) => {
-        if (gen === this.generation) this.onSample(f);
-        else f.lease.release();
-      },
-      (reason) => {
-        if (gen === this.generation) this.fail(reason);
+    this.conn = new DecoderConnection(
+      { start, pools: this.d.pools, credits: this.fast ? this.d.ingest.queueDepth : 0, log: this.d.log, scrub: (t) => this.scrub(t) },
+      {
+        built: (decoder, kind) => this.d.log.info({ decoder, kind }, 'camera pipeline built'),
+        bus: (type, src, message) => this.onBus(type, src, message),
+        counters: (c) => {
+          this.decodedCtr.update(c.in);
+          this.outCtr.update(c.out);
+          this.pulledCtr.update(c.pulled);
+          this.childDropped = this.childBase + c.dropped;
+          // Frames that passed the cap but never left the appsink were dropped there (one may
+          // be waiting right now, hence the -1). Fast file delivery's appsink never drops.
+          if (!this.fast) this.sinkDropped = Math.max(this.sinkDropped, this.outCtr.value - this.pulledCtr.value - 1);
+        },
+        frame: (f) => this.onSample(f),
+        ended: () => {
+          if (this.isFile) this.ended();
+          else this.fail('the camera ended the stream');
+        },
+        failed: (reason, permanent) => {
+          if (this.state === 'connecting' || this.state === 'live') this.fail(reason, permanent);
+        },
       },
     );
-    this.reader = reader;
-    const sock = net.connect({ path: this.spec!.socketPath, onread: reader.onread });
-    this.sock = sock;
-    sock.on('error', (err) => {
-      if (gen === this.generation) this.fail(`the decoder process connection failed: ${err.message}`);
-    });
-    // The decoder ends the socket after the last frame of a file or stream.
-    sock.on('end', () => {
-      if (gen !== this.generation) return;
-      if (this.isFile) this.ended();
-      else this.fail('the camera ended the stream');
-    });
-    // Fast file delivery: the decoder pulls one frame per credit, as many as the queue holds.
-    if (this.fast) for (let i = 0; i < this.d.ingest.queueDepth; i++) this.proc?.send({ t: 'next' });
+    // The credentials went to the decoder over IPC; keep no copy in the spec.
+    start.props = {};
   }
 
   /**
@@ -354,27 +291,14 @@ export class Camera {
   }
 
   private teardown(): void {
-    this.generation++;
-    if (this.spec) this.spec.props = {};
-    const proc = this.proc;
-    this.proc = null;
-    if (proc) {
-      this.decodedCtr.rebase();
-      this.outCtr.rebase();
-      this.pulledCtr.rebase();
-      this.childBase = this.childDropped;
-      if (proc.connected) proc.send({ t: 'stop' }, () => undefined);
-      const kill = setTimeout(() => proc.kill('SIGKILL'), DECODER_KILL_MS);
-      kill.unref();
-      proc.once('exit', () => clearTimeout(kill));
-      if (proc.connected) proc.disconnect();
-    }
-    this.sock?.destroy();
-    this.sock = null;
-    this.reader?.close();
-    this.reader = null;
-    if (this.sockDir) rmSync(this.sockDir, { recursive: true, force: true });
-    this.sockDir = null;
+    const conn = this.conn;
+    this.conn = null;
+    if (!conn) return;
+    this.decodedCtr.rebase();
+    this.outCtr.rebase();
+    this.pulledCtr.rebase();
+    this.childBase = this.childDropped;
+    conn.close();
   }
 
   private fail(reason: string, permanent = false): void {
@@ -437,7 +361,7 @@ export class Camera {
     try {
       for (let f = this.queue.shift(); f; f = this.queue.shift()) {
         // A queue slot is free again: the decoder may pull one more frame (fast file delivery).
-        if (this.fast) this.proc?.send({ t: 'next' });
+        if (this.fast) this.conn?.credit();
         this.busySince = this.d.clock();
         try {
           await this.d.deliver(f);

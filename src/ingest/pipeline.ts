@@ -54,7 +54,10 @@ export function buildLaunch(s: PipelineSpec): string {
         `tcp-timeout=${s.tcpTimeoutMs * 1000} teardown-timeout=100000000 drop-on-latency=true`,
       s.codec === 'h264' ? 'rtph264depay' : 'rtph265depay',
       s.codec === 'h264' ? 'h264parse' : 'h265parse',
-      s.decoder.decoder,
+      // One decoding thread for libav: libav's frame threads each hold 1080p frames (about 22 MB
+      // more per camera measured at 1080p25) and add a frame of latency each; cameras share the
+      // cores anyway, and 1080p25 H.264 takes about a fifth of one core.
+      s.decoder.kind === 'cpu' ? `${s.decoder.decoder} max-threads=1` : s.decoder.decoder,
     );
   } else {
     // Files: qtdemux (MP4/MOV) then decodebin, which probes the codec and picks the
@@ -63,10 +66,12 @@ export function buildLaunch(s: PipelineSpec): string {
   }
   if (s.decoder.toSystemMemory && s.source === 'rtsp') parts.push(s.decoder.toSystemMemory);
   // Rate cap before scaling, so dropped frames cost no scaling/conversion. drop-only: never
-  // duplicate frames when the camera is slower than the cap.
+  // duplicate frames when the camera is slower than the cap; and a RANGE up to the cap, so such a
+  // camera passes at its own rate (a fixed framerate=cap could not be negotiated from a slower
+  // stream: "Internal data stream error", the camera never went live).
   parts.push(
     `videorate name=${NAMES.rate} drop-only=true`,
-    `video/x-raw,framerate=${fpsFraction(s.analysisFps)}`,
+    `video/x-raw,framerate=[1/100,${fpsFraction(s.analysisFps)}]`,
     'videoscale',
     'videoconvert',
     // Only the width is fixed: videoscale fixates the height that keeps the display aspect.

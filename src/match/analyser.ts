@@ -4,7 +4,9 @@
 // Non-match deletion: every buffer of the frame's analysis (pixels, detector and landmark inputs,
 // aligned crops, embedder inputs, embeddings, quantised probes) belongs to the frame's lease and
 // is wiped at ONE release point, CameraManager.releaseFrame, right after this returns, match or
-// not; nothing of a face is kept across frames (tracks hold boxes and numbers only). A decision
+// not. The one exception is track fusion (fusion.ts): each live track keeps copies of its best
+// few embeddings, in buffers TrackFusion owns and wipes when the track ends (or endAll); tracks
+// themselves hold boxes and numbers only, and no pixels are kept across frames. A decision
 // to alert is handed to onDecision while the frame is still intact, so the alert path can encode
 // its own JPEG copies. Faces are COUNTED, never stored.
 //
@@ -19,6 +21,8 @@ import type { Gallery } from './gallery.js';
 import { FaceTracker, type TrackerSettings } from './tracker.js';
 import { AlertPolicy, type PolicySettings } from './policy.js';
 import { noteEmbedded, qualityScore, shouldEmbed, type ScheduleSettings } from './schedule.js';
+import { TrackFusion, type FusionSettings } from './fusion.js';
+import type { BufferPools } from '../vision/buffers.js';
 
 export interface MatchTarget {
   gallery: Gallery;
@@ -49,6 +53,10 @@ export interface AnalyserDeps {
   tracker: TrackerSettings;
   schedule: ScheduleSettings;
   policy: PolicySettings;
+  /** Track fusion (match.fusionKeep); absent or keep 1: each frame is searched on its own. */
+  fusion?: FusionSettings;
+  /** The main thread's buffer pools: fused templates are owned buffers there (pool "fusion"). */
+  pools?: BufferPools;
   /** The current watchlist (null: none loaded, faces are still counted, nothing is searched). */
   target: () => MatchTarget | null;
   /** Called with each alert decision before the frame is released; awaited. */
@@ -70,6 +78,8 @@ export interface AnalyserCounters {
 export class CameraAnalyser {
   private readonly tracker: FaceTracker;
   private readonly policy: AlertPolicy;
+  /** Each live track's best looks (biometric: owned, wiped when the track ends; fusion.ts). */
+  private readonly fusion: TrackFusion | null;
   private lastTrackId = 0;
   private epoch = 0;
   readonly counters: AnalyserCounters = { frames: 0, faces: 0, embedded: 0, tracks: 0, alerts: 0, suppressed: 0, stale: 0 };
@@ -77,6 +87,7 @@ export class CameraAnalyser {
   constructor(private readonly d: AnalyserDeps) {
     this.tracker = new FaceTracker(d.tracker);
     this.policy = new AlertPolicy(d.policy);
+    this.fusion = d.fusion && d.fusion.keep > 1 ? new TrackFusion(d.engine.embeddingSize, d.fusion, d.pools) : null;
   }
 
   get activeTracks(): number {
@@ -98,7 +109,10 @@ export class CameraAnalyser {
     this.counters.frames++;
     this.counters.faces += faces.length;
     const { trackIds, ended } = this.tracker.update(faces.map((f) => f.detection.box), now);
-    for (const t of ended) this.policy.endTrack(cam, t.id);
+    for (const t of ended) {
+      this.policy.endTrack(cam, t.id);
+      this.fusion?.end(t.id);
+    }
     // Expired cooldowns go when tracks end: often enough to bound the map, never per face.
     if (ended.length > 0) this.policy.prune(now);
     for (const id of trackIds) if (id > this.lastTrackId) this.lastTrackId = id;
@@ -108,6 +122,7 @@ export class CameraAnalyser {
 
     // Which faces to embed this frame (the schedule), then all of them in one request.
     const picked: number[] = [];
+    const quality: number[] = [];
     for (let i = 0; i < faces.length; i++) {
       const track = this.tracker.get(trackIds[i]!);
       if (!track) continue;
@@ -115,6 +130,7 @@ export class CameraAnalyser {
       if (!shouldEmbed(track, q, this.policy.awaiting(cam, track.id), now, this.d.schedule)) continue;
       noteEmbedded(track, q, now);
       picked.push(i);
+      quality.push(q);
     }
     if (picked.length === 0) return [];
     // Owned, shared buffers (inference workers write into them), wiped with the frame's lease.
@@ -124,7 +140,10 @@ export class CameraAnalyser {
     this.counters.embedded += picked.length;
     // One search for the frame: the int8 ONNX Runtime GEMM when the gallery has that backend
     // (large watchlists, see openWatchlist), else the exact JavaScript loop.
-    const hits = await target.gallery.searchBatchAsync(embeddings, target.topK, frame.lease);
+    // Each track is searched with its fused template (its best looks, quality-weighted), not the
+    // single frame; the fused buffers belong to TrackFusion and are wiped when the track ends.
+    const probes = this.fusion ? picked.map((i, k) => this.fusion!.add(trackIds[i]!, embeddings[k]!, quality[k]!)) : embeddings;
+    const hits = await target.gallery.searchBatchAsync(probes, target.topK, frame.lease);
     if (stale()) return [];
     const decisions: AlertDecision[] = [];
     for (let k = 0; k < picked.length; k++) {
@@ -147,5 +166,6 @@ export class CameraAnalyser {
   endAll(): void {
     this.epoch++;
     for (const t of this.tracker.clear()) this.policy.endTrack(this.d.camera, t.id);
+    this.fusion?.clear();
   }
 }

@@ -161,6 +161,7 @@ export class LiveAnalysis implements Component, AnalysisControl {
     const deps: AnalyserDeps = {
       camera,
       engine: this.d.engine(),
+      pools: this.d.cameras.pools,
       ...settings,
       policy: { ...settings.policy, threshold: this.threshold },
       target: () => (this.current ? { gallery: this.current.gallery, topK: this.d.config.match.topK } : null),

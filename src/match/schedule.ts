@@ -10,6 +10,11 @@ export interface ScheduleSettings {
   qualityGain: number;
   /** While a candidate awaits confirmation, embed again after this long. */
   confirmIntervalMs: number;
+  /**
+   * Looks a track should get before the schedule waits for a better one (track fusion): until it
+   * has this many embeddings, embed again every confirmIntervalMs. 1 = first look only.
+   */
+  looks?: number;
 }
 
 /** 1.1: a face 10 % larger/more frontal is worth a new look; 200 ms = every 2nd frame at 10 fps. */
@@ -30,6 +35,9 @@ export function shouldEmbed(track: Track, quality: number, awaitingConfirmation:
   if (!(quality > 0)) return false;
   if (track.embeds === 0) return true;
   if (quality >= track.bestQuality * s.qualityGain) return true;
+  // Fusion needs a few looks: a track whose first look scored below the threshold would otherwise
+  // wait for a 10 % better face that may never come (a person walking at a steady distance).
+  if (track.embeds < (s.looks ?? 1) && now - track.lastEmbedAt >= s.confirmIntervalMs) return true;
   return awaitingConfirmation && now - track.lastEmbedAt >= s.confirmIntervalMs;
 }
 

@@ -4,6 +4,7 @@
 // reduces to the closed form below (same result as skimage SimilarityTransform.estimate, which
 // InsightFace's norm_crop uses).
 import type { Point, RgbImage } from './types.js';
+import { AREA_RESAMPLE_ABOVE } from './resample.js';
 
 /** ArcFace 112x112 reference points (insightface/utils/face_align.py arcface_dst). */
 export const ARCFACE_112: readonly Point[] = [
@@ -62,6 +63,11 @@ export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE
   // pixels that map outside the source are left black by skipping them.
   const out = into ?? new Uint8Array(size * size * 3);
   if (out.length !== size * size * 3) throw new RangeError(`aligned buffer has ${out.length} bytes, expected ${size * size * 3}`);
+  // A face much larger than 112 px (an enrolment photo, a face close to the camera) is shrunk:
+  // average n x n samples per output pixel instead of one (bilinear alone aliases; resample.ts).
+  const shrink = 1 / similarityScale(t);
+  // 2 x 2 samples: enough against aliasing up to ~3x, at 4x the cost of one (not 16x).
+  if (shrink > AREA_RESAMPLE_ABOVE) return warpSupersampled(img, t, size, 2, out);
   if (into) out.fill(0);
   const det = t.a * t.a + t.b * t.b;
   // Inverse: src = [a b; -b a] / det * (dst - t)
@@ -92,6 +98,49 @@ export function warpSimilarity(img: RgbImage, t: Similarity, size = ALIGNED_SIZE
         const bot = p(x0, y0 + 1) + (p(x0 + 1, y0 + 1) - p(x0, y0 + 1)) * fx;
         out[o + c] = Math.round(top + (bot - top) * fy);
       }
+    }
+  }
+  return { width: size, height: size, data: out };
+}
+
+/** warpSimilarity with n x n bilinear samples per output pixel, averaged (black outside). */
+function warpSupersampled(img: RgbImage, t: Similarity, size: number, n: number, out: Uint8Array): RgbImage {
+  const det = t.a * t.a + t.b * t.b;
+  const ia = t.a / det, ib = t.b / det;
+  const W = img.width, H = img.height, src = img.data, stride = W * 3;
+  const acc = new Float64Array(3);
+  const inv = 1 / (n * n);
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      acc[0] = acc[1] = acc[2] = 0;
+      for (let sy = 0; sy < n; sy++) {
+        for (let sx = 0; sx < n; sx++) {
+          const qx = u + (sx + 0.5) / n - 0.5 - t.tx, qy = v + (sy + 0.5) / n - 0.5 - t.ty;
+          const x = ia * qx + ib * qy;
+          const y = -ib * qx + ia * qy;
+          const x0 = Math.floor(x), y0 = Math.floor(y);
+          const fx = x - x0, fy = y - y0;
+          if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+            // Fast path (almost every sample of a face): all four neighbours inside.
+            const i00 = y0 * stride + x0 * 3, i01 = i00 + 3, i10 = i00 + stride, i11 = i10 + 3;
+            const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+            acc[0]! += src[i00]! * w00 + src[i01]! * w01 + src[i10]! * w10 + src[i11]! * w11;
+            acc[1]! += src[i00 + 1]! * w00 + src[i01 + 1]! * w01 + src[i10 + 1]! * w10 + src[i11 + 1]! * w11;
+            acc[2]! += src[i00 + 2]! * w00 + src[i01 + 2]! * w01 + src[i10 + 2]! * w10 + src[i11 + 2]! * w11;
+            continue;
+          }
+          for (let c = 0; c < 3; c++) {
+            const px = (xx: number, yy: number): number => (xx < 0 || yy < 0 || xx >= W || yy >= H ? 0 : src[yy * stride + xx * 3 + c]!);
+            const top = px(x0, y0) + (px(x0 + 1, y0) - px(x0, y0)) * fx;
+            const bot = px(x0, y0 + 1) + (px(x0 + 1, y0 + 1) - px(x0, y0 + 1)) * fx;
+            acc[c]! += top + (bot - top) * fy;
+          }
+        }
+      }
+      const o = (v * size + u) * 3;
+      out[o] = Math.round(acc[0]! * inv);
+      out[o + 1] = Math.round(acc[1]! * inv);
+      out[o + 2] = Math.round(acc[2]! * inv);
     }
   }
   return { width: size, height: size, data: out };

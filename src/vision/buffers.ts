@@ -1,6 +1,8 @@
 // Owned, reused buffers for everything that holds pixels or features of a face (issue 11.6).
 //
 // Each thread that touches faces (the main thread, every inference worker) has ONE BufferPools.
+// (Track fusion's per-track templates, which live as long as their track rather than a frame,
+// take a lease per track from the same pools: pool "fusion", released when the track ends.)
 // Work on one frame takes a Lease; every buffer of that frame (decoded pixels, detector input,
 // landmark crops, aligned crops, quality scratch, embedder inputs and outputs, embeddings, the
 // quantised probe copies) is acquired through the lease, and lease.release() is the frame's one
@@ -14,7 +16,7 @@
 import { wipe } from '../crypto/secure.js';
 
 /** The kinds of face data the product holds; one pool each per thread. */
-export const POOL_NAMES = ['frame', 'detector-input', 'landmark-input', 'aligned', 'quality', 'embedder-input', 'embedder-output', 'embedding', 'probe'] as const;
+export const POOL_NAMES = ['frame', 'detector-input', 'landmark-input', 'aligned', 'quality', 'embedder-input', 'embedder-output', 'embedding', 'probe', 'fusion'] as const;
 export type PoolName = (typeof POOL_NAMES)[number];
 
 export interface PoolAudit {

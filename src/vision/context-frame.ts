@@ -17,7 +17,7 @@
 // The bound on what can still leak: a face missed by BOTH detector passes AND standing inside the
 // subject's window (e.g. a companion cheek to cheek). Everywhere else the blur of step 1 applies.
 // Every intermediate buffer here holds faces: each one is wiped before this function returns.
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type Sharp } from './sharp.js';
 import { wipe } from '../crypto/secure.js';
 import { encodeFaceCrop } from './jpeg.js';
 import type { Box, FaceEngine, RgbImage } from './types.js';

@@ -2,7 +2,7 @@
 // plain message: missing file, not an image, truncated or corrupt data, too many pixels. The
 // pixel limit stops a hostile or mistaken 30k x 30k "photo" from exhausting memory on the van.
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp from './sharp.js';
 import type { RgbImage } from './types.js';
 
 /** 40 MP: larger than any camera still a force would enrol, small enough to decode safely. */

@@ -8,7 +8,7 @@ import { INSTALL_ROOT } from '../paths.js';
 import { ALIGNED_SIZE, alignFace } from './align.js';
 import { DETECTOR_FACTORIES } from './detectors/index.js';
 import type { ModelContext } from './detectors/factory.js';
-import { createEmbedder } from './embedder.js';
+import { createEmbedder, type Embedder } from './embedder.js';
 import { createLandmarker, type Landmarker } from './landmarks.js';
 import { findModel, loadManifest, ModelError, readVerifiedModel, type Manifest, type ModelEntry } from './manifest.js';
 import { assessQuality } from './quality.js';
@@ -39,7 +39,13 @@ export interface FrameEngine {
   embedInto(aligned: readonly RgbImage[], dest: readonly Float32Array[], lease: Lease): Promise<void>;
 }
 
-export type FaceEngineWithInfo = FaceEngine & FrameEngine & { readonly info: FaceEngineInfo };
+/** The engine's model runners, for benchmarks that time one stage (lfr bench vision). */
+export interface EngineParts {
+  landmarker: Landmarker | undefined;
+  embedder: Embedder;
+}
+
+export type FaceEngineWithInfo = FaceEngine & FrameEngine & { readonly info: FaceEngineInfo; readonly parts: EngineParts };
 
 export function modelsDirOf(config: Config): string {
   return path.isAbsolute(config.paths.modelsDir) ? config.paths.modelsDir : path.resolve(INSTALL_ROOT, config.paths.modelsDir);
@@ -64,7 +70,7 @@ function alignOrBlank(img: RgbImage, det: FaceDetection, into: Uint8Array): RgbI
  */
 export function analyseStill(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace {
   const aligned = alignOrBlank(img, det, new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3));
-  return { detection: det, quality: assessQuality(det, aligned, gates), aligned };
+  return { detection: det, quality: assessQuality(det, aligned, gates, undefined, img), aligned };
 }
 
 export async function createFaceEngine(config: Config, log: Logger): Promise<FaceEngineWithInfo> {
@@ -118,9 +124,12 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
     }
     // Every face of the frame in one landmark run (a batch of crops).
     const located = await lm.locateAll(img, faces.map((f) => f.box), lease);
-    faces.forEach((f, i) => (f.landmarks = located[i]!.five));
-    // The 68-point geometry is only needed for the five points.
-    for (const r of located) r.points.fill(0);
+    // The 68 points stay on the detection for the pose fit (quality.ts); the live path wipes them
+    // as soon as the quality is known (analyseFrame), the still path's caller owns them.
+    faces.forEach((f, i) => {
+      f.landmarks = located[i]!.five;
+      f.shape68 = located[i]!.points;
+    });
     return faces;
   };
 
@@ -128,6 +137,7 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
     embeddingSize: emb.size,
     models: { detector: detEntry.id, landmarker: lmEntry?.id ?? 'none', embedder: embEntry.id },
     info: { modelsDir, providers: providers.use, detectorInputWidth: config.vision.detectorInputWidth },
+    parts: { landmarker: lm, embedder: emb },
 
     detect(img: RgbImage): Promise<FaceDetection[]> {
       return withLease(undefined, (l) => detectWith(img, l));
@@ -146,7 +156,10 @@ export async function createFaceEngine(config: Config, log: Logger): Promise<Fac
       for (const det of dets) {
         const a = alignOrBlank(img, det, lease.u8('aligned', ALIGNED_SIZE * ALIGNED_SIZE * 3));
         aligned.push(a);
-        faces.push({ detection: det, quality: assessQuality(det, a, gates, lease.f32('quality', ALIGNED_SIZE * ALIGNED_SIZE)) });
+        faces.push({ detection: det, quality: assessQuality(det, a, gates, lease.f32('quality', ALIGNED_SIZE * ALIGNED_SIZE), img) });
+        // Face geometry is not needed past the gate, and must not travel back from the worker.
+        det.shape68?.fill(0);
+        delete det.shape68;
       }
       return { faces, aligned };
     },

@@ -1,7 +1,7 @@
 // JPEG encoding of a face crop (with some margin, so an officer sees hair and chin) for the alert
 // path and the demo kit. sharp/libvips does the encode off the JS thread. The alert's context frame
 // (bystanders masked, subject outlined) is made in context-frame.ts.
-import sharp from 'sharp';
+import sharp from './sharp.js';
 import type { Box, RgbImage } from './types.js';
 
 export interface JpegOptions {

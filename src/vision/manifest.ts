@@ -40,6 +40,12 @@ export const modelEntrySchema = z
     decoder: z.object({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }).strict(),
     licence: z.string().min(1),
     notes: z.string().default(''),
+    /**
+     * Embedders: the impostor-score calibration file (in the models folder) from which a
+     * deployment's threshold is derived for a target false-alert rate (src/match/fpir.ts). It names
+     * this entry's SHA-256 and is refused when they differ.
+     */
+    calibration: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a plain file name inside the models folder').optional(),
   })
   .strict();
 

@@ -2,14 +2,16 @@
 // Never throws on a poor face: each failed check adds a RejectCode and a plain message, so the
 // live path can count why faces were skipped and `lfr faces` can tell an operator.
 //
-// Pose comes from the 5 points, not a pose model: cheap and good to roughly +-10 degrees, which is
-// all a gate at 25-40 degrees needs. Geometry from a generic 3-D face (the model commonly used
+// Pose: from the 68 landmarks when the landmark model gives them (a 3-D mean-face fit,
+// vision/pose.ts), else from the 5 points, not a pose model. The 5-point estimate below is the
+// fallback (detectors with their own 5 points, `vision.landmarker: "none"`). Its geometry from a generic 3-D face (the model commonly used
 // with solvePnP): the nose tip sits about 0.42 inter-eye distances in front of the eye centres
 // and about 0.41 eye-to-mouth distances in front of the eye-mouth plane. Turning the head by
 // theta moves the projected nose sideways by depth * sin(theta) while the inter-eye distance
 // shrinks by cos(theta), so yaw = atan(offset / 0.42); pitch likewise from the nose's height
 // between the eye line and the mouth line, relative to its height in the ArcFace template.
 import { ARCFACE_112 } from './align.js';
+import { poseFromShape68 } from './pose.js';
 import type { FaceDetection, FaceQuality, QualityGateSettings, QualityReason, RgbImage } from './types.js';
 
 const YAW_DEPTH = 0.42;
@@ -80,10 +82,42 @@ function laplacianOf(grey: Float32Array, data: Uint8Array, W: number, H: number,
 
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 
-export function assessQuality(det: FaceDetection, aligned: RgbImage, gates: QualityGateSettings, scratch?: Float32Array): FaceQuality {
+/**
+ * 68-point indexes that must lie inside the frame: eye corners, nose tip, mouth corners: the
+ * parts the aligned 112x112 crop is made of (the chin falls below it: a tight portrait whose
+ * chin touches the edge aligns as well as any).
+ */
+const CORE_POINTS = [36, 39, 42, 45, 30, 48, 54];
+
+/**
+ * How far the face's core points reach outside the frame, as a fraction of the inter-ocular
+ * distance (0 when all are inside). A face cut by the frame edge is aligned with black where the
+ * frame ends, and its embedding is not the person's.
+ */
+export function outsideFraction(det: FaceDetection, frame: { width: number; height: number }): number {
+  const pts: [number, number][] = det.shape68
+    ? CORE_POINTS.map((i) => [det.shape68![i * 2]!, det.shape68![i * 2 + 1]!])
+    : (det.landmarks as [number, number][]);
+  if (pts.length < 2) return 0;
+  const scale = det.shape68
+    ? Math.hypot(det.shape68[45 * 2]! - det.shape68[36 * 2]!, det.shape68[45 * 2 + 1]! - det.shape68[36 * 2 + 1]!)
+    : Math.hypot(pts[1]![0] - pts[0]![0], pts[1]![1] - pts[0]![1]) * 1.5;
+  let worst = 0;
+  for (const [x, y] of pts) worst = Math.max(worst, -x, x - frame.width, -y, y - frame.height);
+  return worst / Math.max(1, scale);
+}
+
+/**
+ * A core point more than this fraction of the eye-corner span outside the frame: cut off. 0.15
+ * (about 13 px on a 150 px portrait) forgives landmark noise at the edge of a tight crop and
+ * refuses a face whose eye, nose or mouth is outside.
+ */
+export const MAX_OUTSIDE = 0.15;
+
+export function assessQuality(det: FaceDetection, aligned: RgbImage, gates: QualityGateSettings, scratch?: Float32Array, frame?: { width: number; height: number }): FaceQuality {
   const pts = det.landmarks as [number, number][];
   const interEyePx = pts.length >= 2 ? Math.hypot(pts[1]![0] - pts[0]![0], pts[1]![1] - pts[0]![1]) : 0;
-  const pose = pts.length >= 5 ? poseFromFivePoints(pts) : { yawDeg: 0, pitchDeg: 0, rollDeg: 0 };
+  const pose = det.shape68 ? poseFromShape68(det.shape68) : pts.length >= 5 ? poseFromFivePoints(pts) : { yawDeg: 0, pitchDeg: 0, rollDeg: 0 };
   const sharpness = laplacianVariance(aligned, 16, scratch);
   const reasons: QualityReason[] = [];
   if (interEyePx < gates.minInterEyePx) {
@@ -97,6 +131,9 @@ export function assessQuality(det: FaceDetection, aligned: RgbImage, gates: Qual
       code: 'pose',
       message: `face turned too far: yaw ${r1(pose.yawDeg)} deg (max ${gates.maxYawDeg}), pitch ${r1(pose.pitchDeg)} deg (max ${gates.maxPitchDeg})`,
     });
+  }
+  if (frame && outsideFraction(det, frame) > MAX_OUTSIDE) {
+    reasons.push({ code: 'cut_off', message: 'face cut off by the edge of the image: both eyes, the nose and the mouth must be inside the frame' });
   }
   if (det.score < gates.minDetectorScore) {
     reasons.push({ code: 'low_score', message: `detector confidence ${det.score.toFixed(2)} below ${gates.minDetectorScore}` });

@@ -27,9 +27,14 @@ export interface FaceDetection {
   box: Box;
   score: number;
   landmarks: Point[];
+  /**
+   * The landmark model's 68 iBUG points (x,y interleaved, image pixels) when there is one: head
+   * pose is fitted to them (vision/pose.ts). Absent with `vision.landmarker: "none"`.
+   */
+  shape68?: Float32Array;
 }
 
-export type RejectCode = 'too_small' | 'blurred' | 'pose' | 'low_score';
+export type RejectCode = 'too_small' | 'blurred' | 'pose' | 'low_score' | 'cut_off';
 
 export interface QualityReason {
   code: RejectCode;

@@ -1,12 +1,14 @@
 // Enrol one reference image: decode, detect, gate on quality, embed, and cut a small reference
 // JPEG for the officer's side-by-side view. Never throws for a bad image: it returns a reason,
 // because one bad photo must not stop the rest of the watchlist from enrolling.
+import type { RejectCode } from '../vision/types.js';
 import { decodeImage, ImageError } from '../vision/decode.js';
 import type { FaceEngine, QualityGateSettings, RgbImage } from '../vision/types.js';
 import { encodeFaceCrop } from '../vision/jpeg.js';
 import { wipe } from '../crypto/secure.js';
 
-export type ImageRejectCode = 'too_large' | 'not_image' | 'no_face' | 'several_faces' | 'too_small' | 'blurred' | 'pose' | 'low_score';
+/** Image-level refusals, then the quality gate's codes (vision/types.ts RejectCode: too_small, blurred, pose, low_score, cut_off). */
+export type ImageRejectCode = 'too_large' | 'not_image' | 'no_face' | 'several_faces' | RejectCode;
 
 export type EnrolOutcome =
   | { ok: true; embedding: Float32Array; referenceJpeg: Buffer }

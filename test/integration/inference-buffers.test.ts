@@ -46,7 +46,7 @@ serial('lfr audit buffers: every face buffer of the running daemon, main thread 
   const get = (thread: RegExp, pool: string): PoolAudit[] => out.pools.filter((p) => thread.test(p.thread) && p.pool === pool);
   // The buffers the pipeline really used: frames and embeddings on the main thread, every
   // tensor and crop in the workers (both workers took frames).
-  for (const [thread, pool] of [[/^main$/, 'frame'], [/^main$/, 'embedding'], [/^worker-/, 'detector-input'], [/^worker-/, 'landmark-input'], [/^worker-/, 'aligned'], [/^worker-/, 'quality'], [/^worker-/, 'embedder-input'], [/^worker-/, 'embedder-output']] as const) {
+  for (const [thread, pool] of [[/^main$/, 'frame'], [/^main$/, 'embedding'], [/^main$/, 'fusion'], [/^worker-/, 'detector-input'], [/^worker-/, 'landmark-input'], [/^worker-/, 'aligned'], [/^worker-/, 'quality'], [/^worker-/, 'embedder-input'], [/^worker-/, 'embedder-output']] as const) {
     const ps = get(thread, pool);
     t.true(ps.length > 0 && ps.some((p) => p.acquired > 0 && p.buffers > 0), `${pool} on ${thread}: ${JSON.stringify(ps)}`);
   }

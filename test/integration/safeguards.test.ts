@@ -5,9 +5,11 @@
 // The camera shows the watchlisted woman (enrolled from demo photo 1, shown in demo photo 3 with
 // two other women beside her), then people not on the list (demo photo 5). Alerts are kept for
 // a few seconds only (alerts.retentionHours), so the RUNNING daemon's retention must purge them.
-//   (a) the alert reaches a tablet, then the running daemon purges it: its id and ciphertext are
+//   (a) the alert reaches an officer's tablet page in headless Chromium (its content over HTTPS),
+//       then the running daemon purges it: its id and ciphertext are
 //       gone from the alert store and its WAL, its key is gone, the broker's data folder holds
-//       nothing of it, and a tablet that signs in afterwards receives nothing of it;
+//       nothing of it, the content API answers 404, and a tablet that signs in afterwards (a
+//       new browser, and a new MQTT session) is shown and sent nothing of it;
 //   (b) no file that the daemon or the broker wrote (state and runtime dirs, broker data, the
 //       daemon's cwd and TMPDIR) holds a plaintext template (any run of template-like floats) or
 //       any JPEG, though strangers' faces were detected and embedded;
@@ -29,8 +31,29 @@ import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { createFaceEngine } from '../../src/vision/engine.js';
 import { decodeImage } from '../../src/vision/decode.js';
+import { configSchema } from '../../src/config/schema.js';
+import { brokerPaths } from '../../src/mqtt/broker-setup.js';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { spkiHash } from '../helpers/tablet-env.js';
+import type { Page } from 'playwright-core';
+import type { ExecutionContext } from 'ava';
 
-const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
+/** The tablet page in headless Chromium, signed in with the officer's own account. */
+async function tabletPage(t: ExecutionContext, van: Van): Promise<Page> {
+  const cfg = configSchema.parse(van.config);
+  let browser: TestBrowser | null = null;
+  t.teardown(async () => browser?.close());
+  browser = await launchBrowser({ spkiHashes: [await spkiHash(cfg.tablet.certFile), await spkiHash(brokerPaths(cfg).certFile)] });
+  const page = await browser.context.newPage();
+  await page.goto(`https://127.0.0.1:${van.tabletPort}/`);
+  await page.fill('#officer', van.broker!.tablet.user);
+  await page.fill('#password', van.broker!.tablet.password);
+  await page.click('#signin');
+  await page.waitForSelector('#conn[data-state="connected"]', { timeout: 20_000 });
+  return page;
+}
+
+const { serial } = needs(['mosquitto', 'rtsp', 'chromium', 'models', 'demo-photos']);
 
 const RETENTION_S = 8;
 
@@ -49,6 +72,8 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   const bundle = await van.buildBundle([{ ref: 'WL-SAFE-1', category: 'wanted', images: [await referenceFace(1)] }]);
   const feed = await van.alertFeed(t);
   await van.start();
+  // An officer's tablet, signed in before the deployment starts.
+  const page = await tabletPage(t, van);
   await van.startDeployment(['--watchlist', bundle]);
   const t0 = Date.now();
   while (feed.alerts.length === 0) {
@@ -57,7 +82,12 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   }
   const alert = feed.alerts[0]!;
   const alertId = alert.alertId as string;
-  t.log(`alert ${alertId} on the tablet ${Date.now() - t0} ms after the deployment started`);
+  t.log(`alert ${alertId} on the broker ${Date.now() - t0} ms after the deployment started`);
+  // (a) ... and on the officer's screen: the card with the captured face and the watchlist image.
+  const card = page.locator('li.alert[data-key="WL-SAFE-1"]');
+  await card.locator('img.face').waitFor({ timeout: 20_000 });
+  await page.waitForFunction(`[...document.querySelectorAll('li.alert[data-key="WL-SAFE-1"] img')].filter((i) => i.naturalWidth > 0).length >= 2`, undefined, { timeout: 20_000 });
+  t.log(`alert card with both faces drawn ${Date.now() - t0} ms after the deployment started`);
 
   // (c) the context frame: exactly one face the detector can find, the subject's.
   const engine = await createFaceEngine(parseConfig({}), silentLogger());
@@ -102,6 +132,13 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   const keyDir = path.join(van.runtimeDir, 'alert-keys');
   t.false(existsSync(keyDir) && readdirSync(keyDir).some((f) => f.includes(alertId)), 'the alert key is destroyed');
   t.deepEqual(await van.tabletGet(`/api/alerts/${alertId}`), { status: 404, body: 'not found' }, 'the tablet page no longer has it');
+  // The officer's screen dropped the card's images at the alert's expiry; a tablet signing in
+  // now (a new browser, a new session) is shown nothing of it.
+  await page.waitForFunction(`![...document.querySelectorAll('li.alert img')].some((i) => i.src.startsWith('data:image'))`, undefined, { timeout: 15_000 });
+  const latePage = await tabletPage(t, van);
+  await sleep(3000);
+  t.is(await latePage.locator('li.alert').count(), 0, 'a tablet signing in after the purge shows no card');
+  t.false((await latePage.content()).includes('WL-SAFE-1'));
   const late = await mqtt.connectAsync(van.broker!.wsUrl, { username: van.broker!.tablet.user, password: van.broker!.tablet.password, ca: readFileSync(van.broker!.caFile), clientId: `late-${Date.now()}`, clean: false });
   t.teardown(() => late.endAsync(true));
   const lateMsgs: string[] = [];

@@ -5,26 +5,15 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AuditLog, checkFields, entryHash } from '../../src/audit/log.js';
+import { AuditLog, checkFields } from '../../src/audit/log.js';
+import { writeSyntheticTrail } from '../../src/tools/bench/audit.js';
 
-/** A log of n entries, written in one transaction (record() fsyncs each one: minutes for thousands). */
+/** A log of n entries (n - 1 synthetic ones written in one transaction, then a real record). */
 function log(t: import('ava').ExecutionContext, n: number): AuditLog {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-audit-inc-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'audit.db');
-  new AuditLog(file, Date.now).open().close();
-  const db = new Database(file);
-  const ins = db.prepare('INSERT INTO audit (seq, at, type, actor, fields, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  let prev = '0'.repeat(64);
-  db.transaction(() => {
-    for (let i = 1; i < n; i++) {
-      const e = { seq: i, at: new Date(1_700_000_000_000 + i).toISOString(), type: 'alert.raised', actor: null, fields: { alertId: `a${i}`, camera: 'c', score: 0.6 }, prev };
-      const hash = entryHash(e);
-      ins.run(i, e.at, e.type, null, JSON.stringify(e.fields), prev, hash);
-      prev = hash;
-    }
-  })();
-  db.close();
+  writeSyntheticTrail(file, n - 1);
   const a = new AuditLog(file, Date.now).open();
   a.record('daemon.start', {}); // entry n, and the head file
   return a;

@@ -1,7 +1,7 @@
 // Pure pre/post-processing: tensor filling, SSD decoding, scale plan, L2 norm, quality gates.
 import test from 'ava';
 import { ARCFACE_112 } from '../../src/vision/align.js';
-import { decodeSsd, mergeScales, rfbInputSize, rfbScalePlan } from '../../src/vision/detectors/rfb.js';
+import { decodeSsd, mergeScales, rescalePlan, rescaleRegion, rfbInputSize, rfbScalePlan } from '../../src/vision/detectors/rfb.js';
 import { cosine, l2normalize } from '../../src/vision/embedder.js';
 import { cropRect } from '../../src/vision/jpeg.js';
 import { fullRoi, toTensor } from '../../src/vision/preprocess.js';
@@ -50,15 +50,35 @@ test('decodeSsd: zero offsets give the prior box; threshold and NMS apply', (t) 
 
 test('detector input size: configured width, aspect height, multiples of 32, never upscaled', (t) => {
   t.deepEqual(rfbInputSize(1280, 720, 640), { width: 640, height: 352 });
-  t.deepEqual(rfbScalePlan(1920, 1080, 640, 320), { fine: { width: 640, height: 352 }, coarse: { width: 320, height: 192 } });
-  t.deepEqual(rfbScalePlan(250, 250, 640, 320), { fine: { width: 256, height: 256 } });
-  t.deepEqual(rfbScalePlan(100, 60, 640, 320).fine, { width: 96, height: 64 });
+  t.deepEqual(rfbScalePlan(1920, 1080, 640), { fine: { width: 640, height: 352 } });
+  t.deepEqual(rfbScalePlan(250, 250, 640), { fine: { width: 256, height: 256 } });
+  t.deepEqual(rfbScalePlan(100, 60, 640).fine, { width: 96, height: 64 });
 });
 
-test('mergeScales: small faces from the fine pass, large ones from the coarse pass', (t) => {
-  const f = (y: number, h: number, score: number): FaceDetection => ({ box: { x: 0, y, width: h, height: h }, score, landmarks: [] });
-  const merged = mergeScales([f(0, 100, 0.9), f(1000, 400, 0.95)], [f(1010, 390, 0.8), f(3000, 50, 0.99)], 0.5, 0.4);
-  t.deepEqual(merged.map((m) => m.box.y).sort((a, b) => a - b), [0, 1010]);
+const face = (y: number, h: number, score = 0.9): FaceDetection => ({ box: { x: 0, y, width: h, height: h }, score, landmarks: [] });
+
+test('rescalePlan: a face above 100 px of fine input gets a pass where it is ~80 px; small faces get none', (t) => {
+  // LFW still: 250 px image at 256 px of input, face 115 px -> a pass at 160 (174 rounded to 32).
+  t.deepEqual(rescalePlan([face(60, 115)], 250, 250, 256), [{ size: { width: 160, height: 160 }, faces: [0] }]);
+  t.deepEqual(rescalePlan([face(60, 90)], 250, 250, 256), [], '90 px of input is fine as it is');
+  // 1280x720 frame at 640: a 600 px face (300 input px) -> a pass at 160; a 40 px face none.
+  const plan = rescalePlan([face(0, 40), face(100, 600)], 1280, 720, 640);
+  t.deepEqual(plan, [{ size: { width: 160, height: 96 }, faces: [1] }]);
+  // Three large faces of different sizes share at most two passes (the extremes).
+  const three = rescalePlan([face(0, 330), face(300, 500), face(800, 900)], 1920, 1080, 640);
+  t.is(three.length, 2);
+  t.deepEqual(three.flatMap((p) => p.faces).sort(), [0, 1, 2]);
+});
+
+test('rescaleRegion: the faces with one face of margin, clipped to the image', (t) => {
+  t.deepEqual(rescaleRegion([{ x: 100, y: 100, width: 200, height: 240 }], 1920, 1080), { x: 0, y: 0, width: 540, height: 580 });
+  t.deepEqual(rescaleRegion([{ x: 1000, y: 500, width: 100, height: 100 }, { x: 1500, y: 600, width: 120, height: 120 }], 1920, 1080), { x: 900, y: 400, width: 840, height: 440 });
+});
+
+test('mergeScales: a large fine face is replaced by its match from its own pass, else kept', (t) => {
+  const merged = mergeScales([face(0, 60), face(1000, 400, 0.95), face(3000, 300, 0.9)], [{ faces: [1, 2], found: [face(1010, 390, 0.8), face(5000, 50, 0.99)] }], 0.4);
+  t.deepEqual(merged.map((m) => m.box.y).sort((a, b) => a - b), [0, 1010, 3000]);
+  t.is(merged.find((m) => m.box.y === 1010)!.score, 0.8);
 });
 
 test('l2normalize and cosine', (t) => {

@@ -18,11 +18,11 @@ export interface GemmIndexOptions {
   intraOpThreads: number;
 }
 
-/** Symmetric int8 of one vector: q = round(v / s), s = max|v| / 127. Returns s. */
-export function quantizeRow(v: Float32Array, off: number, dim: number, out: Int8Array, outOff: number, stride = 1): number {
+/** Symmetric int8 of one vector: q = round(v / s), s = max|v| / qmax. Returns s. */
+export function quantizeRow(v: Float32Array, off: number, dim: number, out: Int8Array, outOff: number, stride = 1, qmax = 127): number {
   let m = 0;
   for (let j = 0; j < dim; j++) m = Math.max(m, Math.abs(v[off + j]!));
-  const s = m > 0 ? m / 127 : 1;
+  const s = m > 0 ? m / qmax : 1;
   for (let j = 0; j < dim; j++) out[outOff + j * stride] = Math.round(v[off + j]! / s);
   return s;
 }
@@ -37,7 +37,11 @@ function gemmModel(precision: GemmPrecision, matrix: Float32Array, rows: number,
   } else {
     const t = new Int8Array(dim * rows);
     rowScale = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) rowScale[r] = quantizeRow(matrix, r * dim, dim, t, r, rows);
+    // 7-bit templates (|q| <= 63), as for the int8 models: without VNNI, MLAS's u8 x s8 kernel
+    // (vpmaddubsw) adds pairs of products into int16 with saturation, and 255 x 127 x 2 > 32767
+    // would clip high scores on AVX2 CPUs; 255 x 63 x 2 = 32130 cannot. The exact float re-rank
+    // of the candidates makes the reported scores exact either way.
+    for (let r = 0; r < rows; r++) rowScale[r] = quantizeRow(matrix, r * dim, dim, t, r, rows, 63);
     weight = makeTensor('templates', DT.INT8, [dim, rows], t);
   }
   // uint8 probes with zero point 128 (u8 x s8): the pairing MLAS has VNNI/AVX2 kernels for;

@@ -9,6 +9,27 @@ import Database from 'better-sqlite3';
 import { AuditLog, entryHash } from '../../audit/log.js';
 import type { Bench } from './types.js';
 
+/**
+ * A valid chain of `entries` alert.raised entries written in one transaction (AuditLog.record
+ * fsyncs each entry: minutes for thousands). Open it with AuditLog and record() once to write the
+ * head file. Also used by test/unit/audit-incremental.test.ts.
+ */
+export function writeSyntheticTrail(file: string, entries: number): void {
+  new AuditLog(file, Date.now).open().close();
+  const db = new Database(file);
+  const ins = db.prepare('INSERT INTO audit (seq, at, type, actor, fields, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  let prev = '0'.repeat(64);
+  db.transaction(() => {
+    for (let i = 1; i <= entries; i++) {
+      const e = { seq: i, at: new Date(1_700_000_000_000 + i * 1000).toISOString(), type: 'alert.raised', actor: null, fields: { alertId: `a${i}`, camera: 'north-1', score: 0.61, threshold: 0.56, category: 'wanted' }, prev };
+      const hash = entryHash(e);
+      ins.run(i, e.at, e.type, null, JSON.stringify(e.fields), prev, hash);
+      prev = hash;
+    }
+  })();
+  db.close();
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export const auditBench: Bench = {
@@ -19,19 +40,7 @@ export const auditBench: Bench = {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-bench-audit-'));
     try {
       const file = path.join(dir, 'audit.db');
-      new AuditLog(file, Date.now).open().close();
-      const db = new Database(file);
-      const ins = db.prepare('INSERT INTO audit (seq, at, type, actor, fields, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
-      let prev = '0'.repeat(64);
-      db.transaction(() => {
-        for (let i = 1; i < n; i++) {
-          const e = { seq: i, at: new Date(1_700_000_000_000 + i * 1000).toISOString(), type: 'alert.raised', actor: null, fields: { alertId: `a${i}`, camera: 'north-1', score: 0.61, threshold: 0.56, category: 'wanted' }, prev };
-          const hash = entryHash(e);
-          ins.run(i, e.at, e.type, null, JSON.stringify(e.fields), prev, hash);
-          prev = hash;
-        }
-      })();
-      db.close();
+      writeSyntheticTrail(file, n - 1);
       const log = new AuditLog(file, Date.now).open();
       log.record('daemon.start', {});
       const full: number[] = [];

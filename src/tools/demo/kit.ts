@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp from '../../vision/sharp.js';
 import type { Config } from '../../config/schema.js';
 import { INSTALL_ROOT } from '../../paths.js';
 import { decodeImageFile } from '../../vision/decode.js';

@@ -15,8 +15,6 @@
 // it as usual); a worker that dies or sticks is replaced after a back-off, its requests failed;
 // the other workers carry on.
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/schema.js';
 import type { Clock, Component } from '../../lifecycle.js';
 import { systemClock } from '../../lifecycle.js';
@@ -28,14 +26,10 @@ import type { AnalysedFrame, FrameAnalysis } from '../frame-analysis.js';
 import type { Frame } from '../../ingest/frame.js';
 import type { AnalysedFace, FaceDetection, FaceEngine, QualityGateSettings, RgbImage } from '../types.js';
 import { FairQueue } from './fair-queue.js';
-import type { AnalyseReply, AuditReply, FromWorker, ToWorker, WorkerInit, WorkerReady } from './protocol.js';
+import type { AnalyseReply, AuditReply, ToWorker, WorkerInit, WorkerReady } from './protocol.js';
+import { PoolUnavailableError, WorkerSlot, type Job, type WorkerStats } from './worker-slot.js';
 
-export class PoolUnavailableError extends Error {
-  constructor(message = 'no inference worker is running') {
-    super(message);
-    this.name = 'PoolUnavailableError';
-  }
-}
+export { PoolUnavailableError, restartDelayMs, type WorkerStats } from './worker-slot.js';
 
 export interface InferencePoolOptions {
   config: Config;
@@ -47,46 +41,11 @@ export interface InferencePoolOptions {
   entry?: URL;
 }
 
-export interface WorkerStats {
-  index: number;
-  state: 'starting' | 'ready' | 'down' | 'stopped';
-  restarts: number;
-  /** Plain words: why it last went down (crash, stuck, model failed to load). */
-  lastError: string | null;
-  busySinceMs: number | null;
-}
-
 export interface PoolStats {
   workers: WorkerStats[];
   /** Frames whose analysis was lost to a crashed, stuck or missing worker, per camera. */
   droppedByCamera: Record<string, number>;
   queued: number;
-}
-
-interface Job {
-  camera: string;
-  msg: ToWorker;
-  transfer?: ArrayBuffer[];
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
-
-interface Slot {
-  index: number;
-  worker: Worker | null;
-  /** Incremented per incarnation: replies and releases of a dead incarnation are ignored. */
-  gen: number;
-  state: WorkerStats['state'];
-  ready: WorkerReady | null;
-  busy: Job | null;
-  busySince: number | null;
-  /** Jobs that must run on this worker (a frame's embeddings). */
-  pinned: Job[];
-  restarts: number;
-  lastError: string | null;
-  restartTimer: NodeJS.Timeout | null;
-  /** Requests of this incarnation awaiting a reply, by id (the busy one, audits). */
-  waiting: Map<number, Job>;
 }
 
 /** Workers for a config: vision.workers, or one per `intraOpThreads` cores, at most one per camera. */
@@ -96,34 +55,15 @@ export function workerCount(config: Config, cores = os.availableParallelism()): 
   return Math.max(1, Math.min(cameras, Math.floor(cores / config.vision.intraOpThreads)));
 }
 
-/** Back-off before restarting a worker that went down: 0.5 s doubling to 30 s. */
-export const restartDelayMs = (restarts: number): number => Math.min(30_000, 500 * 2 ** Math.min(restarts, 6));
-
 const DEFAULT_ENTRY = new URL('./worker.js', import.meta.url);
 /** How long a stopping worker may take to finish its run and close its sessions. */
 const STOP_GRACE_MS = 10_000;
-
-/**
- * Ask a worker to finish and exit. terminate() is the last resort only: tearing a thread down
- * inside an onnxruntime-node run aborts the whole process (seen: "terminate called after
- * throwing an instance of 'Napi::Error'").
- */
-async function closeWorker(w: Worker, graceMs: number): Promise<void> {
-  const exited = new Promise<void>((r) => w.once('exit', () => r()));
-  try {
-    w.postMessage({ t: 'close' } satisfies ToWorker);
-  } catch {
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
-  if ((await Promise.race([exited, late])) === 'late') await w.terminate();
-  clearTimeout(timer);
-}
+/** Queue keys that are not cameras (their losses are not frames of a camera). */
+const STILLS = 'stills';
 
 export class InferencePool implements Component, FaceEngine, FrameAnalysis {
   readonly name = 'inference';
-  private readonly slots: Slot[] = [];
+  private readonly slots: WorkerSlot[] = [];
   private readonly queue = new FairQueue<Job>();
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -132,6 +72,7 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
   private watchdog: NodeJS.Timeout | null = null;
   private readonly dropped = new Map<string, number>();
   private info: WorkerReady | null = null;
+  /** The next worker to offer work to: idle workers are taken in turn, so each stays warm. */
   private turn = 0;
 
   constructor(private readonly o: InferencePoolOptions) {
@@ -152,17 +93,33 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
     const n = this.o.workers ?? workerCount(this.o.config);
     this.running = true;
     for (let i = 0; i < n; i++) {
-      this.slots.push({ index: i, worker: null, gen: 0, state: 'starting', ready: null, busy: null, busySince: null, pinned: [], restarts: 0, lastError: null, restartTimer: null, waiting: new Map() });
+      const init: WorkerInit = { index: i, config: this.o.config, logLevel: this.o.log.level };
+      this.slots.push(
+        new WorkerSlot(i, {
+          entry: this.o.entry ?? DEFAULT_ENTRY,
+          init,
+          log: this.log,
+          clock: this.clock,
+          onIdle: (_slot, ready) => {
+            if (ready) this.info ??= ready;
+            this.dispatch();
+          },
+          restartable: () => this.running,
+        }),
+      );
     }
-    const started = await Promise.allSettled(this.slots.map((s) => this.spawn(s)));
+    const started = await Promise.allSettled(this.slots.map((s) => s.spawn()));
     signal.throwIfAborted();
-    if (!this.slots.some((s) => s.state === 'ready')) {
+    if (!this.slots.some((s) => s.ready)) {
       const first = started.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
       throw new Error(`no inference worker could start: ${(first?.reason as Error)?.message ?? 'unknown'}`);
     }
     this.log.info({ workers: n, intraOpThreads: this.o.config.vision.intraOpThreads, models: this.models }, 'inference workers ready');
     // A request running longer than this has hung in native code: replace its worker.
-    this.watchdog = setInterval(() => this.checkStuck(), 1000);
+    this.watchdog = setInterval(() => {
+      for (const s of this.slots) s.putDownIfStuck(this.clock(), this.o.config.vision.workerTimeoutMs);
+      this.dispatch();
+    }, 1000);
     this.watchdog.unref();
   }
 
@@ -171,23 +128,13 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = null;
     for (const j of this.queue.drain()) j.reject(new PoolUnavailableError('inference stopped'));
-    await Promise.all(
-      this.slots.map(async (s) => {
-        if (s.restartTimer) clearTimeout(s.restartTimer);
-        this.failSlotJobs(s, new PoolUnavailableError('inference stopped'));
-        s.state = 'stopped';
-        const w = s.worker;
-        s.worker = null;
-        s.gen++;
-        if (w) await closeWorker(w, STOP_GRACE_MS);
-      }),
-    );
+    await Promise.all(this.slots.map((s) => s.stop(new PoolUnavailableError('inference stopped'), STOP_GRACE_MS)));
   }
 
   stats(): PoolStats {
     const now = this.clock();
     return {
-      workers: this.slots.map((s) => ({ index: s.index, state: s.state, restarts: s.restarts, lastError: s.lastError, busySinceMs: s.busySince === null ? null : now - s.busySince })),
+      workers: this.slots.map((s) => s.stats(now)),
       droppedByCamera: Object.fromEntries(this.dropped),
       queued: this.queue.size + this.slots.reduce((n, s) => n + s.pinned.length, 0),
     };
@@ -196,7 +143,14 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
   /** The buffer pools of every live worker (counts only, never content). */
   async audit(): Promise<PoolAudit[]> {
     const replies = await Promise.allSettled(
-      this.slots.filter((s) => s.state === 'ready').map((s) => this.request<AuditReply>(s, { t: 'audit', id: this.nextId++ })),
+      this.slots
+        .filter((s) => s.ready)
+        .map(
+          (s) =>
+            new Promise<AuditReply>((resolve, reject) =>
+              s.ask({ camera: 'audit', msg: { t: 'audit', id: this.nextId++ }, resolve: (r) => resolve(r.value as AuditReply), reject }),
+            ),
+        ),
     );
     return replies.flatMap((r) => (r.status === 'fulfilled' ? r.value.pools : []));
   }
@@ -213,21 +167,22 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
       pixels = shared;
     }
     const id = this.nextId++;
-    const { slot, gen, value } = await this.run<AnalyseReply>(frame.camera, { t: 'analyse', id, frame: pixels.buffer as SharedArrayBuffer, offset: pixels.byteOffset, width, height, gates });
-    // The frame's release point releases the worker's side too (if it is still the same one).
-    frame.lease.onRelease(() => {
-      if (slot.gen === gen && slot.worker) slot.worker.postMessage({ t: 'release', id } satisfies ToWorker);
-    });
+    const { slot, gen, value } = await this.run(frame.camera, { t: 'analyse', id, frame: pixels.buffer as SharedArrayBuffer, offset: pixels.byteOffset, width, height, gates });
+    // The frame's release point releases the worker's side too (if it is still the same worker).
+    frame.lease.onRelease(() => slot.post(gen, { t: 'release', id }));
     return {
-      faces: value.faces,
+      faces: (value as AnalyseReply).faces,
       embed: async (faces, dest) => {
         if (faces.length === 0) return;
         const out = dest.map((d) => {
           if (!(d.buffer instanceof SharedArrayBuffer) || d.byteOffset !== 0 || d.length !== this.embeddingSize) throw new Error('embedding buffers must be whole shared buffers of the frame lease');
           return d.buffer;
         });
-        if (slot.gen !== gen || slot.state !== 'ready') throw this.drop(frame.camera, new PoolUnavailableError('the inference worker of this frame went down'));
-        await this.pinned(slot, frame.camera, { t: 'embed', id, faces: [...faces], out });
+        if (slot.gen !== gen || !slot.ready) throw this.drop(frame.camera, new PoolUnavailableError('the inference worker of this frame went down'));
+        await new Promise((resolve, reject) => {
+          slot.pinned.push({ camera: frame.camera, msg: { t: 'embed', id, faces: [...faces], out }, resolve, reject: (e) => reject(this.drop(frame.camera, e)) });
+          this.dispatch();
+        });
       },
     };
   }
@@ -237,7 +192,7 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
   async detect(img: RgbImage): Promise<FaceDetection[]> {
     // A copy for the worker (transferred, wiped there after use): the caller keeps and wipes its own.
     const copy = new Uint8Array(img.data);
-    return (await this.run<FaceDetection[]>('stills', { t: 'detect', id: this.nextId++, image: copy.buffer, width: img.width, height: img.height }, [copy.buffer])).value;
+    return (await this.run(STILLS, { t: 'detect', id: this.nextId++, image: copy.buffer, width: img.width, height: img.height }, [copy.buffer])).value as FaceDetection[];
   }
 
   analyse(img: RgbImage, det: FaceDetection, gates: QualityGateSettings): AnalysedFace {
@@ -248,7 +203,7 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
   async embed(aligned: RgbImage): Promise<Float32Array> {
     const copy = new Uint8Array(aligned.data);
     const out = new SharedArrayBuffer(this.embeddingSize * 4);
-    await this.run('stills', { t: 'embedStill', id: this.nextId++, aligned: copy.buffer, width: aligned.width, height: aligned.height, out }, [copy.buffer]);
+    await this.run(STILLS, { t: 'embedStill', id: this.nextId++, aligned: copy.buffer, width: aligned.width, height: aligned.height, out }, [copy.buffer]);
     const shared = new Float32Array(out);
     const v = Float32Array.from(shared);
     wipe(shared);
@@ -260,144 +215,36 @@ export class InferencePool implements Component, FaceEngine, FrameAnalysis {
 
   // ---- scheduling ---------------------------------------------------------------------------
 
-  private run<T>(camera: string, msg: ToWorker, transfer?: ArrayBuffer[]): Promise<{ slot: Slot; gen: number; value: T }> {
+  private run(camera: string, msg: ToWorker & { id: number }, transfer?: ArrayBuffer[]): Promise<{ slot: WorkerSlot; gen: number; value: unknown }> {
     if (!this.running || !this.slots.some((s) => s.state === 'ready' || s.state === 'starting')) {
       return Promise.reject(this.drop(camera, new PoolUnavailableError()));
     }
     return new Promise((resolve, reject) => {
-      const job: Job = {
-        camera,
-        msg,
-        ...(transfer ? { transfer } : {}),
-        resolve: (v) => resolve(v as { slot: Slot; gen: number; value: T }),
-        reject: (e) => reject(this.drop(camera, e)),
-      };
-      this.queue.push(camera, job);
+      this.queue.push(camera, { camera, msg, ...(transfer ? { transfer } : {}), resolve, reject: (e) => reject(this.drop(camera, e)) });
       this.dispatch();
-    });
-  }
-
-  private async pinned(slot: Slot, camera: string, msg: ToWorker): Promise<void> {
-    await new Promise<unknown>((resolve, reject) => {
-      slot.pinned.push({ camera, msg, resolve, reject: (e) => reject(this.drop(camera, e)) });
-      this.dispatch();
-    });
-  }
-
-  /** A request outside the queues (audit): answered between jobs by the worker's event loop. */
-  private request<T>(slot: Slot, msg: ToWorker & { id: number }): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const job: Job = { camera: 'audit', msg, resolve: (v) => resolve((v as { value: T }).value), reject };
-      slot.waiting.set(msg.id, job);
-      slot.worker!.postMessage(msg);
     });
   }
 
   private drop(camera: string, e: Error): Error {
-    if (camera !== 'stills' && camera !== 'audit') this.dropped.set(camera, (this.dropped.get(camera) ?? 0) + 1);
+    if (camera !== STILLS) this.dropped.set(camera, (this.dropped.get(camera) ?? 0) + 1);
     return e;
   }
 
   private dispatch(): void {
-    // Idle workers are taken in turn (not always the first), so each one is exercised and warm.
     const n = this.slots.length;
     const first = this.turn;
     for (let k = 0; k < n; k++) {
       const s = this.slots[(first + k) % n]!;
-      if (s.state !== 'ready' || s.busy) continue;
+      if (!s.ready || s.busy) continue;
+      // A frame's embeddings first (its crops wait in this worker), then the cameras in turn.
       const job = s.pinned.shift() ?? this.queue.shift();
       if (!job) continue;
       this.turn = (s.index + 1) % n;
-      s.busy = job;
-      s.busySince = this.clock();
-      s.waiting.set((job.msg as { id: number }).id, job);
-      s.worker!.postMessage(job.msg, job.transfer ?? []);
+      s.run(job);
     }
+    // Every worker down (none starting): fail at once, so cameras drop and count, not wait.
     if (!this.slots.some((s) => s.state === 'ready' || s.state === 'starting')) {
       for (const j of this.queue.drain()) j.reject(new PoolUnavailableError());
-    }
-  }
-
-  private spawn(slot: Slot): Promise<void> {
-    const gen = ++slot.gen;
-    slot.state = 'starting';
-    const init: WorkerInit = { index: slot.index, config: this.o.config, logLevel: this.o.log.level };
-    const worker = new Worker(fileURLToPath(this.o.entry ?? DEFAULT_ENTRY), { workerData: init });
-    slot.worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      worker.on('message', (m: FromWorker) => {
-        if (slot.gen !== gen) return;
-        if (m.t === 'ready') {
-          slot.state = 'ready';
-          slot.ready = m;
-          this.info ??= m;
-          resolve();
-          this.dispatch();
-        } else if (m.t === 'initError') {
-          slot.lastError = `models failed to load: ${m.message}`;
-          reject(new Error(m.message));
-        } else {
-          const job = slot.waiting.get(m.id);
-          if (!job) return;
-          slot.waiting.delete(m.id);
-          if (slot.busy === job) {
-            slot.busy = null;
-            slot.busySince = null;
-          }
-          if (m.t === 'done') job.resolve({ slot, gen, value: m.value });
-          else job.reject(new Error(`inference failed: ${m.message}`));
-          this.dispatch();
-        }
-      });
-      worker.on('error', (err) => {
-        if (slot.gen === gen) slot.lastError = `crashed: ${err.message}`;
-      });
-      worker.on('exit', (code) => {
-        if (slot.gen !== gen) return;
-        reject(new Error(slot.lastError ?? `exited with code ${code}`));
-        this.down(slot, slot.lastError ?? `exited with code ${code}`);
-      });
-    });
-  }
-
-  /** A worker died or was put down: fail its requests, restart it after a back-off. */
-  private down(slot: Slot, reason: string): void {
-    slot.gen++;
-    slot.worker = null;
-    slot.state = 'down';
-    slot.lastError = reason;
-    this.failSlotJobs(slot, new PoolUnavailableError(`inference worker ${slot.index} went down: ${reason}`));
-    if (!this.running) return;
-    const delay = restartDelayMs(slot.restarts);
-    slot.restarts++;
-    this.log.error({ worker: slot.index, reason, restartInMs: delay }, 'inference worker down; other workers carry on');
-    slot.restartTimer = setTimeout(() => {
-      slot.restartTimer = null;
-      if (this.running) this.spawn(slot).catch(() => undefined);
-    }, delay);
-    slot.restartTimer.unref();
-    this.dispatch();
-  }
-
-  private failSlotJobs(slot: Slot, e: Error): void {
-    const jobs = [...slot.waiting.values(), ...slot.pinned];
-    slot.waiting.clear();
-    slot.pinned = [];
-    slot.busy = null;
-    slot.busySince = null;
-    for (const j of jobs) j.reject(e);
-  }
-
-  private checkStuck(): void {
-    const limit = this.o.config.vision.workerTimeoutMs;
-    const now = this.clock();
-    for (const s of this.slots) {
-      if (s.busySince === null || now - s.busySince <= limit) continue;
-      const w = s.worker;
-      this.down(s, `stuck: one request ran over ${limit} ms`);
-      // Its thread is left to finish the run and exit (it cannot be torn down inside one); a
-      // new worker takes its place after the back-off.
-      if (w) void closeWorker(w, 10 * 60_000);
     }
   }
 }

@@ -3,6 +3,7 @@
 // the frame's lease (detector and landmark inputs, aligned crops, quality scratch, embedder
 // inputs and outputs) until the main thread releases the frame; then every one is wiped.
 // It never sees a watchlist template.
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../log.js';
 import { BufferPools, type Lease } from '../buffers.js';
@@ -17,6 +18,16 @@ const post = (m: FromWorker): void => port.postMessage(m);
 const log = createLogger({ level: init.logLevel }).child({ module: 'inference', worker: init.index });
 const pools = new BufferPools(`worker-${init.index}`);
 const frames = new Map<number, { lease: Lease; aligned: RgbImage[] }>();
+
+// On Linux a nice value belongs to a thread: setpriority(0) here lowers this worker (and the
+// ONNX Runtime threads it starts) only. When the box is short of CPU the event loop (MQTT, the
+// control socket, alerts) and the decoders go first; inference falls behind evenly and frames
+// are dropped and counted, instead of everything else waiting behind a model.
+try {
+  os.setPriority(0, init.config.vision.workerNice);
+} catch (err) {
+  log.warn({ err }, 'could not lower the inference worker priority');
+}
 
 // Whatever kills this worker, no face is left in its buffers first (where JavaScript still runs).
 process.on('uncaughtException', (err) => {

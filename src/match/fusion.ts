@@ -1,0 +1,97 @@
+// Track fusion: a track is searched with the quality-weighted mean of its best few embeddings
+// instead of its latest single frame. One person's several looks average out what a single frame
+// gets wrong (a blink, motion blur, a landmark off by a few pixels), so the mate's score rises and
+// steadies while a look-alike's lucky frame is diluted.
+//
+// This is biometric data kept across frames, so it is held here only: per track, at most K
+// embeddings in buffers this class owns (copies; the caller wipes its own), wiped (sodium
+// memzero) when the track ends, when the camera stops, and when an entry is displaced. Nothing
+// here is logged or written; workers never see it (the gallery search stays on the main thread).
+import { BufferPools, type Lease } from '../vision/buffers.js';
+
+export interface FusionSettings {
+  /** Embeddings kept per track (the best by quality). */
+  keep: number;
+}
+
+/** 3 best looks: enough to average out one bad frame; more adds little and keeps more data. */
+export const DEFAULT_FUSION: FusionSettings = { keep: 3 };
+
+interface Held {
+  quality: number;
+  embedding: Float32Array;
+}
+
+export class TrackFusion {
+  private readonly tracks = new Map<number, { held: Held[]; fused: Float32Array; lease: Lease }>();
+
+  /**
+   * `pools`: the main thread's buffer pools, so each track's buffers are owned ones (pool
+   * "fusion", one lease per track) that `lfr audit buffers` counts and checks.
+   */
+  constructor(
+    private readonly dim: number,
+    private readonly s: FusionSettings = DEFAULT_FUSION,
+    private readonly pools: BufferPools = new BufferPools('main'),
+  ) {}
+
+  /** Tracks currently holding embeddings (for tests and metrics). */
+  get size(): number {
+    return this.tracks.size;
+  }
+
+  /**
+   * Add one look of a track (copied) and return the track's fused template: the mean of its best
+   * `keep` looks weighted by quality, L2-normalised. The returned array belongs to this class and
+   * is overwritten by the next add() for the track: search with it, do not keep it.
+   */
+  add(trackId: number, embedding: Float32Array, quality: number): Float32Array {
+    if (embedding.length !== this.dim) throw new RangeError(`embedding has ${embedding.length} values, expected ${this.dim}`);
+    let t = this.tracks.get(trackId);
+    if (!t) {
+      const lease = this.pools.lease();
+      this.tracks.set(trackId, (t = { held: [], fused: lease.f32('fusion', this.dim), lease }));
+    }
+    const w = quality > 0 ? quality : 1e-6;
+    if (t.held.length < this.s.keep) {
+      const copy = t.lease.f32('fusion', this.dim);
+      copy.set(embedding);
+      t.held.push({ quality: w, embedding: copy });
+    } else {
+      // Replace the weakest look if this one is better; else it only counts in this search.
+      let weakest = 0;
+      for (let i = 1; i < t.held.length; i++) if (t.held[i]!.quality < t.held[weakest]!.quality) weakest = i;
+      if (w > t.held[weakest]!.quality) {
+        t.held[weakest]!.embedding.set(embedding);
+        t.held[weakest]!.quality = w;
+      }
+    }
+    const f = t.fused;
+    f.fill(0);
+    for (const h of t.held) for (let i = 0; i < this.dim; i++) f[i]! += h.quality * h.embedding[i]!;
+    let n = 0;
+    for (let i = 0; i < this.dim; i++) n += f[i]! * f[i]!;
+    const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+    for (let i = 0; i < this.dim; i++) f[i]! *= inv;
+    return f;
+  }
+
+  /** The track ended: wipe and forget its looks (its lease zeroes every buffer of the track). */
+  end(trackId: number): void {
+    const t = this.tracks.get(trackId);
+    if (!t) return;
+    t.lease.release();
+    this.tracks.delete(trackId);
+  }
+
+  /** Every track ended (camera stopped, analyser closed). */
+  clear(): void {
+    for (const id of [...this.tracks.keys()]) this.end(id);
+  }
+
+  /** TEST-ONLY: the buffers held for a track, to check they are wiped after end(). */
+  buffersOf(trackId: number): Float32Array[] {
+    const t = this.tracks.get(trackId);
+    return t ? [...t.held.map((h) => h.embedding), t.fused] : [];
+  }
+}
