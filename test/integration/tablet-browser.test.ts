@@ -196,7 +196,7 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   const recorded = audit.entries.filter((e) => e.type === 'adjudication.recorded');
   t.is(recorded.length, ids.length, 'each sighting decided once');
   t.true(recorded.every((e) => e.actor === officer.user));
-  t.is(recorded.filter((e) => e.fields.hasNote === true).length, 1, 'the note went with one alert');
+  t.is(recorded.filter((e) => e.fields.hasNote === true).length, 1, `the note went with one alert: ${JSON.stringify(recorded.map((e) => e.fields))}`);
   t.is(audit.entries.filter((e) => e.type === 'adjudication.engagement').length, ids.length);
   t.false(JSON.stringify(audit.entries).includes('NOTE-MARK'), 'no note text in the audit trail');
   t.true(audit.entries.some((e) => e.type === 'alert.viewed' && e.actor === officer.user), 'content views audited');
