@@ -65,18 +65,7 @@ export function summaryOf(r: AlertRow): AlertSummary {
 }
 
 export function messageOf(r: AlertRow, vanId: string): AlertMessage {
-  return {
-    schema: SCHEMA,
-    alertId: r.id,
-    vanId,
-    deploymentId: r.deploymentId,
-    camera: r.camera,
-    capturedAt: iso(r.capturedAt),
-    raisedAt: iso(r.raisedAt),
-    expiresAt: iso(r.expiresAt),
-    likelihood: r.likelihood,
-    threshold: r.threshold,
-    category: r.category,
-    decision: 'suggestion',
-  };
+  // The message is the summary without its decision state (that is the van's, read over HTTPS).
+  const { decision: _state, ...fields } = summaryOf(r);
+  return { schema: SCHEMA, vanId, ...fields, decision: 'suggestion' };
 }
