@@ -143,6 +143,8 @@ export class Van {
       health: { metricsPort: van.metricsPort, intervalSeconds: 5 },
       tablet: opts.tablet && b ? { enabled: true, host: '127.0.0.1', port: van.tabletPort, ...b.fragment().tabletCert, brokerWsPort: b.wsPort } : { enabled: false },
     };
+    // A rig without a broker can never be "ready": it starts deployments without that check.
+    if (opts.broker === false) base.deployment = { ...((base.deployment as Json | undefined) ?? {}), requireReady: false };
     van.config = deepMerge(base, opts.config ?? {});
     mkdirSync(path.join(van.dir, 'state'), { recursive: true });
     van.writeConfig();
