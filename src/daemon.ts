@@ -129,9 +129,12 @@ export class Daemon {
       onChange: (wl) => this.analysis.setWatchlist(wl),
       deployment: () => this.deployments.current(),
     });
-    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory, alerts: this.alerts });
-    this.alerts.onAdjudication((r) => hooks.onAdjudication(r));
-    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer }, clock, log.child({ module: 'deployment' }));
+    const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory, alerts: this.alerts, cameraStats: () => this.cameras.stats(), brokerConnected: () => this.mqtt.connected });
+    // The deployment's ledger (results report) and cameras' live time.
+    this.alerts.onRaised((r) => this.deployments.noteAlert(r));
+    this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
+    this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
+    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
     this.tablet = tabletServerFromConfig(cfg, log, {
       alerts: this.alerts,
       deployment: () => {

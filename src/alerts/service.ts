@@ -133,12 +133,13 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       content.faceJpeg = content.contextJpeg = content.referenceJpeg = content.subjectRef = content.reason = '';
     }
     this.counts.raised++;
+    // Durable in the store: announce it now (the audit entry's own fsync need not delay the tablets).
+    this.kick();
     // No subject reference here (issue 11.8: the audit keeps no personal data past 24 h).
     this.deps.audit.record('alert.raised', { alertId: id, deploymentId: this.deploymentId, camera: c.camera, score, threshold: c.threshold, category: c.category });
     this.deps.log.info({ alertId: id, camera: c.camera, score }, 'alert raised');
     const rec: RaisedRecord = { alertId: id, deploymentId: this.deploymentId, camera: c.camera, category: c.category, capturedAt: c.capturedAt, score };
     this.emit(this.raisedListeners, rec);
-    this.kick();
     return id;
   }
 

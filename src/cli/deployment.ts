@@ -1,14 +1,15 @@
 // `lfr deployment start|end|report|list` and `lfr usb-import DIR`. Start and end talk to the
 // running daemon (it owns the watchlist and the matcher); report and list read the records
 // directly, so a results report can be produced on a box whose daemon is stopped.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { callDaemon, ControlRequestError, DaemonNotRunning } from '../control/client.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { findBundle, UsbError } from '../control/usb.js';
-import { formatReport, parseEndsAt, PolicyError } from '../deployment/policy.js';
+import { parseEndsAt, PolicyError } from '../deployment/policy.js';
+import { formatReport, reportCsv, reportHtml } from '../deployment/report.js';
 import { DeploymentStore, deploymentsFile } from '../deployment/store.js';
 import type { DeploymentRecord, DeploymentReport } from '../deployment/types.js';
 import { action, CliError, emit, EXIT } from './output.js';
@@ -20,18 +21,51 @@ async function ask<T>(socket: string, method: string, params: Record<string, unk
     return await callDaemon<T>(socket, method, params, timeoutMs);
   } catch (err) {
     if (err instanceof DaemonNotRunning) throw new CliError(`${err.message}: start it with "systemctl start lfr"`, EXIT.notReady);
+    // A van that is not ready (a camera not live, the broker down) is not bad input: exit 1.
     if (err instanceof ControlRequestError) throw new CliError(err.message, err.code === 'bad_request' ? EXIT.badInput : EXIT.failure);
     throw err;
   }
 }
 
+/**
+ * Where `--out` may write: an existing, writable folder on a mounted filesystem other than the root
+ * disk (the USB stick or report disk). Never created: a missing mount point would put the report,
+ * silently, on the van's own disk. Checked BEFORE the deployment is ended.
+ */
+export function checkOutDir(dir: string, rootDir = '/'): string {
+  const abs = path.resolve(dir);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' ? `--out ${abs} does not exist: mount the report stick or disk first (lfr never creates it: a missing mount point would put the report on the van's own disk)` : `--out ${abs} cannot be used (${code})`, EXIT.badInput);
+  }
+  if (!st.isDirectory()) throw new CliError(`--out ${abs} is not a folder`, EXIT.badInput);
+  if (st.dev === statSync(rootDir).dev) throw new CliError(`--out ${abs} is on the root disk, not on a mounted report stick or disk: mount it (e.g. /media/reports) and give its folder`, EXIT.badInput);
+  try {
+    accessSync(abs, constants.W_OK);
+  } catch {
+    throw new CliError(`--out ${abs} is not writable by ${process.env.SUDO_USER ?? process.env.USER ?? 'this user'} (mounted read-only?)`, EXIT.badInput);
+  }
+  return abs;
+}
+
+/** The report in every format: <id>[-vN].json, .txt, .csv (one row) and .html. */
 function writeReport(dir: string, r: DeploymentReport): string[] {
-  mkdirSync(dir, { recursive: true });
-  const json = path.join(dir, `${r.deploymentId}.json`);
-  const txt = path.join(dir, `${r.deploymentId}.txt`);
-  writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
-  writeFileSync(txt, `${formatReport(r)}\n`);
-  return [json, txt];
+  const base = path.join(dir, r.version > 1 ? `${r.deploymentId}-v${r.version}` : r.deploymentId);
+  const files: Array<[string, string]> = [
+    [`${base}.json`, `${JSON.stringify(r, null, 2)}\n`],
+    [`${base}.txt`, `${formatReport(r)}\n`],
+    [`${base}.csv`, reportCsv(r)],
+    [`${base}.html`, reportHtml(r)],
+  ];
+  try {
+    for (const [f, body] of files) writeFileSync(f, body, { mode: 0o644 });
+  } catch (err) {
+    throw new CliError(`the report could not be written to ${dir} (${(err as NodeJS.ErrnoException).code ?? err}); it is kept in the van's records: lfr deployment report ${r.deploymentId} --out DIR`, EXIT.failure);
+  }
+  return files.map(([f]) => f);
 }
 
 export function register(program: Command): void {
@@ -48,10 +82,11 @@ export function register(program: Command): void {
     .requiredOption('--ends-at <time>', 'authorised end: ISO time, HH:MM, or +8h (at most 24 h away)')
     .option('--officer <name>', 'the authorising officer')
     .option('--reason <text>', 'purpose of the deployment, as authorised')
+    .option('--allow-degraded', 'start although a camera is not live or the broker is down (recorded in the deployment and its report)')
     .option('--json', 'machine-readable output')
     .description('record the authorisation, import the watchlist, then start analysis')
     .action(
-      action(async (o: { authorisation: string; location: string; watchlist?: string; threshold?: string; targetFpir?: string; endsAt: string; officer?: string; reason?: string; json?: boolean }) => {
+      action(async (o: { authorisation: string; location: string; watchlist?: string; threshold?: string; targetFpir?: string; endsAt: string; officer?: string; reason?: string; allowDegraded?: boolean; json?: boolean }) => {
         const cfg = cfgOf();
         let endsAt: number;
         try {
@@ -74,7 +109,7 @@ export function register(program: Command): void {
         }
         // The bundle travels to the daemon as bytes with the start request (opened here, as the
         // operator: no symlink, FIFO or device; visible whatever the daemon's mount namespace).
-        const params = { authorisationRef: o.authorisation, location: o.location, ...basis, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}) };
+        const params = { authorisationRef: o.authorisation, location: o.location, ...basis, endsAt, ...(o.officer ? { authorisingOfficer: o.officer } : {}), ...(o.reason ? { reason: o.reason } : {}), ...(o.allowDegraded ? { allowDegraded: true } : {}) };
         // Importing thousands of reference images takes minutes on a CPU-only box.
         const rec = o.watchlist ? await sendFile<DeploymentRecord>(cfg, 'deployment.start', params, path.resolve(o.watchlist)) : await ask<DeploymentRecord>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.start', params, 30 * 60_000);
         emit(
@@ -88,6 +123,8 @@ export function register(program: Command): void {
                 ? `  expected false alerts: about ${rec.thresholdBasis.expectedFalseAlertsPer10k} per 10,000 faces of passers-by${rec.thresholdBasis.extrapolated ? ' (model estimate from the fitted impostor tail: see docs/accuracy.md)' : rec.thresholdBasis.support < 10 ? ` (rests on ${rec.thresholdBasis.support} impostor scores: rough)` : ''}`
                 : '  expected false alerts: unknown (no impostor calibration for this embedder)',
               `  watchlist ${rec.watchlist.subjects} people: ${Object.entries(rec.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ')}; bundle ${rec.watchlist.bundleSha256.slice(0, 16)}…`,
+              ...(rec.watchlist.notEnrolled ? [`  ${rec.watchlist.notEnrolled} person(s) on the bundle could not be enrolled (no usable image)`] : []),
+              ...(rec.degraded?.length ? [`  WARNING: started DEGRADED (recorded): ${rec.degraded.join('; ')}`] : []),
             ].join('\n'),
           () => rec,
         );
@@ -96,14 +133,15 @@ export function register(program: Command): void {
 
   dep
     .command('end')
-    .option('--out <dir>', 'also write the results report as <id>.json and <id>.txt into this folder')
+    .option('--out <dir>', 'also write the report (<id>.json, .txt, .csv, .html) into this folder: an existing folder on a mounted stick or disk, not the root disk')
     .option('--json', 'machine-readable output')
     .description('stop analysis, purge the watchlist and print the results report')
     .action(
       action(async (o: { out?: string; json?: boolean }) => {
         const cfg = cfgOf();
+        const out = o.out ? checkOutDir(o.out) : null;
         const r = await ask<DeploymentReport>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.end', {}, 5 * 60_000);
-        const files = o.out ? writeReport(o.out, r) : [];
+        const files = out ? writeReport(out, r) : [];
         emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
         return r.watchlistPurged ? EXIT.ok : EXIT.failure;
       }),
@@ -118,18 +156,29 @@ export function register(program: Command): void {
   dep
     .command('report')
     .argument('[id]', 'deployment id (default: the latest ended deployment)')
-    .option('--out <dir>', 'also write <id>.json and <id>.txt into this folder')
+    .option('--out <dir>', 'also write the report (<id>[-vN].json, .txt, .csv, .html) into this folder on a mounted stick or disk')
+    .option('--report-version <n>', 'an earlier version of the report (a late decision makes a new one; default: the latest)')
+    .option('--format <f>', 'what to print: text (default), csv or html (--json prints the JSON)', 'text')
     .option('--json', 'machine-readable output')
-    .description('print the results report of a finished deployment')
+    .description('print the results report of a finished deployment (regenerated, with a new version, when a decision arrives after the end)')
     .action(
-      action((id: string | undefined, o: { out?: string; json?: boolean }) => {
+      action((id: string | undefined, o: { out?: string; reportVersion?: string; format: string; json?: boolean }) => {
+        if (!['text', 'csv', 'html'].includes(o.format)) throw new CliError('--format must be text, csv or html', EXIT.usage);
+        const version = o.reportVersion === undefined ? undefined : Number(o.reportVersion);
+        if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new CliError('--report-version must be a whole number from 1', EXIT.usage);
+        const out = o.out ? checkOutDir(o.out) : null;
         const store = openStore();
         try {
           const target = id ?? store.list(50).find((d) => d.endedAt !== null)?.id;
           if (!target) throw new CliError('no finished deployment on record', EXIT.badInput);
-          const r = store.report(target);
-          if (!r) throw new CliError(store.get(target) ? `deployment ${target} has not ended yet` : `no deployment ${target}`, EXIT.badInput);
-          const files = o.out ? writeReport(o.out, r) : [];
+          const r = store.report(target, version);
+          if (!r) throw new CliError(store.get(target) ? (version ? `deployment ${target} has no report version ${version}` : `deployment ${target} has not ended yet`) : `no deployment ${target}`, EXIT.badInput);
+          const files = out ? writeReport(out, r) : [];
+          if (o.format !== 'text' && !o.json) {
+            process.stdout.write(o.format === 'csv' ? reportCsv(r) : reportHtml(r));
+            for (const f of files) process.stderr.write(`written: ${f}\n`);
+            return;
+          }
           emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
         } finally {
           store.close();

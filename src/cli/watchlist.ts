@@ -10,7 +10,9 @@ import { KeyFileError, readPublicKey, readSigningSecretKey, readVanSecretKey } f
 import { createFaceEngine } from '../vision/engine.js';
 import type { FaceEngine } from '../vision/types.js';
 import { BundleError } from '../watchlist/bundle-format.js';
-import { BuildError, buildBundle } from '../watchlist/builder.js';
+import { BuildError, buildBundle, checkOutFile, type EnrolmentGate } from '../watchlist/builder.js';
+import { enrolImage } from '../watchlist/enrol.js';
+import { wipe } from '../crypto/secure.js';
 import { CsvError } from '../watchlist/csv.js';
 import { ImportError, importBundle, type ImportReport } from '../watchlist/importer.js';
 import { StoreError } from '../watchlist/store.js';
@@ -47,16 +49,37 @@ export function register(program: Command): void {
   const cfgOf = () => loadConfig(program.opts<{ config?: string }>().config);
 
   wl.command('build')
-    .requiredOption('--csv <file>', 'CSV: subject_ref,category,reason,images (images separated by ";")')
+    .requiredOption('--csv <file>', 'CSV: subject_ref,category,reason,images (images separated by ";"); the reason is shown to officers with every alert')
     .requiredOption('--images <dir>', 'folder holding the image files named in the CSV')
-    .requiredOption('--sign-key <file>', "the force's Ed25519 private signing key")
+    .requiredOption('--sign-key <file>', "the force's Ed25519 PRIVATE signing key (force.key)")
     .requiredOption('--to <file>', "the van's public key (van.pub)")
-    .requiredOption('--out <file>', 'bundle file to write')
+    .requiredOption('--out <file>', 'bundle file to write (its folder must exist)')
+    .option('--strict', 'refuse the build when the van would reject any image (its enrolment gate is run here on every image)')
     .option('--json', 'machine-readable output')
-    .description('station side: validate a CSV and images and pack a signed bundle only that van can read')
+    .description("station side: check the output path, the CSV and images (every problem in one list), run the van's enrolment gate on every image, then pack a signed bundle only that van can read")
     .action(
-      action(async (opts: { csv: string; images: string; signKey: string; to: string; out: string; json?: boolean }) => {
+      action(async (opts: { csv: string; images: string; signKey: string; to: string; out: string; strict?: boolean; json?: boolean }) => {
         const cfg = cfgOf();
+        // A public key given as --sign-key: say THAT first (not "chmod 600" about a file that
+        // could never sign anything).
+        try {
+          readPublicKey(opts.signKey, 'signing');
+          throw new CliError(`--sign-key ${opts.signKey} is the force's PUBLIC signing key; give its PRIVATE half (force.key, kept at the station)`, EXIT.badInput);
+        } catch (err) {
+          if (err instanceof CliError) throw err;
+        }
+        try {
+          readPublicKey(opts.signKey, 'van');
+          throw new CliError(`--sign-key ${opts.signKey} is a van's public key; give the force's PRIVATE signing key (force.key)`, EXIT.badInput);
+        } catch (err) {
+          if (err instanceof CliError) throw err;
+        }
+        // Nothing slow before the output path is known to be usable.
+        try {
+          checkOutFile(opts.out);
+        } catch (err) {
+          inputError(err);
+        }
         const signer = (() => {
           try {
             return readSigningSecretKey(opts.signKey);
@@ -64,6 +87,8 @@ export function register(program: Command): void {
             return inputError(err);
           }
         })();
+        let engine: FaceEngine | null = null;
+        const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: "checking images with the van's enrolment gate [{bar}] {value}/{total}" }, Presets.shades_classic) : null;
         try {
           const van = (() => {
             try {
@@ -72,14 +97,50 @@ export function register(program: Command): void {
               return inputError(err);
             }
           })();
-          const res = await buildBundle({ csvFile: opts.csv, imagesDir: opts.images, signer, vanPublicKey: van.publicKey, outFile: opts.out, limits: limitsOf(cfg), now: new Date() }).catch(inputError);
+          const gate: EnrolmentGate = async (bytes) => {
+            engine ??= await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+            const r = await enrolImage(engine, bytes, cfg.quality.enrolment, cfg.watchlist.maxImageBytes);
+            if (!r.ok) return { ok: false, code: r.code, reason: r.reason };
+            wipe(r.embedding);
+            wipe(r.referenceJpeg);
+            return { ok: true };
+          };
+          const res = await buildBundle({
+            csvFile: opts.csv,
+            imagesDir: opts.images,
+            signer,
+            vanPublicKey: van.publicKey,
+            outFile: opts.out,
+            limits: limitsOf(cfg),
+            now: new Date(),
+            gate,
+            strict: Boolean(opts.strict),
+            onProgress: (done, total) => {
+              if (!bar) return;
+              if (done === 1) bar.start(total, 0);
+              bar.update(done);
+            },
+          }).catch(inputError);
+          bar?.stop();
           emit(
             opts,
-            () => `bundle ${res.outFile}: ${res.subjects} subjects, ${res.images} images, ${res.bytes} bytes\n  sha256 ${res.bundleSha256}\n  signed by ${res.forceKeyId} for van ${res.vanKeyId}`,
+            () => {
+              const e = res.enrolment;
+              return [
+                `bundle ${res.outFile}: ${res.subjects} subjects, ${res.images} images, ${res.bytes} bytes`,
+                `  sha256 ${res.bundleSha256}`,
+                `  signed by ${res.forceKeyId} for van ${res.vanKeyId}`,
+                `  the van's enrolment gate: ${e.accepted} of ${e.images} images usable`,
+                ...(e.rejected.length ? ['  WARNING: the van will reject these images:', ...e.rejected.map((r) => `    line ${r.line}: ${r.image} (${r.subjectRef}): ${r.code}: ${r.reason}`)] : []),
+                ...(e.notEnrolled.length ? [`  WARNING: the van will NOT enrol (no usable image): ${e.notEnrolled.join(', ')}`, '  (rebuild with better images, or with --strict to refuse such a build)'] : []),
+              ].join('\n');
+            },
             () => res,
           );
         } finally {
+          bar?.stop();
           signer.secretKey.destroy();
+          await (engine as FaceEngine | null)?.close();
         }
       }),
     );

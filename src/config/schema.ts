@@ -287,6 +287,7 @@ export const configSchema = z
         file: z.string().default('deployments.db').describe('Deployment records and results reports (SQLite, no biometric data), relative to paths.stateDir unless absolute.'),
         maxHours: hours(24, 'Longest deployment accepted by `lfr deployment start` (ceiling 24 h: the watchlist never outlives it).'),
         requireOfficer: z.boolean().default(true).describe('Refuse `lfr deployment start` without --officer (the authorising officer).'),
+        requireReady: z.boolean().default(true).describe('`lfr deployment start` refuses, unless given --allow-degraded (recorded in the deployment and its report), while a camera is not live or the broker is down. false: no such check (test and bench rigs without a broker only, never a van).'),
         required: z.boolean().default(true).describe('`lfr run` analyses faces only while a deployment runs (started with `lfr deployment start`, recorded before any frame is matched). false: analyse whenever a watchlist is loaded (bench and test rigs only, never a van).'),
       })
       .strict()

@@ -68,7 +68,8 @@ function startRequest(p: Record<string, unknown>): StartRequest {
   const officer = str(p, 'authorisingOfficer', false);
   const reason = str(p, 'reason', false);
   const expect = str(p, 'expectBundleSha256', false);
-  return { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, ...(threshold !== undefined ? { threshold } : {}), ...(targetFpir !== undefined ? { targetFpir } : {}), endsAt, ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}) };
+  if (p.allowDegraded !== undefined && typeof p.allowDegraded !== 'boolean') throw new ControlError('"allowDegraded" must be true or false', 'bad_request');
+  return { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, ...(threshold !== undefined ? { threshold } : {}), ...(targetFpir !== undefined ? { targetFpir } : {}), endsAt, ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}), ...(p.allowDegraded === true ? { allowDegraded: true } : {}) };
 }
 
 export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {

@@ -1,14 +1,15 @@
 // The deployment service's hooks, built from the van's parts (the composition root passes them
-// in): the watchlist it loads and purges, the analysis it switches, and the deployment's counts
-// (faces and alerts from the live matcher, officers' decisions from the alert service). Counts
-// checkpointed before a restart are the base a resumed deployment carries on from.
+// in): the watchlist it loads and purges, the analysis it switches, the analysis counts (faces,
+// people seen; alerts and decisions are the service's own ledger), the cameras' states and the
+// broker link (start checks, live time). Counts checkpointed before a restart are the base a
+// resumed deployment carries on from.
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lifecycle.js';
 import type { WatchlistHolder } from '../watchlist/holder.js';
 import type { AnalysisControl } from '../match/live.js';
-import type { AdjudicationRecord } from '../alerts/service.js';
-import type { DeploymentHooks } from './service.js';
-import { ZERO_COUNTS, type DeploymentCounts, type DeploymentRecord, type ThresholdBasis, type WatchlistSummary } from './types.js';
+import type { CameraStats } from '../ingest/manager.js';
+import type { CameraReadiness, DeploymentHooks } from './service.js';
+import type { AnalysisCounts, DeploymentRecord, ThresholdBasis, WatchlistSummary } from './types.js';
 import { describeChoice, fpirAt, loadCalibration, thresholdForFpir, type ImpostorCalibration } from '../match/fpir.js';
 import { findModel, loadManifest } from '../vision/manifest.js';
 import { modelsDirOf } from '../vision/engine.js';
@@ -24,20 +25,15 @@ export interface VanHooksDeps {
   running: () => DeploymentRecord | null;
   /** The alert service: alerts raised while a deployment runs belong to it. */
   alerts: { setDeployment(id: string | null): void };
+  /** The camera manager's stats (states for the start checks and the live time). */
+  cameraStats: () => CameraStats[];
+  brokerConnected: () => boolean;
 }
 
 export class VanDeploymentHooks implements DeploymentHooks {
-  /** Officer decisions on alerts raised since the deployment started (alert id -> outcome). */
-  private readonly decisions = new Map<string, string>();
-  private deploymentId: string | null = null;
-  private base: DeploymentCounts = ZERO_COUNTS;
+  private base: AnalysisCounts = { facesAnalysed: 0, peopleSeen: 0 };
 
   constructor(private readonly d: VanHooksDeps) {}
-
-  /** The alert service's adjudication listener. */
-  onAdjudication(r: AdjudicationRecord): void {
-    if (this.deploymentId && r.deploymentId === this.deploymentId && r.step === 'decision') this.decisions.set(r.alertId, r.outcome);
-  }
 
   async loadWatchlist(file: string, actor: string): Promise<WatchlistSummary> {
     return (await this.d.watchlist.importFile(file, { actor, source: 'deployment.start' })).composition;
@@ -49,6 +45,8 @@ export class VanDeploymentHooks implements DeploymentHooks {
   }
 
   async startAnalysis({ deploymentId, threshold, resume }: { deploymentId: string; threshold: number; resume: boolean }): Promise<void> {
+    // An import admitted before this deployment existed must not finish after it started.
+    await this.d.watchlist.lockForDeployment(deploymentId);
     // After a restart (resume) or a USB import the store may exist but not be open yet.
     if (!this.d.watchlist.current) await this.d.watchlist.checkNow();
     if (!this.d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');
@@ -56,17 +54,15 @@ export class VanDeploymentHooks implements DeploymentHooks {
     this.d.watchlist.assertBound();
     const unsafe = this.d.memory?.problem() ?? null;
     if (unsafe) throw new Error(unsafe);
-    this.deploymentId = deploymentId;
     this.d.alerts.setDeployment(deploymentId);
-    this.decisions.clear();
-    this.base = resume ? { ...(this.d.running()?.counts ?? ZERO_COUNTS) } : ZERO_COUNTS;
+    const c = resume ? this.d.running()?.counts : undefined;
+    this.base = { facesAnalysed: c?.facesAnalysed ?? 0, peopleSeen: c?.peopleSeen ?? 0 };
     this.d.analysis.startAnalysis(threshold);
   }
 
   async stopAnalysis(): Promise<void> {
     this.d.analysis.stopAnalysis();
     this.d.alerts.setDeployment(null);
-    this.deploymentId = null;
   }
 
   async purgeWatchlist(): Promise<boolean> {
@@ -74,21 +70,31 @@ export class VanDeploymentHooks implements DeploymentHooks {
     return this.d.watchlist.current === null;
   }
 
-  counts(): DeploymentCounts {
+  counts(): AnalysisCounts {
     const a = this.d.analysis.analysisCounts();
-    const b = this.base;
-    let confirmed = b.confirmed;
-    let falseAlerts = b.falseAlerts;
-    for (const o of this.decisions.values()) {
-      if (o === 'confirmed_match') confirmed++;
-      else if (o === 'false_alert') falseAlerts++;
-    }
-    const alerts = b.alerts + a.alerts;
-    return { facesAnalysed: b.facesAnalysed + a.facesAnalysed, alerts, confirmed, falseAlerts, undecided: Math.max(0, alerts - confirmed - falseAlerts) };
+    return { facesAnalysed: this.base.facesAnalysed + a.facesAnalysed, peopleSeen: this.base.peopleSeen + a.tracks };
   }
 
   cameras(): string[] {
     return this.d.config.cameras.filter((c) => c.enabled).map((c) => c.name);
+  }
+
+  cameraStates(): CameraReadiness[] {
+    const stats = new Map(this.d.cameraStats().map((s) => [s.camera, s]));
+    return this.cameras().map((name) => {
+      const s = stats.get(name);
+      if (!s) return { name, live: false, state: 'not started' };
+      const state = s.state === 'connecting' && s.lastError ? 'reconnecting' : s.state;
+      return { name, live: s.state === 'live', state, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
+    });
+  }
+
+  brokerConnected(): boolean {
+    return this.d.brokerConnected();
+  }
+
+  cameraLocations(): Record<string, string | null> {
+    return Object.fromEntries(this.d.config.cameras.map((c) => [c.name, c.location ?? null]));
   }
 
   private calibration: Promise<ImpostorCalibration> | null = null;

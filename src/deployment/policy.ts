@@ -1,7 +1,7 @@
 // Pure rules of a deployment (GUIDE practice 10): parsing --ends-at, validating a start request,
 // the effective end (never after the watchlist's own expiry, never beyond maxHours), and the
-// results report built from a record and its final counts. No files, no timers.
-import type { DeploymentCounts, DeploymentRecord, DeploymentReport, EndReason, StartRequest } from './types.js';
+// results report is src/deployment/report.ts. No files, no timers.
+import type { StartRequest } from './types.js';
 
 const MIN_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -45,6 +45,8 @@ export function parseEndsAt(text: string, now: number): number {
 export interface StartLimits {
   maxHours: number;
   requireOfficer: boolean;
+  /** Refuse a start while a camera is not live or the broker is down, unless allowDegraded (default true). */
+  requireReady?: boolean;
 }
 
 /** Throws PolicyError with a plain reason; returns the request with text fields trimmed. */
@@ -75,64 +77,4 @@ export function validateStart(req: StartRequest, now: number, limits: StartLimit
 /** The watchlist never outlives its own expiry: the deployment ends no later than it. */
 export function effectiveEnd(requestedEndsAt: number, watchlistExpiresAt: number): number {
   return Number.isFinite(watchlistExpiresAt) ? Math.min(requestedEndsAt, watchlistExpiresAt) : requestedEndsAt;
-}
-
-export function buildReport(rec: DeploymentRecord, endedAt: number, reason: EndReason, counts: DeploymentCounts, watchlistPurged: boolean): DeploymentReport {
-  return {
-    schema: 1,
-    deploymentId: rec.id,
-    authorisationRef: rec.authorisationRef,
-    authorisingOfficer: rec.authorisingOfficer,
-    operator: rec.operator,
-    location: rec.location,
-    startedAt: new Date(rec.startedAt).toISOString(),
-    endedAt: new Date(endedAt).toISOString(),
-    endReason: reason,
-    durationMinutes: Math.max(0, Math.round((endedAt - rec.startedAt) / MIN_MS)),
-    cameras: [...rec.cameras],
-    threshold: rec.threshold,
-    targetFpir: rec.thresholdBasis?.targetFpir ?? null,
-    expectedFalseAlertsPer10k: rec.thresholdBasis ? Number(rec.thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
-    watchlist: { subjects: rec.watchlist.subjects, categories: { ...rec.watchlist.categories }, bundleSha256: rec.watchlist.bundleSha256, ...(rec.watchlist.bundleId ? { bundleId: rec.watchlist.bundleId } : {}), signerKeyId: rec.watchlist.signerKeyId, ...(rec.watchlist.importedAt ? { importedAt: rec.watchlist.importedAt } : {}) },
-    facesAnalysed: counts.facesAnalysed,
-    alerts: counts.alerts,
-    confirmed: counts.confirmed,
-    falseAlerts: counts.falseAlerts,
-    undecided: counts.undecided,
-    watchlistPurged,
-  };
-}
-
-const END_WORDS: Record<EndReason, string> = {
-  ended_by_operator: 'ended by the operator',
-  ends_at_reached: 'ended automatically at the authorised end time',
-  watchlist_expired: 'ended automatically when the watchlist reached its 24 h limit',
-  interrupted: 'ended because the daemon restarted and could not resume',
-  start_failed: 'ended because analysis could not start',
-};
-
-const duration = (min: number) => (min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`);
-
-/** The readable results report (what a force publishes, in plain words). */
-export function formatReport(r: DeploymentReport): string {
-  const cats = Object.entries(r.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  const rate = r.facesAnalysed > 0 ? ` (1 in ${Math.round(r.facesAnalysed / Math.max(1, r.falseAlerts)).toLocaleString('en-GB')} faces)` : '';
-  return [
-    `Deployment results report (${r.deploymentId})`,
-    `  Authorisation:        ${r.authorisationRef}${r.authorisingOfficer ? `, authorised by ${r.authorisingOfficer}` : ''}`,
-    `  Location:             ${r.location}`,
-    `  Time:                 ${r.startedAt} to ${r.endedAt} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
-    `  Cameras:              ${r.cameras.length ? r.cameras.join(', ') : 'none'}`,
-    `  Threshold:            ${r.threshold}${r.targetFpir != null ? ` (derived from a target false-alert rate of ${r.targetFpir} per face searched)` : ''}` +
-      (r.expectedFalseAlertsPer10k != null ? `; expected ${r.expectedFalseAlertsPer10k} false alerts per 10,000 faces` : ''),
-    `  Watchlist:            ${r.watchlist.subjects} people (${cats}); bundle SHA-256 ${r.watchlist.bundleSha256}${r.watchlist.bundleId ? `, id ${r.watchlist.bundleId}` : ''}, signed by ${r.watchlist.signerKeyId}`,
-    `  Faces analysed:       ${r.facesAnalysed.toLocaleString('en-GB')} (counted, no face was stored)`,
-    `  Alerts:               ${r.alerts}`,
-    `    confirmed by officers: ${r.confirmed}`,
-    `    false alerts:          ${r.falseAlerts}${r.falseAlerts > 0 ? rate : ''}`,
-    `    undecided:             ${r.undecided}`,
-    `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
-    `  Operator:             ${r.operator}`,
-    ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
-  ].join('\n');
 }

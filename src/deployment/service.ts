@@ -1,7 +1,12 @@
 // The deployment lifecycle inside the daemon. Order matters and is the point of this file:
-//   start: validate -> import/open the watchlist -> RECORD (authorisation, place, threshold,
-//          composition) and audit -> only then start analysis -> arm the automatic end.
+//   start: validate -> readiness (every camera live, the broker up: else refused unless
+//          --allow-degraded, which is recorded) -> import/open the watchlist -> RECORD
+//          (authorisation, place, threshold, composition) and audit -> only then start analysis
+//          -> arm the automatic end.
 //   end:   stop analysis -> final counts -> purge the watchlist -> results report -> audit.
+// While it runs it keeps the ledger of its alerts and their decisions (noteAlert, noteDecision)
+// and each camera's live time (noteCamera); a decision recorded after the end regenerates the
+// report from those records with a new version (src/deployment/report.ts).
 // The daemon supplies the hooks (watchlist, matcher, counters); this class owns the rules and
 // the record. One deployment at a time (also enforced by the database).
 import { randomUUID } from 'node:crypto';
@@ -10,8 +15,23 @@ import type { Logger } from '../log.js';
 import { ControlError } from '../control/protocol.js';
 import type { AuditRecorder } from '../audit/log.js';
 import { DeploymentStore } from './store.js';
-import { buildReport, effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
-import { ZERO_COUNTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type ThresholdBasis, type WatchlistSummary } from './types.js';
+import { effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
+import { buildReport, ledgerCounts } from './report.js';
+import { UptimeTracker } from './uptime.js';
+import { ZERO_COUNTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type ThresholdBasis, type WatchlistSummary } from './types.js';
+import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
+
+/** A camera as the start checks and the uptime see it. */
+export interface CameraReadiness {
+  name: string;
+  live: boolean;
+  /** 'connecting' (first connection, no error yet), 'live', 'reconnecting', 'stalled', 'failed', ... */
+  state: string;
+  reason?: string;
+}
+
+/** How long a start waits for cameras still making their first connection (the van just booted). */
+const CONNECTING_GRACE_MS = 15_000;
 
 
 /** Implemented by the daemon's composition root. */
@@ -25,9 +45,15 @@ export interface DeploymentHooks {
   stopAnalysis(): Promise<void>;
   /** Purge the watchlist store and wipe it from memory; true when something was deleted or nothing was left. */
   purgeWatchlist(): Promise<boolean>;
-  /** Counters since startAnalysis (faces analysed, alerts and their decisions). */
-  counts(): DeploymentCounts;
+  /** Analysis counters since startAnalysis (faces analysed, people seen), resumed base included. */
+  counts(): AnalysisCounts;
   cameras(): string[];
+  /** The enabled cameras' states now (start checks, live time). */
+  cameraStates?(): CameraReadiness[];
+  /** Whether the daemon is connected to the broker (start checks: no broker, no alert reaches a tablet). */
+  brokerConnected?(): boolean;
+  /** Camera name -> place (config cameras[].location), for the report. */
+  cameraLocations?(): Record<string, string | null>;
   /**
    * Threshold-from-FPIR (src/match/fpir.ts): the threshold for a target FPIR with this many
    * templates, or the basis of a fixed threshold (null: no calibration for this embedder).
@@ -48,6 +74,7 @@ function summaryOf(w: WatchlistSummary): WatchlistSummary {
     signerKeyId: w.signerKeyId,
     ...(w.importedAt ? { importedAt: w.importedAt } : {}),
     expiresAt: w.expiresAt,
+    ...(w.notEnrolled !== undefined ? { notEnrolled: w.notEnrolled } : {}),
   };
 }
 
@@ -59,6 +86,7 @@ export class DeploymentService implements Component {
   private timer: NodeJS.Timeout | null = null;
   private busy: Promise<unknown> = Promise.resolve();
   private lastReport: DeploymentReport | null = null;
+  private uptime: UptimeTracker | null = null;
 
   constructor(
     private readonly store: DeploymentStore,
@@ -82,6 +110,7 @@ export class DeploymentService implements Component {
     }
     try {
       await this.hooks.startAnalysis({ deploymentId: cur.id, threshold: cur.threshold, resume: true });
+      this.uptime = new UptimeTracker(this.clock(), this.cameraStates(), cur.uptime);
       this.audit.record('deployment.resume', { deploymentId: cur.id }, 'system');
       this.arm();
     } catch (err) {
@@ -96,7 +125,7 @@ export class DeploymentService implements Component {
     const cur = this.store.running();
     if (cur) {
       try {
-        this.store.checkpoint(cur.id, this.hooks.counts());
+        this.store.checkpoint(cur.id, this.counts(cur.id), this.uptime?.snapshot(this.clock()) ?? cur.uptime);
       } catch (err) {
         this.log.warn({ err }, 'final deployment checkpoint failed');
       }
@@ -109,16 +138,76 @@ export class DeploymentService implements Component {
     return this.store.running();
   }
 
+  /** The running deployment's counts: analysis from the hooks, alerts and decisions from the ledger. */
+  private counts(id: string): DeploymentCounts {
+    return { ...this.hooks.counts(), ...ledgerCounts(this.store.ledger(id)) };
+  }
+
+  private cameraStates(): CameraReadiness[] {
+    return this.hooks.cameraStates?.() ?? this.hooks.cameras().map((name) => ({ name, live: true, state: 'live' }));
+  }
+
   /** Status for `lfr status`, the status topic and metrics. Counts are live while running. */
   status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null } {
     const cur = this.store.running();
-    return { running: cur, counts: cur ? this.hooks.counts() : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
+    return { running: cur, counts: cur ? this.counts(cur.id) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
   }
 
   /** Save the counters so a crash loses at most one interval (called by the health loop). */
   checkpoint(): void {
     const cur = this.store.running();
-    if (cur) this.store.checkpoint(cur.id, this.hooks.counts());
+    if (cur) this.store.checkpoint(cur.id, this.counts(cur.id), this.uptime?.snapshot(this.clock()) ?? cur.uptime);
+  }
+
+  /** A camera changed state (the camera manager's listener). */
+  noteCamera(name: string, live: boolean): void {
+    this.uptime?.note(name, live, this.clock());
+  }
+
+  /** An alert was raised (the alert service's listener): the ledger of its deployment. */
+  noteAlert(r: { alertId: string; deploymentId: string | null; camera: string; capturedAt: number }): void {
+    if (!r.deploymentId) return;
+    try {
+      this.store.addAlert(r.deploymentId, r);
+    } catch (err) {
+      this.log.error({ err, alertId: r.alertId }, 'the alert could not be added to the deployment record');
+    }
+  }
+
+  /**
+   * An officer's decision or engagement outcome was recorded (the alert service's listener). After
+   * the deployment ended, the results report is regenerated from the records with a new version.
+   */
+  noteDecision(r: { alertId: string; deploymentId: string | null; outcome: AdjudicationOutcome; engagement: EngagementOutcome | null; recordedAt: number; step: 'decision' | 'engagement' }): void {
+    if (!r.deploymentId) return;
+    try {
+      const rec = this.store.get(r.deploymentId);
+      const late = rec !== null && rec.endedAt !== null;
+      const dep = this.store.decide(r.alertId, r.step, r.outcome, r.engagement, r.recordedAt, late);
+      if (dep && late) this.serial(() => this.revise(dep)).catch((err: unknown) => this.log.error({ err }, 'the results report could not be regenerated'));
+    } catch (err) {
+      this.log.error({ err, alertId: r.alertId }, 'the decision could not be added to the deployment record');
+    }
+  }
+
+  /**
+   * What is not ready for a deployment: cameras not live, the broker down (plain reasons). With
+   * `waitMs`, cameras still making their first connection are given that long to come up.
+   */
+  async readiness(waitMs = 0): Promise<string[]> {
+    const deadline = this.clock() + waitMs;
+    let cams = this.cameraStates();
+    while (waitMs > 0 && cams.some((c) => c.state === 'connecting') && this.clock() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      cams = this.cameraStates();
+    }
+    const problems = cams.filter((c) => !c.live && !(waitMs === 0 && c.state === 'connecting')).map((c) => `camera ${c.name} is not live (${c.state}${c.reason ? `: ${c.reason}` : ''})`);
+    if (this.hooks.brokerConnected && !this.hooks.brokerConnected()) problems.push('the broker is not connected (no alert would reach a tablet)');
+    return problems;
+  }
+
+  private degradedRefusal(problems: string[]): ControlError {
+    return new ControlError(`the van is not ready: ${problems.join('; ')}. Fix it and start again, or start anyway with --allow-degraded (recorded in the deployment and its report)`, 'degraded');
   }
 
   /** The checks a start request must pass before anything is imported (validation, one at a time). */
@@ -131,6 +220,13 @@ export class DeploymentService implements Component {
     }
     const cur = this.store.running();
     if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
+    if (!raw.allowDegraded && this.limits.requireReady !== false) {
+      // Cameras still connecting are judged later (doStart waits for them); a failed camera or a
+      // broker that is down refuses the start here, before a byte of the bundle is sent.
+      const cams = this.cameraStates().filter((c) => !c.live && c.state !== 'connecting').map((c) => `camera ${c.name} is not live (${c.state}${c.reason ? `: ${c.reason}` : ''})`);
+      if (this.hooks.brokerConnected && !this.hooks.brokerConnected()) cams.push('the broker is not connected (no alert would reach a tablet)');
+      if (cams.length) throw this.degradedRefusal(cams);
+    }
   }
 
   startDeployment(req: StartRequest, actor: string): Promise<DeploymentRecord> {
@@ -158,6 +254,8 @@ export class DeploymentService implements Component {
     }
     const cur = this.store.running();
     if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
+    const degraded = this.limits.requireReady === false ? [] : await this.readiness(CONNECTING_GRACE_MS);
+    if (degraded.length && !req.allowDegraded) throw this.degradedRefusal(degraded);
 
     const loaded = req.watchlistFile ? await this.hooks.loadWatchlist(req.watchlistFile, actor) : this.hooks.currentWatchlist();
     if (!loaded) throw new ControlError('no watchlist has been imported: insert the USB stick with the bundle, or pass --watchlist FILE', 'bad_request');
@@ -195,6 +293,8 @@ export class DeploymentService implements Component {
       endedAt: null,
       endReason: null,
       counts: ZERO_COUNTS,
+      degraded,
+      uptime: null,
     };
     // Audited and recorded BEFORE a single frame is matched. Audit first: an entry the audit
     // log refuses must stop the start, not leave a running deployment without its entry.
@@ -216,13 +316,16 @@ export class DeploymentService implements Component {
         'watchlist.bundleSha256': watchlist.bundleSha256,
         'watchlist.signerKeyId': watchlist.signerKeyId,
         cameras: rec.cameras.join(','),
+        degraded: degraded.length ? degraded.join('; ').slice(0, 500) : null,
       },
       actor,
     );
+    if (degraded.length) this.log.warn({ deploymentId: rec.id, degraded }, 'deployment started DEGRADED (--allow-degraded)');
     this.store.insert(rec);
     if (endsAt < req.endsAt) this.log.warn({ deploymentId: rec.id }, 'deployment end moved earlier to the watchlist expiry');
     try {
       await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false });
+      this.uptime = new UptimeTracker(this.clock(), this.cameraStates());
     } catch (err) {
       this.log.error({ err }, 'analysis could not start; ending the deployment');
       await this.end('start_failed', 'system');
@@ -246,7 +349,7 @@ export class DeploymentService implements Component {
     }
     let counts = cur.counts;
     try {
-      counts = this.hooks.counts();
+      counts = this.counts(cur.id);
     } catch (err) {
       this.log.error({ err }, 'reading the deployment counters failed; the last checkpoint is reported');
     }
@@ -257,19 +360,39 @@ export class DeploymentService implements Component {
       this.log.error({ err }, 'watchlist purge at deployment end failed');
     }
     const endedAt = this.clock();
-    const report = buildReport(cur, endedAt, reason, counts, purged);
+    const uptime = this.uptime?.snapshot(endedAt) ?? cur.uptime;
+    this.uptime = null;
+    const report = buildReport({ record: cur, endedAt, endReason: reason, analysis: counts, alerts: this.store.ledger(cur.id), uptime, cameraLocations: this.hooks.cameraLocations?.() ?? {}, watchlistPurged: purged, version: 1, generatedAt: endedAt });
     // Audit first, then sign the head that now includes this deployment.end entry and print it in
     // the report (docs/audit.md, "Anchoring"); only then is the deployment recorded as finished.
-    this.audit.record('deployment.end', { deploymentId: cur.id, reason, durationMinutes: report.durationMinutes, facesAnalysed: counts.facesAnalysed, alerts: counts.alerts, confirmed: counts.confirmed, falseAlerts: counts.falseAlerts, undecided: counts.undecided, watchlistPurged: purged }, actor);
-    try {
-      report.auditHead = this.audit.anchor?.() ?? null;
-    } catch (err) {
-      report.auditHead = null;
-      this.log.error({ err }, 'the audit head could not be signed; the report carries none');
-    }
-    this.store.finish(cur.id, endedAt, reason, counts, report);
+    this.audit.record('deployment.end', { deploymentId: cur.id, reason, durationMinutes: report.durationMinutes, facesAnalysed: counts.facesAnalysed, peopleSeen: counts.peopleSeen, alerts: report.alerts, confirmed: report.confirmed, falseAlerts: report.falseAlerts, undecided: report.undecided, watchlistPurged: purged, publishBy: report.publishBy }, actor);
+    report.auditHead = this.anchor();
+    this.store.finish(cur.id, endedAt, reason, counts, uptime, report);
     this.log.info({ deploymentId: cur.id, reason, watchlistPurged: purged }, 'deployment ended');
     this.lastReport = report;
+    return report;
+  }
+
+  private anchor(): DeploymentReport['auditHead'] {
+    try {
+      return this.audit.anchor?.() ?? null;
+    } catch (err) {
+      this.log.error({ err }, 'the audit head could not be signed; the report carries none');
+      return null;
+    }
+  }
+
+  /** Regenerate an ended deployment's report from its records (a late decision): a new version. */
+  private async revise(id: string): Promise<DeploymentReport | null> {
+    const rec = this.store.get(id);
+    const prev = this.store.report(id);
+    if (!rec || rec.endedAt === null || !rec.endReason || !prev) return null;
+    const report = buildReport({ record: rec, endedAt: rec.endedAt, endReason: rec.endReason, analysis: rec.counts, alerts: this.store.ledger(id), uptime: rec.uptime, cameraLocations: this.hooks.cameraLocations?.() ?? {}, watchlistPurged: prev.watchlistPurged, version: prev.version + 1, generatedAt: this.clock() });
+    this.audit.record('deployment.report_revised', { deploymentId: id, version: report.version, confirmed: report.confirmed, falseAlerts: report.falseAlerts, undecided: report.undecided, lateDecisions: report.lateDecisions }, 'system');
+    report.auditHead = this.anchor();
+    this.store.saveReport(report);
+    if (this.lastReport?.deploymentId === id) this.lastReport = report;
+    this.log.info({ deploymentId: id, version: report.version }, 'results report regenerated after a late decision');
     return report;
   }
 

@@ -1,11 +1,18 @@
 // Deployment records in SQLite under paths.stateDir. They outlive the deployment on purpose (the
 // force publishes results days later) and hold no biometric data, so plain SQLite is right here;
 // the watchlist itself lives only on tmpfs and is gone at the end.
+//
+// Three tables: the deployments; their alerts as the results report counts them (the ledger: id,
+// camera, time, the decision and what happened; no subject, no officer, no image, so it can be
+// kept with the record after the alerts themselves are purged at 24 h); and every version of
+// every results report (a late decision regenerates the report; published versions stay).
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { ensurePrivateFile } from '../util/files.js';
 import path from 'node:path';
-import type { DeploymentCounts, DeploymentRecord, DeploymentReport, EndReason } from './types.js';
+import { ZERO_COUNTS, ZERO_ENGAGEMENTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert } from './types.js';
+import type { UptimeState } from './uptime.js';
+import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deployments (
@@ -28,7 +35,30 @@ CREATE TABLE IF NOT EXISTS deployments (
 );
 -- At most one running deployment, enforced by the database rather than by care.
 CREATE UNIQUE INDEX IF NOT EXISTS one_running ON deployments ((ended_at IS NULL)) WHERE ended_at IS NULL;
+CREATE TABLE IF NOT EXISTS deployment_alerts (
+  alert_id TEXT PRIMARY KEY,
+  deployment_id TEXT NOT NULL,
+  camera TEXT NOT NULL,
+  captured_at INTEGER NOT NULL,
+  outcome TEXT,
+  engagement TEXT,
+  decided_at INTEGER,
+  late INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS deployment_alerts_dep ON deployment_alerts (deployment_id);
+CREATE TABLE IF NOT EXISTS deployment_reports (
+  deployment_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  report TEXT NOT NULL,
+  PRIMARY KEY (deployment_id, version)
+);
 `;
+
+/** Fields added after the first release: one JSON column (degraded reasons, uptime). */
+interface Extra {
+  degraded?: string[];
+  uptime?: UptimeState | null;
+}
 
 interface Row {
   id: string;
@@ -46,6 +76,7 @@ interface Row {
   end_reason: string | null;
   counts: string;
   report: string | null;
+  extra: string | null;
   threshold_basis?: string | null;
 }
 
@@ -64,8 +95,12 @@ const toRecord = (r: Row): DeploymentRecord => ({
   endsAt: r.ends_at,
   endedAt: r.ended_at,
   endReason: r.end_reason as EndReason | null,
-  counts: JSON.parse(r.counts) as DeploymentCounts,
+  // Counts checkpointed by an older version lack the newer fields: zero them.
+  counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>), engagements: { ...ZERO_ENGAGEMENTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>).engagements } },
+  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
 });
+
+const extraOf = (r: Pick<DeploymentRecord, 'degraded' | 'uptime'>): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime });
 
 export class DeploymentStore {
   private db: Database.Database | null = null;
@@ -87,9 +122,10 @@ export class DeploymentStore {
       // FULL: a deployment record must survive a power cut right after `lfr deployment start`.
       db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
-      // Stores made before threshold-from-FPIR lack the column.
-      const cols = db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[];
-      if (!cols.some((c) => c.name === 'threshold_basis')) db.exec('ALTER TABLE deployments ADD COLUMN threshold_basis TEXT');
+      // Stores made by earlier versions lack these columns.
+      const cols = (db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[]).map((c) => c.name);
+      if (!cols.includes('extra')) db.exec('ALTER TABLE deployments ADD COLUMN extra TEXT');
+      if (!cols.includes('threshold_basis')) db.exec('ALTER TABLE deployments ADD COLUMN threshold_basis TEXT');
     }
     this.db = db;
     return this;
@@ -108,10 +144,10 @@ export class DeploymentStore {
   insert(r: DeploymentRecord): void {
     this.d
       .prepare(
-        `INSERT INTO deployments (id, authorisation_ref, authorising_officer, operator, location, reason, threshold, threshold_basis, watchlist, cameras, started_at, ends_at, counts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deployments (id, authorisation_ref, authorising_officer, operator, location, reason, threshold, threshold_basis, watchlist, cameras, started_at, ends_at, counts, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.id, r.authorisationRef, r.authorisingOfficer, r.operator, r.location, r.reason, r.threshold, r.thresholdBasis ? JSON.stringify(r.thresholdBasis) : null, JSON.stringify(r.watchlist), JSON.stringify(r.cameras), r.startedAt, r.endsAt, JSON.stringify(r.counts));
+      .run(r.id, r.authorisationRef, r.authorisingOfficer, r.operator, r.location, r.reason, r.threshold, r.thresholdBasis ? JSON.stringify(r.thresholdBasis) : null, JSON.stringify(r.watchlist), JSON.stringify(r.cameras), r.startedAt, r.endsAt, JSON.stringify(r.counts), extraOf(r));
   }
 
   running(): DeploymentRecord | null {
@@ -124,19 +160,62 @@ export class DeploymentStore {
     return row ? toRecord(row) : null;
   }
 
-  checkpoint(id: string, counts: DeploymentCounts): void {
-    this.d.prepare('UPDATE deployments SET counts = ? WHERE id = ? AND ended_at IS NULL').run(JSON.stringify(counts), id);
+  checkpoint(id: string, counts: DeploymentCounts, uptime: UptimeState | null): void {
+    const r = this.get(id);
+    if (!r) return;
+    this.d.prepare('UPDATE deployments SET counts = ?, extra = ? WHERE id = ? AND ended_at IS NULL').run(JSON.stringify(counts), extraOf({ ...r, uptime }), id);
   }
 
-  finish(id: string, endedAt: number, reason: EndReason, counts: DeploymentCounts, report: DeploymentReport): void {
-    this.d
-      .prepare('UPDATE deployments SET ended_at = ?, end_reason = ?, counts = ?, report = ? WHERE id = ? AND ended_at IS NULL')
-      .run(endedAt, reason, JSON.stringify(counts), JSON.stringify(report), id);
+  finish(id: string, endedAt: number, reason: EndReason, counts: DeploymentCounts, uptime: UptimeState | null, report: DeploymentReport): void {
+    const r = this.get(id);
+    if (!r) return;
+    this.d.transaction(() => {
+      this.d
+        .prepare('UPDATE deployments SET ended_at = ?, end_reason = ?, counts = ?, extra = ?, report = ? WHERE id = ? AND ended_at IS NULL')
+        .run(endedAt, reason, JSON.stringify(counts), extraOf({ ...r, uptime }), JSON.stringify(report), id);
+      this.d.prepare('INSERT OR REPLACE INTO deployment_reports (deployment_id, version, report) VALUES (?, ?, ?)').run(id, report.version, JSON.stringify(report));
+    })();
   }
 
-  report(id: string): DeploymentReport | null {
-    const row = this.d.prepare('SELECT report FROM deployments WHERE id = ?').get(id) as { report: string | null } | undefined;
+  /** A regenerated report (a later version): kept beside the earlier ones, and the latest on the record. */
+  saveReport(report: DeploymentReport): void {
+    this.d.transaction(() => {
+      this.d.prepare('INSERT INTO deployment_reports (deployment_id, version, report) VALUES (?, ?, ?)').run(report.deploymentId, report.version, JSON.stringify(report));
+      this.d.prepare('UPDATE deployments SET report = ? WHERE id = ?').run(JSON.stringify(report), report.deploymentId);
+    })();
+  }
+
+  /** The latest report (or a given version). */
+  report(id: string, version?: number): DeploymentReport | null {
+    const row = (version === undefined
+      ? this.d.prepare('SELECT report FROM deployments WHERE id = ?').get(id)
+      : this.d.prepare('SELECT report FROM deployment_reports WHERE deployment_id = ? AND version = ?').get(id, version)) as { report: string | null } | undefined;
     return row?.report ? (JSON.parse(row.report) as DeploymentReport) : null;
+  }
+
+  // The ledger ------------------------------------------------------------------------------------
+
+  /** An alert raised in a deployment (idempotent). */
+  addAlert(deploymentId: string, a: { alertId: string; camera: string; capturedAt: number }): void {
+    this.d.prepare('INSERT OR IGNORE INTO deployment_alerts (alert_id, deployment_id, camera, captured_at) VALUES (?, ?, ?, ?)').run(a.alertId, deploymentId, a.camera, a.capturedAt);
+  }
+
+  /**
+   * A decision (step 'decision') or the engagement after a confirmed match (step 'engagement'),
+   * recorded at `at`; `late` when its deployment had already ended. Returns the deployment id, or
+   * null when the alert is not in the ledger (raised outside a deployment).
+   */
+  decide(alertId: string, step: 'decision' | 'engagement', outcome: AdjudicationOutcome, engagement: EngagementOutcome | null, at: number, late: boolean): string | null {
+    const row = this.d.prepare('SELECT deployment_id FROM deployment_alerts WHERE alert_id = ?').get(alertId) as { deployment_id: string } | undefined;
+    if (!row) return null;
+    if (step === 'decision') this.d.prepare('UPDATE deployment_alerts SET outcome = ?, engagement = COALESCE(?, engagement), decided_at = ?, late = ? WHERE alert_id = ? AND outcome IS NULL').run(outcome, engagement, at, late ? 1 : 0, alertId);
+    else this.d.prepare('UPDATE deployment_alerts SET engagement = ?, late = MAX(late, ?) WHERE alert_id = ? AND engagement IS NULL').run(engagement, late ? 1 : 0, alertId);
+    return row.deployment_id;
+  }
+
+  ledger(deploymentId: string): LedgerAlert[] {
+    const rows = this.d.prepare('SELECT alert_id, camera, captured_at, outcome, engagement, decided_at, late FROM deployment_alerts WHERE deployment_id = ? ORDER BY captured_at').all(deploymentId) as Array<{ alert_id: string; camera: string; captured_at: number; outcome: string | null; engagement: string | null; decided_at: number | null; late: number }>;
+    return rows.map((r) => ({ alertId: r.alert_id, camera: r.camera, capturedAt: r.captured_at, outcome: r.outcome as LedgerAlert['outcome'], engagement: r.engagement as EngagementOutcome | null, decidedAt: r.decided_at, late: r.late === 1 }));
   }
 
   /** Most recent first. */

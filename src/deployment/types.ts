@@ -1,5 +1,7 @@
 // A deployment as the force records and publishes it. Nothing here is biometric: the watchlist
 // appears only as its composition (counts by category, bundle hash, signer), faces only as a count.
+import type { EngagementOutcome } from '../mqtt/topics.js';
+import type { UptimeState } from './uptime.js';
 
 /** What the watchlist contributes to the record (a subset of the watchlist's composition). */
 export interface WatchlistSummary {
@@ -11,19 +13,35 @@ export interface WatchlistSummary {
   signerKeyId: string;
   importedAt?: string;
   expiresAt: string;
+  /** Subjects on the bundle that could not be enrolled (no image passed the van's gate). */
+  notEnrolled?: number;
 }
 
+export type EngagementCounts = Record<EngagementOutcome, number>;
+export const ZERO_ENGAGEMENTS: EngagementCounts = { arrested: 0, spoken_to: 0, no_further_action: 0, not_located: 0 };
+
 export interface DeploymentCounts {
-  /** Faces that reached the matcher (counted, never stored). */
+  /** Faces that reached the matcher (counted frame by frame, never stored). */
   facesAnalysed: number;
+  /** People seen: face tracks (one person passing one camera once; twice past, or past two cameras, counts twice). */
+  peopleSeen: number;
   alerts: number;
   confirmed: number;
   falseAlerts: number;
+  notEngaged: number;
   /** Alerts with no officer decision yet (or none ever). */
   undecided: number;
+  /** What happened after confirmed matches. */
+  engagements: EngagementCounts;
 }
 
-export const ZERO_COUNTS: DeploymentCounts = { facesAnalysed: 0, alerts: 0, confirmed: 0, falseAlerts: 0, undecided: 0 };
+export const ZERO_COUNTS: DeploymentCounts = { facesAnalysed: 0, peopleSeen: 0, alerts: 0, confirmed: 0, falseAlerts: 0, notEngaged: 0, undecided: 0, engagements: { ...ZERO_ENGAGEMENTS } };
+
+/** Counts from the live analysis (the deployment hooks): the alert counts come from the ledger. */
+export interface AnalysisCounts {
+  facesAnalysed: number;
+  peopleSeen: number;
+}
 
 export interface StartRequest {
   authorisationRef: string;
@@ -39,6 +57,8 @@ export interface StartRequest {
   targetFpir?: number;
   /** ms since epoch */
   endsAt: number;
+  /** Start although a camera is not live or the broker is down (recorded with the reasons). */
+  allowDegraded?: boolean;
 }
 
 /**
@@ -80,37 +100,71 @@ export interface DeploymentRecord {
   endReason: EndReason | null;
   /** Last checkpoint of the counters (so a crash loses at most one interval). */
   counts: DeploymentCounts;
+  /** Why the start was allowed although the van was not fully ready ([]: it was). */
+  degraded: string[];
+  /** Cameras' live time and interruptions, as of the last checkpoint (or the end). */
+  uptime: UptimeState | null;
 }
 
-/** The results report forces publish after a deployment. */
+/** One alert of a deployment as the results report counts it: no subject, no officer, no image. */
+export interface LedgerAlert {
+  alertId: string;
+  camera: string;
+  capturedAt: number;
+  outcome: 'confirmed_match' | 'false_alert' | 'not_engaged' | null;
+  engagement: EngagementOutcome | null;
+  /** When the van recorded the decision (ms), and whether that was after the deployment ended. */
+  decidedAt: number | null;
+  late: boolean;
+}
+
+/** The results report forces publish after a deployment (src/deployment/report.ts). */
 export interface DeploymentReport {
-  schema: 1;
+  schema: 2;
+  /** 1 when the deployment ended; +1 each time a late decision changed it (regenerated from the records). */
+  version: number;
+  generatedAt: string;
   deploymentId: string;
   authorisationRef: string;
   authorisingOfficer: string | null;
   operator: string;
   location: string;
+  reason: string | null;
   startedAt: string;
   endedAt: string;
   endReason: EndReason;
   durationMinutes: number;
-  cameras: string[];
+  /** The date by which the force publishes it (YYYY-MM-DD, Europe/London), and the rule. */
+  publishBy: string;
+  publishByRule: string;
+  /** Why the start was allowed degraded (a camera not live, the broker down); [] when it was not. */
+  degraded: string[];
+  cameras: Array<{ name: string; location: string | null; liveMinutes: number; liveSeconds: number; livePercent: number; interruptions: number }>;
   threshold: number;
   /** The target false-alert rate the threshold was derived from (null: a fixed threshold). */
   targetFpir: number | null;
   /** False alerts per 10,000 passers-by predicted at the threshold (null: no calibration). */
   expectedFalseAlertsPer10k: number | null;
   /** Exactly what was matched against: the bundle's hash and id, who signed it, when it was first imported here. */
-  watchlist: { subjects: number; categories: Record<string, number>; bundleSha256: string; bundleId?: string; signerKeyId: string; importedAt?: string };
+  watchlist: { subjects: number; notEnrolled: number | null; categories: Record<string, number>; bundleSha256: string; bundleId?: string; signerKeyId: string; importedAt?: string };
+  /** Faces analysed, frame by frame (counted, never stored). */
   facesAnalysed: number;
+  /** People seen: face tracks. The false-alert rate is stated against these, not frames. */
+  peopleSeen: number;
   alerts: number;
   confirmed: number;
   falseAlerts: number;
+  notEngaged: number;
   undecided: number;
+  engagements: EngagementCounts;
+  /** False alerts per person seen (null when nobody was seen). */
+  falseAlertRate: number | null;
+  /** Decisions recorded after the end and counted here. */
+  lateDecisions: number;
   watchlistPurged: boolean;
   /**
-   * The audit head at the end of the deployment, signed by the van (src/audit/anchor.ts): once the
-   * report is published, `lfr audit verify --head <value>` detects any rewrite of the log up to it.
+   * The audit head at the end of the deployment (or at this version's regeneration), signed by the
+   * van (src/audit/anchor.ts): once published, `lfr audit verify --head <value>` detects any rewrite.
    */
   auditHead?: { seq: number; hash: string; signature: string; keyId: string; publicKey: string; value: string } | null;
 }

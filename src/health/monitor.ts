@@ -1,6 +1,7 @@
 // The daemon's health loop: every health.intervalSeconds it gathers facts, evaluates the probes,
 // checkpoints the deployment counters, hands the status summary to the publisher (the retained
 // status topic) and keeps the snapshot the metrics endpoint and the control socket serve.
+import { ZERO_COUNTS } from '../deployment/types.js';
 import type { Config } from '../config/schema.js';
 import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -74,7 +75,7 @@ export class HealthMonitor implements Component {
       now: this.d.clock(),
       report: this.report,
       cameras: this.d.live.cameras?.() ?? this.facts?.cameras ?? [],
-      deployment: { running: dep?.running ?? null, counts: dep?.counts ?? { facesAnalysed: 0, alerts: 0, confirmed: 0, falseAlerts: 0, undecided: 0 }, lastReport: dep?.lastReport ?? null },
+      deployment: { running: dep?.running ?? null, counts: dep?.counts ?? ZERO_COUNTS, lastReport: dep?.lastReport ?? null },
       lastImport: this.lastImport,
       analysis: this.d.analysis?.() ?? null,
       ...(this.d.live.performance ? { performance: this.d.live.performance() } : {}),

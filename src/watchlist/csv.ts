@@ -112,6 +112,21 @@ export interface CsvLimits {
 
 /** Parse and validate the whole CSV; every problem found is listed in the CsvError. */
 export function parseWatchlistCsv(bytes: Uint8Array, limits: CsvLimits): CsvSubject[] {
+  const { subjects, problems } = checkWatchlistCsv(bytes, limits);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, MAX_REPORTED);
+    if (problems.length > MAX_REPORTED) shown.push(`... and ${problems.length - MAX_REPORTED} more`);
+    throw new CsvError(`CSV is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'})`, shown);
+  }
+  return subjects;
+}
+
+/**
+ * Every row problem of the CSV at once, with the rows that parsed (the station's builder reports
+ * them together with the image problems, in one pass). A file that is not a CSV of this shape at
+ * all (encoding, quoting, header, size) still throws CsvError.
+ */
+export function checkWatchlistCsv(bytes: Uint8Array, limits: CsvLimits): { subjects: CsvSubject[]; problems: string[] } {
   const records = parseCsvRecords(decodeCsvBytes(bytes)).filter((r) => !(r.fields.length === 1 && r.fields[0] === ''));
   const problems: string[] = [];
   const header = records.shift();
@@ -163,10 +178,5 @@ export function parseWatchlistCsv(bytes: Uint8Array, limits: CsvLimits): CsvSubj
     }
     subjects.push({ line, subjectRef, category, reason, images: names });
   }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, MAX_REPORTED);
-    if (problems.length > MAX_REPORTED) shown.push(`... and ${problems.length - MAX_REPORTED} more`);
-    throw new CsvError(`CSV is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'})`, shown);
-  }
-  return subjects;
+  return { subjects, problems };
 }

@@ -6,6 +6,8 @@ export interface WatchlistComposition {
   /** Enrolled subjects per category, e.g. { wanted: 12, "missing person": 3 }. */
   categories: Record<string, number>;
   rejectedImages: number;
+  /** Subjects on the bundle that could not be enrolled (no image passed the gate). */
+  notEnrolled: number;
   bundleSha256: string;
   bundleId: string;
   signerKeyId: string;

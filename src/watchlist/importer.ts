@@ -180,6 +180,7 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
         templates,
         categories,
         rejectedImages: rejected.length,
+        notEnrolled: notEnrolled.length,
         embeddingSize: dim,
         models: engine.models,
       });

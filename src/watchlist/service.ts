@@ -19,6 +19,7 @@ export function compositionOf(meta: StoreMeta): WatchlistComposition {
     templates: meta.templates,
     categories: { ...meta.categories },
     rejectedImages: meta.rejectedImages,
+    notEnrolled: meta.notEnrolled ?? 0,
     bundleSha256: meta.bundleSha256,
     bundleId: meta.bundleId,
     signerKeyId: meta.signerKeyId,

@@ -49,6 +49,8 @@ export interface StoreMeta {
   templates: number;
   categories: Record<string, number>;
   rejectedImages: number;
+  /** Subjects on the bundle none of whose images passed enrolment (a count: the results report). */
+  notEnrolled?: number;
   embeddingSize: number;
   models: { detector: string; landmarker: string; embedder: string };
 }

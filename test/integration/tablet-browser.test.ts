@@ -86,6 +86,9 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   await van.start();
   await van.startDeployment(['--watchlist', bundle, '--location', 'Test rig, High St']);
   await van.waitLog(/"alert raised"/, 90_000, 'a first alert before the officer signs in');
+  // The camera goes dark while the officer signs in, so that sighting stays "earlier" whatever
+  // the load on this box; it comes back (step 3) for the live sightings.
+  await van.rtsp[0]!.kill();
 
   const cfg = configSchema.parse(van.config);
   const broker = van.broker!;
@@ -146,8 +149,10 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   t.regex((await card.locator('.time').textContent()) ?? '', /^\d+ (s|min \d+ s) ago/);
 
   // 3. A later sighting of the same person moves the card to the live list and updates it.
-  await page.locator('#alerts li.alert[data-key="WL-0042"]').waitFor({ timeout: 30_000 });
-  await page.waitForFunction(`Number(document.querySelector('li.alert[data-key="WL-0042"]').dataset.count) >= 3`, undefined, { timeout: 30_000 });
+  await van.rtsp[0]!.restart();
+  await page.locator('#alerts li.alert[data-key="WL-0042"]').waitFor({ timeout: 60_000 });
+  // A function, not a string: the page's CSP forbids eval.
+  await page.waitForFunction((n: number) => Number((globalThis as any).document.querySelector('li.alert[data-key="WL-0042"]')?.dataset.count) >= n, before + 2, { timeout: 60_000 });
   // Stop the camera: no new sighting re-opens the card while the officer decides.
   await van.rtsp[0]!.kill();
   await sleep(2000);
@@ -191,7 +196,7 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   const recorded = audit.entries.filter((e) => e.type === 'adjudication.recorded');
   t.is(recorded.length, ids.length, 'each sighting decided once');
   t.true(recorded.every((e) => e.actor === officer.user));
-  t.is(recorded.filter((e) => e.fields.hasNote === true).length, 1, 'the note went with one alert');
+  t.is(recorded.filter((e) => e.fields.hasNote === true).length, 1, `the note went with one alert: ${JSON.stringify(recorded.map((e) => e.fields))}`);
   t.is(audit.entries.filter((e) => e.type === 'adjudication.engagement').length, ids.length);
   t.false(JSON.stringify(audit.entries).includes('NOTE-MARK'), 'no note text in the audit trail');
   t.true(audit.entries.some((e) => e.type === 'alert.viewed' && e.actor === officer.user), 'content views audited');

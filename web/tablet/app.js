@@ -28,6 +28,8 @@ let signInAt = 0;
 /** The running deployment ({id, location, startedAt, endsAt}) or null. */
 let deployment = null;
 let deploymentEnded = false;
+/** When each alert's MQTT message arrived (ms since the epoch): read by `lfr bench tablet`. */
+const messageAt = new Map();
 /** Alert ids being fetched (an MQTT message and a state read may name the same one). */
 const fetching = new Set();
 
@@ -132,7 +134,10 @@ function onMessage(topic, buf) {
   }
   const id = alertIdFromTopic(topic);
   if (!id || msg.alertId !== id) return;
-  if (topic === topics.alert(id)) void fetchAlert(id, true);
+  if (topic === topics.alert(id)) {
+    if (!messageAt.has(id)) messageAt.set(id, Date.now());
+    void fetchAlert(id, true);
+  }
   else if (topic === topics.ack(id) && book.ack(msg, officerId)) refresh();
 }
 
@@ -231,6 +236,7 @@ doc.getElementById('signout').addEventListener('click', signOut);
 setInterval(refresh, TICK_MS);
 // Closing the tab: end the socket now; the broker keeps the session for its expiry only.
 addEventListener('pagehide', () => client?.end(true));
-// When each alert's card had both faces drawn (ms, performance time): read by `lfr bench tablet`.
+// When each alert's card had both faces drawn (ms since the epoch): read by `lfr bench tablet`.
 // Times only, no content.
 Object.defineProperty(globalThis, 'lfrDrawnAt', { value: drawnAt });
+Object.defineProperty(globalThis, 'lfrMessageAt', { value: messageAt });

@@ -20,7 +20,7 @@ export function formatDuration(ms) {
   return `${s} s`;
 }
 
-/** When each alert's card had both faces drawn (performance time origin + now): read by the bench. */
+/** When each alert's card had both faces drawn (Date.now(): the machine's clock, as the van's raisedAt): read by `lfr bench tablet`. */
 export const drawnAt = new Map();
 
 export class CardsView {
@@ -98,7 +98,7 @@ export class CardsView {
     }
     Promise.all([face.decode(), ref.decode()])
       .then(() => {
-        drawnAt.set(a.alertId, performance.timeOrigin + performance.now());
+        drawnAt.set(a.alertId, Date.now());
         if (el.dataset.alertId === a.alertId) el.dataset.drawn = a.alertId;
       })
       .catch(() => undefined);

@@ -19,6 +19,7 @@ import { modelsBench } from './models.js';
 import { searchScaleBench } from './search-scale.js';
 import { searchBench } from './search.js';
 import { liveBench } from './live.js';
+import { tabletBench } from './tablet.js';
 import { reconnectBench } from './reconnect.js';
 import { auditBench } from './audit.js';
 
@@ -81,4 +82,4 @@ async function detectorBatchSession(cfg: Config): Promise<{ session: ort.Inferen
 }
 
 /** Every bench, in the order `bench all` runs them. */
-export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench, reconnectBench, auditBench];
+export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench, reconnectBench, auditBench, tabletBench];

@@ -1,0 +1,195 @@
+// The results report a force publishes after a deployment, built from the RECORDS (the
+// deployment record, its per-alert ledger, the final analysis counts and camera uptime), so it
+// can be regenerated, with a new version, when a decision arrives after the end. Pure: no files,
+// no clock (times come in). Formats: JSON (the object), text, a one-row CSV and a small HTML page
+// shaped like the tables forces put on their websites (date, location, watchlist size, people
+// seen, alerts, false alerts, arrests).
+import { londonDate, publishBy } from './calendar.js';
+import { ZERO_ENGAGEMENTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert } from './types.js';
+import type { UptimeState } from './uptime.js';
+
+const MIN_MS = 60_000;
+
+/** Alert and decision counts from the ledger. */
+export function ledgerCounts(alerts: readonly LedgerAlert[]): Omit<DeploymentCounts, keyof AnalysisCounts> {
+  const engagements = { ...ZERO_ENGAGEMENTS };
+  let confirmed = 0;
+  let falseAlerts = 0;
+  let notEngaged = 0;
+  for (const a of alerts) {
+    if (a.outcome === 'confirmed_match') confirmed++;
+    else if (a.outcome === 'false_alert') falseAlerts++;
+    else if (a.outcome === 'not_engaged') notEngaged++;
+    if (a.engagement) engagements[a.engagement]++;
+  }
+  return { alerts: alerts.length, confirmed, falseAlerts, notEngaged, undecided: alerts.length - confirmed - falseAlerts - notEngaged, engagements };
+}
+
+export interface ReportInput {
+  record: DeploymentRecord;
+  endedAt: number;
+  endReason: EndReason;
+  /** Analysis counts at the end (faces, people seen). */
+  analysis: AnalysisCounts;
+  alerts: readonly LedgerAlert[];
+  uptime: UptimeState | null;
+  /** Camera name -> place (config cameras[].location). */
+  cameraLocations: Record<string, string | null>;
+  watchlistPurged: boolean;
+  version: number;
+  generatedAt: number;
+  auditHead?: DeploymentReport['auditHead'];
+}
+
+export function buildReport(i: ReportInput): DeploymentReport {
+  const r = i.record;
+  const c = ledgerCounts(i.alerts);
+  const span = Math.max(1, i.endedAt - r.startedAt);
+  const pb = publishBy(i.endedAt);
+  return {
+    schema: 2,
+    version: i.version,
+    generatedAt: new Date(i.generatedAt).toISOString(),
+    deploymentId: r.id,
+    authorisationRef: r.authorisationRef,
+    authorisingOfficer: r.authorisingOfficer,
+    operator: r.operator,
+    location: r.location,
+    reason: r.reason,
+    startedAt: new Date(r.startedAt).toISOString(),
+    endedAt: new Date(i.endedAt).toISOString(),
+    endReason: i.endReason,
+    durationMinutes: Math.max(0, Math.round((i.endedAt - r.startedAt) / MIN_MS)),
+    publishBy: pb.date,
+    publishByRule: pb.rule,
+    degraded: [...r.degraded],
+    cameras: r.cameras.map((name) => {
+      const u = i.uptime?.cameras.find((x) => x.name === name);
+      const live = u?.liveMs ?? 0;
+      return { name, location: i.cameraLocations[name] ?? null, liveMinutes: Math.round(live / MIN_MS), liveSeconds: Math.round(live / 1000), livePercent: Math.round((1000 * Math.min(live, span)) / span) / 10, interruptions: u?.interruptions ?? 0 };
+    }),
+    threshold: r.threshold,
+    targetFpir: r.thresholdBasis?.targetFpir ?? null,
+    expectedFalseAlertsPer10k: r.thresholdBasis ? Number(r.thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
+    watchlist: {
+      subjects: r.watchlist.subjects,
+      notEnrolled: r.watchlist.notEnrolled ?? null,
+      categories: { ...r.watchlist.categories },
+      bundleSha256: r.watchlist.bundleSha256,
+      ...(r.watchlist.bundleId ? { bundleId: r.watchlist.bundleId } : {}),
+      signerKeyId: r.watchlist.signerKeyId,
+      ...(r.watchlist.importedAt ? { importedAt: r.watchlist.importedAt } : {}),
+    },
+    facesAnalysed: i.analysis.facesAnalysed,
+    peopleSeen: i.analysis.peopleSeen,
+    ...c,
+    falseAlertRate: i.analysis.peopleSeen > 0 ? c.falseAlerts / i.analysis.peopleSeen : null,
+    lateDecisions: i.alerts.filter((a) => a.late).length,
+    watchlistPurged: i.watchlistPurged,
+    ...(i.auditHead !== undefined ? { auditHead: i.auditHead } : {}),
+  };
+}
+
+const END_WORDS: Record<EndReason, string> = {
+  ended_by_operator: 'ended by the operator',
+  ends_at_reached: 'ended automatically at the authorised end time',
+  watchlist_expired: 'ended automatically when the watchlist reached its 24 h limit',
+  interrupted: 'ended because the daemon restarted and could not resume',
+  start_failed: 'ended because analysis could not start',
+};
+
+const n = (v: number) => v.toLocaleString('en-GB');
+const duration = (min: number) => (min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`);
+/** "1 in 4,210 people" (or "none"). */
+export function rateWords(falseAlerts: number, peopleSeen: number): string {
+  if (falseAlerts === 0) return peopleSeen > 0 ? `none in ${n(peopleSeen)} people` : 'none';
+  return `1 in ${n(Math.round(peopleSeen / falseAlerts))} people seen`;
+}
+/** The threshold line: how it was chosen, and the false alerts expected at it (issue 14's calibration). */
+function thresholdWords(r: DeploymentReport): string {
+  const basis = r.targetFpir !== null ? ` (derived from a target false-alert rate of ${r.targetFpir} per face searched)` : '';
+  const expected = r.expectedFalseAlertsPer10k !== null ? `; expected ${r.expectedFalseAlertsPer10k} false alerts per 10,000 faces searched` : '; expected false-alert rate not recorded (no calibration for this embedder)';
+  return `${r.threshold}${basis}${expected}`;
+}
+
+/** The readable report (what a force publishes, in plain words). */
+export function formatReport(r: DeploymentReport): string {
+  const cats = Object.entries(r.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const e = r.engagements;
+  return [
+    `Deployment results report (${r.deploymentId}), version ${r.version}${r.version > 1 ? ` (regenerated ${r.generatedAt}: ${r.lateDecisions} decision(s) recorded after the end)` : ''}`,
+    `  Publish by:           ${r.publishBy} (${r.publishByRule})`,
+    `  Authorisation:        ${r.authorisationRef}${r.authorisingOfficer ? `, authorised by ${r.authorisingOfficer}` : ''}`,
+    `  Location:             ${r.location}`,
+    `  Time:                 ${r.startedAt} to ${r.endedAt} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
+    ...(r.degraded.length ? [`  STARTED DEGRADED:     ${r.degraded.join('; ')}`] : []),
+    `  Cameras:`,
+    ...r.cameras.map((c) => `    ${c.name}${c.location ? ` (${c.location})` : ''}: live ${c.liveSeconds < 60 ? `${c.liveSeconds} s` : duration(c.liveMinutes)} (${c.livePercent} %), ${c.interruptions} interruption(s)`),
+    `  Threshold:            ${thresholdWords(r)}`,
+    `  Watchlist:            ${r.watchlist.subjects} ${r.watchlist.subjects === 1 ? 'person' : 'people'} enrolled (${cats})${r.watchlist.notEnrolled ? `; ${r.watchlist.notEnrolled} on the bundle could not be enrolled (no usable image)` : r.watchlist.notEnrolled === 0 ? '; every person on the bundle enrolled' : ''}`,
+    `                        bundle SHA-256 ${r.watchlist.bundleSha256}${r.watchlist.bundleId ? `, id ${r.watchlist.bundleId}` : ''}, signed by ${r.watchlist.signerKeyId}`,
+    `  People seen:          ${n(r.peopleSeen)} (face tracks; ${n(r.facesAnalysed)} face images analysed; none stored)`,
+    `  Alerts:               ${r.alerts}`,
+    `    confirmed by officers: ${r.confirmed} (arrested ${e.arrested}, spoken to ${e.spoken_to}, no further action ${e.no_further_action}, not located ${e.not_located})`,
+    `    false alerts:          ${r.falseAlerts} (${rateWords(r.falseAlerts, r.peopleSeen)})`,
+    `    not engaged:           ${r.notEngaged}`,
+    `    undecided:             ${r.undecided}`,
+    `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
+    ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
+    `  Operator:             ${r.operator}`,
+  ].join('\n');
+}
+
+/** The columns of the one-row CSV and the HTML table (what forces publish per deployment). */
+const COLUMNS: Array<[string, (r: DeploymentReport) => string | number]> = [
+  ['Date', (r) => londonDate(Date.parse(r.startedAt))],
+  ['Location', (r) => r.location],
+  ['Start', (r) => r.startedAt],
+  ['End', (r) => r.endedAt],
+  ['Watchlist size', (r) => r.watchlist.subjects],
+  ['People seen', (r) => r.peopleSeen],
+  ['Faces analysed', (r) => r.facesAnalysed],
+  ['Alerts', (r) => r.alerts],
+  ['Confirmed', (r) => r.confirmed],
+  ['False alerts', (r) => r.falseAlerts],
+  ['False alert rate', (r) => rateWords(r.falseAlerts, r.peopleSeen)],
+  ['Arrests', (r) => r.engagements.arrested],
+  ['Engaged, no arrest', (r) => r.engagements.spoken_to + r.engagements.no_further_action],
+  ['Threshold', (r) => r.threshold],
+  ['Authorisation', (r) => r.authorisationRef],
+  ['Deployment', (r) => r.deploymentId],
+  ['Report version', (r) => r.version],
+];
+
+/** RFC 4180 field, with spreadsheet formula injection neutralised (OWASP: a leading ' ). */
+function csvField(v: string | number): string {
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Header line and ONE row. */
+export function reportCsv(r: DeploymentReport): string {
+  return `${COLUMNS.map(([h]) => csvField(h)).join(',')}\r\n${COLUMNS.map(([, f]) => csvField(f(r))).join(',')}\r\n`;
+}
+
+const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** A small self-contained HTML page: the published table row, then the details. */
+export function reportHtml(r: DeploymentReport): string {
+  const rows = COLUMNS.map(([h, f]) => `<tr><th scope="row">${esc(h)}</th><td>${esc(f(r))}</td></tr>`).join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Live facial recognition deployment: ${esc(r.location)}, ${esc(londonDate(Date.parse(r.startedAt)))}</title>
+<style>body{font-family:sans-serif;max-width:48rem;margin:1rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}th,td{border:1px solid #444;padding:.3rem .5rem;text-align:left}th{background:#eee;width:40%}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}</style>
+</head><body>
+<h1>Live facial recognition deployment</h1>
+<p>${esc(r.location)}, ${esc(londonDate(Date.parse(r.startedAt)))}. Publish by ${esc(r.publishBy)}. Report version ${esc(r.version)}.</p>
+<table>
+<caption>Results</caption>
+${rows}
+</table>
+<h2>Details</h2>
+<pre>${esc(formatReport(r))}</pre>
+</body></html>
+`;
+}

@@ -1,0 +1,139 @@
+// The results report from a real `lfr run` deployment (issue 15 items 5 and 6), start to report:
+//  - start refuses while a camera is not live (one of two cameras points at nothing), naming it,
+//    and `--allow-degraded` starts it, recorded in the deployment and the report;
+//  - `deployment end --out` refuses a missing folder and a folder on the root disk, plainly,
+//    BEFORE ending anything; with a folder on another filesystem it writes JSON, text, a one-row
+//    CSV and an HTML page;
+//  - the report counts people seen (face tracks) beside faces analysed, the decisions and the
+//    engagement outcome made by officers on the broker, per-camera live time (the dead camera: 0),
+//    the subjects the van could not enrol, the publish-by date;
+//  - a decision made after the end regenerates the report from the records as version 2, audited;
+//    version 1 stays readable.
+// LFR_REPORT_OUT=DIR keeps a copy of the report files (the closing note's sample).
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { configSchema } from '../../src/config/schema.js';
+import { SCHEMA, topicsFor, type AlertMessage } from '../../src/mqtt/topics.js';
+import type { DeploymentReport } from '../../src/deployment/types.js';
+import { demoVideo, referenceFace } from '../helpers/faces.js';
+import { needs } from '../helpers/prereq.js';
+import { Van, sleep } from '../helpers/van.js';
+import { until } from '../helpers/alert-fixture.js';
+import { freePort } from '../../src/util/net.js';
+
+const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
+
+serial('a real deployment: degraded start refused then allowed, --out checks, report in four formats, late decision regenerates it', async (t) => {
+  t.timeout(300_000);
+  // Camera 1: the watchlisted face for 2 s in every 4 (each appearance is a new track and alert).
+  const video = await demoVideo('report', [['black', 2], [1, 2]]);
+  const dead = `rtsp://127.0.0.1:${await freePort()}/nothing`;
+  const van = await Van.create(t, {
+    cameras: [{ name: 'north-1', video, location: 'High St, facing north' }, { name: 'south-1', url: dead, location: 'Market Sq' }],
+    config: { match: { cooldownSeconds: 0 }, ingest: { connectTimeoutMs: 2000, backoffInitialMs: 500 } },
+  });
+  // Two people on the bundle; the second's only image is not a face: the van cannot enrol them.
+  const bundle = await van.buildBundle([
+    { ref: 'WL-1', category: 'wanted', reason: 'test', images: [await referenceFace(1)] },
+    { ref: 'WL-2', category: 'wanted', reason: 'test', images: [Buffer.from('\xff\xd8\xff this is not a photograph', 'latin1')] },
+  ]);
+  await van.start();
+  const cfg = configSchema.parse(van.config);
+  const T = topicsFor(cfg.mqtt.topicPrefix, cfg.van.id);
+
+  // A camera not live: refused, plainly, nothing started.
+  const refused = await van.cli('deployment', 'start', '--authorisation', 'AUTH-R', '--location', 'Test rig', '--officer', 'Insp T', '--ends-at', '+1h', '--threshold', '0.56', '--watchlist', bundle);
+  t.is(refused.code, 1, refused.stderr);
+  t.regex(refused.stderr, /not ready: camera south-1 is not live .*--allow-degraded/);
+  t.is(((await van.status()).deployment as unknown) ?? null, null, 'nothing started');
+  const started = await van.startDeployment(['--watchlist', bundle, '--allow-degraded']);
+  t.deepEqual(started.degraded, [(started.degraded as string[])[0]]);
+  t.regex((started.degraded as string[])[0]!, /^camera south-1 is not live/);
+  t.is((started.watchlist as { notEnrolled: number }).notEnrolled, 1);
+
+  // Officers decide on the broker: a confirmed match (then "arrested") and a false alert.
+  const ca = readFileSync(cfg.mqtt.caFile!);
+  const off = broker(van);
+  const pc = await mqtt.connectAsync(van.broker!.wsUrl, { ca, username: off.user, password: off.password, protocolVersion: 5, reconnectPeriod: 0 });
+  t.teardown(() => pc.endAsync(true));
+  const alerts: AlertMessage[] = [];
+  pc.on('message', (topic, p) => topic.includes('/alerts/') && alerts.push(JSON.parse(p.toString()) as AlertMessage));
+  await pc.subscribeAsync(T.alertsWildcard, { qos: 1 });
+  await until(() => alerts.length >= 3, 90_000, 'three alerts');
+  const decide = (id: string, body: object) => pc.publishAsync(T.adjudication(off.user, id), JSON.stringify({ schema: SCHEMA, alertId: id, decidedAt: new Date().toISOString(), ...body }), { qos: 1 });
+  await decide(alerts[0]!.alertId, { outcome: 'confirmed_match' });
+  await decide(alerts[0]!.alertId, { outcome: 'confirmed_match', engagement: 'arrested' });
+  await decide(alerts[1]!.alertId, { outcome: 'false_alert' });
+  await until(() => false, 1500, 'the decisions to land').catch(() => undefined);
+
+  // --out: a missing folder and a folder on the root disk are refused BEFORE anything ends.
+  const missing = await van.cli('deployment', 'end', '--out', path.join(van.dir, 'no-such-stick'));
+  t.is(missing.code, 3);
+  t.regex(missing.stderr, /does not exist: mount the report stick or disk first/);
+  const rootDisk = path.join(van.dir, 'on-root');
+  mkdirSync(rootDisk);
+  const onRoot = await van.cli('deployment', 'end', '--out', rootDisk);
+  t.is(onRoot.code, 3);
+  t.regex(onRoot.stderr, /is on the root disk, not on a mounted report stick or disk/);
+  t.truthy((await van.status()).deployment, 'still running after the refusals');
+  t.deepEqual(readdirSync(rootDisk), []);
+
+  // A folder on another filesystem (tmpfs here, a USB stick in the van).
+  const stick = mkdtempSync('/dev/shm/lfr-report-');
+  t.teardown(() => rmSync(stick, { recursive: true, force: true }));
+  const r = await van.endDeployment(['--out', stick]) as unknown as DeploymentReport;
+  t.like(r, { schema: 2, version: 1, location: 'Test rig', threshold: 0.56, confirmed: 1, falseAlerts: 1, lateDecisions: 0, watchlistPurged: true });
+  t.is(r.engagements.arrested, 1);
+  t.true(r.alerts >= 3, `alerts ${r.alerts}`);
+  t.is(r.undecided, r.alerts - 2);
+  // Known tracks: demo photo 1 shows THREE people (one watchlisted). They appear, leave for 2 s
+  // (longer than a track lives), appear again: three tracks per appearance, one alert (cooldown
+  // 0); only the appearance cut by the end may have tracks but no alert yet.
+  t.true(r.peopleSeen >= 3 * r.alerts && r.peopleSeen <= 3 * (r.alerts + 1), `people seen ${r.peopleSeen}, alerts ${r.alerts}`);
+  t.true(r.facesAnalysed > r.peopleSeen, `faces analysed frame by frame (${r.facesAnalysed}) > people (${r.peopleSeen})`);
+  t.is(r.falseAlertRate, 1 / r.peopleSeen);
+  t.is(r.watchlist.subjects, 1);
+  t.is(r.watchlist.notEnrolled, 1);
+  t.regex(r.degraded[0]!, /camera south-1/);
+  const cams = Object.fromEntries(r.cameras.map((c) => [c.name, c]));
+  t.is(cams['south-1']!.liveMinutes, 0);
+  t.is(cams['south-1']!.livePercent, 0);
+  t.is(cams['south-1']!.location, 'Market Sq');
+  t.true(cams['north-1']!.livePercent > 50, JSON.stringify(cams['north-1']));
+  t.regex(r.publishBy, /^\d{4}-\d{2}-\d{2}$/);
+  t.true(r.publishBy > r.endedAt.slice(0, 10));
+  t.truthy(r.auditHead?.value, 'the signed audit head');
+  const files = readdirSync(stick).sort();
+  t.deepEqual(files, [`${r.deploymentId}.csv`, `${r.deploymentId}.html`, `${r.deploymentId}.json`, `${r.deploymentId}.txt`]);
+  const csv = readFileSync(path.join(stick, `${r.deploymentId}.csv`), 'utf8').trim().split('\r\n');
+  t.is(csv.length, 2, 'a header and one row');
+  t.regex(readFileSync(path.join(stick, `${r.deploymentId}.txt`), 'utf8'), /STARTED DEGRADED/);
+  t.regex(readFileSync(path.join(stick, `${r.deploymentId}.html`), 'utf8'), /<th scope="row">Arrests<\/th><td>1<\/td>/);
+
+  // A decision after the end (an officer's tablet was out of reach): version 2, from the records.
+  await decide(alerts[2]!.alertId, { outcome: 'false_alert' });
+  let v2: DeploymentReport | null = null;
+  for (let i = 0; i < 50 && !v2; i++) {
+    await sleep(200);
+    const cur = await van.cliJson<DeploymentReport>(['deployment', 'report', r.deploymentId]);
+    if (cur.version === 2) v2 = cur;
+  }
+  t.truthy(v2, 'the report was regenerated');
+  t.like(v2, { version: 2, falseAlerts: 2, lateDecisions: 1, undecided: r.undecided - 1, peopleSeen: r.peopleSeen });
+  t.like(await van.cliJson<DeploymentReport>(['deployment', 'report', r.deploymentId, '--report-version', '1']), { version: 1, falseAlerts: 1 });
+  const audit = await van.cliJson<{ entries: Array<{ type: string; fields: Record<string, unknown> }> }>(['audit', 'show', '--type', 'deployment.report_revised']);
+  t.like(audit.entries[0]?.fields, { deploymentId: r.deploymentId, version: 2, lateDecisions: 1 });
+  const again = await van.cli('deployment', 'report', r.deploymentId, '--out', stick);
+  t.is(again.code, 0, again.stderr);
+  t.true(existsSync(path.join(stick, `${r.deploymentId}-v2.csv`)), 'version 2 written beside version 1');
+
+  if (process.env.LFR_REPORT_OUT) {
+    mkdirSync(process.env.LFR_REPORT_OUT, { recursive: true });
+    cpSync(stick, process.env.LFR_REPORT_OUT, { recursive: true });
+  }
+});
+
+function broker(van: Van): { user: string; password: string } {
+  return van.broker!.tablet;
+}
