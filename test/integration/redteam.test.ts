@@ -107,3 +107,26 @@ serial('an import still running when a deployment starts never replaces the watc
   t.false(audit.entries.some((e) => e.type === 'watchlist.store_rejected'), 'no store swapped in and purged under the running deployment');
   t.true(existsSync(path.join(van.runtimeDir, 'watchlist.db')));
 });
+
+serial('a refused bundle is named in the audit trail by member position, never by a file name that names the person', async (t) => {
+  // The van accepts smaller images than the station did (watchlist.maxImageBytes): the bundle is
+  // refused on the van, and the refusal is audited for good. Station files are named after people.
+  const van = await Van.create(t, { broker: false, config: { watchlist: { maxImageBytes: 10_000 } } });
+  const src = path.join(van.dir, 'station', 'named');
+  (await import('node:fs')).mkdirSync(src, { recursive: true });
+  const photo = 'SMITH John 1980-01-01 PNC 12-34567A.jpg';
+  writeFileSync(path.join(src, photo), await referenceFace(1));
+  writeFileSync(path.join(src, 'watchlist.csv'), `subject_ref,category,reason,images\nWL-NAMED-1,wanted,test,${photo}\n`);
+  const bundle = path.join(van.dir, 'station', 'named.lfrwl');
+  const built = await runCli(['watchlist', 'build', '--csv', path.join(src, 'watchlist.csv'), '--images', src, '--sign-key', van.keys.signingKey, '--to', van.keys.vanPub, '--out', bundle]);
+  t.is(built.code, 0, built.stderr);
+  await van.start();
+  const r = await van.cli('watchlist', 'import', bundle);
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stderr, /member 2 \(image 1 in the CSV's order\) is \d+ bytes, over the limit/);
+  t.false(r.stderr.includes('SMITH'), r.stderr);
+  const audit = await van.cliJson<{ entries: Array<{ type: string; fields: Record<string, unknown> }> }>(['audit', 'show', '--type', 'watchlist.import_rejected']);
+  t.is(audit.entries.length, 1);
+  t.false(JSON.stringify(audit.entries).includes('SMITH'), JSON.stringify(audit.entries));
+  t.false(van.log().includes('SMITH'));
+});
