@@ -23,7 +23,7 @@ export function register(program: Command): void {
           emit(
             opts,
             () =>
-              [`${file}: NOT valid: ${err.message}`, ...err.issues.map((i) => `  ${i.path}: ${i.reason} (value: ${JSON.stringify(i.value) ?? 'missing'})`)].join('\n'),
+              [`${file}: NOT valid: ${err.message}`, ...err.issues.map((i) => `  ${i.path}: ${i.reason} (value: ${i.hidden ? 'not shown' : (JSON.stringify(i.value) ?? 'missing')})`)].join('\n'),
             () => ({ file, valid: false, error: err.message, issues: err.issues }),
           );
           return EXIT.badInput;

@@ -53,7 +53,7 @@ export function reportError(err: unknown): number {
   }
   if (err instanceof ConfigError) {
     process.stderr.write(`lfr: ${err.message}\n`);
-    for (const i of err.issues) process.stderr.write(`  ${i.path}: ${i.reason} (value: ${JSON.stringify(i.value) ?? 'missing'})\n`);
+    for (const i of err.issues) process.stderr.write(`  ${i.path}: ${i.reason} (value: ${i.hidden ? 'not shown' : (JSON.stringify(i.value) ?? 'missing')})\n`);
     return EXIT.badInput;
   }
   const e = err as NodeJS.ErrnoException;

@@ -45,6 +45,8 @@ export class VanDeploymentHooks implements DeploymentHooks {
   }
 
   async startAnalysis({ deploymentId, threshold, resume }: { deploymentId: string; threshold: number; resume: boolean }): Promise<void> {
+    // An import admitted before this deployment existed must not finish after it started.
+    await this.d.watchlist.lockForDeployment(deploymentId);
     // After a restart (resume) or a USB import the store may exist but not be open yet.
     if (!this.d.watchlist.current) await this.d.watchlist.checkNow();
     if (!this.d.watchlist.current) throw new Error(resume ? 'no watchlist to resume with' : 'the watchlist could not be opened');

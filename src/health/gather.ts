@@ -12,6 +12,7 @@ import { probeBroker, probeCamera } from './active.js';
 import { evaluate } from './probes.js';
 import { readMemoryFacts, type MemorySafetyFacts } from './memory-safety.js';
 import { readClockFacts } from './system.js';
+import { readVolatileFacts } from './storage.js';
 import { readSystemFactsOffLoop } from './system-probe.js';
 import type { AnalysisFacts, PerformanceFacts, AuditFacts, BrokerFacts, CameraFacts, HealthFacts, HealthReport, HealthThresholds, ModelFacts, WatchlistFacts } from './types.js';
 
@@ -83,6 +84,7 @@ export class HealthService {
       ...(tablet ? { tablet } : {}),
       ...(analysis ? { analysis } : {}),
       memory,
+      volatile: readVolatileFacts(this.cfg),
       now: this.clock(),
       daemonRunning: live !== null || this.daemonAnswers,
       system,

@@ -91,6 +91,8 @@ export interface HealthFacts {
   tablet?: { served: boolean; reason?: string };
   /** Analysis progress and inference workers, known only inside the daemon (src/health/analysis.ts). */
   analysis?: AnalysisFacts;
+  /** File systems of the folders that must vanish at power-off (src/health/storage.ts). */
+  volatile?: import('./storage.js').VolatilePlace[];
 }
 
 /** How the daemon keeps up, measured inside it (src/health/loop-lag.ts, latency.ts). */

@@ -18,10 +18,31 @@
 import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { wipe } from '../crypto/secure.js';
+import { setCoreLimitZero, setNotDumpable } from '../util/libc.js';
 import { gstElementProbe, selectDecoder } from './decoder.js';
 import { loadGstreamer, type GstAppSink, type GstElement, type GstPipeline } from './gst.js';
 import { buildLaunch, NAMES } from './pipeline.js';
 import { FRAME_MAGIC, HEADER_BYTES, type DecoderEvent, type DecoderStart } from './decoder-protocol.js';
+
+/**
+ * Leave NOW. process.exit() is not enough here: Node joins its libuv threads on exit, and two of
+ * them are blocked inside GStreamer (the appsink pull and the bus poll), so an exiting decoder
+ * could hang for ever, keep its RTSP session and keep decoding an orphaned camera (seen when the
+ * daemon was SIGKILLed). Nothing here needs saving: the kernel frees the memory.
+ */
+function die(): never {
+  process.kill(process.pid, 'SIGKILL');
+  return process.exit(0); // not reached
+}
+
+// Frame pixels live here too: no core file, no /proc/PID/mem for other processes of the user
+// (the daemon does the same for itself; both are per process, and the rlimit is inherited).
+try {
+  setNotDumpable();
+  setCoreLimitZero();
+} catch {
+  /* not Linux (a developer machine): the daemon's own check reports what that costs */
+}
 
 function send(e: DecoderEvent): void {
   if (process.connected) process.send!(e);
@@ -53,7 +74,9 @@ function run(start: DecoderStart): void {
     send({ t: 'built', decoder: start.spec.source === 'file' ? 'decodebin' : decoder.decoder, kind: decoder.kind });
   } catch (err) {
     send({ t: 'fatal', message: (err as Error).message, permanent: true });
-    process.exit(0);
+    // Let the message go out, then leave.
+    setTimeout(die, 200);
+    return;
   }
 
   let conn: net.Socket | null = null;
@@ -67,8 +90,8 @@ function run(start: DecoderStart): void {
     server.close();
     rmSync(start.socketPath, { force: true });
     conn = s;
-    s.on('error', () => process.exit(0));
-    s.on('close', () => process.exit(0));
+    s.on('error', die);
+    s.on('close', die);
     pipeline.play();
     pipeline.pollBus((msg) => {
       send({ t: 'bus', type: msg.type, src: String(msg._src_element_name ?? 'pipeline'), message: typeof msg.message === 'string' ? msg.message : null });
@@ -125,15 +148,16 @@ function run(start: DecoderStart): void {
   });
   const stop = (): void => {
     try {
+      // NULL state: rtspsrc sends its TEARDOWN (teardown-timeout bounds the wait to 100 ms).
       pipeline.stop();
     } finally {
-      process.exit(0);
+      die();
     }
   };
 }
 
 // The daemon going away (crash, SIGKILL) closes the IPC channel: never outlive it.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', die);
 process.once('message', (m: DecoderStart) => {
   if (m?.t === 'start') run(m);
 });

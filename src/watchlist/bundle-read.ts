@@ -192,11 +192,11 @@ async function readManifest(reader: PlainReader, env: Envelope, limits: BundleLi
   let plain = 4 + len;
   for (const [i, mem] of m.members.entries()) {
     const p = memberNameProblem(mem.name);
-    if (p) throw new BundleError('bad_manifest', `bundle member "${mem.name}": ${p}`);
-    if (seen.has(mem.name)) throw new BundleError('bad_manifest', `bundle member "${mem.name}" is listed twice`);
+    if (p) throw new BundleError('bad_manifest', `bundle ${memberLabel(i)}: ${p}`);
+    if (seen.has(mem.name)) throw new BundleError('bad_manifest', `bundle ${memberLabel(i)} is listed twice`);
     seen.add(mem.name);
     const cap = i === 0 ? maxCsvBytes(limits) : limits.maxImageBytes;
-    if (mem.bytes > cap) throw new BundleError('limit', `bundle member "${mem.name}" is ${mem.bytes} bytes, over the limit (${cap}${i === 0 ? ', CSV' : ', watchlist.maxImageBytes'})`);
+    if (mem.bytes > cap) throw new BundleError('limit', `bundle ${memberLabel(i)} is ${mem.bytes} bytes, over the limit (${cap}${i === 0 ? ', CSV' : ', watchlist.maxImageBytes'})`);
     plain += mem.bytes;
   }
   if (m.members.length - 1 > limits.maxSubjects * 10) throw new BundleError('limit', 'bundle has more images than the limits allow');
@@ -204,10 +204,19 @@ async function readManifest(reader: PlainReader, env: Envelope, limits: BundleLi
   return m;
 }
 
+/**
+ * A member as errors name it: by position, never by its file name. Stations name reference photos
+ * after the person ("SMITH John 1980.jpg"), and these messages reach the audit trail
+ * (watchlist.import_rejected) and, for a USB import, the journal, which outlive the watchlist.
+ */
+function memberLabel(i: number): string {
+  return i === 0 ? `member 1 (${CSV_MEMBER})` : `member ${i + 1} (image ${i} in the CSV's order)`;
+}
+
 async function* memberIterator(reader: PlainReader, manifest: Manifest): AsyncGenerator<{ name: string; data: Buffer }> {
-  for (const mem of manifest.members) {
+  for (const [i, mem] of manifest.members.entries()) {
     const data = await reader.read(mem.bytes);
-    if (sha256Hex(data) !== mem.sha256) throw new BundleError('member_altered', `bundle member "${mem.name}" does not match its signed hash`);
+    if (sha256Hex(data) !== mem.sha256) throw new BundleError('member_altered', `bundle ${memberLabel(i)} does not match its signed hash`);
     yield { name: mem.name, data };
   }
   await reader.end();

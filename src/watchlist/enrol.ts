@@ -18,6 +18,7 @@ export type EnrolOutcome =
 export const REFERENCE_JPEG_PX = 192;
 /** A second face at least this fraction of the main face's height makes the image ambiguous. */
 export const BACKGROUND_FACE_RATIO = 0.5;
+const faceSize = (d: { box: { width: number; height: number } }): number => Math.sqrt(d.box.width * d.box.height);
 export async function enrolImage(engine: FaceEngine, bytes: Buffer, gates: QualityGateSettings, maxImageBytes: number): Promise<EnrolOutcome> {
   if (bytes.length > maxImageBytes) return { ok: false, code: 'too_large', reason: `image is ${bytes.length} bytes, over watchlist.maxImageBytes (${maxImageBytes})` };
   let img: RgbImage;
@@ -32,11 +33,14 @@ export async function enrolImage(engine: FaceEngine, bytes: Buffer, gates: Quali
     if (dets.length === 0) return { ok: false, code: 'no_face', reason: 'no face found' };
     // Several confident faces of similar size: we cannot know which one is the subject, so the
     // image is refused rather than guessed (enrolling a bystander would alert on an innocent
-    // person). A confident face under half the height of the largest is a background face (LFW
+    // person). A confident face under half the size of the largest is a background face (LFW
     // photos often have one) and does not count; faint detections below the gate never count.
+    // Size is the square root of the box area, not its height: a tall sliver along the edge of a
+    // portrait (a curl of hair the detector scores at 0.8) is as tall as a face but a fraction of
+    // its area, and refusing the station's good custody photo for it would lose a subject.
     const strong = dets.filter((d) => d.score >= gates.minDetectorScore);
-    const det = strong.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a), strong[0] ?? dets[0]!);
-    const rivals = strong.filter((d) => d !== det && d.box.height >= BACKGROUND_FACE_RATIO * det.box.height);
+    const det = strong.reduce((a, b) => (faceSize(b) > faceSize(a) ? b : a), strong[0] ?? dets[0]!);
+    const rivals = strong.filter((d) => d !== det && faceSize(d) >= BACKGROUND_FACE_RATIO * faceSize(det));
     if (rivals.length > 0) return { ok: false, code: 'several_faces', reason: `${rivals.length + 1} faces of similar size found; a reference image must show one person` };
     const face = engine.analyse(img, det, gates);
     if (!face.quality.ok) {

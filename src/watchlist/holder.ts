@@ -223,6 +223,18 @@ export class WatchlistHolder implements Component {
   }
 
   /**
+   * A deployment is being bound to the watchlist in memory: stop an import still in flight (it was
+   * admitted before the deployment existed, and would swap in another watchlist a moment after the
+   * deployment started, which reopen() then purges as not bound: a deployment matching against
+   * nothing) and wait until no import runs. Imports asked for from now on see the deployment's
+   * record and are refused.
+   */
+  async lockForDeployment(deploymentId: string): Promise<void> {
+    this.importing?.abort(new Error(`deployment ${deploymentId} started: the watchlist is locked to it`));
+    await this.busy.catch(() => undefined);
+  }
+
+  /**
    * Wipe from memory and delete the store. Never waits behind an import: a running one is aborted
    * (it checks between images and right before it swaps its store in). True when a store was deleted.
    */

@@ -12,7 +12,7 @@
 //
 // Van.create registers t.teardown for the daemon, the broker, the cameras and the temp dir.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,12 @@ export interface VanOptions {
    * misconfigured): the van must still never leave a core file with faces in it.
    */
   coreLimitUnlimited?: boolean;
+  /**
+   * Keep paths.runtimeDir (watchlist store, alert keys, uploads) on the disk, under the van's temp
+   * dir, as a misconfigured van would. By default it is on tmpfs (/dev/shm) like /run/lfr on a van,
+   * so `lfr health` sees what a van sees (check storage.volatile).
+   */
+  runtimeOnDisk?: boolean;
 }
 
 export interface BundleSubject {
@@ -91,6 +97,8 @@ export class Van {
   private child: ChildProcess | null = null;
   private stderr = '';
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
+  /** The runtime dir when it is on tmpfs, outside this.dir (removed at cleanup). */
+  private ramDir: string | null = null;
 
   private constructor(private readonly opts: VanOptions) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-van-'));
@@ -124,9 +132,10 @@ export class Van {
     if (opts.tablet) van.tabletPort = await freePort();
     if (opts.metrics !== false) van.metricsPort = await freePort();
     const b = van.broker;
+    van.ramDir = opts.runtimeOnDisk ? null : tmpfsDir();
     const base: Json = {
       van: { id: 'van-test' },
-      paths: { stateDir: path.join(van.dir, 'state'), runtimeDir: path.join(van.dir, 'run') },
+      paths: { stateDir: path.join(van.dir, 'state'), runtimeDir: van.ramDir ?? path.join(van.dir, 'run') },
       watchlist: { vanKeyFile: van.keys.vanKey, trustedSigningKeys: [van.keys.signingPub] },
       // The broker's accounts and files as `lfr broker setup` wrote them (test/helpers/mosquitto.ts).
       ...(b ? { mqtt: b.fragment().mqtt, broker: b.fragment().broker } : { mqtt: { url: `mqtts://127.0.0.1:${await freePort()}` } }),
@@ -308,7 +317,7 @@ export class Van {
 
   /** Every file under the van's state and runtime dirs, the broker's dir, and the test's temp dir. */
   filesWritten(): string[] {
-    const roots = [this.dir, ...(this.broker ? [this.broker.dir] : [])];
+    const roots = [this.dir, ...(this.ramDir ? [this.ramDir] : []), ...(this.broker ? [this.broker.dir] : [])];
     const out: string[] = [];
     const walk = (d: string): void => {
       let names: string[];
@@ -348,6 +357,19 @@ export class Van {
     for (const s of this.rtsp) await s.stop().catch(() => undefined);
     await this.broker?.cleanup().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.ramDir) rmSync(this.ramDir, { recursive: true, force: true });
+  }
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/** A fresh folder on tmpfs (/dev/shm), as /run/lfr is on a van; null when there is none. */
+function tmpfsDir(): string | null {
+  try {
+    if (Number(statfsSync('/dev/shm').type) !== TMPFS_MAGIC) return null;
+    return mkdtempSync(path.join('/dev/shm', 'lfr-run-'));
+  } catch {
+    return null;
   }
 }
 
