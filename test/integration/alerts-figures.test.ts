@@ -32,7 +32,7 @@ test('alert latency p50/p99 and outbox drain rate after an outage', async (t) =>
   const { cfg } = await tempConfig(broker);
   const audit = new AuditLog(path.join(cfg.paths.stateDir, 'audit.db'), Date.now).open();
   const topics = topicsFor('lfr', cfg.van.id);
-  const link = new LfrMqttClient({ url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: 'lfr-van-7', topics, reconnectPeriodMs: 250 }, silentLogger());
+  const link = new LfrMqttClient({ url: cfg.mqtt.url, username: cfg.mqtt.username, passwordFile: cfg.mqtt.passwordFile, caFile: cfg.mqtt.caFile, clientId: 'lfr-van-7', topics, reconnectPeriodMs: 2000 }, silentLogger());
   const svc = new AlertService({ config: cfg, log: silentLogger(), clock: Date.now, audit, mqtt: link });
   await link.start(new AbortController().signal);
   await svc.start(new AbortController().signal);
@@ -79,15 +79,18 @@ test('alert latency p50/p99 and outbox drain rate after an outage', async (t) =>
     const before = tcp.received.length;
     const d0 = performance.now();
     await broker.start();
+    // The broker keeps no session across a restart (persistence off): the subscriber (reconnect
+    // every 0.5 s) resubscribes before the daemon's link (every 2 s) comes back and drains.
+    await until(() => tcp.client.connected, 10_000, 'subscriber back');
     await until(() => svc.pendingCount() === 0, 150_000, 'outbox empty');
     const outboxS = (performance.now() - d0) / 1000;
-    await until(() => tcp.received.length >= before + DRAIN_N, 150_000, 'drain');
-    const drainS = (performance.now() - d0) / 1000;
     t.log(`queued ${DRAIN_N} alerts with the broker down in ${(queueMs / 1000).toFixed(1)} s (${(queueMs / DRAIN_N).toFixed(1)} ms per raise incl. fsync)`);
-    t.log(`after broker start (incl. reconnect): outbox empty in ${outboxS.toFixed(1)} s, all at the MQTT/TLS client in ${drainS.toFixed(1)} s = ${(DRAIN_N / drainS).toFixed(0)} alerts/s, ${((DRAIN_N * bytes) / drainS / 1e6).toFixed(1)} MB/s`);
+    t.log(`after broker start (incl. reconnect): outbox empty (every alert acknowledged by the broker) in ${outboxS.toFixed(1)} s = ${(DRAIN_N / outboxS).toFixed(0)} alerts/s`);
+    // Order and "once", as the broker acknowledged them (alert.published is written on PUBACK).
+    const published = audit.list(5 * DRAIN_N, 'alert.published').reverse().map((e) => e.fields.alertId as string).filter((id) => raised.includes(id));
+    t.deepEqual(published, raised, 'all, once, in order');
     await new Promise((r) => setTimeout(r, 500));
-    const ids = tcp.received.slice(before).map((p) => p.alertId);
-    t.deepEqual(ids, raised, 'all, once, in order');
+    t.log(`received by the subscriber that was back first: ${tcp.received.length - before} of ${DRAIN_N} (the broker keeps no session across its restart; tablets re-read over HTTPS)`);
     await tcp.close();
   } finally {
     await tab.close().catch(() => undefined);
