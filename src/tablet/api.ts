@@ -45,9 +45,13 @@ export class TabletApi {
   /** Handles /api/...; returns false when the path is not an API path. */
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string, send: Send): Promise<boolean> {
     if (!pathname.startsWith('/api/')) return false;
-    const who = await this.d.officers.check(req.headers.authorization);
+    const who = await this.d.officers.check(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
     if (!who.ok) {
       this.refused(who.reason, who.user, req);
+      if (who.reason === 'throttled') {
+        send(res, 429, 'text/plain; charset=utf-8', 'too many sign-in attempts', { 'Retry-After': String(who.retryAfterS) });
+        return true;
+      }
       // A scheme browsers do not prompt for: the page asks, never a native dialog.
       send(res, 401, 'text/plain; charset=utf-8', 'sign-in required', { 'WWW-Authenticate': 'LFR-Basic realm="lfr"' });
       return true;

@@ -21,10 +21,10 @@ interface Res {
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
-function get(port: number, p: string, method = 'GET', auth?: string): Promise<Res> {
+function get(port: number, p: string, method = 'GET', auth?: string, localAddress = '127.0.0.1'): Promise<Res> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {};
-    const req = https.request({ host: '127.0.0.1', port, path: p, method, rejectUnauthorized: false, headers }, (res) => {
+    const req = https.request({ host: '127.0.0.1', port, path: p, method, rejectUnauthorized: false, headers, localAddress, agent: false }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -115,4 +115,31 @@ test('the API: 401 (audited) without an officer account, 404 and nothing else fo
   t.is(c1.headers['cache-control'], 'no-store');
   await get(port, `/api/alerts/${ALERT}`, 'GET', 'PC1:correct horse battery');
   t.deepEqual(audit.filter((a) => a.type === 'alert.viewed'), [{ type: 'alert.viewed', fields: { alertId: ALERT }, actor: 'PC1' }], 'each officer view audited once');
+});
+
+test('a flood of bad sign-ins from one address is turned away (429) without delaying an officer at another address', async (t) => {
+  const { port, audit } = await server(t);
+  // 200 guesses at once from 127.0.0.1: at most 4 are checked at a time and 10 failures in all
+  // before the address must wait; the rest are refused at no PBKDF2 cost.
+  // Meanwhile an officer at another address (a tablet is its own address) signs in.
+  const officer = (async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    const r = await get(port, '/api/state', 'GET', 'PC1:correct horse battery', '127.0.0.2');
+    return { r, ms: performance.now() - t0 };
+  })();
+  const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => get(port, '/api/state', 'GET', `PC1:guess ${i}`)));
+  const checked = burst.filter((r) => r.status === 401).length;
+  const throttled = burst.filter((r) => r.status === 429);
+  t.log(`${checked} of 200 guesses checked, ${throttled.length} refused with 429`);
+  t.true(checked >= 1 && checked <= 10 + 4 - 1, `${checked} guesses checked from one address`);
+  t.is(checked + throttled.length, 200);
+  t.regex(String(throttled[0]!.headers['retry-after']), /^\d+$/);
+  t.is(throttled[0]!.body, 'too many sign-in attempts');
+  // Guess after guess from that address: it must wait now, and is told how long, whatever the account.
+  for (const who of ['PC1:guess x', 'PC9:guess y']) t.is((await get(port, '/api/state', 'GET', who)).status, 429, who);
+  const { r: ok, ms } = await officer;
+  t.is(ok.status, 200);
+  t.log(`the officer at another address was signed in in ${ms.toFixed(0)} ms, during the flood`);
+  t.true(audit.some((a) => a.type === 'tablet.signin_refused' && a.fields.reason === 'throttled'));
 });

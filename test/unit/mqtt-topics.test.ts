@@ -38,6 +38,9 @@ test('malformed, retained and impersonating decisions are refused with a reason'
     [buf({ ...ok, outcome: 'arrest' }), /outcome/],
     [buf({ ...ok, officerId: 'PC9999' }), /not the signed-in officer/],
     [buf({ ...ok, decidedAt: 'yesterday' }), /decidedAt/],
+    [buf({ ...ok, decidedAt: 'Tue 1 Dec 2026 seen by PC Smith' }), /decidedAt/],
+    [buf({ ...ok, decidedAt: '2026-11-23T12:00:00Z John Smith' }), /decidedAt/],
+    [buf({ ...ok, decidedAt: '2026-13-45T12:00:00Z' }), /decidedAt/],
     [buf({ ...ok, faceJpeg: 'xx' }), /unknown field/],
     [buf({ ...ok, engagement: 'arrested' }), /follows a confirmed match/],
     [buf({ ...ok, outcome: 'confirmed_match', engagement: 'shot' }), /engagement must be/],
@@ -50,6 +53,14 @@ test('malformed, retained and impersonating decisions are refused with a reason'
     t.is(typeof r, 'string');
     t.regex(r as string, re);
   }
+  // Reasons are audited: they never echo what the tablet sent.
+  for (const raw of [buf({ ...ok, 'John Smith': 1 }), buf({ ...ok, schema: 'John Smith' }), buf({ ...ok, officerId: 'John Smith' }), buf({ ...ok, decidedAt: 'John Smith' })]) {
+    t.notRegex(parseDecision(me, raw) as string, /John|Smith/);
+  }
+});
+
+test('decidedAt is stored as UTC ISO-8601 whatever offset the tablet used', (t) => {
+  t.like(parseDecision(me, buf({ ...ok, decidedAt: '2026-11-23T13:00:00+01:00' })) as object, { decidedAt: '2026-11-23T12:00:00.000Z' });
 });
 
 test('topic filter matching', (t) => {

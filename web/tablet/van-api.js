@@ -22,6 +22,7 @@ export class VanApi {
   async get(path) {
     const res = await fetch(path, { headers: { Authorization: this.auth }, cache: 'no-store', credentials: 'omit' });
     if (res.status === 401) throw new SignInRefused('The van refused this officer ID or password.');
+    if (res.status === 429) throw new SignInRefused(`Too many sign-in attempts from this tablet: wait ${res.headers.get('Retry-After') ?? 'a few'} s and try again.`);
     return res;
   }
 
