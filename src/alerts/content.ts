@@ -3,7 +3,7 @@
 // CONTENT the tablet fetches over HTTPS (images, subject reference, reason), which is sealed in
 // the alert store and never leaves the van otherwise. Pure functions, no I/O.
 import { randomBytes } from 'node:crypto';
-import { SCHEMA, type AlertMessage, type AlertSummary, type BoundingBox } from '../mqtt/topics.js';
+import { SCHEMA, type AlertContent, type AlertMessage, type AlertSummary, type BoundingBox } from '../mqtt/topics.js';
 import type { AlertCandidate } from './types.js';
 import type { AlertRow } from './store.js';
 
@@ -26,15 +26,8 @@ export function normalisedBox(c: Pick<AlertCandidate, 'faceBox' | 'frameWidth' |
   };
 }
 
-/** The sealed part of an alert (JSON inside the AEAD blob): everything personal. */
-export interface SealedContent {
-  subjectRef: string;
-  reason: string;
-  boundingBox: BoundingBox;
-  faceJpeg: string;
-  contextJpeg: string;
-  referenceJpeg: string;
-}
+/** The sealed part of an alert (JSON inside the AEAD blob): everything personal, as the tablet gets it. */
+export type SealedContent = Pick<AlertContent, 'subjectRef' | 'reason' | 'boundingBox' | 'faceJpeg' | 'contextJpeg' | 'referenceJpeg'>;
 
 export function sealedContent(c: AlertCandidate): SealedContent {
   return {
