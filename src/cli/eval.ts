@@ -8,6 +8,7 @@ import { silentLogger } from '../log.js';
 import { DatasetError, readExcludeFile } from '../tools/eval/datasets.js';
 import { evalLfw, noProgress, type LfwReport, type Progress } from '../tools/eval/lfw.js';
 import { evalWatchlist, type WatchlistReport } from '../tools/eval/watchlist.js';
+import { evalReferences, type ReferencesReport } from '../tools/eval/references.js';
 import { createFaceEngine } from '../vision/engine.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
@@ -65,6 +66,18 @@ function humanWatchlist(r: WatchlistReport, dir: string): string {
   return lines.join('\n');
 }
 
+function humanReferences(r: ReferencesReport, dir: string): string {
+  const lines = [
+    `several reference images per subject on ${dir}: ${r.subjects} subjects enrolled from ${r.k} images each (failures ${r.referenceFailures}), mated probes ${r.matedProbes} (failures ${r.matedFailures}), non-mated probes ${r.nonMatedProbes} (failures ${r.nonMatedFailures}, left out)`,
+    '  strategy  templates  FNIR at each FPIR point (threshold)                          at threshold ' + r.threshold,
+  ];
+  for (const s of r.strategies) {
+    const pts = s.points.map((p) => `${pct(p.fnir)} @ ${p.fpir.toExponential(1)} (${p.threshold.toFixed(3)})`).join(', ');
+    lines.push(`  ${s.strategy.padEnd(9)} ${String(s.templates).padEnd(10)} ${pts.padEnd(62)} FNIR ${pct(s.fnir)}, FPIR ${s.fpir.toExponential(2)}, rank-1 ${pct(s.rank1)}`);
+  }
+  return lines.join('\n');
+}
+
 export function register(program: Command): void {
   const ev = program.command('eval').description('measure the face pipeline on a public benchmark (docs/accuracy.md)');
 
@@ -106,6 +119,32 @@ export function register(program: Command): void {
         try {
           const r = await evalWatchlist(engine, opts.dir, { threshold, exclude, progress: progressBar('1:N') }).catch(datasetError);
           emit(opts, () => humanWatchlist(r, opts.dir), () => ({ dataset: 'watchlist', dir: opts.dir, ...r }));
+          return EXIT.ok;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+
+  ev.command('references')
+    .requiredOption('--dir <dir>', 'folder of <identity>/<images> (or DIR/images/<identity>/<images>)')
+    .option('--k <n>', 'reference images per enrolled subject (identities with at least k + 1 images)', '3')
+    .option('--threshold <t>', 'decision threshold to report FPIR/FNIR at (default: config match.threshold)')
+    .option('--exclude <file>', 'identities to leave out: one name per line, or a TSV whose first column is the name')
+    .option('--json', 'machine-readable output: one JSON object as the last stdout line')
+    .description('1:N with several reference images per subject: first image only, each image, their mean, each + mean (same embeddings)')
+    .action(
+      action(async (opts: { dir: string; k: string; threshold?: string; exclude?: string; json?: boolean }) => {
+        const cfg = loadConfig(program.opts<{ config?: string }>().config);
+        const k = Number(opts.k);
+        if (!Number.isInteger(k) || k < 1 || k > 10) throw new CliError(`--k must be a whole number from 1 to 10, not "${opts.k}"`, EXIT.usage);
+        const threshold = opts.threshold === undefined ? cfg.match.threshold : Number(opts.threshold);
+        if (!Number.isFinite(threshold) || threshold < -1 || threshold > 1) throw new CliError(`--threshold must be a number between -1 and 1, not "${opts.threshold}"`, EXIT.usage);
+        const exclude = opts.exclude ? await readExcludeFile(opts.exclude).catch(datasetError) : [];
+        const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+        try {
+          const r = await evalReferences(engine, opts.dir, { k, threshold, exclude, progress: progressBar('references') }).catch(datasetError);
+          emit(opts, () => humanReferences(r, opts.dir), () => ({ dataset: 'references', dir: opts.dir, ...r }));
           return EXIT.ok;
         } finally {
           await engine.close();

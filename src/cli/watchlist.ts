@@ -180,7 +180,7 @@ export function register(program: Command): void {
         try {
           report = await importBundle(
             {
-              bundle, trusted, van, gates: cfg.quality.enrolment, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile,
+              bundle, trusted, van, gates: cfg.quality.enrolment, referenceFusion: cfg.watchlist.referenceFusion, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile,
               maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours, // A bench store (--store) keeps its own import record beside it; the van's is in paths.stateDir.
               registry: opts.store ? new ImportRegistry(path.join(path.dirname(path.resolve(opts.store)), REGISTRY_FILE)) : ImportRegistry.forStateDir(cfg.paths.stateDir),
               signal: AbortSignal.timeout(cfg.watchlist.importTimeoutSeconds * 1000),

@@ -199,6 +199,10 @@ export const configSchema = z
         maxBundleBytes: z.number().int().min(1e6).max(2e10).default(2e9).describe('Largest bundle file accepted.'),
         maxImageBytes: z.number().int().min(1e4).max(1e8).default(2e7).describe('Largest reference image accepted.'),
         maxSubjects: z.number().int().min(1).max(1e6).default(20000).describe('Largest number of subjects in a bundle.'),
+        referenceFusion: z
+          .enum(['mean', 'each'])
+          .default('mean')
+          .describe('A subject with several usable reference images: "mean" enrols ONE template, the normalised mean of their embeddings (fewer misses at the same false-alert rate on LFW, docs/accuracy.md); "each" enrols every image as its own template.'),
       })
       .strict()
       .prefault({}),

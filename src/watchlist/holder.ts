@@ -200,6 +200,7 @@ export class WatchlistHolder implements Component {
             trusted: cfg.trustedSigningKeys.map((f) => readPublicKey(f, 'signing')),
             van: this.van,
             gates: this.d.config.quality.enrolment,
+            referenceFusion: cfg.referenceFusion,
             limits: { maxBundleBytes: cfg.maxBundleBytes, maxImageBytes: cfg.maxImageBytes, maxSubjects: cfg.maxSubjects },
             storeFile: cfg.storeFile,
             maxAgeHours: cfg.maxAgeHours,

@@ -6,6 +6,7 @@ import type { Clock } from '../lifecycle.js';
 import type { FaceEngine, QualityGateSettings } from '../vision/types.js';
 import type { PublicKeyInfo } from '../crypto/keys.js';
 import { wipe } from '../crypto/secure.js';
+import { meanTemplate } from '../match/fusion.js';
 import { BundleError, CSV_MEMBER } from './bundle-format.js';
 import { openBundle, fileSource, type BundleLimits, type BundleSource, type VanKey } from './bundle-read.js';
 import { CsvError, parseWatchlistCsv, type CsvSubject } from './csv.js';
@@ -33,6 +34,8 @@ export interface ImportOptions {
   trusted: readonly PublicKeyInfo[];
   van: VanKey;
   gates: QualityGateSettings;
+  /** watchlist.referenceFusion: one mean template per subject (default) or one per image. */
+  referenceFusion?: 'mean' | 'each';
   limits: BundleLimits;
   storeFile: string;
   maxAgeHours: number;
@@ -149,9 +152,13 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
           notEnrolled.push(p.csv.subjectRef);
           continue;
         }
-        writer.addSubject({ subjectRef: p.csv.subjectRef, category: p.csv.category, reason: p.csv.reason, referenceJpeg: p.referenceJpeg, templates: p.templates }, dim);
+        // Several usable references: one fused template (watchlist.referenceFusion, default
+        // "mean"); the per-image embeddings are wiped with the rest below.
+        const subjectTemplates = (opts.referenceFusion ?? 'mean') === 'mean' && p.templates.length > 1 ? [meanTemplate(p.templates)] : p.templates;
+        writer.addSubject({ subjectRef: p.csv.subjectRef, category: p.csv.category, reason: p.csv.reason, referenceJpeg: p.referenceJpeg, templates: subjectTemplates }, dim);
+        if (subjectTemplates !== p.templates) wipe(subjectTemplates[0]!);
         categories[p.csv.category] = (categories[p.csv.category] ?? 0) + 1;
-        templates += p.templates.length;
+        templates += subjectTemplates.length;
         enrolled++;
       }
       if (enrolled === 0) throw new ImportError('nothing_enrolled', 'no subject could be enrolled (every image was rejected); the current watchlist is unchanged', rejected.slice(0, 20).map((r) => `${r.image}: ${r.reason}`));

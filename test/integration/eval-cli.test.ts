@@ -87,6 +87,19 @@ test('eval watchlist --json: gallery, probes, points, exclusions', async (t) => 
   t.is(typeof all.threshold, 'number');
 });
 
+test('eval references --json: every strategy on the same embeddings', async (t) => {
+  const r = await runCli(['eval', 'references', '--dir', dir, '--k', '1', '--json', '--threshold', '0.4']);
+  t.is(r.code, 0, r.stderr);
+  const j = lastJson<{ k: number; subjects: number; matedProbes: number; strategies: { strategy: string; templates: number; fnir: number }[] }>(r.stdout);
+  t.like(j, { k: 1, subjects: 6, matedProbes: 6 });
+  t.deepEqual(j.strategies.map((s) => s.strategy), ['first', 'each', 'mean', 'both']);
+  // One reference each: every strategy builds the same gallery, so the same figures.
+  t.true(j.strategies.every((s) => s.templates === 6 && s.fnir === j.strategies[0]!.fnir));
+  const bad = await runCli(['eval', 'references', '--dir', dir, '--k', '0']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--k must be/);
+});
+
 test('eval: bad input is a plain message and a non-zero exit', async (t) => {
   const missing = await runCli(['eval', 'lfw', '--dir', path.join(dir, 'nope')]);
   t.is(missing.code, 3);

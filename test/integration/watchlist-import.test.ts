@@ -23,9 +23,9 @@ function setup() {
   return { dir, storeFile: path.join(dir, 'run', 'watchlist.db') };
 }
 
-async function runImport(keys: Keys, buf: Buffer, storeFile: string, now = Date.now(), events: WatchlistEvent[] = []) {
+async function runImport(keys: Keys, buf: Buffer, storeFile: string, now = Date.now(), events: WatchlistEvent[] = [], referenceFusion?: 'mean' | 'each') {
   return importBundle(
-    { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) },
+    { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, ...(referenceFusion ? { referenceFusion } : {}), limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) },
     { engine: fakeEngine(), clock: () => now, log: silentLogger(), onEvent: (e) => events.push(e) },
   );
 }
@@ -62,6 +62,24 @@ test('import enrols good images, reports each bad one, and the daemon opens the 
   wl!.close();
   t.is(wl!.gallery.size, 0);
   t.true(events.some((e) => e.type === 'watchlist.opened'));
+});
+
+test('several usable references: ONE mean template by default, one per image with referenceFusion "each"', async (t) => {
+  const keys = makeKeys();
+  const csv = 'subject_ref,category,reason,images\nWL-1,wanted,burglary,a.png;e.png\n';
+  const files: [string, Buffer][] = [['a.png', await colourImage('red')], ['e.png', await colourImage('orange')]];
+  const now = Date.now();
+  const probe = new Float32Array(DIM);
+  probe[220 % DIM] = 1; // the fake embedding of the red image alone
+  for (const [fusion, templates, score] of [[undefined, 1, Math.SQRT1_2], ['each', 2, 1]] as const) {
+    const { storeFile } = setup();
+    const rep = await runImport(keys, await bundleBuffer(keys, csv, files), storeFile, now, [], fusion);
+    t.is(rep.composition.subjects, 1);
+    t.is(rep.composition.templates, templates, String(fusion));
+    const wl = openWatchlist({ storeFile, van: keys.van, trust: trustOf(keys), maxAgeHours: 24, clock: () => now + H })!;
+    t.true(Math.abs(wl.gallery.search(probe, 1)[0]!.score - score) < 1e-6, `${fusion}: the red look scores ${score.toFixed(3)}`);
+    wl.close();
+  }
 });
 
 test('a small background face does not make a reference image ambiguous; a similar-size one does', async (t) => {

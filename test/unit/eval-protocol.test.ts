@@ -3,6 +3,7 @@
 import test from 'ava';
 import { limitPairs, parseExcludeList, parsePairs, splitWatchlist } from '../../src/tools/eval/datasets.js';
 import { pickCentralFace } from '../../src/tools/eval/embed-images.js';
+import { meanTemplate, templatesFor } from '../../src/tools/eval/references.js';
 import {
   accuracyAt,
   bestThreshold,
@@ -185,4 +186,17 @@ test('pickCentralFace prefers the largest face covering the centre, else the nea
   const near = det(140, 100, 30);
   t.is(pickCentralFace([edge, near], 250, 250), near);
   t.is(pickCentralFace([], 250, 250), undefined);
+});
+
+test('several references: the mean template is the normalised direction they share; strategies build their galleries', (t) => {
+  const a = new Float32Array([1, 0, 0]);
+  const b = new Float32Array([0, 1, 0]);
+  const m = meanTemplate([a, b]);
+  t.true(Math.abs(m[0]! - Math.SQRT1_2) < 1e-6 && Math.abs(m[1]! - Math.SQRT1_2) < 1e-6 && m[2] === 0);
+  t.deepEqual(templatesFor('first', [a, b]), [a]);
+  t.deepEqual(templatesFor('each', [a, b]), [a, b]);
+  t.is(templatesFor('mean', [a, b]).length, 1);
+  t.is(templatesFor('both', [a, b]).length, 3);
+  t.is(templatesFor('both', [a]).length, 1, 'one reference: no separate mean');
+  t.deepEqual(templatesFor('each', []), []);
 });
