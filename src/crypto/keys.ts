@@ -2,7 +2,7 @@
 // key files are written 0600 (never overwritten) and refused when group or others may read them,
 // as ssh does, because a van key readable by another account defeats the bundle encryption.
 // Secret bytes go straight into sodium secure memory; the decoded copies are wiped.
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, existsSync, fstatSync, openSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { SecretKey, wipe } from './secure.js';
 import { generateSigningKeyPair, keyId, SIGN_PUBLIC_BYTES, SIGN_SECRET_BYTES, type SigningKeyPair } from './sign.js';
@@ -29,13 +29,25 @@ export interface PublicKeyInfo {
   file: string;
 }
 
+/** Key files are a few hundred bytes; anything larger is not one. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
 function readJson(file: string, what: string): Record<string, unknown> {
   let text: string;
+  let fd = -1;
   try {
-    text = readFileSync(file, 'utf8');
+    // O_NONBLOCK + fstat: a FIFO or device given as a key is refused at once instead of blocking.
+    fd = openSync(file, FS.O_RDONLY | FS.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new KeyFileError(`${what} ${file} is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file'}: refused`);
+    if (st.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(`${what} ${file} is ${st.size} bytes: not an lfr key file`);
+    text = readFileSync(fd, 'utf8');
   } catch (err) {
+    if (err instanceof KeyFileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new KeyFileError(code === 'ENOENT' ? `${what} not found: ${file}` : `cannot read ${what} ${file}: ${code ?? String(err)}`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
   try {
     const v = JSON.parse(text) as unknown;

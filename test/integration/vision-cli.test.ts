@@ -51,8 +51,12 @@ test('faces: missing file, text file, truncated JPEG and a photo with no face fa
   writeFileSync(truncated, readFileSync(sample(3)).subarray(0, 30_000));
   const blank = path.join(tmp, 'blank.png');
   await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 120, g: 130, b: 140 } } }).png().toFile(blank);
+  const fifo = path.join(tmp, 'fifo.jpg');
+  spawnSync('mkfifo', [fifo]);
   const cases: [string, RegExp][] = [
     [path.join(tmp, 'nope.jpg'), /image not found: .*nope\.jpg/],
+    [fifo, /not an image file \(a FIFO\)/], // refused at once, never waits for a writer
+    [tmp, /not an image file \(a directory\)/],
     [text, /notes\.jpg is not an image/],
     [truncated, /cut\.jpg is truncated or corrupt/],
     [blank, /no face found in .*blank\.png/],

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import sharp from 'sharp';
 import { runCli, lastJson } from '../helpers/cli.js';
@@ -148,6 +149,11 @@ test.serial('every bad input: exit 3, a clear message, the current watchlist unt
     writeFileSync(path.join(dir, 'x.csv'), csv);
     return runCli(['watchlist', 'build', '--csv', path.join(dir, 'x.csv'), '--images', img, '--sign-key', k(dir, sign), '--to', k(dir, to), '--out', path.join(dir, out)]);
   };
+  // A FIFO given as a key is refused at once (it used to block the build for ever).
+  spawnSync('mkfifo', [k(dir, 'fifo.pub')]);
+  const fifoKey = await build(CSV, 'fifo.pub');
+  t.is(fifoKey.code, 3, fifoKey.stderr);
+  t.regex(fifoKey.stderr, /fifo\.pub is a FIFO: refused/);
   t.is((await build(CSV, 'van2.pub', 'force.key', 'van2.lfrwl')).code, 0);
   await expectRefused('encrypted to another van', path.join(dir, 'van2.lfrwl'), /another van/);
   t.is((await build(CSV, 'van.pub', 'rogue.key', 'rogue.lfrwl')).code, 0);
