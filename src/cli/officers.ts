@@ -2,7 +2,7 @@
 // account per officer (the same account signs the officer in to the tablet page). Thin: the work
 // is in src/mqtt/broker-setup.ts and src/mqtt/passwd.ts. Account changes are audited with the
 // operator's login name; passwords never appear on a command line, in a log or in the audit.
-import { readFileSync } from 'node:fs';
+import { NotARegularFile, readSmallFileSync } from '../util/files.js';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -97,9 +97,9 @@ export function register(program: Command): void {
         if (o.generate) password = randomPassword();
         else if (o.passwordFile) {
           try {
-            password = readFileSync(o.passwordFile, 'utf8').split('\n')[0]!.trim();
+            password = readSmallFileSync(o.passwordFile, 64 * 1024).toString('utf8').split('\n')[0]!.trim();
           } catch (err) {
-            throw new CliError(`cannot read ${o.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? err}`, EXIT.badInput);
+            throw new CliError(err instanceof NotARegularFile ? err.message : `cannot read ${o.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? err}`, EXIT.badInput);
           }
         } else {
           if (process.stdin.isTTY) process.stderr.write(`password for ${id} (at least ${MIN_PASSWORD} characters): `);

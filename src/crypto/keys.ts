@@ -2,7 +2,8 @@
 // key files are written 0600 (never overwritten) and refused when group or others may read them,
 // as ssh does, because a van key readable by another account defeats the bundle encryption.
 // Secret bytes go straight into sodium secure memory; the decoded copies are wiped.
-import { chmodSync, closeSync, constants as FS, existsSync, fstatSync, openSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { NotARegularFile, readSmallFileSync } from '../util/files.js';
 import path from 'node:path';
 import { SecretKey, wipe } from './secure.js';
 import { generateSigningKeyPair, keyId, SIGN_PUBLIC_BYTES, SIGN_SECRET_BYTES, type SigningKeyPair } from './sign.js';
@@ -34,20 +35,11 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 function readJson(file: string, what: string): Record<string, unknown> {
   let text: string;
-  let fd = -1;
   try {
-    // O_NONBLOCK + fstat: a FIFO or device given as a key is refused at once instead of blocking.
-    fd = openSync(file, FS.O_RDONLY | FS.O_NONBLOCK);
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new KeyFileError(`${what} ${file} is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file'}: refused`);
-    if (st.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(`${what} ${file} is ${st.size} bytes: not an lfr key file`);
-    text = readFileSync(fd, 'utf8');
+    text = readSmallFileSync(file, MAX_KEY_FILE_BYTES).toString('utf8');
   } catch (err) {
-    if (err instanceof KeyFileError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new KeyFileError(code === 'ENOENT' ? `${what} not found: ${file}` : `cannot read ${what} ${file}: ${code ?? String(err)}`);
-  } finally {
-    if (fd >= 0) closeSync(fd);
+    if (err instanceof NotARegularFile) throw new KeyFileError(/ not found$/.test(err.message) ? `${what} not found: ${file}` : `${what}: ${err.message}`);
+    throw new KeyFileError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {
     const v = JSON.parse(text) as unknown;

@@ -3,7 +3,8 @@
 // daemon's live view (frames arriving, client connected) always wins over these.
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { NotARegularFile, readSmallFileSync } from '../util/files.js';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import type { CameraConfig, Config } from '../config/schema.js';
@@ -60,10 +61,10 @@ export async function probeBroker(m: Config['mqtt'], timeoutMs = 4000): Promise<
   let password: string | undefined;
   let ca: Buffer | undefined;
   try {
-    if (m.passwordFile) password = readFileSync(m.passwordFile, 'utf8').trim();
-    if (m.caFile) ca = readFileSync(m.caFile);
+    if (m.passwordFile) password = readSmallFileSync(m.passwordFile, 64 * 1024).toString('utf8').trim();
+    if (m.caFile) ca = readSmallFileSync(m.caFile);
   } catch (err) {
-    return { connected: false, reason: `cannot read broker credentials (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+    return { connected: false, reason: err instanceof NotARegularFile ? `cannot read broker credentials: ${err.message}` : `cannot read broker credentials (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
   }
   return new Promise((resolve) => {
     const client = mqtt.connect(m.url, {

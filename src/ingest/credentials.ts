@@ -1,6 +1,7 @@
 // Camera credentials come from a separate 0600 file holding "user:password" (secrets by
 // reference, GUIDE practice 6). Errors name the file, never its content.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { NotARegularFile, readSmallFileSync } from '../util/files.js';
 
 export interface Credentials {
   user: string;
@@ -30,9 +31,9 @@ export function readCredentials(file: string): { creds: Credentials; loose: bool
   let mode: number;
   try {
     mode = statSync(file).mode;
-    text = readFileSync(file, 'utf8');
+    text = readSmallFileSync(file, 64 * 1024).toString('utf8');
   } catch (err) {
-    throw new CredentialsError(`cannot read credentials file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new CredentialsError(err instanceof NotARegularFile ? `credentials file: ${err.message}` : `cannot read credentials file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   return { creds: parseCredentials(text, file), loose: (mode & 0o077) !== 0 };
 }

@@ -7,7 +7,7 @@
 //
 // MQTT 5: alert messages carry a message expiry (the alert's remaining life), and the daemon
 // subscribes to decisions with "retain as published" so it sees, and refuses, a retained one.
-import { readFileSync } from 'node:fs';
+import { readSmallFileSync } from '../util/files.js';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -71,8 +71,8 @@ export class LfrMqttClient implements Component, MqttLink {
       // Never queue QoS 0 while offline; alerts are QoS 1 and the outbox owns their queue.
       queueQoSZero: false,
     };
-    if (o.passwordFile) options.password = readFileSync(o.passwordFile, 'utf8').trim();
-    if (o.caFile) options.ca = readFileSync(o.caFile);
+    if (o.passwordFile) options.password = readSmallFileSync(o.passwordFile, 64 * 1024).toString('utf8').trim();
+    if (o.caFile) options.ca = readSmallFileSync(o.caFile);
     if (signal.aborted) return;
     const client = mqtt.connect(o.url, options);
     this.client = client;

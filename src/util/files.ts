@@ -5,7 +5,7 @@
 // something the caller could not read. O_NOFOLLOW refuses a symlink as the last component,
 // O_NONBLOCK makes open() of a FIFO return at once, and fstat on the opened descriptor (not a
 // second stat of the path, which could be swapped in between) must say "regular file".
-import { chmodSync, closeSync, constants as FS, fstatSync, openSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { open as openAsync, type FileHandle } from 'node:fs/promises';
 
 export class NotARegularFile extends Error {
@@ -24,6 +24,7 @@ function explain(file: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ELOOP') return new NotARegularFile(`${file} is a symbolic link: give the file itself`);
   if (code === 'ENOENT') return new NotARegularFile(`${file} not found`);
+  if (code === 'EACCES') return new NotARegularFile(`permission denied reading ${file}`);
   return new NotARegularFile(`cannot open ${file}: ${code ?? String(err)}`);
 }
 
@@ -57,6 +58,48 @@ export function openRegularFileSync(file: string): { fd: number; size: number } 
     throw new NotARegularFile(`${file} is ${kindOf(st)}, not a regular file: refused`);
   }
   return { fd, size: st.size };
+}
+
+/**
+ * Read a small file named by a config or the command line (a key, a password, a CA, a camera's
+ * credentials): a FIFO, device, socket or directory is refused at once (O_NONBLOCK, then fstat of
+ * the opened descriptor) instead of blocking the caller for ever, and a file over `maxBytes` is
+ * refused before it is read. Symbolic links are followed (installs link keys and certificates).
+ * Errors are NotARegularFile with a plain message that names the file, never its content.
+ */
+export function readSmallFileSync(file: string, maxBytes = 1024 * 1024): Buffer {
+  let fd = -1;
+  try {
+    try {
+      fd = openSync(file, FS.O_RDONLY | FS.O_NONBLOCK);
+    } catch (err) {
+      throw explain(file, err);
+    }
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new NotARegularFile(`${file} is ${kindOf(st)}, not a regular file: refused`);
+    if (st.size > maxBytes) throw new NotARegularFile(`${file} is ${st.size} bytes, more than the ${maxBytes} such a file can hold: refused`);
+    return readFileSync(fd);
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+/** Async twin of readSmallFileSync for larger files (images): same refusals. */
+export async function readSmallFile(file: string, maxBytes: number): Promise<Buffer> {
+  let fh: FileHandle | null = null;
+  try {
+    try {
+      fh = await openAsync(file, FS.O_RDONLY | FS.O_NONBLOCK);
+    } catch (err) {
+      throw explain(file, err);
+    }
+    const st = await fh.stat();
+    if (!st.isFile()) throw new NotARegularFile(`${file} is ${kindOf(st)}, not a regular file: refused`);
+    if (st.size > maxBytes) throw new NotARegularFile(`${file} is ${st.size} bytes, more than the ${maxBytes} such a file can hold: refused`);
+    return await fh.readFile();
+  } finally {
+    await fh?.close();
+  }
 }
 
 /**

@@ -1,8 +1,7 @@
 // Image file/buffer -> RgbImage with sharp (libvips). Every failure becomes an ImageError with a
 // plain message: missing file, not an image, truncated or corrupt data, too many pixels. The
 // pixel limit stops a hostile or mistaken 30k x 30k "photo" from exhausting memory on the van.
-import { constants as FS } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { NotARegularFile, readSmallFile } from '../util/files.js';
 import sharp from './sharp.js';
 import type { RgbImage } from './types.js';
 
@@ -22,29 +21,24 @@ export interface DecodeOptions {
   label?: string;
 }
 
+/** Largest image file read from disk (a 40 MP PNG is ~120 MB). */
+const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
+
 /**
  * Reads an image named on the command line or in a dataset folder. A FIFO or a device where a
- * file should be is refused at once (O_NONBLOCK, then fstat of the opened descriptor) instead of
- * blocking for ever; symbolic links are followed (evaluation folders are often links).
+ * file should be is refused at once instead of blocking for ever (util/files.ts); symbolic links
+ * are followed (evaluation folders are often links).
  */
 export async function decodeImageFile(file: string, opts: DecodeOptions = {}): Promise<RgbImage> {
   let bytes: Buffer;
-  let fh: FileHandle | null = null;
   try {
-    fh = await open(file, FS.O_RDONLY | FS.O_NONBLOCK);
-    const st = await fh.stat();
-    if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    if (!st.isFile()) throw new ImageError(`not an image file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'}): ${file}`);
-    bytes = await fh.readFile();
+    bytes = await readSmallFile(file, MAX_IMAGE_FILE_BYTES);
   } catch (err) {
-    if (err instanceof ImageError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ImageError(`image not found: ${file}`);
-    if (code === 'EISDIR') throw new ImageError(`not an image file (a directory): ${file}`);
-    if (code === 'EACCES') throw new ImageError(`permission denied reading image: ${file}`);
-    throw new ImageError(`cannot read image ${file}: ${code ?? (err as Error).message}`);
-  } finally {
-    await fh?.close();
+    if (!(err instanceof NotARegularFile)) throw new ImageError(`cannot read image ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (/ not found$/.test(err.message)) throw new ImageError(`image not found: ${file}`);
+    if (/ is a directory,/.test(err.message)) throw new ImageError(`not an image file (a directory): ${file}`);
+    if (/ is a FIFO,/.test(err.message)) throw new ImageError(`not an image file (a FIFO): ${file}`);
+    throw new ImageError(err.message.startsWith('permission denied') ? `permission denied reading image: ${file}` : `not an image file: ${err.message}`);
   }
   return decodeImage(bytes, { ...opts, label: opts.label ?? file });
 }
