@@ -77,7 +77,10 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   await van.startDeployment(['--watchlist', bundle]);
   const t0 = Date.now();
   while (feed.alerts.length === 0) {
-    if (Date.now() - t0 > 30_000) return t.fail(`no alert within 30 s: ${van.log().slice(-2000)}`);
+    // 60 s: the deployment's first alert came after 0.5 s on a quiet 2-core box and after 15 s with
+    // another process taking a core (the inference workers run at nice 5 by design); the test is
+    // about where the alert's bytes go, not how fast it comes. On failure: what analysis saw.
+    if (Date.now() - t0 > 60_000) return t.fail(`no alert within 60 s; status: ${JSON.stringify(await van.status().catch((e: unknown) => String(e)))}; log: ${van.log().slice(-2000)}`);
     await sleep(100);
   }
   const alert = feed.alerts[0]!;
