@@ -1,7 +1,7 @@
 // Pure pre/post-processing: tensor filling, SSD decoding, scale plan, L2 norm, quality gates.
 import test from 'ava';
 import { ARCFACE_112 } from '../../src/vision/align.js';
-import { decodeSsd, mergeScales, rescalePlan, rescaleRegion, rfbInputSize, rfbScalePlan } from '../../src/vision/detectors/rfb.js';
+import { coarsePlan, decodeSsd, mergeScales, rescalePlan, rescaleRegion, rfbInputSize, rfbScalePlan } from '../../src/vision/detectors/rfb.js';
 import { cosine, l2normalize } from '../../src/vision/embedder.js';
 import { cropRect } from '../../src/vision/jpeg.js';
 import { fullRoi, toTensor } from '../../src/vision/preprocess.js';
@@ -134,4 +134,13 @@ test('quality gates give one reason per failed check', (t) => {
 test('face crop rectangle adds a margin and stays inside the image', (t) => {
   t.deepEqual(cropRect({ width: 100, height: 100 }, { x: 40, y: 40, width: 20, height: 20 }, 0.5), { left: 30, top: 30, width: 40, height: 40 });
   t.deepEqual(cropRect({ width: 100, height: 100 }, { x: 0, y: 90, width: 20, height: 20 }, 0.5), { left: 0, top: 80, width: 30, height: 20 });
+});
+
+test('coarsePlan: a tall still gets a coarse pass for faces too large for its fine pass; camera frames and small stills do not', (t) => {
+  t.deepEqual(coarsePlan(625, 625, rfbScalePlan(625, 625, 640).fine), { width: 224, height: 224 });
+  t.deepEqual(coarsePlan(1000, 1000, rfbScalePlan(1000, 1000, 640).fine), { width: 224, height: 224 });
+  t.deepEqual(coarsePlan(1080, 1920, rfbScalePlan(1080, 1920, 640).fine), { width: 128, height: 224 }, 'portrait phone photo');
+  t.is(coarsePlan(1920, 1080, rfbScalePlan(1920, 1080, 640).fine), null, '1080p camera frame at 640');
+  t.is(coarsePlan(1280, 720, rfbScalePlan(1280, 720, 640).fine), null, '720p camera frame at 640');
+  t.is(coarsePlan(250, 250, rfbScalePlan(250, 250, 640).fine), null, 'LFW still at 256');
 });

@@ -56,6 +56,22 @@ export function rescaleFor(imgW: number, imgH: number, faceHeightPx: number): { 
 }
 
 /**
+ * A face too large for the fine pass (taller than RFB's largest priors, ~256 px of its input) is
+ * not found there at all, so no rescale pass follows it: LFW resized to 625 and 1000 px lost 38-39
+ * of 7,701 faces that way (docs/accuracy.md, "Detection by face size"). When the fine pass finds
+ * nothing in an image tall enough for that to happen, one coarse pass looks again with the image
+ * COARSE_INPUT_HEIGHT px tall, where a face filling it is ~200 px and one a third of it ~75 px.
+ * Not for a 16:9 camera frame at 640 px (fine input 352-360 px tall): a face would have to be
+ * ~800 px of a 1080p frame to escape its fine pass.
+ */
+export const COARSE_INPUT_HEIGHT = 224;
+
+export function coarsePlan(imgW: number, imgH: number, fine: { width: number; height: number }): { width: number; height: number } | null {
+  if (fine.height < 2 * COARSE_INPUT_HEIGHT) return null;
+  return rfbInputSize(imgW, imgH, (imgW * COARSE_INPUT_HEIGHT) / imgH);
+}
+
+/**
  * The extra passes the fine pass's large faces need: for each face taller than
  * LARGE_FACE_INPUT_PX of fine input, the size where it is ~TARGET px; sizes not smaller than the
  * fine pass are dropped; at most MAX_RESCALE_PASSES distinct sizes (the extremes), each large face
@@ -233,6 +249,11 @@ export async function createRfbDetector(ctx: ModelContext): Promise<DetectorAdap
     if (!entry.input.dynamic) return run(img, native, lease);
     const plan = rfbScalePlan(img.width, img.height, config.vision.detectorInputWidth);
     const fine = await run(img, plan.fine, lease);
+    if (fine.length === 0) {
+      const coarse = coarsePlan(img.width, img.height, plan.fine);
+      // Area-resampled (the whole image as the region): a strong shrink would alias otherwise.
+      return coarse ? run(img, coarse, lease, fullRoi(img)) : fine;
+    }
     const extra = rescalePlan(fine, img.width, img.height, plan.fine.width);
     if (extra.length === 0) return fine;
     // Large faces: detected again where they are ~80 px of input (see LARGE_FACE_INPUT_PX).
