@@ -145,6 +145,10 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   await sleep(3000);
   t.is(await latePage.locator('li.alert').count(), 0, 'a tablet signing in after the purge shows no card');
   t.false((await latePage.content()).includes('WL-SAFE-1'));
+  // The pages are signed in as the same officer account, whose broker client id is forced: close
+  // them first, or their reconnects and this session take the id from each other.
+  await latePage.close();
+  await page.close();
   const late = await mqtt.connectAsync(van.broker!.wsUrl, { username: van.broker!.tablet.user, password: van.broker!.tablet.password, ca: readFileSync(van.broker!.caFile), clientId: `late-${Date.now()}`, clean: false });
   t.teardown(() => late.endAsync(true));
   const lateMsgs: string[] = [];
