@@ -13,6 +13,7 @@ import { createFaceEngine } from '../vision/engine.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
 import { registerEvalVideo } from './eval-video.js';
+import { registerEvalEquitability } from './eval-equitability.js';
 import { runCalibration } from '../tools/eval/calibration-run.js';
 import { findModel, loadManifest } from '../vision/manifest.js';
 import { modelsDirOf } from '../vision/engine.js';
@@ -102,6 +103,7 @@ export function register(program: Command): void {
     );
 
   registerEvalVideo(ev, program);
+  registerEvalEquitability(ev, program);
 
   ev.command('watchlist')
     .requiredOption('--dir <dir>', 'folder of <identity>/<images> (or DIR/images/<identity>/<images>)')

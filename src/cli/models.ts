@@ -14,6 +14,7 @@ import { modelsDirOf } from '../vision/engine.js';
 import { loadManifest, ModelError, readVerifiedModel } from '../vision/manifest.js';
 import { action, CliError, emit, EXIT } from './output.js';
 import { readCalibration } from '../match/fpir.js';
+import { registerConvertTfjs } from './models-convert.js';
 
 const asCliError = (err: unknown): never => {
   if (err instanceof ModelError) throw new CliError(err.message, EXIT.badInput);
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     return { cfg, dir, manifest };
   };
 
+  registerConvertTfjs(models);
   models
     .command('list')
     .option('--json', 'machine-readable output')

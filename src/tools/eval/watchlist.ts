@@ -53,11 +53,33 @@ function search(gallery: Float32Array, rows: number, dim: number, probe: Float32
   return { best, row };
 }
 
-export async function evalWatchlist(
+/** One mated probe's search, with the probe's file (relative to the dataset root). */
+export interface MatedProbe extends MatedSearch {
+  file: string;
+}
+
+/** One non-mated probe's search: its best score over the gallery, or a failure to process it. */
+export type NonMatedProbe = { file: string; failed: false; best: number } | { file: string; failed: true };
+
+/** Every search of the NPL-style protocol, probe by probe (shared by watchlist and equitability). */
+export interface WatchlistSearches {
+  gallery: number;
+  enrolmentFailures: number;
+  excluded: string[];
+  mated: MatedProbe[];
+  nonMated: NonMatedProbe[];
+  msPerImage: number;
+}
+
+/**
+ * Enrol every identity with >= 2 images by its first image, then search each of its other images
+ * (mated) and each single-image identity (non-mated) against the whole gallery.
+ */
+export async function runWatchlistSearches(
   engine: FaceEngine,
   dir: string,
-  opts: { threshold: number; exclude?: string[]; progress?: Progress },
-): Promise<WatchlistReport> {
+  opts: { exclude?: string[]; progress?: Progress },
+): Promise<WatchlistSearches> {
   const { identities } = await readIdentityFolders(dir);
   const split = splitWatchlist(identities, opts.exclude ?? []);
   const progress = opts.progress ?? noProgress;
@@ -66,11 +88,9 @@ export async function evalWatchlist(
   progress.start(total);
   const dim = engine.embeddingSize;
   const refs: { name: string; embedding: Float32Array }[] = [];
-  const mated: MatedSearch[] = [];
-  const nonMatedBest: number[] = [];
+  const mated: MatedProbe[] = [];
+  const nonMated: NonMatedProbe[] = [];
   let enrolmentFailures = 0;
-  let matedFailures = 0;
-  let nonMatedFailures = 0;
   try {
     for (const e of split.enrolled) {
       const r = await embedder.embed(e.reference);
@@ -88,8 +108,7 @@ export async function evalWatchlist(
         const r = await embedder.embed(p);
         progress.tick();
         if (!r.ok) {
-          matedFailures++;
-          mated.push({ mateScore: -Infinity, bestNonMateScore: -Infinity, failed: true });
+          mated.push({ file: p, mateScore: -Infinity, bestNonMateScore: -Infinity, failed: true });
           continue;
         }
         let mateScore = -Infinity;
@@ -98,17 +117,13 @@ export async function evalWatchlist(
           for (let i = 0; i < dim; i++) mateScore += gallery[mateRow * dim + i]! * r.embedding[i]!;
         }
         const other = search(gallery, rows, dim, r.embedding, mateRow);
-        mated.push({ mateScore, bestNonMateScore: other.best, failed: false });
+        mated.push({ file: p, mateScore, bestNonMateScore: other.best, failed: false });
       }
     }
     for (const n of split.nonMated) {
       const r = await embedder.embed(n.image);
       progress.tick();
-      if (!r.ok) {
-        nonMatedFailures++;
-        continue;
-      }
-      nonMatedBest.push(search(gallery, rows, dim, r.embedding).best);
+      nonMated.push(r.ok ? { file: n.image, failed: false, best: search(gallery, rows, dim, r.embedding).best } : { file: n.image, failed: true });
     }
     gallery.fill(0);
   } finally {
@@ -116,24 +131,35 @@ export async function evalWatchlist(
   }
   const msPerImage = embedder.msPerImage();
   embedder.clear();
+  return { gallery: refs.length, enrolmentFailures, excluded: split.excluded, mated, nonMated, msPerImage };
+}
+
+export async function evalWatchlist(
+  engine: FaceEngine,
+  dir: string,
+  opts: { threshold: number; exclude?: string[]; progress?: Progress },
+): Promise<WatchlistReport> {
+  const s = await runWatchlistSearches(engine, dir, opts);
+  const mated = s.mated;
+  const nonMatedBest = s.nonMated.flatMap((p) => (p.failed ? [] : [p.best]));
   const points = identificationPoints(mated, nonMatedBest, FPIR_TARGETS);
   const fpir = rateAtOrAbove(nonMatedBest, opts.threshold);
   const n = nonMatedBest.length;
   return {
-    gallery: refs.length,
-    enrolmentFailures,
+    gallery: s.gallery,
+    enrolmentFailures: s.enrolmentFailures,
     matedProbes: mated.length,
     nonMatedProbes: n,
-    matedFailures,
-    nonMatedFailures,
-    excluded: split.excluded,
+    matedFailures: mated.filter((m) => m.failed).length,
+    nonMatedFailures: s.nonMated.length - n,
+    excluded: s.excluded,
     points,
     threshold: opts.threshold,
     fpir,
     fnir: fnirAt(mated, opts.threshold),
     falseAlerts: Math.round(fpir * n),
     rank1: mated.filter((m) => !m.failed && m.mateScore > m.bestNonMateScore).length / Math.max(1, mated.length),
-    msPerImage,
+    msPerImage: s.msPerImage,
     models: engine.models,
     note: `${n} non-mated searches: FPIR 1e-3 is about ${Math.round(n * 1e-3)} false alerts, so figures at or below 1e-3 rest on a handful of faces`,
   };
