@@ -262,6 +262,19 @@ export const configSchema = z
         keyFile: z.string().default('/etc/lfr/tls/tablet.key').describe('Private key of certFile (readable by the daemon user only).'),
         brokerWsPort: z.number().int().min(1).max(65535).default(8884).describe('Port of the broker\'s MQTT-over-WebSocket TLS listener; the page connects to it on the host it was loaded from.'),
         sessionExpirySeconds: z.number().int().min(0).max(3600).default(300).describe('MQTT 5 session expiry of a tablet: alerts published during a link loss shorter than this are queued for it (in the broker\'s memory, expiring with their alerts); after a longer one the page re-reads the alerts over HTTPS.'),
+        photoCheck: z
+          .object({
+            enabled: z.boolean().default(false).describe('Offer "Check with a photo" on the alert card: the officer photographs the person with the tablet\'s rear camera, the van compares that one photo with the alerted subject only (1:1, never a watchlist search), answers, and forgets the photo. Off unless the force has authorised it for this van; each deployment record says whether it was on (docs/tablet.md).'),
+            falseMatchRate: z
+              .union([z.literal(0.001), z.literal(0.0001), z.literal(0.00001)])
+              .default(0.0001)
+              .describe('False-match rate of the 1:1 check: its threshold is read from models/<embedder>.one-to-one.json (`lfr eval one-to-one` on LFW), separate from match.threshold. 1e-4: about one photo of a stranger in 10,000 is called "same person likely" (docs/accuracy.md gives the TAR at each rate).'),
+            maxPhotoBytes: z.number().int().min(100_000).max(10_000_000).default(4_000_000).describe('Largest photo accepted (a JPEG from the tablet camera is 0.2-1 MB); a larger upload is refused before it is read.'),
+            maxPhotoPixels: z.number().int().min(1_000_000).max(40_000_000).default(16_000_000).describe('Largest photo in pixels the van decodes (16 MP: any tablet camera); more is refused.'),
+            maxPerOfficerPerMinute: z.number().int().min(1).max(30).default(4).describe('Checks one officer may make per minute (every attempt counts, refused or not): a check is a second look at one person, not a way to run faces through the van.'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -25,6 +25,18 @@ export function ledgerCounts(alerts: readonly LedgerAlert[]): Omit<DeploymentCou
   return { alerts: alerts.length, confirmed, falseAlerts, notEngaged, undecided: alerts.length - confirmed - falseAlerts - notEngaged, engagements };
 }
 
+/** Photo checks made in the deployment, by outcome, and decisions that cited one (issue 25). */
+export function photoCheckCounts(enabled: boolean, alerts: readonly LedgerAlert[]): DeploymentReport['photoChecks'] {
+  let sameLikely = 0, notSupported = 0, unusable = 0, cited = 0;
+  for (const a of alerts) {
+    sameLikely += a.photoChecks?.same_person_likely ?? 0;
+    notSupported += a.photoChecks?.not_supported ?? 0;
+    unusable += a.photoChecks?.photo_unusable ?? 0;
+    if (a.citedCheck) cited++;
+  }
+  return { enabled, made: sameLikely + notSupported + unusable, sameLikely, notSupported, unusable, decisionsCitingACheck: cited };
+}
+
 export interface ReportInput {
   record: DeploymentRecord;
   endedAt: number;
@@ -85,6 +97,7 @@ export function buildReport(i: ReportInput): DeploymentReport {
     ...c,
     falseAlertRate: i.analysis.peopleSeen > 0 ? c.falseAlerts / i.analysis.peopleSeen : null,
     lateDecisions: i.alerts.filter((a) => a.late).length,
+    photoChecks: photoCheckCounts(r.photoCheck?.enabled ?? false, i.alerts),
     watchlistPurged: i.watchlistPurged,
     ...(i.auditHead !== undefined ? { auditHead: i.auditHead } : {}),
   };
@@ -112,6 +125,13 @@ function thresholdWords(r: DeploymentReport): string {
   return `${r.threshold}${basis}${expected}`;
 }
 
+function photoCheckWords(r: DeploymentReport): string {
+  const p = r.photoChecks;
+  if (!p) return 'not recorded';
+  if (!p.enabled && p.made === 0) return 'off';
+  return `${p.made} made (same person likely ${p.sameLikely}, not supported ${p.notSupported}, photo unusable ${p.unusable}); cited in ${p.decisionsCitingACheck} decision(s); no photo kept`;
+}
+
 /** The readable report (what a force publishes, in plain words). */
 export function formatReport(r: DeploymentReport): string {
   const cats = Object.entries(r.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
@@ -134,6 +154,7 @@ export function formatReport(r: DeploymentReport): string {
     `    false alerts:          ${r.falseAlerts} (${rateWords(r.falseAlerts, r.peopleSeen)})`,
     `    not engaged:           ${r.notEngaged}`,
     `    undecided:             ${r.undecided}`,
+    `  Photo checks:         ${photoCheckWords(r)}`,
     `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
     ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
     `  Operator:             ${r.operator}`,

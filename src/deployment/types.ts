@@ -104,6 +104,24 @@ export interface DeploymentRecord {
   degraded: string[];
   /** Cameras' live time and interruptions, as of the last checkpoint (or the end). */
   uptime: UptimeState | null;
+  /** Whether the tablet's photo check (issue 25) was on, at which false-match rate and 1:1 threshold (absent: records older than it). */
+  photoCheck?: PhotoCheckRecord | null;
+}
+
+/** The photo check as the deployment record states it (config tablet.photoCheck, threshold from models/). */
+export interface PhotoCheckRecord {
+  enabled: boolean;
+  falseMatchRate: number;
+  threshold: number | null;
+  /** True-accept rate on LFW genuine pairs at that threshold (docs/accuracy.md). */
+  tar: number | null;
+}
+
+/** Photo checks made on one alert, by outcome (no officer, no score, no image). */
+export interface PhotoCheckCounts {
+  same_person_likely: number;
+  not_supported: number;
+  photo_unusable: number;
 }
 
 /** One alert of a deployment as the results report counts it: no subject, no officer, no image. */
@@ -116,6 +134,9 @@ export interface LedgerAlert {
   /** When the van recorded the decision (ms), and whether that was after the deployment ended. */
   decidedAt: number | null;
   late: boolean;
+  /** Photo checks made on this alert, by outcome, and whether its decision cited one. */
+  photoChecks?: PhotoCheckCounts;
+  citedCheck?: boolean;
 }
 
 /** The results report forces publish after a deployment (src/deployment/report.ts). */
@@ -161,6 +182,8 @@ export interface DeploymentReport {
   falseAlertRate: number | null;
   /** Decisions recorded after the end and counted here. */
   lateDecisions: number;
+  /** The tablet's photo check: whether it was on, checks made and their outcomes, decisions that cited one. */
+  photoChecks: { enabled: boolean; made: number; sameLikely: number; notSupported: number; unusable: number; decisionsCitingACheck: number };
   watchlistPurged: boolean;
   /**
    * The audit head at the end of the deployment (or at this version's regeneration), signed by the

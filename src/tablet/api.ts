@@ -5,6 +5,7 @@
 //
 //   GET /api/state          the van's clock, deployment, cameras, live alerts (no content)
 //   GET /api/alerts/<id>    one alert's content (AlertContent, src/mqtt/topics.ts)
+//   POST /api/alerts/<id>/photo-check   one photo compared 1:1 with the alert's subject (photo-check.ts)
 //
 // 401 (audited, no detail) without a valid account; 404 with nothing else for anything unknown,
 // purged or another van's (ids are unguessable; the answer never says which). Who read which
@@ -14,8 +15,9 @@ import type { AuditRecorder } from '../audit/log.js';
 import type { Clock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { wipe } from '../crypto/secure.js';
-import { ALERT_ID_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
+import { ALERT_ID_RE, PHOTO_CHECK_PATH_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
 import type { OfficerDirectory } from './officers.js';
+import type { PhotoCheck } from './photo-check.js';
 
 export interface TabletApiDeps {
   officers: OfficerDirectory;
@@ -27,6 +29,8 @@ export interface TabletApiDeps {
   audit: AuditRecorder;
   clock: Clock;
   log: Logger;
+  /** The photo check (null: this van does not offer it). */
+  photoCheck?: PhotoCheck | null;
 }
 
 /** Refused sign-ins audited one by one per minute; the rest are counted in one entry. */
@@ -66,8 +70,16 @@ export class TabletApi {
         deployment: this.d.deployment(),
         cameras: this.d.cameras,
         alerts: this.d.alerts.summaries(),
+        photoCheck: this.d.photoCheck ? (({ enabled, threshold, falseMatchRate }) => ({ enabled, threshold, falseMatchRate }))(this.d.photoCheck.setting()) : null,
       };
       send(res, 200, JSON_TYPE, JSON.stringify(state));
+      return true;
+    }
+    const check = PHOTO_CHECK_PATH_RE.exec(pathname);
+    if (check || req.method === 'POST') {
+      if (check && req.method === 'POST' && this.d.photoCheck) await this.d.photoCheck.handle(req, res, who.officerId, check[1]!, send);
+      else if (check && req.method === 'POST') send(res, 403, JSON_TYPE, JSON.stringify({ schema: SCHEMA, refused: 'photo checks are switched off on this van' }));
+      else send(res, 405, 'text/plain; charset=utf-8', 'method not allowed', { Allow: check ? 'POST' : 'GET, HEAD' });
       return true;
     }
     const m = /^\/api\/alerts\/([^/]+)$/.exec(pathname);

@@ -18,10 +18,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Component } from '../lifecycle.js';
 import { BUILD_ROOT, INSTALL_ROOT } from '../paths.js';
-import { SCHEMA } from '../mqtt/topics.js';
+import { PHOTO_CHECK_PATH_RE, SCHEMA } from '../mqtt/topics.js';
 import { brokerPaths } from '../mqtt/broker-setup.js';
 import { TabletApi, type TabletApiDeps } from './api.js';
 import { OfficerDirectory } from './officers.js';
+import type { PhotoCheck } from './photo-check.js';
 
 export interface TabletServerOptions {
   /** Address to listen on: the van LAN interface (or 0.0.0.0); tests use 127.0.0.1. */
@@ -39,6 +40,8 @@ export interface TabletServerOptions {
   log: Logger;
   /** The API (null: the page only, e.g. a test of the static files). */
   api: TabletApi | null;
+  /** The page may open the camera (the photo check is on: docs/tablet.md). */
+  camera?: boolean;
 }
 
 /** What the page fetches at start: where the broker is and which topic tree is this van's. */
@@ -66,6 +69,7 @@ export function tabletAssets(installRoot = INSTALL_ROOT, buildRoot = BUILD_ROOT)
     ['/view.js', { file: path.join(web, 'view.js'), type: JS }],
     ['/alert-list.js', { file: path.join(web, 'alert-list.js'), type: JS }],
     ['/van-api.js', { file: path.join(web, 'van-api.js'), type: JS }],
+    ['/photo-check.js', { file: path.join(web, 'photo-check.js'), type: JS }],
     ['/style.css', { file: path.join(web, 'style.css'), type: 'text/css; charset=utf-8' }],
     ['/lib/mqtt.esm.js', { file: path.join(installRoot, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js'), type: JS }],
     ['/lib/topics.js', { file: path.join(buildRoot, 'src', 'mqtt', 'topics.js'), type: JS }],
@@ -149,7 +153,9 @@ export class TabletServer implements Component {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // The one POST: a photo check (the API routes it, signed in, to src/tablet/photo-check.ts).
+    const photoCheck = req.method === 'POST' && PHOTO_CHECK_PATH_RE.test(new URL(req.url ?? '/', 'https://tablet.invalid').pathname);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !photoCheck) {
       res.setHeader('Allow', 'GET, HEAD');
       return this.send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     }
@@ -167,7 +173,9 @@ export class TabletServer implements Component {
   }
 
   private send(res: ServerResponse, status: number, type: string, body: string | Buffer, headOnly = false, extra: Record<string, string> = {}): void {
-    for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...extra })) res.setHeader(k, v);
+    // With the photo check on, this origin (only) may ask for the camera; never the microphone.
+    const camera = this.opts.camera ? { 'Permissions-Policy': 'camera=(self), microphone=(), geolocation=()' } : {};
+    for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...camera, ...extra })) res.setHeader(k, v);
     res.setHeader('Content-Type', type);
     res.setHeader('Content-Length', Buffer.byteLength(body));
     res.writeHead(status);
@@ -176,7 +184,7 @@ export class TabletServer implements Component {
 }
 
 /** What the API needs from the running van (see TabletApiDeps). */
-export type TabletVan = Omit<TabletApiDeps, 'officers' | 'cameras' | 'vanId' | 'log'>;
+export type TabletVan = Omit<TabletApiDeps, 'officers' | 'cameras' | 'vanId' | 'log' | 'photoCheck'> & { photoCheck?: PhotoCheck | null };
 
 /**
  * The daemon's one-liner: the tablet page and its API as configured, or null when `tablet.enabled`
@@ -203,5 +211,6 @@ export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan)
     sessionExpirySeconds: cfg.tablet.sessionExpirySeconds,
     log: tlog,
     api,
+    camera: cfg.tablet.photoCheck.enabled,
   });
 }
