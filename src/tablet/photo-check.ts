@@ -124,10 +124,13 @@ export class PhotoCheck implements Component {
       if (!(err instanceof Refused)) this.d.log.warn({ err, alertId }, 'photo check failed');
       this.d.audit.record('photo_check.refused', { alertId: ALERT_ID_RE.test(alertId) ? alertId : null, reason: r.code }, officerId);
       const body: PhotoCheckRefusal = { schema: SCHEMA, refused: r.message };
-      // Whatever is still arriving is not read: the connection closes after the answer.
-      if (!req.complete) r.headers.Connection = 'close';
+      // Whatever is still arriving is not kept: the connection closes once the answer is out.
+      if (!req.complete) {
+        r.headers.Connection = 'close';
+        req.on('data', (chunk: Buffer) => chunk.fill(0));
+        res.once('finish', () => req.destroy());
+      }
       send(res, r.status, JSON_TYPE, JSON.stringify(body), r.headers);
-      if (!req.complete) req.destroy();
     } finally {
       // Every owned buffer of this check (the upload) is zeroed here, before this returns.
       lease.release();
@@ -222,6 +225,7 @@ export class PhotoCheck implements Component {
         if (n + chunk.length > declared) {
           chunk.fill(0);
           req.removeAllListeners('data');
+          req.pause();
           reject(new Refused(413, 'too_large', 'the upload is longer than it said'));
           return;
         }
