@@ -268,7 +268,7 @@ export const configSchema = z
             falseMatchRate: z
               .union([z.literal(0.001), z.literal(0.0001), z.literal(0.00001)])
               .default(0.0001)
-              .describe('False-match rate of the 1:1 check: its threshold is read from models/<embedder>.one-to-one.json (`lfr eval one-to-one` on LFW), separate from match.threshold. 1e-4: about one photo of a stranger in 10,000 is called "same person likely" (docs/accuracy.md gives the TAR at each rate).'),
+              .describe('False-match rate of the 1:1 check, one of 0.001, 0.0001, 0.00001 (the rates the shipped calibration measured): its threshold is read from models/<embedder>.one-to-one.json (`lfr eval one-to-one` on LFW), separate from match.threshold. 1e-4 (threshold 0.42): about one photo of a stranger in 10,000 is called "same person likely"; 97.2 % of genuine LFW pairs are (docs/accuracy.md gives the TAR at each rate).'),
             maxPhotoBytes: z.number().int().min(100_000).max(10_000_000).default(4_000_000).describe('Largest photo accepted (a JPEG from the tablet camera is 0.2-1 MB); a larger upload is refused before it is read.'),
             maxPhotoPixels: z.number().int().min(1_000_000).max(40_000_000).default(16_000_000).describe('Largest photo in pixels the van decodes (16 MP: any tablet camera); more is refused.'),
             maxPerOfficerPerMinute: z.number().int().min(1).max(30).default(4).describe('Checks one officer may make per minute (every attempt counts, refused or not): a check is a second look at one person, not a way to run faces through the van.'),
