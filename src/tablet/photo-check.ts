@@ -24,7 +24,7 @@ import type { BufferPools, Lease } from '../vision/buffers.js';
 import { decodeImage, ImageError } from '../vision/decode.js';
 import { findModel, loadManifest } from '../vision/manifest.js';
 import { modelsDirOf } from '../vision/engine.js';
-import type { FaceEngine } from '../vision/types.js';
+import type { FaceDetection, FaceEngine } from '../vision/types.js';
 import type { OpenWatchlist } from '../watchlist/service.js';
 import { loadOneToOne, VERDICT_TEXT, verdictOf, type CheckVerdict } from '../match/one-to-one.js';
 import { ALERT_ID_RE, SCHEMA, type PhotoCheckAnswer, type PhotoCheckRefusal } from '../mqtt/topics.js';
@@ -159,6 +159,7 @@ export class PhotoCheck implements Component {
     let pixels: Uint8Array | null = null;
     let aligned: Uint8Array | null = null;
     let vector: Float32Array | null = null;
+    let dets: FaceDetection[] = [];
     try {
       let img;
       try {
@@ -168,12 +169,11 @@ export class PhotoCheck implements Component {
         throw new Refused(422, 'not_decodable', /too many pixels/.test(err.message) ? 'the photo has too many pixels' : 'the photo could not be read (damaged or not a JPEG)');
       }
       pixels = img.data;
-      const dets = await engine.detect(img);
+      dets = await engine.detect(img);
       const picked = pickPhotoFace(dets, gates);
       if ('refused' in picked) return this.unusable(officerId, alertId, dep.id, threshold, [picked.refused]);
       const face = engine.analyse(img, picked.face, gates);
       aligned = face.aligned.data;
-      picked.face.shape68?.fill(0);
       const reasons = unusableReasons(face.quality, meanLuma(face.aligned));
       if (reasons.length) return this.unusable(officerId, alertId, dep.id, threshold, reasons);
       vector = await engine.embed(face.aligned);
@@ -188,6 +188,7 @@ export class PhotoCheck implements Component {
       if (pixels) wipe(pixels);
       if (aligned) wipe(aligned);
       if (vector) wipe(vector);
+      for (const d of dets) d.shape68?.fill(0); // face geometry, from the worker
     }
   }
 
