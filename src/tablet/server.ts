@@ -22,7 +22,6 @@ import { PHOTO_CHECK_PATH_RE, SCHEMA } from '../mqtt/topics.js';
 import { brokerPaths } from '../mqtt/broker-setup.js';
 import { TabletApi, type TabletApiDeps } from './api.js';
 import { OfficerDirectory } from './officers.js';
-import type { PhotoCheck } from './photo-check.js';
 
 export interface TabletServerOptions {
   /** Address to listen on: the van LAN interface (or 0.0.0.0); tests use 127.0.0.1. */
@@ -184,7 +183,7 @@ export class TabletServer implements Component {
 }
 
 /** What the API needs from the running van (see TabletApiDeps). */
-export type TabletVan = Omit<TabletApiDeps, 'officers' | 'cameras' | 'vanId' | 'log' | 'photoCheck'> & { photoCheck?: PhotoCheck | null };
+export type TabletVan = Omit<TabletApiDeps, 'officers' | 'cameras' | 'vanId' | 'log'>;
 
 /**
  * The daemon's one-liner: the tablet page and its API as configured, or null when `tablet.enabled`
