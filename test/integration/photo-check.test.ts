@@ -19,7 +19,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import type { Page } from 'playwright-core';
 import { needs } from '../helpers/prereq.js';
@@ -40,36 +40,28 @@ import sharp from '../../src/vision/sharp.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'chromium', 'models', 'demo-photos']);
 
-/** Every face of a demo photo that passes the enrolment gate, as a JPEG crop (35 % margin). */
-async function faceCrops(n: number): Promise<Array<{ jpeg: Buffer; embedding: Float32Array }>> {
+/** Every face of a demo photo that passes the enrolment gate, as a JPEG crop (35 % margin), and the reference's embedding: one engine. */
+async function testPhotos(reference: Buffer): Promise<{ crops: (n: number) => Promise<Array<{ jpeg: Buffer; embedding: Float32Array }>>; refVec: Float32Array; close(): Promise<void> }> {
   const cfg = parseConfig({});
   const engine = await createFaceEngine(cfg, silentLogger());
-  try {
-    const img = await decodeImageFile(demoPhoto(n));
-    const out = [];
-    for (const d of await engine.detect(img)) {
-      const f = engine.analyse(img, d, { ...cfg.quality.enrolment, minSharpness: 0 });
-      if (!f.quality.ok) continue;
-      const r = cropRect(img, d.box, 0.35);
-      const jpeg = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).extract(r).resize({ width: 400 }).jpeg({ quality: 92 }).toBuffer();
-      out.push({ jpeg, embedding: await engine.embed(f.aligned) });
-    }
-    return out;
-  } finally {
-    await engine.close();
-  }
-}
-
-async function embedJpeg(jpeg: Buffer): Promise<Float32Array> {
-  const cfg = parseConfig({});
-  const engine = await createFaceEngine(cfg, silentLogger());
-  try {
-    const img = await decodeImage(jpeg);
-    const d = (await engine.detect(img))[0]!;
-    return await engine.embed(engine.analyse(img, d, cfg.quality.enrolment).aligned);
-  } finally {
-    await engine.close();
-  }
+  const ref = await decodeImage(reference);
+  const refVec = await engine.embed(engine.analyse(ref, (await engine.detect(ref))[0]!, cfg.quality.enrolment).aligned);
+  return {
+    refVec,
+    close: () => engine.close(),
+    async crops(n) {
+      const img = await decodeImageFile(demoPhoto(n));
+      const out = [];
+      for (const d of await engine.detect(img)) {
+        const f = engine.analyse(img, d, { ...cfg.quality.enrolment, minSharpness: 0 });
+        if (!f.quality.ok) continue;
+        const r = cropRect(img, d.box, 0.35);
+        const jpeg = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).extract(r).resize({ width: 400 }).jpeg({ quality: 92 }).toBuffer();
+        out.push({ jpeg, embedding: await engine.embed(f.aligned) });
+      }
+      return out;
+    },
+  };
 }
 
 /** A Y4M clip (Chromium's fake camera format): the photo centred on grey, 640x480, 4:2:0, two frames. */
@@ -114,6 +106,8 @@ async function tabletWithCamera(t: ExecutionContext, van: Van, video: string): P
 /** Take one photo on the card's "Check with a photo" and wait for the van's answer. */
 async function checkOnCard(page: Page, key: string): Promise<{ state: string; text: string }> {
   const card = page.locator(`li.alert[data-key="${key}"]`);
+  // A new check: forget the previous answer's state on the card.
+  await page.evaluate(`document.querySelector('li.alert[data-key="${key}"]')?.removeAttribute('data-photo-check')`);
   await card.locator('.photo-check-open:not([disabled])').waitFor({ timeout: 30_000 });
   await card.locator('.photo-check-open').click();
   // The fake camera's first frames: wait until the video has a picture before taking it.
@@ -122,7 +116,7 @@ async function checkOnCard(page: Page, key: string): Promise<{ state: string; te
   }
   await sleep(300);
   await page.click('.photo-check-take');
-  await card.locator('[data-photo-check]:not([data-photo-check="sending"])').or(page.locator(`li.alert[data-key="${key}"][data-photo-check]:not([data-photo-check="sending"])`)).first().waitFor({ timeout: 60_000 });
+  await page.locator(`li.alert[data-key="${key}"][data-photo-check]:not([data-photo-check="sending"])`).waitFor({ timeout: 60_000 });
   const state = (await card.getAttribute('data-photo-check')) ?? '';
   return { state, text: (await card.locator('.photo-check-result').textContent()) ?? '' };
 }
@@ -180,6 +174,10 @@ function postPhoto(van: Van, alertId: string, body: Buffer, type = 'image/jpeg')
   });
 }
 
+/** Stage times on stderr (ava prints t.log only when a test ends; a timed-out run shows nothing). */
+const t00 = Date.now();
+const stage = (what: string): void => void (process.env.LFR_TEST_STAGES && process.stderr.write(`[photo-check ${((Date.now() - t00) / 1000).toFixed(1)} s] ${what}\n`));
+
 serial('photo check on the running van: same person likely / not supported from a fake tablet camera, bad input refused, nothing kept, audited, counted', async (t) => {
   const MAX_BYTES = 1_500_000;
   const PER_MINUTE = 12;
@@ -193,49 +191,54 @@ serial('photo check on the running van: same person likely / not supported from 
   const bundle = await van.buildBundle([{ ref: 'WL-CHECK-1', category: 'wanted', images: [reference] }]);
   // The two photos for the tablet's camera: her face cut from photo 3 (not the enrolment photo),
   // and the face from photo 5 least like her.
-  const refVec = await embedJpeg(reference);
-  const hers = (await faceCrops(3)).sort((a, b) => cosine(b.embedding, refVec) - cosine(a.embedding, refVec))[0]!;
-  const other = (await faceCrops(5)).sort((a, b) => cosine(a.embedding, refVec) - cosine(b.embedding, refVec))[0]!;
+  const photos = await testPhotos(reference);
+  const refVec = photos.refVec;
+  const hers = (await photos.crops(3)).sort((a, b) => cosine(b.embedding, refVec) - cosine(a.embedding, refVec))[0]!;
+  const other = (await photos.crops(5)).sort((a, b) => cosine(a.embedding, refVec) - cosine(b.embedding, refVec))[0]!;
+  await photos.close();
   t.log(`test photos against the reference: hers ${cosine(hers.embedding, refVec).toFixed(3)}, other ${cosine(other.embedding, refVec).toFixed(3)}`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lfr-fakecam-'));
-  const herCam = await y4m(hers.jpeg, path.join(tmp, 'hers.y4m'));
-  const otherCam = await y4m(other.jpeg, path.join(tmp, 'other.y4m'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  // One fake camera file: Chromium opens it each time the page asks for the camera (the page
+  // stops the camera after every photo), so the test swaps what it shows between the two checks.
+  const camera = await y4m(hers.jpeg, path.join(tmp, 'camera.y4m'));
 
+  stage('test photos ready');
   const feed = await van.alertFeed(t);
   await van.start();
+  stage('van running');
   await van.startDeployment(['--watchlist', bundle]);
   for (const t0 = Date.now(); feed.alerts.length === 0; await sleep(100)) {
     if (Date.now() - t0 > 60_000) return t.fail(`no alert within 60 s; log: ${van.log().slice(-2000)}`);
   }
   const alertId = feed.alerts[0]!.alertId as string;
+  stage('alert');
 
   // (a) her photo from the tablet's camera.
-  const one = await tabletWithCamera(t, van, herCam);
-  await one.page.locator('li.alert[data-key="WL-CHECK-1"] img.face').waitFor({ timeout: 20_000 });
-  const same = await checkOnCard(one.page, 'WL-CHECK-1');
+  const { page, browser } = await tabletWithCamera(t, van, camera);
+  await page.locator('li.alert[data-key="WL-CHECK-1"] img.face').waitFor({ timeout: 20_000 });
+  const same = await checkOnCard(page, 'WL-CHECK-1');
   t.log(`her photo: ${same.text}`);
   t.is(same.state, 'same_person_likely', same.text);
   t.regex(same.text, /same person likely/);
-  t.deepEqual(await browserHolds(one.page), [], 'nothing of the photo kept by the page');
-  await one.page.close();
-  // The profile (cache, storage, everything Chromium wrote) holds no JPEG of the photo.
-  const jpegIn = (dir: string) => scanFiles(profileFiles(dir)).filter((f) => f.what.startsWith('JPEG'));
-  t.deepEqual(jpegIn(one.browser.profileDir), [], 'no JPEG in the first browser profile');
-  await one.browser.close();
+  t.deepEqual(await browserHolds(page), [], 'nothing of the photo kept by the page');
 
+  stage('first check');
   // (b) someone else's photo; the officer's decision cites the check.
-  const two = await tabletWithCamera(t, van, otherCam);
-  await two.page.locator('li.alert[data-key="WL-CHECK-1"] img.face').waitFor({ timeout: 20_000 });
-  const not = await checkOnCard(two.page, 'WL-CHECK-1');
+  await y4m(other.jpeg, camera);
+  const not = await checkOnCard(page, 'WL-CHECK-1');
   t.log(`other photo: ${not.text}`);
   t.is(not.state, 'not_supported', not.text);
   t.regex(not.text, /not supported/);
-  t.deepEqual(await browserHolds(two.page), [], 'nothing of the photo kept by the page');
-  await two.page.locator('li.alert[data-key="WL-CHECK-1"] .d-false').click();
-  await two.page.locator('li.alert[data-key="WL-CHECK-1"][data-stage="done"]').waitFor({ timeout: 20_000 });
-  await two.page.close();
-  t.deepEqual(jpegIn(two.browser.profileDir), [], 'no JPEG in the second browser profile');
+  t.deepEqual(await browserHolds(page), [], 'nothing of the photo kept by the page');
+  await page.locator('li.alert[data-key="WL-CHECK-1"] .d-false').click();
+  await page.locator('li.alert[data-key="WL-CHECK-1"][data-stage="done"]').waitFor({ timeout: 20_000 });
+  await page.close();
+  // The profile (cache, storage, everything Chromium wrote) holds no JPEG of either photo.
+  t.deepEqual(scanFiles(profileFiles(browser.profileDir)).filter((f) => f.what.startsWith('JPEG')), [], 'no JPEG in the browser profile');
+  await browser.close();
 
+  stage('second check');
   // (c) bad input, refused plainly.
   const notJpeg = await postPhoto(van, alertId, await sharp(hers.jpeg).png().toBuffer());
   t.is(notJpeg.status, 415);
@@ -264,12 +267,14 @@ serial('photo check on the running van: same person likely / not supported from 
   t.regex(String(limited!.body.refused), /too many photo checks/);
   t.truthy(limited!.headers['retry-after']);
 
+  stage('bad input');
   // (e) the deployment ends: its alerts cannot be checked any more; the report counts the checks.
   await van.endDeployment();
   const ended = await postPhoto(van, alertId, hers.jpeg);
   t.is(ended.status, 403);
   t.regex(String(ended.body.refused), /not of the running deployment/);
 
+  stage('ended');
   // (d) nothing of either photo on the van.
   await sleep(500);
   const buffers = await van.cliJson<{ ok: boolean; releasedNotZero: number; pools: Array<{ thread: string; pool: string; acquired: number; releasedNotZero: number }> }>(['audit', 'buffers']);
