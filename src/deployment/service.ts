@@ -43,8 +43,11 @@ export interface DeploymentHooks {
   /** Begin matching with this threshold. `resume` after a daemon restart mid-deployment. */
   startAnalysis(d: { deploymentId: string; threshold: number; resume: boolean }): Promise<void>;
   stopAnalysis(): Promise<void>;
-  /** Purge the watchlist store and wipe it from memory; true when something was deleted or nothing was left. */
-  purgeWatchlist(): Promise<boolean>;
+  /**
+   * Purge the watchlist store and wipe it from memory, and record the bundle (its id from the
+   * deployment record) as ended; true when something was deleted or nothing was left.
+   */
+  purgeWatchlist(bundleId: string | null): Promise<boolean>;
   /** Analysis counters since startAnalysis (faces analysed, people seen), resumed base included. */
   counts(): AnalysisCounts;
   cameras(): string[];
@@ -87,6 +90,8 @@ export class DeploymentService implements Component {
   private busy: Promise<unknown> = Promise.resolve();
   private lastReport: DeploymentReport | null = null;
   private uptime: UptimeTracker | null = null;
+  /** This process analyses for the running deployment (started or resumed here). */
+  private analysing = false;
 
   constructor(
     private readonly store: DeploymentStore,
@@ -104,13 +109,25 @@ export class DeploymentService implements Component {
     this.store.open();
     const cur = this.store.running();
     if (!cur) return;
-    if (this.clock() >= cur.endsAt) {
+    const now = this.clock();
+    // An orderly stop marks the record (suspendedAt); a record still running without that mark was
+    // left by a van that lost power (or was killed): its deployment is ended now, not resumed, and
+    // the report says from when it was not covered (the last checkpoint) to now.
+    if (!cur.suspendedAt) {
+      this.store.noteNotCovered(cur.id, { from: cur.checkpointAt ?? cur.uptime?.at ?? cur.startedAt, to: now, why: 'power_lost' });
+      this.log.warn({ deploymentId: cur.id }, 'the van stopped without its orderly shutdown (power lost) while a deployment ran: it is ended now');
+      await this.end('power_lost', 'system');
+      return;
+    }
+    this.store.noteNotCovered(cur.id, { from: cur.suspendedAt, to: now, why: 'restart' });
+    if (now >= cur.endsAt) {
       await this.end('ends_at_reached', 'system');
       return;
     }
     try {
       await this.hooks.startAnalysis({ deploymentId: cur.id, threshold: cur.threshold, resume: true });
       this.uptime = new UptimeTracker(this.clock(), this.cameraStates(), cur.uptime);
+      this.analysing = true;
       this.audit.record('deployment.resume', { deploymentId: cur.id }, 'system');
       this.arm();
     } catch (err) {
@@ -125,7 +142,8 @@ export class DeploymentService implements Component {
     const cur = this.store.running();
     if (cur) {
       try {
-        this.store.checkpoint(cur.id, this.counts(cur.id), this.uptime?.snapshot(this.clock()) ?? cur.uptime);
+        // suspend: the next start knows this was an orderly stop, not a power cut.
+        this.store.checkpoint(cur.id, this.counts(cur), this.uptime?.snapshot(this.clock()) ?? cur.uptime, this.clock(), true);
       } catch (err) {
         this.log.warn({ err }, 'final deployment checkpoint failed');
       }
@@ -138,9 +156,14 @@ export class DeploymentService implements Component {
     return this.store.running();
   }
 
-  /** The running deployment's counts: analysis from the hooks, alerts and decisions from the ledger. */
-  private counts(id: string): DeploymentCounts {
-    return { ...this.hooks.counts(), ...ledgerCounts(this.store.ledger(id)) };
+  /**
+   * The running deployment's counts: analysis from the hooks while this process analyses for it
+   * (they carry on from the checkpoint), else the checkpoint itself (a deployment ended at start,
+   * before or without a resume); alerts and decisions from the ledger.
+   */
+  private counts(cur: DeploymentRecord): DeploymentCounts {
+    const analysis = this.analysing ? this.hooks.counts() : { facesAnalysed: cur.counts.facesAnalysed, peopleSeen: cur.counts.peopleSeen };
+    return { ...analysis, ...ledgerCounts(this.store.ledger(cur.id)) };
   }
 
   private cameraStates(): CameraReadiness[] {
@@ -150,13 +173,13 @@ export class DeploymentService implements Component {
   /** Status for `lfr status`, the status topic and metrics. Counts are live while running. */
   status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null } {
     const cur = this.store.running();
-    return { running: cur, counts: cur ? this.counts(cur.id) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
+    return { running: cur, counts: cur ? this.counts(cur) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
   }
 
   /** Save the counters so a crash loses at most one interval (called by the health loop). */
   checkpoint(): void {
     const cur = this.store.running();
-    if (cur) this.store.checkpoint(cur.id, this.counts(cur.id), this.uptime?.snapshot(this.clock()) ?? cur.uptime);
+    if (cur) this.store.checkpoint(cur.id, this.counts(cur), this.uptime?.snapshot(this.clock()) ?? cur.uptime, this.clock());
   }
 
   /** A camera changed state (the camera manager's listener). */
@@ -325,6 +348,7 @@ export class DeploymentService implements Component {
     if (endsAt < req.endsAt) this.log.warn({ deploymentId: rec.id }, 'deployment end moved earlier to the watchlist expiry');
     try {
       await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false });
+      this.analysing = true;
       this.uptime = new UptimeTracker(this.clock(), this.cameraStates());
     } catch (err) {
       this.log.error({ err }, 'analysis could not start; ending the deployment');
@@ -349,13 +373,16 @@ export class DeploymentService implements Component {
     }
     let counts = cur.counts;
     try {
-      counts = this.counts(cur.id);
+      counts = this.counts(cur);
     } catch (err) {
       this.log.error({ err }, 'reading the deployment counters failed; the last checkpoint is reported');
     }
+    this.analysing = false;
     let purged = false;
     try {
-      purged = await this.hooks.purgeWatchlist();
+      // The record names the bundle: after a power cut the tmpfs copy is gone, and the bundle must
+      // still be recorded as ended so re-inserting the stick does not start it again.
+      purged = await this.hooks.purgeWatchlist(cur.watchlist.bundleId ?? null);
     } catch (err) {
       this.log.error({ err }, 'watchlist purge at deployment end failed');
     }
