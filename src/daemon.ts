@@ -39,6 +39,7 @@ import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
 import { CameraManager } from './ingest/manager.js';
+import { cleanStaleCameraDirs } from './ingest/decoder-connection.js';
 import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
 import { DeploymentService } from './deployment/service.js';
 import { DeploymentStore, deploymentsFile } from './deployment/store.js';
@@ -206,6 +207,9 @@ export class Daemon {
           () => {
             this.lock.acquire();
             if (this.lock.unavailable) this.log.warn(`no single-process lock (${this.lock.unavailable}): a second lfr run on this box would not be stopped`);
+            // Only the lock holder may judge what an earlier van process left behind.
+            const stale = cleanStaleCameraDirs();
+            if (stale) this.log.info({ folders: stale }, 'removed frame-socket folders left by a van process that was killed');
           },
           () => this.lock.release(),
         ),
