@@ -141,7 +141,7 @@ export class Daemon {
     this.alerts.onRaised((r) => this.deployments.noteAlert(r));
     this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
-    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
+    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady, configThreshold: cfg.match.threshold }, clock, log.child({ module: 'deployment' }));
     this.tablet = tabletServerFromConfig(cfg, log, {
       alerts: this.alerts,
       deployment: () => {

@@ -299,6 +299,10 @@ export class DeploymentService implements Component {
         this.log.warn({ err }, 'no false-alert estimate for the fixed threshold');
       }
     }
+    // Neither flag given: the config's match.targetFpir (when set, through thresholdBasis above)
+    // or its match.threshold, recorded as coming from the config (README: a recorded setting).
+    const thresholdSource = req.threshold === undefined && req.targetFpir === undefined ? 'config' : 'request';
+    if (threshold === undefined && thresholdSource === 'config' && this.limits.configThreshold !== undefined) threshold = this.limits.configThreshold;
     if (threshold === undefined) throw new ControlError('this van cannot derive a threshold from a target FPIR: start with --threshold', 'bad_request');
     const rec: DeploymentRecord = {
       id: `dep-${new Date(now).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
@@ -309,6 +313,7 @@ export class DeploymentService implements Component {
       reason: req.reason ?? null,
       threshold,
       thresholdBasis,
+      thresholdSource,
       watchlist,
       cameras: this.hooks.cameras(),
       startedAt: now,
@@ -330,6 +335,7 @@ export class DeploymentService implements Component {
         location: rec.location,
         reason: rec.reason,
         threshold: rec.threshold,
+        thresholdSource,
         targetFpir: thresholdBasis?.targetFpir ?? null,
         expectedFalseAlertsPer10k: thresholdBasis ? Number(thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
         endsAt: new Date(endsAt).toISOString(),

@@ -61,6 +61,7 @@ interface Extra {
   checkpointAt?: number | null;
   suspendedAt?: number | null;
   notCovered?: NotCovered[];
+  thresholdSource?: 'request' | 'config';
 }
 
 interface Row {
@@ -100,11 +101,11 @@ const toRecord = (r: Row): DeploymentRecord => ({
   endReason: r.end_reason as EndReason | null,
   // Counts checkpointed by an older version lack the newer fields: zero them.
   counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>), engagements: { ...ZERO_ENGAGEMENTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>).engagements } },
-  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [] }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
+  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request' }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
 });
 
-type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered'>;
-const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [] } satisfies Extra);
+type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource'>;
+const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request' } satisfies Extra);
 
 export class DeploymentStore {
   private db: Database.Database | null = null;

@@ -101,6 +101,8 @@ export interface DeploymentRecord {
   threshold: number;
   /** How the threshold relates to false alerts; null/absent when no calibration was available. */
   thresholdBasis?: ThresholdBasis | null;
+  /** Where the threshold came from: the start request (--threshold / --target-fpir) or the config (match.*). */
+  thresholdSource?: 'request' | 'config';
   watchlist: WatchlistSummary;
   cameras: string[];
   startedAt: number;
