@@ -92,6 +92,9 @@ export class DeploymentService implements Component {
   private uptime: UptimeTracker | null = null;
   /** This process analyses for the running deployment (started or resumed here). */
   private analysing = false;
+  /** Since when the record cannot be written (a full state disk), and why. */
+  private recordTrouble: { since: number; message: string } | null = null;
+  private readonly pendingLedger: Array<{ deploymentId: string; alertId: string; camera: string; capturedAt: number }> = [];
 
   constructor(
     private readonly store: DeploymentStore,
@@ -176,10 +179,50 @@ export class DeploymentService implements Component {
     return { running: cur, counts: cur ? this.counts(cur) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
   }
 
-  /** Save the counters so a crash loses at most one interval (called by the health loop). */
+  /**
+   * Save the counters so a crash loses at most one interval (the deployment timer and the health
+   * loop). Never throws: a full state disk ("database or disk is full") must not stop the van. The
+   * counts go on in memory, health FAILs (recordProblem), alerts the ledger could not take are kept
+   * to be written later, and once the record can be written again it notes when it could not.
+   */
   checkpoint(): void {
-    const cur = this.store.running();
-    if (cur) this.store.checkpoint(cur.id, this.counts(cur), this.uptime?.snapshot(this.clock()) ?? cur.uptime, this.clock());
+    const now = this.clock();
+    try {
+      const cur = this.store.running();
+      if (!cur) return;
+      this.flushPendingLedger();
+      this.store.checkpoint(cur.id, this.counts(cur), this.uptime?.snapshot(now) ?? cur.uptime, now);
+      if (this.recordTrouble) {
+        this.store.noteUnwritable(cur.id, { from: this.recordTrouble.since, to: now });
+        this.log.warn({ deploymentId: cur.id, since: new Date(this.recordTrouble.since).toISOString() }, 'the deployment record can be written again');
+        this.recordTrouble = null;
+      }
+    } catch (err) {
+      this.noteRecordTrouble(err, now);
+    }
+  }
+
+  /** Why the deployment record cannot be written now (health FAILs while it is set), or null. */
+  recordProblem(): string | null {
+    const t = this.recordTrouble;
+    return t ? `the deployment record cannot be written since ${new Date(t.since).toISOString()} (${t.message}); counts and alerts are kept in memory and written when it can` : null;
+  }
+
+  private noteRecordTrouble(err: unknown, now: number): void {
+    const message = (err as Error).message;
+    if (!this.recordTrouble) {
+      this.recordTrouble = { since: now, message };
+      this.log.error({ err }, 'the deployment record cannot be written (state disk full?): analysis and alerts go on from memory');
+    }
+  }
+
+  /** Alerts the ledger could not take (a full disk): written at the next checkpoint that can. */
+  private flushPendingLedger(): void {
+    while (this.pendingLedger.length) {
+      const p = this.pendingLedger[0]!;
+      this.store.addAlert(p.deploymentId, p);
+      this.pendingLedger.shift();
+    }
   }
 
   /** A camera changed state (the camera manager's listener). */
@@ -193,7 +236,10 @@ export class DeploymentService implements Component {
     try {
       this.store.addAlert(r.deploymentId, r);
     } catch (err) {
-      this.log.error({ err, alertId: r.alertId }, 'the alert could not be added to the deployment record');
+      // Kept in memory and written at the next checkpoint that can (the report must count it).
+      this.pendingLedger.push({ deploymentId: r.deploymentId, alertId: r.alertId, camera: r.camera, capturedAt: r.capturedAt });
+      this.noteRecordTrouble(err, this.clock());
+      this.log.error({ err, alertId: r.alertId }, 'the alert could not be added to the deployment record yet');
     }
   }
 
@@ -384,6 +430,11 @@ export class DeploymentService implements Component {
       this.log.error({ err }, 'reading the deployment counters failed; the last checkpoint is reported');
     }
     this.analysing = false;
+    try {
+      this.flushPendingLedger();
+    } catch (err) {
+      this.log.error({ err }, 'alerts kept in memory could not be added to the deployment record');
+    }
     let purged = false;
     try {
       // The record names the bundle: after a power cut the tmpfs copy is gone, and the bundle must
@@ -437,7 +488,15 @@ export class DeploymentService implements Component {
     const left = cur.endsAt - this.clock();
     this.timer = setTimeout(() => {
       this.timer = null;
-      const still = this.store.running();
+      let still: DeploymentRecord | null;
+      try {
+        still = this.store.running();
+      } catch (err) {
+        // Nothing thrown from a timer may end the process: try again at the next tick.
+        this.log.error({ err }, 'the deployment record could not be read');
+        this.arm();
+        return;
+      }
       if (!still || still.id !== cur.id) return;
       if (this.clock() >= still.endsAt) {
         const reason: EndReason = still.endsAt < Date.parse(still.watchlist.expiresAt) ? 'ends_at_reached' : 'watchlist_expired';

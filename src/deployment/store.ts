@@ -62,6 +62,7 @@ interface Extra {
   suspendedAt?: number | null;
   notCovered?: NotCovered[];
   thresholdSource?: 'request' | 'config';
+  recordUnwritable?: Array<{ from: number; to: number }>;
 }
 
 interface Row {
@@ -101,11 +102,11 @@ const toRecord = (r: Row): DeploymentRecord => ({
   endReason: r.end_reason as EndReason | null,
   // Counts checkpointed by an older version lack the newer fields: zero them.
   counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>), engagements: { ...ZERO_ENGAGEMENTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>).engagements } },
-  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request' }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
+  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request', recordUnwritable: e.recordUnwritable ?? [] }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
 });
 
-type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource'>;
-const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request' } satisfies Extra);
+type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource' | 'recordUnwritable'>;
+const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request', recordUnwritable: r.recordUnwritable ?? [] } satisfies Extra);
 
 export class DeploymentStore {
   private db: Database.Database | null = null;
@@ -170,6 +171,13 @@ export class DeploymentStore {
     const r = this.get(id);
     if (!r) return;
     this.d.prepare('UPDATE deployments SET counts = ?, extra = ? WHERE id = ? AND ended_at IS NULL').run(JSON.stringify(counts), extraOf({ ...r, uptime, checkpointAt: at, suspendedAt: suspend ? at : null }), id);
+  }
+
+  /** A stretch when the record could not be written (a full state disk); analysis went on. */
+  noteUnwritable(id: string, span: { from: number; to: number }): void {
+    const r = this.get(id);
+    if (!r || r.endedAt !== null) return;
+    this.d.prepare('UPDATE deployments SET extra = ? WHERE id = ?').run(extraOf({ ...r, recordUnwritable: [...(r.recordUnwritable ?? []), span] }), id);
   }
 
   /** A stretch the van did not analyse (a restart, a power cut), kept on the running record. */

@@ -121,6 +121,8 @@ export interface DeploymentRecord {
   suspendedAt?: number | null;
   /** Stretches when the van was not analysing (restarts, a power cut). */
   notCovered?: NotCovered[];
+  /** Stretches when the record could not be written (a full state disk); analysis and alerts went on from memory. */
+  recordUnwritable?: Array<{ from: number; to: number }>;
 }
 
 /** One alert of a deployment as the results report counts it: no subject, no officer, no image. */
@@ -180,6 +182,8 @@ export interface DeploymentReport {
   lateDecisions: number;
   /** Minutes of the deployment when the van was not analysing (a restart, a power cut), UTC ISO. */
   notCovered?: Array<{ from: string; to: string; minutes: number; why: NotCovered['why'] }>;
+  /** When the deployment record could not be written (a full state disk), UTC ISO. */
+  recordUnwritable?: Array<{ from: string; to: string }>;
   watchlistPurged: boolean;
   /**
    * The audit head at the end of the deployment (or at this version's regeneration), signed by the
