@@ -35,6 +35,7 @@ import { topicsFor } from './mqtt/topics.js';
 import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
+import { recordGeneration } from './watchlist/van-record.js';
 import { CameraManager } from './ingest/manager.js';
 import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
 import { DeploymentService } from './deployment/service.js';
@@ -128,6 +129,7 @@ export class Daemon {
       onEvent: (e) => this.audit.record(e.type, auditFields(e), 'actor' in e ? e.actor : undefined),
       onChange: (wl) => this.analysis.setWatchlist(wl),
       deployment: () => this.deployments.current(),
+      lastRecordGeneration: () => recordGeneration(this.audit.list(1, 'watchlist.record_written')[0]),
     });
     const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory, alerts: this.alerts, cameraStats: () => this.cameras.stats(), brokerConnected: () => this.mqtt.connected });
     // The deployment's ledger (results report) and cameras' live time.
@@ -325,7 +327,8 @@ export class Daemon {
     const at = (): string => new Date((this.d.clock ?? systemClock)()).toISOString();
     // The holder audits it (watchlist.imported / watchlist.import_rejected, with actor and source).
     try {
-      const report = await this.watchlist.importFile(file, { actor, source });
+      // `source` is the client's claim (cli/usb): audited as claimedSource, the source being the socket.
+      const report = await this.watchlist.importFile(file, { actor, source: 'control-socket', claimedSource: source });
       const c = report.composition;
       this.health.noteImport({ at: at(), source, ok: true, message: `${c.subjects} people`, subjects: c.subjects });
       return report;

@@ -16,7 +16,7 @@ export interface HandlerDeps {
   importWatchlist?: (file: string, actor: string, source: string) => Promise<unknown>;
   /** The watchlist component: the deployment lock (refused before a byte is uploaded) and purge. */
   watchlist?: {
-    refuseIfLocked(req: { actor?: string; source?: string }): void;
+    refuseIfLocked(req: { actor?: string; source?: string; claimedSource?: string }): void;
     purge(reason: 'manual', actor: string): Promise<boolean>;
   };
   /** Upload limits of watchlist.import (config watchlist.maxBundleBytes, importTimeoutSeconds). */
@@ -110,7 +110,8 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
       timeoutMs: d.upload?.timeoutMs ?? 30 * 60_000,
       precheck: (p, actor) => {
         try {
-          wl?.refuseIfLocked({ actor, source: source(p) });
+          // The daemon knows only that the request came over its socket; cli/usb is the client's word.
+          wl?.refuseIfLocked({ actor, source: 'control-socket', claimedSource: source(p) });
         } catch (err) {
           throw new ControlError((err as Error).message, 'refused');
         }
