@@ -30,6 +30,7 @@ import { LoopLag } from './health/loop-lag.js';
 import { stalledCameras } from './health/analysis.js';
 import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
 import { AuditLog, auditFile } from './audit/log.js';
+import { AuditWitness } from './audit/witness.js';
 import { LfrMqttClient } from './mqtt/client.js';
 import { topicsFor } from './mqtt/topics.js';
 import { AlertService } from './alerts/service.js';
@@ -84,6 +85,7 @@ export class Daemon {
   readonly inference: InferencePool;
   readonly loopLag = new LoopLag();
   readonly audit: AuditLog;
+  readonly witness: AuditWitness;
   readonly mqtt: LfrMqttClient;
   readonly alerts: AlertService;
   readonly retention: RetentionScheduler;
@@ -135,6 +137,11 @@ export class Daemon {
     // The deployment's ledger (results report) and cameras' live time.
     this.alerts.onRaised((r) => this.deployments.noteAlert(r));
     this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
+    // A witness the van cannot rewrite (audit/witness.ts): the head signed on a timer and after
+    // every decision (registered last: it signs the entries the listeners above wrote), handed to
+    // the tablets in the status at once.
+    this.witness = new AuditWitness({ sign: () => this.audit.anchor(), intervalMs: cfg.audit.witnessIntervalSeconds * 1000, log: log.child({ module: 'audit' }), clock, onHead: () => void this.health.publish() });
+    this.alerts.onAdjudication(() => void this.witness.signNow());
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
     this.tablet = tabletServerFromConfig(cfg, log, {
@@ -176,7 +183,7 @@ export class Daemon {
         const c = this.analysis.counters();
         return { analysing: this.analysis.isAnalysing, framesAnalysed: c.framesAnalysed, facesAnalysed: c.facesAnalysed, embedded: c.embedded, tracks: c.tracks, alerts: c.alerts };
       },
-      publishStatus: (s) => this.alerts.publishStatus(toStatusPayload(s, this.alerts.pendingCount(), wlSummary())),
+      publishStatus: (s) => this.alerts.publishStatus(withHead(toStatusPayload(s, this.alerts.pendingCount(), wlSummary()), this.witness.latest)),
     });
     this.control = new ControlServer(
       controlSocketPath(cfg.paths.runtimeDir),
@@ -210,6 +217,7 @@ export class Daemon {
       { component: this.control },
       ...(this.tablet ? [{ component: this.tablet, optional: 'tablets still get alerts over MQTT; health reports the page as down' }] : []),
       { component: this.health },
+      { component: this.witness },
     ];
   }
 
@@ -338,6 +346,11 @@ export class Daemon {
       throw err;
     }
   }
+}
+
+/** The newest signed audit head, for the tablets (value to give `lfr audit verify --head`). */
+function withHead<T extends object>(p: T, h: { value: string; keyId: string; signedAt: string } | null): T {
+  return h ? { ...p, auditHead: { value: h.value, keyId: h.keyId, signedAt: h.signedAt } } : p;
 }
 
 /** Watchlist events carry counts and hashes only; keep the scalar fields for the audit log. */

@@ -261,7 +261,7 @@ export class WatchlistHolder implements Component {
     this.fileId = null;
     if (reason === 'deployment_end' && bundleId) {
       try {
-        this.markBundleEnded(bundleId);
+        this.markBundleEnded(bundleId, actor ?? 'system');
       } catch (err) {
         this.d.log.error({ err }, 'could not record the bundle as ended in the import record');
       }
