@@ -31,6 +31,7 @@ import { stalledCameras } from './health/analysis.js';
 import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
 import { AuditLog, auditFile } from './audit/log.js';
 import { AuditWitness } from './audit/witness.js';
+import { guardedClock } from './util/clock-guard.js';
 import { LfrMqttClient } from './mqtt/client.js';
 import { topicsFor } from './mqtt/topics.js';
 import { AlertService } from './alerts/service.js';
@@ -120,13 +121,15 @@ export class Daemon {
       log.child({ module: 'mqtt' }),
     );
     this.alerts = new AlertService({ config: cfg, log: log.child({ module: 'alerts' }), clock, audit: this.audit, mqtt: this.mqtt });
-    this.retention = new RetentionScheduler([this.alerts], { intervalMs: cfg.alerts.purgeIntervalSeconds * 1000, clock, log: log.child({ module: 'retention' }), audit: this.audit });
+    // ONE guard against backwards clock steps for everything deleted on time (util/clock-guard.ts).
+    const timeGuard = guardedClock(clock);
+    this.retention = new RetentionScheduler([this.alerts], { intervalMs: cfg.alerts.purgeIntervalSeconds * 1000, clock: timeGuard, log: log.child({ module: 'retention' }), audit: this.audit });
     this.cameras = new CameraManager({ cameras: cfg.cameras, ingest: cfg.ingest, log });
     this.analysis = new LiveAnalysis({ config: cfg, log: log.child({ module: 'match' }), clock, engine, cameras: this.cameras, sink: this.alerts });
     this.watchlist = new WatchlistHolder({
       config: cfg,
       log: log.child({ module: 'watchlist' }),
-      clock,
+      clock: timeGuard,
       engine,
       onEvent: (e) => this.audit.record(e.type, auditFields(e), 'actor' in e ? e.actor : undefined),
       onChange: (wl) => this.analysis.setWatchlist(wl),

@@ -1,5 +1,6 @@
 // Pure expiry policy of a watchlist store (GUIDE practice 10): tested without files or timers.
 import type { StoreMeta } from './store.js';
+import { stampAhead } from '../util/clock-guard.js';
 
 /** Hard ceiling of a watchlist's life whatever the config says (the force's 24 h promise). */
 export const MAX_AGE_CEILING_HOURS = 24;
@@ -14,13 +15,14 @@ export function expiryMs(meta: Pick<StoreMeta, 'importedAt' | 'expiresAt'>, maxA
 }
 
 /**
- * True when the store must be purged now. An import time in the future by more than a minute
- * means the clock went backwards (or the metadata is wrong): treat it as expired rather than let
- * a watchlist live longer than promised.
+ * True when the store must be purged now. An import time ahead of the clock beyond the shared
+ * clock-step tolerance (util/clock-guard.ts, the same guard as alert retention) means the clock
+ * went backwards (or the metadata is wrong): treat it as expired rather than let a watchlist live
+ * longer than promised.
  */
 export function shouldPurgeWatchlist(meta: Pick<StoreMeta, 'importedAt' | 'expiresAt'>, now: number, maxAgeHours: number): boolean {
   const imported = Date.parse(meta.importedAt);
-  if (!Number.isFinite(imported) || imported > now + 60_000) return true;
+  if (stampAhead(imported, now)) return true;
   return now >= expiryMs(meta, maxAgeHours);
 }
 
