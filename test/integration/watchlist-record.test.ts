@@ -47,6 +47,7 @@ async function waitGone(file: string, ms = 40_000): Promise<boolean> {
 }
 
 serial('the record deleted, edited or rolled back: an ended bundle stays refused (audited); a new bundle works; a copy of the ended store put back is refused', async (t) => {
+  t.timeout(480_000); // two van starts, five CLI imports and a 15 s store tick on a shared 2-core box
   const van = await newVan(t);
   const a = await bundle(van, 'a', [1]);
   await van.start();
@@ -102,6 +103,7 @@ serial('the record deleted, edited or rolled back: an ended bundle stays refused
 });
 
 serial('the offline CLI: into the van store it goes through the van record and is audited under the kernel actor; a bench store copied into place is refused', async (t) => {
+  t.timeout(480_000);
   const van = await newVan(t);
   const a = await bundle(van, 'a', [1]);
   await van.start();
