@@ -198,6 +198,8 @@ export class Daemon {
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
         watchlist: this.watchlist,
         upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
+        // A request its schema refuses (control/schemas.ts): audited with the reason, never the payload.
+        onRefused: (method, reason, actor) => this.audit.record('control.refused', { method, reason: reason.slice(0, 300) }, actor),
         bufferAudit: () => this.bufferAudit(),
       }),
       log.child({ module: 'control' }),
