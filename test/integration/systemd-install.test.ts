@@ -120,3 +120,46 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   for (const gone of ['run/lfr', 'var/lib/lfr', 'etc/lfr', 'opt/lfr', 'etc/systemd/system/lfr.service', 'etc/udev/rules.d/99-lfr-usb.rules', 'etc/mosquitto/lfr', 'etc/mosquitto/lfr.conf']) t.false(existsSync(path.join(root, gone)), gone);
   t.deepEqual(readdirSync(path.join(root, 'var/lib/lfr-records')).sort(), ['audit.db', 'deployments.db']);
 });
+
+test('install.sh seals an existing plain van key to the box (host key here), proves it opens, removes the plain copy; the unit loads it', async (t) => {
+  requirePrereqs(['openssl', 'mosquitto', 'systemd-creds']);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lfr-install-seal-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const src = path.join(tmp, 'src');
+  mkdirSync(path.join(src, 'scripts'), { recursive: true });
+  for (const p of ['package.json', 'systemd', 'bin', 'config', 'web']) cpSync(path.join(INSTALL_ROOT, p), path.join(src, p), { recursive: true });
+  for (const s of ['install.sh', 'uninstall.sh', 'usb-import.sh']) cpSync(path.join(INSTALL_ROOT, 'scripts', s), path.join(src, 'scripts', s));
+  symlinkSync(BUILD_ROOT, path.join(src, 'dist'));
+  symlinkSync(path.join(INSTALL_ROOT, 'node_modules'), path.join(src, 'node_modules'));
+  symlinkSync(path.join(INSTALL_ROOT, 'models'), path.join(src, 'models'));
+  const root = path.join(tmp, 'root');
+  mkdirSync(root);
+  const secret = path.join(tmp, 'host.secret');
+  const env = { ...process.env, LFR_ROOT: root, LFR_SRC: src, SYSTEMD_CREDENTIAL_SECRET: secret };
+  const keys = path.join(root, 'etc/lfr/keys');
+
+  // An older install: the van key is a plain file, and the unit asks systemd for no credential.
+  await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env: { ...env, LFR_SEAL_KEY: 'no' } });
+  t.true(existsSync(path.join(keys, 'van.key')));
+  t.false(existsSync(path.join(keys, 'van.key.cred')));
+  t.notRegex(readFileSync(path.join(root, 'etc/systemd/system/lfr.service'), 'utf8'), /LoadCredentialEncrypted/);
+  const plain = readFileSync(path.join(keys, 'van.key'));
+
+  // The update seals it.
+  const up = await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env: { ...env, LFR_SEAL_KEY: 'host' } });
+  t.regex(up.stdout, /sealed the van key to this box \(systemd credential, host\)/);
+  t.regex(up.stdout, /removed the plain van key/);
+  t.false(existsSync(path.join(keys, 'van.key')), 'no plain copy left');
+  t.is((statSync(path.join(keys, 'van.key.cred')).mode & 0o777).toString(8), '640');
+  const opened = await run('/usr/bin/systemd-creds', ['decrypt', '--name=lfr-van-key', path.join(keys, 'van.key.cred'), '-'], { env, encoding: 'buffer' });
+  t.deepEqual(opened.stdout, plain, 'the sealed key is the old plain key');
+  t.regex(readFileSync(path.join(root, 'etc/systemd/system/lfr.service'), 'utf8'), /^LoadCredentialEncrypted=lfr-van-key:\/etc\/lfr\/keys\/van\.key\.cred$/m);
+
+  // A third run changes nothing.
+  const before = walk(root);
+  await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env });
+  t.deepEqual(walk(root), before);
+  // Uninstall scrubs the sealed key too.
+  await run('bash', [path.join(INSTALL_ROOT, 'scripts/uninstall.sh')], { env });
+  t.false(existsSync(path.join(keys, 'van.key.cred')));
+});
