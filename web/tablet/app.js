@@ -175,7 +175,9 @@ async function signIn(ev) {
     if (e instanceof SignInRefused) return refuse(e.message);
     throw e;
   }
-  client = mqtt.connect(`wss://${location.hostname}:${cfg.brokerWsPort}/mqtt`, {
+  // Through the van's own HTTPS server (src/tablet/mqtt-proxy.ts): the broker is not on the network.
+  const { ticket } = await api.mqttTicket();
+  client = mqtt.connect(`wss://${location.host}/mqtt?ticket=${encodeURIComponent(ticket)}`, {
     clientId: `tablet-${officerId}`, // the broker replaces it with the account name anyway
     clean: false,
     protocolVersion: 5,
