@@ -14,8 +14,9 @@
 #   LFR_BROKER_HOSTS    extra names/IPs for the broker's and the tablet page's certificates on a first
 #                       install, e.g. "10.20.0.1 van7.local" (later: config broker.hosts, lfr broker setup)
 #   LFR_SEAL_KEY       how the van key is sealed: auto (default), host, tpm2, no (step 4)
-#   LFR_TABLET_NET      networks tablets connect from (the van Wi-Fi), e.g. "10.20.0.0/24"; the
-#                       broker's unit accepts nothing else (default: the private ranges)
+#   LFR_TABLET_NET      networks tablets connect from (the van Wi-Fi), e.g. "10.20.0.0/24", written
+#                       to tablet.subnets on a first install; lfr.service then talks to these,
+#                       loopback and the cameras' addresses only (the broker's unit: loopback only)
 set -euo pipefail
 SRC="${LFR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}"
 R="${LFR_ROOT:-}"
@@ -71,6 +72,14 @@ JSON
       const c = JSON.parse(fs.readFileSync(f, "utf8")); c.broker.hosts = process.argv.slice(2);
       fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n");
     ' "$R/etc/lfr/lfr.json" ${LFR_BROKER_HOSTS}
+  fi
+  # The networks tablets connect from: lfr.service talks to these, loopback and the cameras only.
+  if [ -n "${LFR_TABLET_NET:-}" ]; then
+    node -e '
+      const fs = require("fs"); const f = process.argv[1];
+      const c = JSON.parse(fs.readFileSync(f, "utf8")); c.tablet = { ...(c.tablet ?? {}), subnets: process.argv.slice(2) };
+      fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n");
+    ' "$R/etc/lfr/lfr.json" ${LFR_TABLET_NET}
   fi
   chmod 0640 "$R/etc/lfr/lfr.json"
   own root:lfr "$R/etc/lfr/lfr.json"
@@ -169,7 +178,6 @@ fi
 # address of a WebSocket listener and binds every interface; systemd/mosquitto.service.d/lfr.conf,
 # IPAddressAllow, rendered below). The listeners bind where the config says (broker.mqttBind,
 # broker.wsBind).
-TABLET_NET="${LFR_TABLET_NET:-10.0.0.0/8 172.16.0.0/12 192.168.0.0/16}"
 install -d -m 0755 "$R/etc/mosquitto"
 if ! node "$SRC/dist/src/cli/entry.js" -c "$SETUP_CFG" broker setup --json > "$R/etc/lfr/.broker-setup.out"; then
   echo "install: the broker set-up failed (see above)" >&2; exit 1
@@ -183,15 +191,23 @@ rm -f "$R/etc/lfr/.broker-setup.out" "$R/etc/lfr/.broker-setup.json"
 
 # 7. Units, the mosquitto drop-in and the udev rule.
 install -d -m 0755 "$R/etc/systemd/system/mosquitto.service.d" "$R/etc/udev/rules.d"
-# No sealed key (LFR_SEAL_KEY=no, no systemd-creds): the unit must not ask systemd for one.
-if [ -f "$KEYS/van.key.cred" ]; then
-  install -m 0644 "$SRC/systemd/lfr.service" "$R/etc/systemd/system/lfr.service"
-else
-  sed -e '/^LoadCredentialEncrypted=lfr-van-key:/d' "$SRC/systemd/lfr.service" > "$R/etc/systemd/system/lfr.service"
-  chmod 0644 "$R/etc/systemd/system/lfr.service"
-fi
+# lfr.service as rendered for this van: IPAddressAllow= from the config (tablet.subnets and the
+# cameras' addresses, src/config/network.ts; run install.sh again after changing either), and no
+# LoadCredentialEncrypted= while the key is still a plain file (LFR_SEAL_KEY=no, no systemd-creds).
+ALLOW="$(node --input-type=module -e '
+  const [dist, cfg] = process.argv.slice(1);
+  const { loadConfigFile } = await import(dist + "/src/config/load.js");
+  const { unitAllowList } = await import(dist + "/src/config/network.js");
+  const r = unitAllowList(loadConfigFile(cfg));
+  for (const w of r.warnings) process.stderr.write(`install: WARNING: ${w}\n`);
+  console.log(r.allow.join(" "));
+' "$SRC/dist" "$R/etc/lfr/lfr.json")"
+sed -e "s|^IPAddressAllow=.*|IPAddressAllow=$ALLOW|" "$SRC/systemd/lfr.service" > "$R/etc/systemd/system/lfr.service.new"
+if [ ! -f "$KEYS/van.key.cred" ]; then sed -i '/^LoadCredentialEncrypted=lfr-van-key:/d' "$R/etc/systemd/system/lfr.service.new"; fi
+chmod 0644 "$R/etc/systemd/system/lfr.service.new"
+mv "$R/etc/systemd/system/lfr.service.new" "$R/etc/systemd/system/lfr.service"
 install -m 0644 "$SRC/systemd/lfr-usb-import@.service" "$R/etc/systemd/system/lfr-usb-import@.service"
-sed -e "s|@TABLET_NET@|$TABLET_NET|" "$SRC/systemd/mosquitto.service.d/lfr.conf" > "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
+install -m 0644 "$SRC/systemd/mosquitto.service.d/lfr.conf" "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
 chmod 0644 "$R/etc/systemd/system/mosquitto.service.d/lfr.conf"
 install -m 0644 "$SRC/systemd/99-lfr-usb.rules" "$R/etc/udev/rules.d/99-lfr-usb.rules"
 

@@ -48,7 +48,7 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   symlinkSync(path.join(INSTALL_ROOT, 'models'), path.join(src, 'models'));
   const root = path.join(tmp, 'root');
   mkdirSync(root);
-  const env = { ...process.env, LFR_ROOT: root, LFR_SRC: src, LFR_BROKER_HOSTS: '10.20.0.1 van7.local' };
+  const env = { ...process.env, LFR_ROOT: root, LFR_SRC: src, LFR_BROKER_HOSTS: '10.20.0.1 van7.local', LFR_TABLET_NET: '10.20.0.0/24' };
 
   const first = await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env });
   t.regex(first.stdout, /generated the van key/);
@@ -69,6 +69,10 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   const verify = await run('openssl', ['verify', '-CAfile', path.join(root, 'etc/lfr/tls/ca.crt'), path.join(root, 'etc/mosquitto/lfr/broker.crt')]);
   t.regex(verify.stdout, /OK/);
   t.true(existsSync(path.join(root, 'etc/systemd/system/lfr.service')));
+  // The daemon's unit talks to loopback and the configured tablet network only (no camera yet).
+  t.deepEqual(JSON.parse(readFileSync(path.join(root, 'etc/lfr/lfr.json'), 'utf8')).tablet.subnets, ['10.20.0.0/24']);
+  t.regex(readFileSync(path.join(root, 'etc/systemd/system/lfr.service'), 'utf8'), /^IPAddressAllow=localhost link-local 10\.20\.0\.0\/24$/m);
+  t.regex(readFileSync(path.join(root, 'etc/systemd/system/mosquitto.service.d/lfr.conf'), 'utf8'), /^IPAddressAllow=localhost$/m);
 
   // The installed broker config really works: a real mosquitto on it, and the daemon's
   // credentials and CA (as in the installed lfr.json) get a TLS connection.
