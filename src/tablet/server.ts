@@ -38,6 +38,8 @@ export interface TabletServerOptions {
   brokerWsPort: number;
   /** MQTT 5 session expiry the page asks for (config tablet.sessionExpirySeconds). */
   sessionExpirySeconds: number;
+  /** The page locks itself after this many idle minutes (config tablet.idleLockMinutes). */
+  idleLockMinutes?: number;
   log: Logger;
   /** The API (null: the page only, e.g. a test of the static files). */
   api: TabletApi | null;
@@ -52,6 +54,7 @@ export interface TabletPageConfig {
   topicPrefix: string;
   brokerWsPort: number;
   sessionExpirySeconds: number;
+  idleLockMinutes: number;
 }
 
 interface Asset {
@@ -155,7 +158,7 @@ export class TabletServer implements Component {
   }
 
   private pageConfig(): TabletPageConfig {
-    return { schema: SCHEMA, vanId: this.opts.vanId, topicPrefix: this.opts.topicPrefix, brokerWsPort: this.opts.brokerWsPort, sessionExpirySeconds: this.opts.sessionExpirySeconds };
+    return { schema: SCHEMA, vanId: this.opts.vanId, topicPrefix: this.opts.topicPrefix, brokerWsPort: this.opts.brokerWsPort, sessionExpirySeconds: this.opts.sessionExpirySeconds, idleLockMinutes: this.opts.idleLockMinutes ?? 10 };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -220,6 +223,7 @@ export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan)
     topicPrefix: cfg.mqtt.topicPrefix,
     brokerWsPort: cfg.tablet.brokerWsPort,
     sessionExpirySeconds: cfg.tablet.sessionExpirySeconds,
+    idleLockMinutes: cfg.tablet.idleLockMinutes,
     log: tlog,
     api,
     mqttProxy,
