@@ -135,8 +135,10 @@ export class Daemon {
     this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
+    this.alerts.setMembership(this.deployments);
     this.tablet = tabletServerFromConfig(cfg, log, {
       alerts: this.alerts,
+      deployments: this.deployments,
       deployment: () => {
         const r = this.deployments.current();
         return r ? { id: r.id, location: r.location, startedAt: new Date(r.startedAt).toISOString(), endsAt: new Date(r.endsAt).toISOString() } : null;

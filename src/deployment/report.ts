@@ -16,13 +16,20 @@ export function ledgerCounts(alerts: readonly LedgerAlert[]): Omit<DeploymentCou
   let confirmed = 0;
   let falseAlerts = 0;
   let notEngaged = 0;
+  let repeats = 0;
   for (const a of alerts) {
+    // A later sighting of a person already dealt with: one person, one decision, not a new alert.
+    if (a.repeatOf) {
+      repeats++;
+      continue;
+    }
     if (a.outcome === 'confirmed_match') confirmed++;
     else if (a.outcome === 'false_alert') falseAlerts++;
     else if (a.outcome === 'not_engaged') notEngaged++;
     if (a.engagement) engagements[a.engagement]++;
   }
-  return { alerts: alerts.length, confirmed, falseAlerts, notEngaged, undecided: alerts.length - confirmed - falseAlerts - notEngaged, engagements };
+  const n = alerts.length - repeats;
+  return { alerts: n, confirmed, falseAlerts, notEngaged, undecided: n - confirmed - falseAlerts - notEngaged, engagements, repeatSightings: repeats };
 }
 
 export interface ReportInput {
@@ -112,6 +119,22 @@ function thresholdWords(r: DeploymentReport): string {
   return `${r.threshold}${basis}${expected}`;
 }
 
+/** What changed between two versions of a report, in words ("false alerts 0 -> 2; undecided 2 -> 0"). */
+export function reportChanges(prev: DeploymentReport, next: DeploymentReport): string {
+  const fields: Array<[string, (r: DeploymentReport) => number]> = [
+    ['confirmed', (r) => r.confirmed],
+    ['false alerts', (r) => r.falseAlerts],
+    ['not engaged', (r) => r.notEngaged],
+    ['undecided', (r) => r.undecided],
+    ['arrested', (r) => r.engagements.arrested],
+    ['spoken to', (r) => r.engagements.spoken_to],
+    ['no further action', (r) => r.engagements.no_further_action],
+    ['not located', (r) => r.engagements.not_located],
+  ];
+  const diffs = fields.filter(([, f]) => f(prev) !== f(next)).map(([k, f]) => `${k} ${f(prev)} -> ${f(next)}`);
+  return diffs.length ? `late decision(s): ${diffs.join('; ')}` : 'late decision(s) recorded; no published figure changed';
+}
+
 /** The readable report (what a force publishes, in plain words). */
 export function formatReport(r: DeploymentReport): string {
   const cats = Object.entries(r.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
@@ -134,6 +157,8 @@ export function formatReport(r: DeploymentReport): string {
     `    false alerts:          ${r.falseAlerts} (${rateWords(r.falseAlerts, r.peopleSeen)})`,
     `    not engaged:           ${r.notEngaged}`,
     `    undecided:             ${r.undecided}`,
+    ...(r.repeatSightings ? [`    later sightings of people already dealt with: ${r.repeatSightings} (not counted as alerts)`] : []),
+    ...(r.changes?.length ? ['  Changes after the end:', ...r.changes.map((c) => `    version ${c.version}, ${c.at}: ${c.what}`)] : []),
     `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
     ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
     `  Operator:             ${r.operator}`,

@@ -16,7 +16,7 @@ import { ControlError } from '../control/protocol.js';
 import type { AuditRecorder } from '../audit/log.js';
 import { DeploymentStore } from './store.js';
 import { effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
-import { buildReport, ledgerCounts } from './report.js';
+import { buildReport, ledgerCounts, reportChanges } from './report.js';
 import { UptimeTracker } from './uptime.js';
 import { ZERO_COUNTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type ThresholdBasis, type WatchlistSummary } from './types.js';
 import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
@@ -87,6 +87,7 @@ export class DeploymentService implements Component {
   private busy: Promise<unknown> = Promise.resolve();
   private lastReport: DeploymentReport | null = null;
   private uptime: UptimeTracker | null = null;
+  private readonly officersSeen = new Set<string>();
 
   constructor(
     private readonly store: DeploymentStore,
@@ -162,6 +163,31 @@ export class DeploymentService implements Component {
   /** A camera changed state (the camera manager's listener). */
   noteCamera(name: string, live: boolean): void {
     this.uptime?.note(name, live, this.clock());
+  }
+
+  /**
+   * An officer signed in to the tablet (or decided) while a deployment runs: they are on it. Kept
+   * in memory too, so a busy tablet's every request costs no database write.
+   */
+  noteOfficer(officerId: string): void {
+    const cur = this.store.running();
+    if (!cur) return;
+    const key = `${cur.id}\u0000${officerId}`;
+    if (this.officersSeen.has(key)) return;
+    try {
+      this.store.addOfficer(cur.id, officerId, this.clock());
+      if (this.officersSeen.size > 10_000) this.officersSeen.clear();
+      this.officersSeen.add(key);
+    } catch (err) {
+      this.log.error({ err }, 'the officer could not be added to the deployment record');
+    }
+  }
+
+  /** Where a deployment stands for an officer: unknown, running, or ended (and whether they were on it). */
+  membership(deploymentId: string, officerId: string): { known: boolean; ended: boolean; onIt: boolean } {
+    const rec = this.store.get(deploymentId);
+    if (!rec) return { known: false, ended: true, onIt: false };
+    return { known: true, ended: rec.endedAt !== null, onIt: this.store.isOfficerOn(deploymentId, officerId) };
   }
 
   /** An alert was raised (the alert service's listener): the ledger of its deployment. */
@@ -388,6 +414,7 @@ export class DeploymentService implements Component {
     const prev = this.store.report(id);
     if (!rec || rec.endedAt === null || !rec.endReason || !prev) return null;
     const report = buildReport({ record: rec, endedAt: rec.endedAt, endReason: rec.endReason, analysis: rec.counts, alerts: this.store.ledger(id), uptime: rec.uptime, cameraLocations: this.hooks.cameraLocations?.() ?? {}, watchlistPurged: prev.watchlistPurged, version: prev.version + 1, generatedAt: this.clock() });
+    report.changes = [...(prev.changes ?? []), { version: report.version, at: report.generatedAt, what: reportChanges(prev, report) }];
     this.audit.record('deployment.report_revised', { deploymentId: id, version: report.version, confirmed: report.confirmed, falseAlerts: report.falseAlerts, undecided: report.undecided, lateDecisions: report.lateDecisions }, 'system');
     report.auditHead = this.anchor();
     this.store.saveReport(report);

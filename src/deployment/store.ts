@@ -43,9 +43,18 @@ CREATE TABLE IF NOT EXISTS deployment_alerts (
   outcome TEXT,
   engagement TEXT,
   decided_at INTEGER,
-  late INTEGER NOT NULL DEFAULT 0
+  late INTEGER NOT NULL DEFAULT 0,
+  repeat_of TEXT
 );
 CREATE INDEX IF NOT EXISTS deployment_alerts_dep ON deployment_alerts (deployment_id);
+-- The officers on a deployment: those who signed in to the tablet (or decided) while it ran.
+-- An ended deployment's alerts are shown to, and late decisions taken from, these officers only.
+CREATE TABLE IF NOT EXISTS deployment_officers (
+  deployment_id TEXT NOT NULL,
+  officer_id TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  PRIMARY KEY (deployment_id, officer_id)
+);
 CREATE TABLE IF NOT EXISTS deployment_reports (
   deployment_id TEXT NOT NULL,
   version INTEGER NOT NULL,
@@ -126,6 +135,8 @@ export class DeploymentStore {
       const cols = (db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[]).map((c) => c.name);
       if (!cols.includes('extra')) db.exec('ALTER TABLE deployments ADD COLUMN extra TEXT');
       if (!cols.includes('threshold_basis')) db.exec('ALTER TABLE deployments ADD COLUMN threshold_basis TEXT');
+      const acols = (db.prepare('PRAGMA table_info(deployment_alerts)').all() as { name: string }[]).map((c) => c.name);
+      if (!acols.includes('repeat_of')) db.exec('ALTER TABLE deployment_alerts ADD COLUMN repeat_of TEXT');
     }
     this.db = db;
     return this;
@@ -193,11 +204,26 @@ export class DeploymentStore {
     return row?.report ? (JSON.parse(row.report) as DeploymentReport) : null;
   }
 
+  // Officers ------------------------------------------------------------------------------------
+
+  /** An officer took part in a deployment (idempotent: the first time is kept). */
+  addOfficer(deploymentId: string, officerId: string, at: number): void {
+    this.d.prepare('INSERT OR IGNORE INTO deployment_officers (deployment_id, officer_id, first_seen) VALUES (?, ?, ?)').run(deploymentId, officerId, at);
+  }
+
+  isOfficerOn(deploymentId: string, officerId: string): boolean {
+    return this.d.prepare('SELECT 1 FROM deployment_officers WHERE deployment_id = ? AND officer_id = ?').get(deploymentId, officerId) !== undefined;
+  }
+
+  officers(deploymentId: string): string[] {
+    return (this.d.prepare('SELECT officer_id FROM deployment_officers WHERE deployment_id = ? ORDER BY first_seen').all(deploymentId) as { officer_id: string }[]).map((r) => r.officer_id);
+  }
+
   // The ledger ------------------------------------------------------------------------------------
 
   /** An alert raised in a deployment (idempotent). */
-  addAlert(deploymentId: string, a: { alertId: string; camera: string; capturedAt: number }): void {
-    this.d.prepare('INSERT OR IGNORE INTO deployment_alerts (alert_id, deployment_id, camera, captured_at) VALUES (?, ?, ?, ?)').run(a.alertId, deploymentId, a.camera, a.capturedAt);
+  addAlert(deploymentId: string, a: { alertId: string; camera: string; capturedAt: number; repeatOf?: string | null }): void {
+    this.d.prepare('INSERT OR IGNORE INTO deployment_alerts (alert_id, deployment_id, camera, captured_at, repeat_of) VALUES (?, ?, ?, ?, ?)').run(a.alertId, deploymentId, a.camera, a.capturedAt, a.repeatOf ?? null);
   }
 
   /**
@@ -214,8 +240,8 @@ export class DeploymentStore {
   }
 
   ledger(deploymentId: string): LedgerAlert[] {
-    const rows = this.d.prepare('SELECT alert_id, camera, captured_at, outcome, engagement, decided_at, late FROM deployment_alerts WHERE deployment_id = ? ORDER BY captured_at').all(deploymentId) as Array<{ alert_id: string; camera: string; captured_at: number; outcome: string | null; engagement: string | null; decided_at: number | null; late: number }>;
-    return rows.map((r) => ({ alertId: r.alert_id, camera: r.camera, capturedAt: r.captured_at, outcome: r.outcome as LedgerAlert['outcome'], engagement: r.engagement as EngagementOutcome | null, decidedAt: r.decided_at, late: r.late === 1 }));
+    const rows = this.d.prepare('SELECT alert_id, camera, captured_at, outcome, engagement, decided_at, late, repeat_of FROM deployment_alerts WHERE deployment_id = ? ORDER BY captured_at').all(deploymentId) as Array<{ alert_id: string; camera: string; captured_at: number; outcome: string | null; engagement: string | null; decided_at: number | null; late: number; repeat_of: string | null }>;
+    return rows.map((r) => ({ alertId: r.alert_id, camera: r.camera, capturedAt: r.captured_at, outcome: r.outcome as LedgerAlert['outcome'], engagement: r.engagement as EngagementOutcome | null, decidedAt: r.decided_at, late: r.late === 1, repeatOf: r.repeat_of }));
   }
 
   /** Most recent first. */
