@@ -1,6 +1,7 @@
 // `lfr deployment start|end|report|list` and `lfr usb-import DIR`. Start and end talk to the
 // running daemon (it owns the watchlist and the matcher); report and list read the records
 // directly, so a results report can be produced on a box whose daemon is stopped.
+import { staleLine } from '../health/status.js';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -49,6 +50,25 @@ export function checkOutDir(dir: string, rootDir = '/'): string {
     throw new CliError(`--out ${abs} is not writable by ${process.env.SUDO_USER ?? process.env.USER ?? 'this user'} (mounted read-only?)`, EXIT.badInput);
   }
   return abs;
+}
+
+/**
+ * Record on the van which version went to the stick, so that a later version (a late decision)
+ * is reported as making that copy stale (`lfr status`, `lfr deployment report`). Best effort: a
+ * user who may read but not write the records is told, the files are written all the same.
+ */
+function markWritten(file: string, r: DeploymentReport): string | null {
+  try {
+    const store = new DeploymentStore(file).open();
+    try {
+      store.markWritten(r.deploymentId, r.version, Date.now());
+    } finally {
+      store.close();
+    }
+    return null;
+  } catch (err) {
+    return `note: the van could not record that version ${r.version} was written (${(err as Error).message}); it will not warn when this copy goes stale`;
+  }
 }
 
 /** The report in every format: <id>[-vN].json, .txt, .csv (one row) and .html. */
@@ -142,7 +162,8 @@ export function register(program: Command): void {
         const out = o.out ? checkOutDir(o.out) : null;
         const r = await ask<DeploymentReport>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.end', {}, 5 * 60_000);
         const files = out ? writeReport(out, r) : [];
-        emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
+        const note = out ? markWritten(deploymentsFile(cfg), r) : null;
+        emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`), ...(note ? [note] : [])].join('\n'), () => r);
         return r.watchlistPurged ? EXIT.ok : EXIT.failure;
       }),
     );
@@ -174,12 +195,16 @@ export function register(program: Command): void {
           const r = store.report(target, version);
           if (!r) throw new CliError(store.get(target) ? (version ? `deployment ${target} has no report version ${version}` : `deployment ${target} has not ended yet`) : `no deployment ${target}`, EXIT.badInput);
           const files = out ? writeReport(out, r) : [];
+          const note = out ? markWritten(deploymentsFile(cfgOf()), r) : null;
+          // After writing the latest version the stick is current; otherwise say if it is stale.
+          const stale = out && version === undefined ? [] : store.staleCopies(target).map(staleLine);
           if (o.format !== 'text' && !o.json) {
             process.stdout.write(o.format === 'csv' ? reportCsv(r) : reportHtml(r));
             for (const f of files) process.stderr.write(`written: ${f}\n`);
+            for (const l of [...stale, ...(note ? [note] : [])]) process.stderr.write(`${l}\n`);
             return;
           }
-          emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
+          emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`), ...stale, ...(note ? [note] : [])].join('\n'), () => ({ ...r, ...(stale.length ? { staleOnStick: store.staleCopies(target)[0] } : {}) }));
         } finally {
           store.close();
         }

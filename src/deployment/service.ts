@@ -30,6 +30,9 @@ export interface CameraReadiness {
   reason?: string;
 }
 
+/** A report written to a stick that a late decision has since changed. */
+export type StaleReport = ReturnType<DeploymentStore['staleCopies']>[number];
+
 /** How long a start waits for cameras still making their first connection (the van just booted). */
 const CONNECTING_GRACE_MS = 15_000;
 
@@ -149,9 +152,15 @@ export class DeploymentService implements Component {
   }
 
   /** Status for `lfr status`, the status topic and metrics. Counts are live while running. */
-  status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null } {
+  status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null; staleReports: StaleReport[] } {
     const cur = this.store.running();
-    return { running: cur, counts: cur ? this.counts(cur.id) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
+    let staleReports: StaleReport[] = [];
+    try {
+      staleReports = this.store.staleCopies();
+    } catch (err) {
+      this.log.warn({ err }, 'could not read which written reports are stale');
+    }
+    return { running: cur, counts: cur ? this.counts(cur.id) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport, staleReports };
   }
 
   /** Save the counters so a crash loses at most one interval (called by the health loop). */

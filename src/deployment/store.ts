@@ -55,6 +55,13 @@ CREATE TABLE IF NOT EXISTS deployment_officers (
   first_seen INTEGER NOT NULL,
   PRIMARY KEY (deployment_id, officer_id)
 );
+-- Each time a report version was written to a stick or disk (lfr deployment end/report --out):
+-- a later version (a late decision) makes that copy stale, and the van says so.
+CREATE TABLE IF NOT EXISTS deployment_reports_written (
+  deployment_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  written_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deployment_reports (
   deployment_id TEXT NOT NULL,
   version INTEGER NOT NULL,
@@ -130,6 +137,7 @@ export class DeploymentStore {
       db.pragma('journal_mode = WAL');
       // FULL: a deployment record must survive a power cut right after `lfr deployment start`.
       db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000'); // the CLI records a report written to a stick while the daemon runs
       db.exec(SCHEMA);
       // Stores made by earlier versions lack these columns.
       const cols = (db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[]).map((c) => c.name);
@@ -202,6 +210,25 @@ export class DeploymentStore {
       ? this.d.prepare('SELECT report FROM deployments WHERE id = ?').get(id)
       : this.d.prepare('SELECT report FROM deployment_reports WHERE deployment_id = ? AND version = ?').get(id, version)) as { report: string | null } | undefined;
     return row?.report ? (JSON.parse(row.report) as DeploymentReport) : null;
+  }
+
+  /** A report version was written to a stick or disk (the CLI's --out). */
+  markWritten(deploymentId: string, version: number, at: number): void {
+    this.d.prepare('INSERT INTO deployment_reports_written (deployment_id, version, written_at) VALUES (?, ?, ?)').run(deploymentId, version, at);
+  }
+
+  /**
+   * Deployments whose report was written out and has changed since (a late decision made a later
+   * version): the copy on the stick is stale. `id` limits it to one deployment.
+   */
+  staleCopies(id?: string): Array<{ deploymentId: string; writtenVersion: number; writtenAt: number; latestVersion: number }> {
+    const rows = this.d
+      .prepare(
+        `SELECT w.deployment_id AS id, MAX(w.version) AS written, MAX(w.written_at) AS at, (SELECT MAX(version) FROM deployment_reports r WHERE r.deployment_id = w.deployment_id) AS latest
+         FROM deployment_reports_written w ${id ? 'WHERE w.deployment_id = ?' : ''} GROUP BY w.deployment_id`,
+      )
+      .all(...(id ? [id] : [])) as Array<{ id: string; written: number; at: number; latest: number | null }>;
+    return rows.filter((r) => r.latest !== null && r.latest > r.written).map((r) => ({ deploymentId: r.id, writtenVersion: r.written, writtenAt: r.at, latestVersion: r.latest! }));
   }
 
   // Officers ------------------------------------------------------------------------------------

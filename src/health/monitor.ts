@@ -75,7 +75,7 @@ export class HealthMonitor implements Component {
       now: this.d.clock(),
       report: this.report,
       cameras: this.d.live.cameras?.() ?? this.facts?.cameras ?? [],
-      deployment: { running: dep?.running ?? null, counts: dep?.counts ?? ZERO_COUNTS, lastReport: dep?.lastReport ?? null },
+      deployment: { running: dep?.running ?? null, counts: dep?.counts ?? ZERO_COUNTS, lastReport: dep?.lastReport ?? null, staleReports: dep?.staleReports ?? [] },
       lastImport: this.lastImport,
       analysis: this.d.analysis?.() ?? null,
       ...(this.d.live.performance ? { performance: this.d.live.performance() } : {}),
