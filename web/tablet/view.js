@@ -79,17 +79,20 @@ export class CardsView {
 
   create(c) {
     const el = /** @type {HTMLElement} */ (this.template.content.firstElementChild.cloneNode(true));
-    el.dataset.key = c.key;
+    // data-key: the subject (what tests and officers look for); data-card: the card's full key
+    // (deployment + subject), which the buttons act on.
+    el.dataset.key = c.subject;
+    el.dataset.card = c.key;
     el.dataset.deployment = c.deploymentId ?? '';
     el.querySelector('.subject').textContent = c.subject;
     for (const b of el.querySelectorAll('.decide button')) {
       b.addEventListener('click', () => {
         const note = el.querySelector('textarea.note');
-        this.actions.decide(el.dataset.key, b.dataset.outcome, note.value.trim());
+        this.actions.decide(el.dataset.card, b.dataset.outcome, note.value.trim());
         note.value = '';
       });
     }
-    for (const b of el.querySelectorAll('.engage button')) b.addEventListener('click', () => this.actions.engage(el.dataset.key, b.dataset.engagement));
+    for (const b of el.querySelectorAll('.engage button')) b.addEventListener('click', () => this.actions.engage(el.dataset.card, b.dataset.engagement));
     return el;
   }
 
