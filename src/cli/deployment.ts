@@ -72,13 +72,13 @@ function markWritten(file: string, r: DeploymentReport): string | null {
 }
 
 /** The report in every format: <id>[-vN].json, .txt, .csv (one row) and .html. */
-function writeReport(dir: string, r: DeploymentReport): string[] {
+function writeReport(dir: string, r: DeploymentReport, tz: string): string[] {
   const base = path.join(dir, r.version > 1 ? `${r.deploymentId}-v${r.version}` : r.deploymentId);
   const files: Array<[string, string]> = [
     [`${base}.json`, `${JSON.stringify(r, null, 2)}\n`],
-    [`${base}.txt`, `${formatReport(r)}\n`],
-    [`${base}.csv`, reportCsv(r)],
-    [`${base}.html`, reportHtml(r)],
+    [`${base}.txt`, `${formatReport(r, tz)}\n`],
+    [`${base}.csv`, reportCsv(r, tz)],
+    [`${base}.html`, reportHtml(r, tz)],
   ];
   try {
     for (const [f, body] of files) writeFileSync(f, body, { mode: 0o644 });
@@ -161,9 +161,9 @@ export function register(program: Command): void {
         const cfg = cfgOf();
         const out = o.out ? checkOutDir(o.out) : null;
         const r = await ask<DeploymentReport>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.end', {}, 5 * 60_000);
-        const files = out ? writeReport(out, r) : [];
+        const files = out ? writeReport(out, r, cfg.van.timeZone) : [];
         const note = out ? markWritten(deploymentsFile(cfg), r) : null;
-        emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`), ...(note ? [note] : [])].join('\n'), () => r);
+        emit(o, () => [formatReport(r, cfg.van.timeZone), ...files.map((f) => `written: ${f}`), ...(note ? [note] : [])].join('\n'), () => r);
         return r.watchlistPurged ? EXIT.ok : EXIT.failure;
       }),
     );
@@ -194,17 +194,18 @@ export function register(program: Command): void {
           if (!target) throw new CliError('no finished deployment on record', EXIT.badInput);
           const r = store.report(target, version);
           if (!r) throw new CliError(store.get(target) ? (version ? `deployment ${target} has no report version ${version}` : `deployment ${target} has not ended yet`) : `no deployment ${target}`, EXIT.badInput);
-          const files = out ? writeReport(out, r) : [];
+          const tz = cfgOf().van.timeZone;
+          const files = out ? writeReport(out, r, tz) : [];
           const note = out ? markWritten(deploymentsFile(cfgOf()), r) : null;
           // After writing the latest version the stick is current; otherwise say if it is stale.
           const stale = out && version === undefined ? [] : store.staleCopies(target).map(staleLine);
           if (o.format !== 'text' && !o.json) {
-            process.stdout.write(o.format === 'csv' ? reportCsv(r) : reportHtml(r));
+            process.stdout.write(o.format === 'csv' ? reportCsv(r, tz) : reportHtml(r, tz));
             for (const f of files) process.stderr.write(`written: ${f}\n`);
             for (const l of [...stale, ...(note ? [note] : [])]) process.stderr.write(`${l}\n`);
             return;
           }
-          emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`), ...stale, ...(note ? [note] : [])].join('\n'), () => ({ ...r, ...(stale.length ? { staleOnStick: store.staleCopies(target)[0] } : {}) }));
+          emit(o, () => [formatReport(r, tz), ...files.map((f) => `written: ${f}`), ...stale, ...(note ? [note] : [])].join('\n'), () => ({ ...r, ...(stale.length ? { staleOnStick: store.staleCopies(target)[0] } : {}) }));
         } finally {
           store.close();
         }

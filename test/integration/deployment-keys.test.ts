@@ -62,6 +62,18 @@ serial('two deployments, one subject: nothing decided, listed or grouped across 
     return { alerts, decide, answer };
   };
 
+  // The start refuses while the camera is not live: on a loaded box its first connection can
+  // take a while (readiness is tested elsewhere; here the camera must simply be up).
+  const cameraLive = async () => {
+    for (let i = 0; i < 120; i++) {
+      const st = await van.status();
+      if ((st.cameras as Array<{ state: string }>).every((c) => c.state === 'live')) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new Error('the camera never came live');
+  };
+  await cameraLive();
+
   // Deployment A ------------------------------------------------------------------------------
   const depA = (await van.startDeployment(['--watchlist', bundle, '--authorisation', 'AUTH-A'])).id as string;
   await state(pc1); // PC1001 signs in to the tablet while A runs: on A
@@ -88,6 +100,7 @@ serial('two deployments, one subject: nothing decided, listed or grouped across 
   const aUndecided = sA.alerts.filter((x) => x.deploymentId === depA && !x.decision && !x.repeatOf).map((x) => x.alertId);
 
   // Deployment B: same van, same subject ------------------------------------------------------
+  await cameraLive();
   const depB = (await van.startDeployment(['--watchlist', bundle, '--authorisation', 'AUTH-B'])).id as string;
   t.not(depB, depA);
   await state(pc2); // PC1002 signs in while B runs: on B only
