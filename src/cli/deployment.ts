@@ -249,8 +249,10 @@ export function register(program: Command): void {
         }
         // Read here, inside lfr-usb-import@.service where the stick is mounted, and sent as bytes:
         // the daemon's own mount namespace need not see the stick at all.
-        const result = await sendFile<{ composition: { subjects: number; bundleSha256: string } }>(cfg, 'watchlist.import', { source: 'usb' }, file);
-        emit(o, () => `imported ${path.basename(file)} from ${dir}: ${result.composition.subjects} people, bundle ${result.composition.bundleSha256.slice(0, 16)}`, () => ({ file, ...result }));
+        const result = await sendFile<{ composition: { subjects: number; bundleSha256: string; notEnrolled?: number } }>(cfg, 'watchlist.import', { source: 'usb' }, file);
+        const c = result.composition;
+        const missed = c.notEnrolled ? `; ${c.notEnrolled} of the ${c.subjects + c.notEnrolled} on the bundle could NOT be enrolled (no usable image): they will not be matched` : '';
+        emit(o, () => `imported ${path.basename(file)} from ${dir}: ${c.subjects} people enrolled${missed}, bundle ${c.bundleSha256.slice(0, 16)}`, () => ({ file, ...result }));
       }),
     );
 }
