@@ -183,7 +183,7 @@ export class Daemon {
       controlHandlers({
         deployments: this.deployments,
         health: () => this.health.refresh(),
-        status: () => this.health.status(),
+        status: () => this.health.freshStatus(),
         afterChange: () => this.health.publish(),
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
         watchlist: this.watchlist,

@@ -23,6 +23,15 @@ import type { AlertCandidate, AlertSink } from './types.js';
 
 /** Refusals audited one by one per minute; a real tablet sends a handful a day. */
 const REJECT_AUDIT_MAX = 60;
+/**
+ * Per-officer decision budget (token bucket): a card decision sends one message per sighting
+ * (rarely over 20), so a burst of 60 and 2 a second more is far above any real tablet. Beyond it
+ * a message is dropped at once, before parsing, any database write or answer, so one officer's
+ * flood costs the daemon next to nothing and it keeps taking everyone else's decisions off the
+ * broker (whose per-client queue, max_queued_messages, would otherwise overflow and drop them).
+ */
+const OFFICER_BURST = 60;
+const OFFICER_PER_SECOND = 2;
 
 /** A decision (or the engagement outcome after one) as recorded. No note: notes stay sealed. */
 export interface AdjudicationRecord {
@@ -88,6 +97,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
   private lastStatus: string | null = null;
   private offConnect: (() => void) | null = null;
   private rejectWindow = { start: 0, n: 0, suppressed: 0 };
+  private readonly buckets = new Map<string, { tokens: number; at: number; dropped: number }>();
   private deploymentId: string | null = null;
   private deployments: DeploymentMembership | null = null;
   /**
@@ -318,6 +328,29 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     if (alertId && officerId && this.store.get(alertId)) this.reply(alertId, { accepted: false, officerId, reason });
   }
 
+  /** The officer's decision budget: false (message dropped, counted, audited once a minute) when spent. */
+  private takeToken(officerId: string): boolean {
+    const now = this.deps.clock();
+    let b = this.buckets.get(officerId);
+    if (!b) {
+      if (this.buckets.size > 1000) this.buckets.clear();
+      this.buckets.set(officerId, (b = { tokens: OFFICER_BURST, at: now, dropped: 0 }));
+    }
+    b.tokens = Math.min(OFFICER_BURST, b.tokens + ((now - b.at) / 1000) * OFFICER_PER_SECOND);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      if (b.dropped) {
+        this.deps.audit.record('adjudication.rejected', { alertId: null, reason: `officer's decisions over the rate limit (${OFFICER_BURST} at once, ${OFFICER_PER_SECOND}/s) dropped unread`, count: b.dropped }, officerId);
+        b.dropped = 0;
+      }
+      return true;
+    }
+    if (b.dropped++ === 0) this.deps.log.warn({ officerId }, 'decisions over the per-officer rate limit: dropped unread');
+    this.counts.rejectedAdjudications++;
+    return false;
+  }
+
   /**
    * Why a decision may not touch this alert's deployment, or null. The decision names the
    * deployment it is made in (absent: the one running now); an alert of any other deployment is
@@ -346,6 +379,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       if (raw.length === 0) return; // our own clearing message, or an empty retained one
     }
     if (!parts) return this.reject(null, null, 'topic does not name an officer and an alert', raw.length);
+    if (!this.takeToken(parts.officerId)) return;
     const parsed = parseDecision(parts, raw, retained);
     if (typeof parsed === 'string') return this.reject(parts.alertId, parts.officerId, parsed, raw.length);
     const { alertId, officerId } = parts;

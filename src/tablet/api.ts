@@ -125,8 +125,10 @@ export class TabletApi {
       this.window = { start: now, n: 0, suppressed: 0 };
     }
     if (this.window.n++ < AUTH_AUDIT_MAX) {
-      this.d.audit.record('tablet.signin_refused', { reason, user, address: req.socket.remoteAddress ?? null });
-      this.d.log.warn({ reason, user }, 'tablet request refused: not signed in');
+      // Never the typed text of an unknown ID (it is often a password in the wrong field).
+      const who = this.d.officers.auditName(user);
+      this.d.audit.record('tablet.signin_refused', { reason, user: who, address: req.socket.remoteAddress ?? null });
+      this.d.log.warn({ reason, user: who }, 'tablet request refused: not signed in');
     } else this.window.suppressed++;
   }
 }
