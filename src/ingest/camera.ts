@@ -39,6 +39,10 @@ export interface CameraStats {
   busySince: number | null;
   /** Plain words, never a URL with credentials or a password. */
   lastError: string | null;
+  /** A frame has arrived since the camera was started (a camera that never delivered one is still making its first connection). */
+  everLive: boolean;
+  /** Failed, and its supervisor will try again (not a permanent failure). */
+  retrying: boolean;
   width: number | null;
   height: number | null;
 }
@@ -86,6 +90,7 @@ export class Camera {
   private readonly isFile: boolean;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private everLive = false;
   private connectStartedAt = 0;
   private lastFrameAt: number | null = null;
   private lastAnalysedAt: number | null = null;
@@ -127,6 +132,7 @@ export class Camera {
   start(): void {
     if (this.state !== 'stopped') return;
     this.attempt = 0;
+    this.everLive = false;
     this.connect();
   }
 
@@ -185,6 +191,8 @@ export class Camera {
       lastAnalysedAt: this.lastAnalysedAt,
       busySince: this.busySince,
       lastError: this.lastError,
+      everLive: this.everLive,
+      retrying: this.state === 'failed' && this.retryTimer !== null,
       width: this.size?.width ?? null,
       height: this.size?.height ?? null,
     };
@@ -398,6 +406,7 @@ export class Camera {
     const previous = this.state;
     if (previous === state) return;
     this.state = state;
+    if (state === 'live') this.everLive = true;
     if (state === 'live' || state === 'connecting' || state === 'failed' || state === 'stalled') {
       this.d.log.info({ state, previous }, 'camera state');
     }
