@@ -11,7 +11,7 @@
 #   summary.txt        the same as short lines;  log.txt  everything printed
 # Exit status 0 unless the pack itself is missing or unreadable.
 #
-#   bash scripts/gpu-run.sh [PACK]          (PACK: .gpu/lfr-gpu.tar.xz)
+#   bash scripts/gpu-run.sh [PACK]   (PACK: .gpu/lfr-gpu.tar.xz; PACK's -ort130.tar.xz beside it is optional)
 # Env: OUT (default .gpu/out), LFR_GPU_BUDGET_S (whole run, default 520), LFR_GPU_WORK (/tmp/lfr-gpu)
 set -u
 PACK=${1:-.gpu/lfr-gpu.tar.xz}
@@ -94,6 +94,12 @@ if ! timeout 180 "${UNPACK[@]}"; then
   note "FAIL: cannot unpack $PACK"
   record unpack false $(($(date +%s) - s)) '"reason":"unpack failed"'
   exit 1
+fi
+ORTPACK=${PACK%.tar.xz}-ort130.tar.xz
+if [ -f "$ORTPACK" ]; then
+  if command -v xz >/dev/null; then timeout 120 tar -C "$W" -xJf "$ORTPACK"; else timeout 120 python3 -c 'import sys,tarfile; tarfile.open(sys.argv[1],"r:xz").extractall(sys.argv[2])' "$ORTPACK" "$W"; fi || note "cannot unpack $ORTPACK: onnxruntime-node 1.30 not compared"
+else
+  note "no $ORTPACK: onnxruntime-node 1.30 not compared"
 fi
 record unpack true $(($(date +%s) - s)) "\"result\":$(cat "$W/lfr-gpu/PACK.json")"
 P=$W/lfr-gpu
