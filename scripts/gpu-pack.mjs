@@ -126,10 +126,11 @@ if (!flags.has('--no-ort130')) {
 // ---- libvulkan: WebGPU (Dawn) dlopens it; a CUDA image often has the driver's ICD but no loader.
 const LIBDIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/usr/lib64'];
 const findLib = (name) => LIBDIRS.map((d) => path.join(d, name)).find((f) => existsSync(f));
-mkdirSync(path.join(STAGE, 'sys', 'vulkan'), { recursive: true });
-for (const lib of ['libvulkan.so.1']) {
+// libGLdispatch (glvnd): the NVIDIA Vulkan driver's libGLX_nvidia.so.0 needs it.
+for (const [dir, lib] of [['vulkan', 'libvulkan.so.1'], ['glvnd', 'libGLdispatch.so.0']]) {
+  mkdirSync(path.join(STAGE, 'sys', dir), { recursive: true });
   const f = findLib(lib);
-  if (f) cpSync(realpathSync(f), path.join(STAGE, 'sys', 'vulkan', lib));
+  if (f) cpSync(realpathSync(f), path.join(STAGE, 'sys', dir, lib));
   else say(`${lib} not on this machine: WebGPU there needs its own`);
 }
 

@@ -114,6 +114,7 @@ LDP=""
 for d in /usr/local/nvidia/lib64 /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do [ -d "$d" ] && LDP="$LDP:$d"; done
 for d in $(python3 -c 'import glob,site; [print(p) for s in site.getsitepackages() for p in glob.glob(s+"/nvidia/*/lib")]' 2>/dev/null); do LDP="$LDP:$d"; done
 [ "$(lib libvulkan.so.1)" = no ] && LDP="$P/sys/vulkan$LDP"
+[ "$(lib libGLdispatch.so.0)" = no ] && LDP="$P/sys/glvnd:$LDP"
 export LD_LIBRARY_PATH=${LDP#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # Only the NVIDIA Vulkan driver, so WebGPU cannot fall to a software rasteriser (lavapipe).
 for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; do [ -f "$f" ] && export VK_DRIVER_FILES=$f VK_ICD_FILENAMES=$f && break; done
