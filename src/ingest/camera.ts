@@ -91,6 +91,8 @@ export class Camera {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private everLive = false;
+  /** Connect timeouts in a row since the last frame (each doubles the next wait, up to 8x). */
+  private connectTimeouts = 0;
   private connectStartedAt = 0;
   private lastFrameAt: number | null = null;
   private lastAnalysedAt: number | null = null;
@@ -133,6 +135,7 @@ export class Camera {
     if (this.state !== 'stopped') return;
     this.attempt = 0;
     this.everLive = false;
+    this.connectTimeouts = 0;
     this.connect();
   }
 
@@ -162,7 +165,10 @@ export class Camera {
       connectStartedAt: this.connectStartedAt,
       lastFrameAt: this.lastFrameAt,
       stallTimeoutMs: this.d.ingest.stallTimeoutMs,
-      connectTimeoutMs: this.d.ingest.connectTimeoutMs,
+      // Each connect timeout in a row doubles the next wait (10, 20, 40, 80 s by default): on a
+      // busy box the first frame can take longer than connectTimeoutMs, and a retry that starts
+      // from nothing with the same limit would never get there (issue 23).
+      connectTimeoutMs: this.d.ingest.connectTimeoutMs * 2 ** Math.min(this.connectTimeouts, 3),
     });
     if (v === 'stalled') {
       this.lastError = `no frame for ${this.d.ingest.stallTimeoutMs} ms (stream stalled)`;
@@ -171,6 +177,7 @@ export class Camera {
       this.setState('stalled', this.lastError);
       this.scheduleRetry();
     } else if (v === 'connect-timeout') {
+      this.connectTimeouts++;
       this.fail('no video frame arrived after connecting (wrong codec, not a video stream, or no key frame within ingest.connectTimeoutMs)');
     }
   }
@@ -406,7 +413,10 @@ export class Camera {
     const previous = this.state;
     if (previous === state) return;
     this.state = state;
-    if (state === 'live') this.everLive = true;
+    if (state === 'live') {
+      this.everLive = true;
+      this.connectTimeouts = 0;
+    }
     if (state === 'live' || state === 'connecting' || state === 'failed' || state === 'stalled') {
       this.d.log.info({ state, previous }, 'camera state');
     }
