@@ -17,6 +17,7 @@
 //   cameras     RTSP ingest (after everything that decides on a frame; stops before it)
 //   deployments records, resume after a restart, automatic end, results report
 //   control     local unix socket for the `lfr` CLI
+//   fleet       records, signed reports and audit heads for HQ, via the broker's bridge (optional)
 //   tablet      HTTPS tablet page (optional: the van still alerts over MQTT without it)
 //   health      health loop, retained status topic, metrics on 127.0.0.1 (last: sees everything)
 //   -> READY=1, watchdog
@@ -31,7 +32,9 @@ import { stalledCameras } from './health/analysis.js';
 import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
 import { AuditLog, auditFile } from './audit/log.js';
 import { LfrMqttClient } from './mqtt/client.js';
-import { topicsFor } from './mqtt/topics.js';
+import { fleetTopicsFor, topicsFor } from './mqtt/topics.js';
+import { FleetPublisher } from './fleet/publisher.js';
+import { FleetSigner } from './fleet/envelope.js';
 import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
@@ -92,6 +95,8 @@ export class Daemon {
   readonly analysis: LiveAnalysis;
   readonly cameras: CameraManager;
   readonly deployments: DeploymentService;
+  /** Records, reports and audit heads for HQ, handed to the van broker (its bridge forwards them). */
+  readonly fleet: FleetPublisher;
   readonly control: ControlServer;
   readonly tablet: TabletServer | null;
   readonly health: HealthMonitor;
@@ -134,7 +139,11 @@ export class Daemon {
     this.alerts.onRaised((r) => this.deployments.noteAlert(r));
     this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
-    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
+    const deploymentStore = new DeploymentStore(deploymentsFile(cfg));
+    this.deployments = new DeploymentService(deploymentStore, hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
+    // Always on: it only hands records to the van's own broker; only a bridge (lfr broker setup
+    // --hq) takes them further, so a van without one sends nothing anywhere.
+    this.fleet = new FleetPublisher({ source: deploymentStore, mqtt: this.mqtt, topics: fleetTopicsFor(cfg.mqtt.topicPrefix, cfg.van.id), signer: () => new FleetSigner(cfg.watchlist.vanKeyFile, cfg.van.id), clock, log: log.child({ module: 'fleet' }), syncMs: cfg.fleet.syncSeconds * 1000, resendDays: cfg.fleet.resendDays });
     this.tablet = tabletServerFromConfig(cfg, log, {
       alerts: this.alerts,
       deployment: () => {
@@ -182,7 +191,10 @@ export class Daemon {
         deployments: this.deployments,
         health: () => this.health.refresh(),
         status: () => this.health.status(),
-        afterChange: () => this.health.publish(),
+        afterChange: () => {
+          this.fleet.kick();
+          return this.health.publish();
+        },
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
         watchlist: this.watchlist,
         upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
@@ -206,6 +218,7 @@ export class Daemon {
       { component: this.cameras },
       { component: this.deployments },
       { component: this.control },
+      { component: this.fleet, optional: 'the van works alone; HQ gets its records when the daemon next starts' },
       ...(this.tablet ? [{ component: this.tablet, optional: 'tablets still get alerts over MQTT; health reports the page as down' }] : []),
       { component: this.health },
     ];
