@@ -141,7 +141,7 @@ export function formatReport(r: DeploymentReport): string {
 }
 
 /** The columns of the one-row CSV and the HTML table (what forces publish per deployment). */
-const COLUMNS: Array<[string, (r: DeploymentReport) => string | number]> = [
+export const COLUMNS: Array<[string, (r: DeploymentReport) => string | number]> = [
   ['Date', (r) => londonDate(Date.parse(r.startedAt))],
   ['Location', (r) => r.location],
   ['Start', (r) => r.startedAt],
@@ -162,7 +162,7 @@ const COLUMNS: Array<[string, (r: DeploymentReport) => string | number]> = [
 ];
 
 /** RFC 4180 field, with spreadsheet formula injection neutralised (OWASP: a leading ' ). */
-function csvField(v: string | number): string {
+export function csvField(v: string | number): string {
   let s = String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
