@@ -53,7 +53,7 @@ export function register(program: Command): void {
         try {
           await daemon.start(controller.signal);
         } catch (err) {
-          log.error({ err: (err as Error).message }, 'hq start failed');
+          log.error({ err }, 'hq start failed');
           await daemon.stop();
           throw err;
         }

@@ -1,7 +1,7 @@
 // HQ's mosquitto configuration (`lfr hq broker setup`). One TLS listener that requires a client
 // certificate from the fleet CA and takes its CN as the user name (use_identity_as_username): a
 // van can only write its own status and fleet topics (ACL patterns on %u), nothing else, and read
-// nothing; "hq" (the HQ instances' certificate) reads every van's. Persistence ON here, unlike on
+// nothing; "hq" (the HQ instances' certificate) reads everything. Persistence ON here, unlike on
 // a van: what HQ keeps is counts, places and hashes, and HQ's queued share must survive a restart.
 // A national fleet runs a clustered broker instead (docs/fleet.md): the same ACL in its own form.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,8 +32,9 @@ export function hqAcl(prefix: string): string {
     `pattern write ${f.head('+')}`,
     `pattern write ${f.bridge}`,
     '',
+    // "hq" reads everything on this broker (and so may subscribe to '#', as the leak test does).
     'user hq',
-    `topic read ${prefix}/#`,
+    'topic read #',
     '',
   ].join('\n');
 }

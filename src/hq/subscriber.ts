@@ -66,7 +66,7 @@ export class HqSubscriber implements Component {
         if (err) this.log.error({ err }, 'subscribe failed');
       });
     });
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'HQ broker error'));
+    client.on('error', (err) => this.log.warn({ err }, 'HQ broker error'));
     client.on('offline', () => this.log.warn('HQ broker unreachable; retrying'));
     client.handleMessage = (packet, done) => {
       const received = new Date();
@@ -85,7 +85,7 @@ export class HqSubscriber implements Component {
         (err: unknown) => {
           // Not acknowledged: the broker keeps it for this session and re-sends it on reconnect.
           this.counters.retried++;
-          this.log.error({ err: (err as Error).message }, 'the database did not take a message; reconnecting so the broker re-sends it');
+          this.log.error({ err }, 'the database did not take a message; reconnecting so the broker re-sends it');
           this.restart(client);
         },
       );

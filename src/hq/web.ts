@@ -32,7 +32,7 @@ export class HqWeb implements Component {
           res.end(r.body);
         },
         (err: unknown) => {
-          this.log.error({ err: (err as Error).message }, 'HQ page failed');
+          this.log.error({ err }, 'HQ page failed');
           res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
           res.end('HQ cannot read its database just now; try again shortly\n');
         },
