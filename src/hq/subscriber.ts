@@ -75,7 +75,8 @@ export class HqSubscriber implements Component {
         (r) => {
           if (r.ok) {
             this.counters.accepted++;
-            if (r.what !== 'status' && r.what !== 'link') this.noteDelay(payload, received);
+            // End to end: the van's sentAt to the database commit (not just receipt).
+            if (r.what !== 'status' && r.what !== 'link') this.noteDelay(payload, new Date());
           } else {
             this.counters.refused++;
             this.log.warn({ topic: packet.topic.slice(0, 200), reason: r.reason }, 'message from a van refused');

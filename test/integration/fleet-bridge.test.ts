@@ -49,7 +49,7 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
 }
 
 serial('two vans bridged to HQ: records, signed reports and heads arrive once, queued through an HQ outage; nothing personal crosses', async (t) => {
-  t.timeout(400_000);
+  t.timeout(600_000);
   const hq = await TestHq.create(t);
   await hq.startHq();
   const spy = await mqtt.connectAsync(`mqtts://127.0.0.1:${hq.brokerPort}`, { clientId: 'spy-all', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 3600 }, ca: readFileSync(hq.caFile), cert: readFileSync(path.join(hq.dir, 'hq', 'hq-client.crt')), key: readFileSync(path.join(hq.dir, 'hq', 'hq-client.key')), reconnectPeriod: 500 });
@@ -79,7 +79,9 @@ serial('two vans bridged to HQ: records, signed reports and heads arrive once, q
     return f.deployments.filter((d) => d.record.endedAt === null).length === 2 && f;
   }, 60_000, () => hq.hqLog.slice(-1500));
   t.is(running.deployments.length, 2);
-  await until('an alert on van A', async () => feed.alerts.length > 0, 90_000, () => vanA.log().slice(-1500));
+  // 180 s: on the shared 2-core box (load average near 40 while this was written) the camera
+  // stalled and reconnected twice before the first analysed frame; alone it alerts within seconds.
+  await until('an alert on van A', async () => feed.alerts.length > 0, 180_000, () => vanA.log().slice(-1500));
   const alertId = feed.alerts[0]!.alertId as string;
 
   // HQ's broker goes away (the vans' mobile link, in effect): the vans carry on and queue.
