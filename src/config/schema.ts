@@ -264,7 +264,7 @@ export const configSchema = z
         certFile: z.string().default('/etc/lfr/tls/hq-client.crt').describe('The van\'s client certificate for HQ (CN = van.id), issued by the station with `lfr hq certs van`.'),
         keyFile: z.string().default('/etc/lfr/tls/hq-client.key').describe('Private key of fleet.certFile (mosquitto reads it as broker.user).'),
         syncSeconds: z.number().int().min(1).max(3600).default(10).describe('How often the daemon compares its deployment records and reports with what it has handed to the broker for HQ, and publishes what changed.'),
-        resendDays: z.number().int().min(1).max(365).default(14).describe('On every (re)connect to its own broker the daemon re-sends the records and latest reports of deployments started in this many days (HQ ignores duplicates), so a broker restart while HQ was unreachable loses nothing.'),
+        resendDays: z.number().int().min(1).max(365).default(3).describe('On every (re)connect to its own broker, and every time the bridge (re)connects to HQ, the daemon re-sends the records and latest reports of deployments started in this many days (HQ ignores duplicates), so a broker restart while HQ was unreachable loses nothing.'),
       })
       .strict()
       .prefault({}),

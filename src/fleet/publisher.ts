@@ -5,7 +5,8 @@
 //
 // It reads the deployment store (the records are the truth; the report regenerated after a late
 // decision is a new version there) every fleet.syncSeconds and publishes what changed since it
-// last looked. On every (re)connect to its broker it forgets what it sent and re-sends the last
+// last looked. On every (re)connect to its broker, and whenever the bridge reports that it has
+// (re)connected to HQ, it forgets what it sent and re-sends the last
 // fleet.resendDays of records and every report version, in order: a van broker restarted while HQ
 // was unreachable lost its queue with it (persistence is off), and HQ ignores what it already has.
 // Nothing here touches alerts, the ledger or decisions: the store's record and report are counts,
@@ -90,6 +91,14 @@ export class FleetPublisher implements Component {
     this.signer = this.d.signer();
     this.unlisten = this.d.mqtt.onConnect(() => {
       // A new broker session: whatever the old one queued for HQ may be gone with it.
+      this.sent.clear();
+      this.kick();
+    });
+    // The bridge's own notice ("1" when it (re)connects to HQ, published locally too): re-send the
+    // recent records then as well. A restarted HQ broker may have dropped what the bridge handed it
+    // before any HQ instance had subscribed again (docs/fleet.md, "Queueing"); HQ keeps each once.
+    await this.d.mqtt.subscribe(this.d.topics.bridge, (_t, payload) => {
+      if (payload.toString('utf8') !== '1') return;
       this.sent.clear();
       this.kick();
     });

@@ -55,7 +55,11 @@ export class HqSubscriber implements Component {
       key: readFileSync(m.keyFile),
       reconnectPeriod: 2000,
       keepalive: 30,
-      resubscribe: true,
+      // We subscribe ourselves on EVERY connect (below). mqtt.js's own resubscribe skips topics it
+      // believes the session still holds, and mosquitto 2.0.11 does not restore SHARED
+      // subscriptions from its persistence file: after a broker restart the session is "present"
+      // but subscribed to nothing (measured: SUBACK empty, queued records never delivered).
+      resubscribe: false,
     });
     this.client = client;
     const p = this.cfg.topicPrefix;
