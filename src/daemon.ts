@@ -134,6 +134,7 @@ export class Daemon {
     this.alerts.onRaised((r) => this.deployments.noteAlert(r));
     this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
+    this.analysis.onPace((e) => this.deployments.noteAnalysisPace(e.camera, e.slow, e.analysedFps));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
     this.tablet = tabletServerFromConfig(cfg, log, {
       alerts: this.alerts,
@@ -297,6 +298,8 @@ export class Daemon {
       stallLimitMs: this.d.config.health.analysisStallSeconds * 1000,
       workers: p.workers,
       droppedByCamera: p.droppedByCamera,
+      pace: this.analysis.pace(),
+      missWindowMs: this.d.config.match.trackMaxMissMs,
     };
   }
 

@@ -52,6 +52,7 @@ function humanLfw(r: LfwReport, dir: string): string {
     `  thresholds      mean ${r.meanThreshold.toFixed(4)} (per fold: ${r.folds.map((f) => f.threshold.toFixed(3)).join(' ')})`,
     `  unusable images ${r.detectionFailures} without a face, ${r.unreadableImages} unreadable; ${r.pairsWithFailure} pairs scored as "different" because of them`,
     `  ${r.multiFaceImages} images held several faces (the central one was used); ${r.msPerImage.toFixed(1)} ms per image`,
+    `  appearance gate (mated below / non-mated at or above): ${r.gate.map((g) => `${g.similarity}: ${pct(g.matedBelow)} / ${pct(g.nonMatedAtOrAbove)}`).join(', ')}; highest non-mated ${r.maxImpostor.toFixed(3)}`,
   ].join('\n');
 }
 

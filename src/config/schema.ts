@@ -165,9 +165,35 @@ export const configSchema = z
           .describe('Track fusion: a track is searched with the quality-weighted mean of its best this-many embeddings (held in memory only while the track lives, wiped when it ends); 1 searches each frame on its own. Measured in docs/accuracy.md.'),
         cooldownSeconds: z.number().int().min(0).max(3600).default(60).describe('After an alert for a subject on a camera, no new alert for that subject on that camera for this long.'),
         topK: z.number().int().min(1).max(20).default(3).describe('Candidates kept per search.'),
-        trackMaxMissMs: z.number().int().min(100).max(30000).default(1000).describe('A track with no matching detection for this long has ended (its numbers are forgotten). 1 s bridges a few missed detections at 10 fps without merging two passers-by.'),
+        trackMaxMissMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(30000)
+          .default(1000)
+          .describe(
+            'A track that analysed frames have missed for this long has ended (its numbers and looks are forgotten), and it ends BEFORE the next frame\'s faces are paired with tracks, so a face arriving after it left is a new person. ' +
+              'Only analysed frames that did not see the face count: a box analysing one frame every few seconds keeps a walking person\'s track and the appearance gate (trackMinSimilarity) decides. ' +
+              'Position alone cannot keep two passers-by apart in a queue (the next face appears where the last one was, often within 0.5 s): the appearance gate does. The camera must be analysed faster than one frame per this window, else health WARNs (issue 19).',
+          ),
         trackMinIou: z.number().min(0).max(1).default(0.3).describe('Smallest box overlap (IoU) that continues a track; a walking face at 10 fps keeps well above this.'),
-        trackMaxCentreShift: z.number().min(0).max(5).default(0.6).describe('Largest move of the face centre between detections, in face widths, that still continues a track when boxes do not overlap (fast walkers, dropped frames).'),
+        trackMaxCentreShift: z.number().min(0).max(5).default(0.6).describe('Largest move of the face centre per 100 ms since the track was last seen, in face widths, that still continues a track when boxes do not overlap (fast walkers, dropped frames); it grows with the gap up to 6 face widths. A continuation that moved, changed size or was missed by frames is embedded again and checked against the track\'s looks.'),
+        trackMinSimilarity: z
+          .number()
+          .min(-1)
+          .max(1)
+          .default(0.4)
+          .describe(
+            'Appearance gate: a newly embedded look whose cosine similarity with the mean of its track\'s looks is below this is another person\'s; it starts a new track and is searched alone (never fused with, or counted as, the track\'s person). ' +
+              'Default 0.4, calibrated on the 6,000 LFW pairs (`lfr eval lfw --json`, "gate"): no non-mated pair of 3,000 reaches it (highest 0.391), 2.5 % of mated pairs (different photos, often years apart) fall below it and would only be searched as two tracks; consecutive looks of one person in video agree far better. See docs/accuracy.md.',
+          ),
+        trackVerifyMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(60000)
+          .default(1000)
+          .describe('A live track\'s face is embedded again at least this often, and checked against the track\'s looks, so one person replaced by another in the same place without a visible jump is caught within this time (one extra embedding per track per interval).'),
         embedQualityGain: z.number().min(1).max(3).default(1.1).describe('A track\'s face is embedded again only when its quality score beats the best so far by this factor (embedding every frame would cost the CPU other cameras need).'),
         reembedIntervalMs: z.number().int().min(0).max(10000).default(200).describe('While a track has a candidate at or above the threshold that still needs minObservations, embed it again after this long even without a quality gain (200 ms = every 2nd frame at 10 fps).'),
       })

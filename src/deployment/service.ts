@@ -164,6 +164,11 @@ export class DeploymentService implements Component {
     this.uptime?.note(name, live, this.clock());
   }
 
+  /** A camera's analysis fell below / came back to the rate that keeps people apart (issue 19). */
+  noteAnalysisPace(name: string, slow: boolean, analysedFps: number): void {
+    this.uptime?.noteSlow(name, slow, this.clock(), analysedFps);
+  }
+
   /** An alert was raised (the alert service's listener): the ledger of its deployment. */
   noteAlert(r: { alertId: string; deploymentId: string | null; camera: string; capturedAt: number }): void {
     if (!r.deploymentId) return;

@@ -11,6 +11,11 @@ export interface CameraUptime {
   /** Live now, and since when (ms since epoch), for the running total. */
   live: boolean;
   since: number;
+  /**
+   * When the camera was analysed slower than the tracker's miss window (issue 19: people who
+   * follow each other were then told apart by appearance only): from, to (null: still), rate.
+   */
+  slowAnalysis?: Array<{ from: number; to: number | null; analysedFps: number }>;
 }
 
 export interface UptimeState {
@@ -45,11 +50,21 @@ export class UptimeTracker {
     c.since = at;
   }
 
+  /** The camera's analysis turned slow or recovered at `at` (at most 100 periods are kept). */
+  noteSlow(name: string, slow: boolean, at: number, analysedFps: number): void {
+    const c = this.cams.get(name);
+    if (!c) return;
+    const list = (c.slowAnalysis ??= []);
+    const open = list.at(-1)?.to === null ? list.at(-1)! : null;
+    if (slow && !open && list.length < 100) list.push({ from: at, to: null, analysedFps: Number(analysedFps.toFixed(2)) });
+    else if (!slow && open) open.to = at;
+  }
+
   /** Totals up to `at`, without changing the running state (checkpoints and the final report). */
   snapshot(at: number): UptimeState {
     return {
       at,
-      cameras: [...this.cams.values()].map((c) => ({ ...c, liveMs: c.liveMs + (c.live ? Math.max(0, at - c.since) : 0), since: c.live ? at : c.since })),
+      cameras: [...this.cams.values()].map((c) => ({ ...c, ...(c.slowAnalysis ? { slowAnalysis: c.slowAnalysis.map((x) => ({ ...x })) } : {}), liveMs: c.liveMs + (c.live ? Math.max(0, at - c.since) : 0), since: c.live ? at : c.since })),
     };
   }
 }

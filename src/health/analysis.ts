@@ -18,6 +18,28 @@ export interface InferenceWorkerFacts {
   lastError: string | null;
 }
 
+/**
+ * How fast a camera is analysed (issue 19): frames analysed per second over the last seconds and
+ * the gap between the last two. When analysed frames come further apart than the tracker's miss
+ * window, the tracker cannot tell by time that one person left before the next arrived.
+ */
+export interface CameraPace {
+  camera: string;
+  analysedFps: number;
+  lastIntervalMs: number;
+  /** Frames are analysed further apart than the miss window (since `slowSince`). */
+  slow: boolean;
+  slowSince: number | null;
+}
+
+/** WARN for each camera analysed slower than the rate that keeps people apart. */
+export function checkPace(pace: readonly CameraPace[], missWindowMs: number): Check | null {
+  const slow = pace.filter((p) => p.slow);
+  if (slow.length === 0) return null;
+  const what = slow.map((p) => `${p.camera} at ${p.analysedFps.toFixed(1)} frames/s (last two ${Math.round(p.lastIntervalMs)} ms apart)`).join(', ');
+  return { name: 'analysis.pace', level: 'WARN', message: `analysed slower than one frame per ${missWindowMs} ms (match.trackMaxMissMs): ${what}; people who follow each other are told apart by appearance only` };
+}
+
 /** Live cameras whose analysis has been on one frame longer than `limitMs`. */
 export function stalledCameras(cams: readonly CameraProgress[], now: number, limitMs: number): string[] {
   return cams.filter((c) => c.state === 'live' && c.busySince !== null && now - c.busySince > limitMs).map((c) => c.camera);

@@ -1,7 +1,7 @@
 // Pure health probes (GUIDE practice 10): each turns gathered facts into {name, level, message}
 // with no I/O, so every verdict is unit tested with plain objects. Messages are plain words an
 // operator at the roadside can act on.
-import { checkAnalysis, checkInference } from './analysis.js';
+import { checkAnalysis, checkInference, checkPace } from './analysis.js';
 import type { AlertFacts, AuditFacts, BrokerFacts, CameraFacts, Check, ClockFacts, HealthFacts, HealthReport, HealthThresholds, Level, ModelFacts, SystemFacts, WatchlistFacts } from './types.js';
 import { checkMemorySafety } from './memory-safety.js';
 import { checkVolatileStorage } from './storage.js';
@@ -164,6 +164,8 @@ export function evaluate(f: HealthFacts, t: HealthThresholds, deploymentRunning 
   // Alerts still reach tablets that use another page copy, so a page that is down WARNs, not FAILs.
   if (f.tablet) checks.push(f.tablet.served ? ok('tablet', 'page served') : warn('tablet', `page not served: ${f.tablet.reason ?? 'unknown'}`));
   if (f.analysis) checks.push(checkAnalysis(f.analysis.cameras, f.now, f.analysis.stallLimitMs), checkInference(f.analysis.workers, f.analysis.droppedByCamera));
+  const pace = f.analysis?.pace && f.analysis.missWindowMs ? checkPace(f.analysis.pace, f.analysis.missWindowMs) : null;
+  if (pace) checks.push(pace);
   return { at: new Date(f.now).toISOString(), level: worst(checks), checks };
 }
 

@@ -111,6 +111,9 @@ export interface AnalysisFacts {
   stallLimitMs: number;
   workers: InferenceWorkerFacts[];
   droppedByCamera: Record<string, number>;
+  /** Per camera analysed rate, and the tracker's miss window it is compared with (issue 19). */
+  pace?: import('./analysis.js').CameraPace[];
+  missWindowMs?: number;
 }
 
 export interface HealthThresholds {

@@ -7,7 +7,7 @@ import type { CameraConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lifecycle.js';
 import { scrubUrl, type Logger } from '../log.js';
 import type { BufferPools } from '../vision/buffers.js';
-import type { Frame } from './frame.js';
+import { captureTime, type Frame } from './frame.js';
 import { readCredentials } from './credentials.js';
 import { selectDecoder, type DecoderChoice, type ElementProbe } from './decoder.js';
 import type { DecoderStart } from './decoder-protocol.js';
@@ -350,7 +350,7 @@ export class Camera {
       this.lastError = null;
       this.setState('live', null);
     }
-    const frame: Frame = { camera: this.name, seq: this.seq++, capturedAt: now, image: { width, height, data: f.data }, lease: f.lease };
+    const frame: Frame = { camera: this.name, seq: this.seq++, capturedAt: captureTime(f.decodedAt, this.isFile ? 0 : this.d.config.latencyMs, now), image: { width, height, data: f.data }, lease: f.lease };
     this.queue.push(frame);
     void this.pump();
   }
@@ -415,3 +415,4 @@ export class Camera {
 function round1(v: number): number {
   return Math.round(v * 10) / 10;
 }
+

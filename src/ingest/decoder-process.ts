@@ -104,6 +104,9 @@ function run(start: DecoderStart): void {
     if (!conn || pulling || ended || (fast && credits <= 0)) return;
     pulling = true;
     sink.pull((buf, caps) => {
+      // The binding gives no buffer PTS; the moment the decoder hands the frame over is the
+      // closest wall-clock time to its capture this process can see (frame.ts capturedAt).
+      const decodedAt = Date.now();
       pulling = false;
       if (!buf) {
         // End of a file (or the stream): ending the socket after the last frame tells the
@@ -125,6 +128,7 @@ function run(start: DecoderStart): void {
         h.writeUInt32LE(width, 4);
         h.writeUInt32LE(height, 8);
         h.writeUInt32LE(buf.length, 12);
+        h.writeDoubleLE(decodedAt, 16);
         conn.write(h);
         conn.write(buf, () => {
           wipe(buf);

@@ -4,7 +4,12 @@ import type { DecoderChoice } from './decoder.js';
 import type { PipelineSpec } from './pipeline.js';
 
 export const FRAME_MAGIC = 0x3152464c; // "LFR1"
-export const HEADER_BYTES = 16;
+/**
+ * A frame's header: magic, width, height, byte length (u32 LE each), then the wall-clock time
+ * (ms since epoch, f64 LE) at which the decoder's appsink handed the decoded frame over, BEFORE
+ * the socket and the daemon's queue: the daemon's best capture-time estimate starts from it.
+ */
+export const HEADER_BYTES = 24;
 
 export interface DecoderStart {
   t: 'start';

@@ -13,6 +13,8 @@ export interface ReceivedFrame {
   data: Uint8Array;
   width: number;
   height: number;
+  /** Wall-clock ms when the decoder handed the frame over (decoder-protocol.ts). */
+  decodedAt: number;
 }
 
 export class FrameReader {
@@ -23,6 +25,7 @@ export class FrameReader {
   private bodyFill = 0;
   private width = 0;
   private height = 0;
+  private decodedAt = 0;
   private broken = false;
 
   constructor(
@@ -54,7 +57,7 @@ export class FrameReader {
     if (this.body) {
       this.bodyFill += n;
       if (this.bodyFill === this.body.length) {
-        const f: ReceivedFrame = { lease: this.lease!, data: this.body, width: this.width, height: this.height };
+        const f: ReceivedFrame = { lease: this.lease!, data: this.body, width: this.width, height: this.height, decodedAt: this.decodedAt };
         this.lease = null;
         this.body = null;
         this.onFrame(f);
@@ -73,6 +76,7 @@ export class FrameReader {
     }
     this.width = w;
     this.height = h;
+    this.decodedAt = v.getFloat64(16, true);
     this.lease = this.pools.lease();
     // Shared memory: inference workers read the pixels where they are.
     this.body = this.lease.u8('frame', len, { shared: true });

@@ -7,7 +7,12 @@ export interface Frame {
   camera: string;
   /** Per-camera frame counter since the pipeline started. */
   seq: number;
-  /** Wall-clock time (ms since epoch) when the frame reached the daemon from its decoder. */
+  /**
+   * Wall-clock time (ms since epoch) when the camera captured the frame, as well as the daemon can
+   * estimate it (camera.ts captureTime: the decoder's hand-over time less the RTSP jitter
+   * buffer's latency), NOT when it reached the daemon, which under load is seconds later. The
+   * alert card shows it; the tracker's times are these.
+   */
   capturedAt: number;
   /**
    * The frame's pixels. From ingest they live in an owned buffer of `lease` (pool "frame",
@@ -30,4 +35,17 @@ export function frameOf(camera: string, seq: number, capturedAt: number, image: 
   const lease = pools.lease();
   lease.onRelease(() => wipe(image.data));
   return { camera, seq, capturedAt, image, lease };
+}
+
+/**
+ * The best estimate of when the camera captured a frame, from what the daemon can see: the
+ * decoder's hand-over time (before the socket and the daemon's queue, which under load add
+ * seconds), less the RTSP jitter buffer's latency (rtspsrc holds each frame that long before
+ * decoding; 0 for files). The binding exposes no buffer PTS / RTCP sender reports, so this is
+ * an estimate to within the decode time (tens of ms). Never later than its arrival, never a
+ * nonsense value from a broken header.
+ */
+export function captureTime(decodedAt: number, jitterLatencyMs: number, arrivedAt: number): number {
+  if (!Number.isFinite(decodedAt) || decodedAt <= 0 || decodedAt > arrivedAt || arrivedAt - decodedAt > 60_000) return arrivedAt - jitterLatencyMs;
+  return decodedAt - jitterLatencyMs;
 }

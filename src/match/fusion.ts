@@ -3,6 +3,13 @@
 // gets wrong (a blink, motion blur, a landmark off by a few pixels), so the mate's score rises and
 // steadies while a look-alike's lucky frame is diluted.
 //
+// Only ONE person's looks may be averaged (issue 19): the mean of a wanted person's looks and a
+// stranger's is neither of them, and either misses the wanted person or alerts on the stranger.
+// A look is added only when it agrees with the track's looks (similarity() at or above the
+// appearance gate, match.trackMinSimilarity); the analyser splits a disagreeing look off into a
+// new track, where it is searched alone. Every search includes the look just embedded (the face
+// an alert would show), even when it is not good enough to be kept among the best `keep`.
+//
 // This is biometric data kept across frames, so it is held here only: per track, at most K
 // embeddings in buffers this class owns (copies; the caller wipes its own), wiped (sodium
 // memzero) when the track ends, when the camera stops, and when an entry is displaced. Nothing
@@ -12,10 +19,19 @@ import { BufferPools, type Lease } from '../vision/buffers.js';
 export interface FusionSettings {
   /** Embeddings kept per track (the best by quality). */
   keep: number;
+  /**
+   * Appearance gate: a look whose cosine similarity with the mean of the track's looks is below
+   * this is another person's. Calibrated on LFW pairs (docs/accuracy.md, match.trackMinSimilarity).
+   */
+  minSimilarity: number;
 }
 
-/** 3 best looks: enough to average out one bad frame; more adds little and keeps more data. */
-export const DEFAULT_FUSION: FusionSettings = { keep: 3 };
+/**
+ * 3 best looks: enough to average out one bad frame; more adds little and keeps more data.
+ * Gate 0.4: no non-mated LFW pair of 3,000 reaches it; see match.trackMinSimilarity
+ * (src/config/schema.ts) and docs/accuracy.md for the calibration.
+ */
+export const DEFAULT_FUSION: FusionSettings = { keep: 3, minSimilarity: 0.4 };
 
 /**
  * Enrolment's fusion: one template for a subject from several reference images, the L2-normalised
@@ -61,9 +77,36 @@ export class TrackFusion {
   }
 
   /**
+   * Cosine similarity of a look with the (unweighted, normalised) mean of the track's held looks;
+   * null when the track holds none yet.
+   */
+  similarity(trackId: number, embedding: Float32Array): number | null {
+    const t = this.tracks.get(trackId);
+    if (!t || t.held.length === 0) return null;
+    let dot = 0;
+    let n = 0;
+    for (let i = 0; i < this.dim; i++) {
+      let m = 0;
+      for (const h of t.held) m += h.embedding[i]!;
+      dot += m * embedding[i]!;
+      n += m * m;
+    }
+    let e = 0;
+    for (let i = 0; i < this.dim; i++) e += embedding[i]! * embedding[i]!;
+    return n > 0 && e > 0 ? dot / Math.sqrt(n * e) : 0;
+  }
+
+  /** Does this look agree with the track's looks (or has the track none yet)? */
+  agrees(trackId: number, embedding: Float32Array): boolean {
+    const sim = this.similarity(trackId, embedding);
+    return sim === null || sim >= this.s.minSimilarity;
+  }
+
+  /**
    * Add one look of a track (copied) and return the track's fused template: the mean of its best
-   * `keep` looks weighted by quality, L2-normalised. The returned array belongs to this class and
-   * is overwritten by the next add() for the track: search with it, do not keep it.
+   * `keep` looks and this one, weighted by quality, L2-normalised. The caller checks agrees()
+   * first: a disagreeing look belongs on another track. The returned array belongs to this class
+   * and is overwritten by the next add() for the track: search with it, do not keep it.
    */
   add(trackId: number, embedding: Float32Array, quality: number): Float32Array {
     if (embedding.length !== this.dim) throw new RangeError(`embedding has ${embedding.length} values, expected ${this.dim}`);
@@ -73,6 +116,7 @@ export class TrackFusion {
       this.tracks.set(trackId, (t = { held: [], fused: lease.f32('fusion', this.dim), lease }));
     }
     const w = quality > 0 ? quality : 1e-6;
+    let kept = true;
     if (t.held.length < this.s.keep) {
       const copy = t.lease.f32('fusion', this.dim);
       copy.set(embedding);
@@ -84,11 +128,13 @@ export class TrackFusion {
       if (w > t.held[weakest]!.quality) {
         t.held[weakest]!.embedding.set(embedding);
         t.held[weakest]!.quality = w;
-      }
+      } else kept = false;
     }
     const f = t.fused;
     f.fill(0);
     for (const h of t.held) for (let i = 0; i < this.dim; i++) f[i]! += h.quality * h.embedding[i]!;
+    // The face this search may alert on is always part of it.
+    if (!kept) for (let i = 0; i < this.dim; i++) f[i]! += w * embedding[i]!;
     let n = 0;
     for (let i = 0; i < this.dim; i++) n += f[i]! * f[i]!;
     const inv = n > 0 ? 1 / Math.sqrt(n) : 0;

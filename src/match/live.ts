@@ -20,6 +20,20 @@ import type { WatchlistSubject } from '../watchlist/types.js';
 import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './analyser.js';
 import { analyserSettings } from './settings.js';
 import { alertImages } from '../vision/context-frame.js';
+import type { CameraPace } from '../health/analysis.js';
+
+/** A camera's analysis fell below, or came back to, the rate that keeps people apart. */
+export interface PaceEvent {
+  camera: string;
+  slow: boolean;
+  at: number;
+  analysedFps: number;
+}
+
+/** Frames analysed over this window give the rate health shows. */
+const PACE_WINDOW_MS = 10_000;
+/** Consecutive analysed frames within the miss window before a slow camera counts as recovered. */
+const PACE_RECOVERY_FRAMES = 5;
 
 /** What the deployment service switches: analysis on/off and its counters. */
 export interface AnalysisControl {
@@ -37,7 +51,7 @@ export interface AlertNotice {
   subjectId: string;
   score: number;
   capturedAt: number;
-  /** Frame-to-alert latency (ms): decoder exit to the alert stored. */
+  /** Capture-to-alert latency (ms): the frame's estimated capture time (frame.ts) to the alert stored. */
   latencyMs: number;
 }
 
@@ -76,8 +90,11 @@ export class LiveAnalysis implements Component, AnalysisControl {
   private readonly inFlight = new Set<Promise<void>>();
   private offState: (() => void) | null = null;
   private poolErrorsLogged = 0;
-  /** Frame-to-decision latency of analysed frames (decoder exit -> released after its decisions). */
+  /** Capture-to-decision latency of analysed frames (estimated capture time, frame.ts, -> released after its decisions). */
   readonly latency = new LatencyWindow();
+  /** Per camera: capture times of the frames analysed in the last PACE_WINDOW_MS, and slowness. */
+  private readonly paces = new Map<string, { times: number[]; slow: boolean; slowSince: number | null; okStreak: number }>();
+  private readonly paceListeners = new Set<(e: PaceEvent) => void>();
 
   constructor(private readonly d: LiveAnalysisDeps) {
     this.analysing = !d.config.deployment.required;
@@ -143,6 +160,51 @@ export class LiveAnalysis implements Component, AnalysisControl {
     return { facesAnalysed: c.facesAnalysed, tracks: c.tracks, alerts: c.alerts };
   }
 
+  /** Is each camera analysed fast enough to keep people apart by time (health, issue 19)? */
+  pace(): CameraPace[] {
+    return [...this.paces].map(([camera, p]) => ({ camera, analysedFps: fpsOf(p.times), lastIntervalMs: p.times.length >= 2 ? p.times.at(-1)! - p.times.at(-2)! : 0, slow: p.slow, slowSince: p.slowSince }));
+  }
+
+  /** Called when a camera turns slow or recovers (the deployment record notes it). */
+  onPace(cb: (e: PaceEvent) => void): () => void {
+    this.paceListeners.add(cb);
+    return () => this.paceListeners.delete(cb);
+  }
+
+  private notePace(camera: string, at: number): void {
+    let p = this.paces.get(camera);
+    if (!p) this.paces.set(camera, (p = { times: [], slow: false, slowSince: null, okStreak: 0 }));
+    const prev = p.times.at(-1);
+    p.times.push(at);
+    while (p.times.length > 2 && at - p.times[0]! > PACE_WINDOW_MS) p.times.shift();
+    if (prev === undefined || at < prev) return;
+    const window = this.d.config.match.trackMaxMissMs;
+    let changed = false;
+    if (at - prev > window) {
+      p.okStreak = 0;
+      if (!p.slow) {
+        p.slow = true;
+        p.slowSince = at;
+        changed = true;
+      }
+    } else if (p.slow && ++p.okStreak >= PACE_RECOVERY_FRAMES) {
+      p.slow = false;
+      p.slowSince = null;
+      changed = true;
+    }
+    if (!changed) return;
+    const e: PaceEvent = { camera, slow: p.slow, at, analysedFps: fpsOf(p.times) };
+    if (e.slow) this.d.log.warn({ camera, analysedFps: Number(e.analysedFps.toFixed(2)), intervalMs: at - prev, missWindowMs: window }, 'camera analysed slower than the tracker miss window: people following each other are told apart by appearance only');
+    else this.d.log.info({ camera, analysedFps: Number(e.analysedFps.toFixed(2)) }, 'camera analysis back to a rate that keeps people apart');
+    for (const cb of this.paceListeners) {
+      try {
+        cb(e);
+      } catch (err) {
+        this.d.log.error({ err }, 'pace listener failed');
+      }
+    }
+  }
+
   counters(): LiveCounters {
     const c: LiveCounters = { framesAnalysed: 0, facesAnalysed: 0, embedded: 0, tracks: 0, alerts: 0, alertsSuppressed: 0, alertErrors: this.alertErrors };
     for (const a of this.analysers.values()) {
@@ -183,6 +245,7 @@ export class LiveAnalysis implements Component, AnalysisControl {
       if (a && this.running && this.analysing) {
         await a.analyse(frame);
         this.latency.record(this.d.clock() - frame.capturedAt);
+        this.notePace(frame.camera, frame.capturedAt);
       }
     } catch (err) {
       // Lost to a crashed or missing inference worker: counted per camera by the pool; log a few.
@@ -231,4 +294,10 @@ export class LiveAnalysis implements Component, AnalysisControl {
       this.d.log.error({ err, camera: frame.camera }, 'alert could not be raised');
     }
   }
+}
+
+function fpsOf(times: readonly number[]): number {
+  if (times.length < 2) return 0;
+  const span = times.at(-1)! - times[0]!;
+  return span > 0 ? ((times.length - 1) * 1000) / span : 0;
 }

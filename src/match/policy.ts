@@ -3,6 +3,12 @@
 // a look-alike is not enough), at most once per track and subject, and not again for the same
 // subject on the same camera within the cooldown (a person lingering in the zone, or leaving and
 // re-entering, should not flood the officers). Pure; the clock comes in as `now`.
+//
+// A track is one person: the analyser splits off any look that the appearance gate finds to be
+// someone else's before it is observed here (issue 19), so the observations counted for a subject
+// on a track are all of the face the alert will show. The alert carries the score of the
+// observation that decided it (the frame whose face the card shows), and `at` is the camera's
+// capture time of that frame.
 
 export interface PolicySettings {
   threshold: number;
@@ -65,7 +71,9 @@ export class AlertPolicy {
     st.alerted.add(o.subjectId);
     if (last !== undefined && o.at - last < this.s.cooldownMs) return { kind: 'suppressed', subjectId: o.subjectId, why: 'cooldown' };
     this.lastAlert.set(coolKey, o.at);
-    return { kind: 'alert', subjectId: o.subjectId, score: h.best, observations: h.count };
+    // The score of THIS observation: the alert shows this frame's face, so it shows the score
+    // that face's search reached (not the best of the track, which may be another frame's).
+    return { kind: 'alert', subjectId: o.subjectId, score: o.score, observations: h.count };
   }
 
   /** Forget a track's state when it ends (its scores are not biometric, but need not be kept). */

@@ -12,8 +12,8 @@ export function analyserSettings(c: Config): { gates: QualityGateSettings; track
   return {
     gates: c.quality.live,
     tracker: { maxMissMs: m.trackMaxMissMs, minIou: m.trackMinIou, maxCentreJump: m.trackMaxCentreShift },
-    schedule: { qualityGain: m.embedQualityGain, confirmIntervalMs: m.reembedIntervalMs, looks: m.fusionKeep },
+    schedule: { qualityGain: m.embedQualityGain, confirmIntervalMs: m.reembedIntervalMs, looks: m.fusionKeep, verifyIntervalMs: m.trackVerifyMs },
     policy: { threshold: m.threshold, minObservations: m.minObservations, cooldownMs: m.cooldownSeconds * 1000 },
-    fusion: { keep: m.fusionKeep },
+    fusion: { keep: m.fusionKeep, minSimilarity: m.trackMinSimilarity },
   };
 }

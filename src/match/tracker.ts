@@ -1,22 +1,50 @@
 // Per-camera face tracker: one person crossing the zone of recognition should be one track, so
-// the alert policy can ask for several agreeing observations and raise ONE alert per person.
-// Greedy IoU association (faces rarely cross each other in a walk-through zone, and at 5-25 fps
-// a walking face moves less than its own width between frames), with a centre-distance fallback
-// for a face that jumped because frames were dropped. Pure: time comes in as an argument.
+// the alert policy can ask for several agreeing observations and raise ONE alert per person, and
+// two people must never be one track (issue 19: in a walk-through queue the next face appears
+// where the last one was, often within half a second).
+//
+// The technique is the one multi-object trackers that survive crowds use (SORT / DeepSORT /
+// ByteTrack): a MOTION gate and an optimal assignment here, an APPEARANCE gate after it.
+//  1. Time first. A track that analysed frames have missed, and that has not been seen for the
+//     miss window, ends BEFORE the next frame's faces are associated, so a face arriving after it
+//     left starts a new track. Only frames that were analysed and did not see the face count as
+//     evidence that it left: a loaded box that analyses one frame every few seconds has no such
+//     frames, keeps a walking person's track, and lets the appearance gate decide.
+//  2. Position second: IoU, or a centre shift that may grow with the time since the last sighting
+//     (a face moves further in 2 s than in 100 ms); pairs are assigned optimally (Hungarian,
+//     assign.ts), not greedily, because greedy pairing goes wrong exactly when faces are close.
+//  3. Appearance last (analyser.ts + fusion.ts, DeepSORT's re-identification check): faces are
+//     embedded only now and then (the costliest step), so a track whose continuation is doubtful
+//     (box jumped, face size changed, or frames missed it before this sighting) is flagged
+//     `reverify`; the schedule embeds it at once, and a look that disagrees with the track's looks
+//     is split off into a new track (split()) and searched alone.
+// Pure: time comes in as an argument.
 import type { Box } from '../vision/types.js';
 import { iou } from '../vision/nms.js';
+import { assign, FORBIDDEN } from './assign.js';
 
 export interface TrackerSettings {
   /** IoU at or above which a detection continues a track. */
   minIou: number;
-  /** Centre distance, in face widths, under which a detection still continues a track. */
+  /**
+   * Centre distance, in face widths, under which a detection still continues a track, for a
+   * sighting 100 ms after the last (or sooner); it grows in proportion for longer gaps.
+   */
   maxCentreJump: number;
-  /** A track not seen for this long has ended (the person left or turned away). */
+  /** A track that frames have missed for this long has ended (the person left or turned away). */
   maxMissMs: number;
 }
 
 /** 0.3 IoU tolerates a face that moved a third of its width; 1 s covers a short occlusion. */
 export const DEFAULT_TRACKER: TrackerSettings = { minIou: 0.3, maxCentreJump: 0.6, maxMissMs: 1000 };
+
+/** The centre gate is stated per 100 ms (one frame at the default 10 fps analysis rate). */
+const JUMP_REFERENCE_MS = 100;
+/** ... and grows with the gap up to this many face widths (a person crossing the frame). */
+const MAX_JUMP_WIDTHS = 6;
+/** A continuation whose IoU is below this, or whose face size changed by more than SIZE_CHANGE, is reverified. */
+const STEADY_IOU = 0.5;
+const SIZE_CHANGE = 0.25;
 
 export interface Track {
   id: number;
@@ -28,6 +56,17 @@ export interface Track {
   bestQuality: number;
   lastEmbedAt: number;
   embeds: number;
+  /** Time of the latest analysed frame that did not see this track (-Infinity: none since it started). */
+  missedAt: number;
+  /**
+   * The continuation is in doubt (box jumped, face size changed, frames missed the track before
+   * this sighting): embed the face at the next chance, whatever its quality, and check it is the
+   * same person. Cleared when a look is embedded (schedule.ts noteEmbedded).
+   */
+  reverify: boolean;
+  /** Box and time of the sighting before this one (split() restores them). */
+  prevBox: Box;
+  prevSeenAt: number;
 }
 
 export { iou };
@@ -41,7 +80,7 @@ function centreJump(a: Box, b: Box): number {
 export interface TrackUpdate {
   /** trackIds[i] is the track of boxes[i]. */
   trackIds: number[];
-  /** Tracks that ended at this update (not seen for maxMissMs). */
+  /** Tracks that ended at this update (missed for maxMissMs). */
   ended: Track[];
 }
 
@@ -59,50 +98,80 @@ export class FaceTracker {
     return this.tracks.get(id);
   }
 
-  /** Associate this frame's face boxes with tracks; create tracks for new faces; end stale ones. */
+  /** End stale tracks, associate this frame's face boxes with tracks, create tracks for new faces. */
   update(boxes: Box[], now: number): TrackUpdate {
-    const trackIds = new Array<number>(boxes.length).fill(0);
-    // All candidate pairs, best first; greedy assignment is optimal enough for sparse faces.
-    const pairs: { t: Track; i: number; s: number }[] = [];
-    for (const t of this.tracks.values()) {
-      boxes.forEach((b, i) => {
-        const o = iou(t.box, b);
-        if (o >= this.settings.minIou) pairs.push({ t, i, s: 1 + o });
-        else {
-          const j = centreJump(t.box, b);
-          if (j <= this.settings.maxCentreJump) pairs.push({ t, i, s: 1 - j });
-        }
-      });
-    }
-    pairs.sort((a, b) => b.s - a.s);
-    const usedTracks = new Set<number>();
-    for (const { t, i } of pairs) {
-      if (usedTracks.has(t.id) || trackIds[i] !== 0) continue;
-      usedTracks.add(t.id);
-      trackIds[i] = t.id;
-      t.box = boxes[i]!;
-      t.lastSeenAt = now;
-      t.hits += 1;
-    }
-    boxes.forEach((b, i) => {
-      if (trackIds[i] !== 0) return;
-      const t: Track = { id: this.nextId++, box: b, firstSeenAt: now, lastSeenAt: now, hits: 1, bestQuality: -1, lastEmbedAt: -Infinity, embeds: 0 };
-      this.tracks.set(t.id, t);
-      trackIds[i] = t.id;
-    });
-    return { trackIds, ended: this.expire(now) };
-  }
-
-  /** End tracks not seen for maxMissMs (also call when a frame had no faces at all). */
-  expire(now: number): Track[] {
+    const s = this.settings;
+    // 1. Time: frames have missed it and the miss window has passed: it ended before this frame.
     const ended: Track[] = [];
     for (const t of this.tracks.values()) {
-      if (now - t.lastSeenAt > this.settings.maxMissMs) {
+      if (t.missedAt > t.lastSeenAt && now - t.lastSeenAt > s.maxMissMs) {
         ended.push(t);
         this.tracks.delete(t.id);
       }
     }
-    return ended;
+    // 2. Position: cost 1 - IoU inside the IoU gate, else 2 + centre jump inside the centre gate.
+    const live = [...this.tracks.values()];
+    // Ties (a face standing where a split-off or older track also stood) go to the track seen
+    // most recently: it is the one that person is on.
+    const cost = live.map((t) => {
+      const jumpGate = Math.min(MAX_JUMP_WIDTHS, s.maxCentreJump * Math.max(1, (now - t.lastSeenAt) / JUMP_REFERENCE_MS));
+      const age = 1e-3 * Math.min(1, (now - t.lastSeenAt) / Math.max(1, s.maxMissMs));
+      return boxes.map((b) => {
+        const o = iou(t.box, b);
+        if (o >= s.minIou) return 1 - o + age;
+        const j = centreJump(t.box, b);
+        return j <= jumpGate ? 2 + j + age : FORBIDDEN;
+      });
+    });
+    const rowToCol = assign(cost);
+    const trackIds = new Array<number>(boxes.length).fill(0);
+    live.forEach((t, r) => {
+      const i = rowToCol[r]!;
+      if (i < 0) {
+        // Not seen in this frame: evidence that it left; a frame past the window ends it now.
+        t.missedAt = now;
+        if (now - t.lastSeenAt > s.maxMissMs) {
+          ended.push(t);
+          this.tracks.delete(t.id);
+        }
+        return;
+      }
+      const b = boxes[i]!;
+      const sizeRatio = b.width / Math.max(1, t.box.width);
+      const doubtful = iou(t.box, b) < STEADY_IOU || Math.abs(sizeRatio - 1) > SIZE_CHANGE || t.missedAt > t.lastSeenAt;
+      if (doubtful) t.reverify = true;
+      t.prevBox = t.box;
+      t.prevSeenAt = t.lastSeenAt;
+      t.box = b;
+      t.lastSeenAt = now;
+      t.hits += 1;
+      trackIds[i] = t.id;
+    });
+    boxes.forEach((b, i) => {
+      if (trackIds[i] === 0) trackIds[i] = this.create(b, now).id;
+    });
+    return { trackIds, ended };
+  }
+
+  /**
+   * The face just associated with track `id` is not the track's person (the appearance gate
+   * disagreed): give it a new track, and put the old track back as it was before this frame
+   * (not seen now, so it ends unless its person comes back). Returns the new track.
+   */
+  split(id: number, now: number): Track {
+    const t = this.tracks.get(id);
+    if (!t) throw new RangeError(`no track ${id}`);
+    const box = t.box;
+    t.box = t.prevBox;
+    t.lastSeenAt = t.prevSeenAt;
+    t.hits -= 1;
+    t.missedAt = now;
+    return this.create(box, now);
+  }
+
+  /** End tracks missed for maxMissMs (a frame with no faces at all goes through update() too). */
+  expire(now: number): Track[] {
+    return this.update([], now).ended;
   }
 
   /** End every track (camera stopped or reconnected). */
@@ -110,5 +179,24 @@ export class FaceTracker {
     const all = [...this.tracks.values()];
     this.tracks.clear();
     return all;
+  }
+
+  private create(box: Box, now: number): Track {
+    const t: Track = {
+      id: this.nextId++,
+      box,
+      firstSeenAt: now,
+      lastSeenAt: now,
+      hits: 1,
+      bestQuality: -1,
+      lastEmbedAt: -Infinity,
+      embeds: 0,
+      missedAt: -Infinity,
+      reverify: false,
+      prevBox: box,
+      prevSeenAt: now,
+    };
+    this.tracks.set(t.id, t);
+    return t;
   }
 }

@@ -273,13 +273,16 @@ export class Van {
   }
 
   /**
-   * A tablet-like MQTT client (WebSocket over TLS, the broker's tablet account) subscribed to this
-   * van's alert topic: `alerts` collects the alert messages as they arrive. Closed at teardown.
+   * A tablet-like MQTT client (WebSocket over TLS, the broker's tablet account unless `account`
+   * names another officer) subscribed to this van's alert topic: `alerts` collects the alert
+   * messages as they arrive. Closed at teardown. The broker allows one session per officer
+   * account: a test that also signs a tablet page in must give the feed another account.
    */
-  async alertFeed(t: ExecutionContext): Promise<{ alerts: Array<Record<string, unknown>>; client: MqttClient }> {
+  async alertFeed(t: ExecutionContext, account?: { user: string; password: string }): Promise<{ alerts: Array<Record<string, unknown>>; client: MqttClient }> {
     const b = this.broker;
     if (!b) throw new Error('this van has no broker');
-    const client = await mqtt.connectAsync(b.wsUrl, { username: b.tablet.user, password: b.tablet.password, ca: readFileSync(b.caFile), clientId: `feed-${process.pid}-${Date.now()}`, reconnectPeriod: 500 });
+    const acc = account ?? b.tablet;
+    const client = await mqtt.connectAsync(b.wsUrl, { username: acc.user, password: acc.password, ca: readFileSync(b.caFile), clientId: `feed-${process.pid}-${Date.now()}`, reconnectPeriod: 500 });
     t.teardown(() => client.endAsync(true));
     const alerts: Array<Record<string, unknown>> = [];
     const prefix = `${((this.config.mqtt as Json | undefined)?.topicPrefix as string | undefined) ?? 'lfr'}/${(this.config.van as Json).id as string}`;

@@ -38,16 +38,21 @@ import { spkiHash } from '../helpers/tablet-env.js';
 import type { Page } from 'playwright-core';
 import type { ExecutionContext } from 'ava';
 
-/** The tablet page in headless Chromium, signed in with the officer's own account. */
-async function tabletPage(t: ExecutionContext, van: Van): Promise<Page> {
+/**
+ * The tablet page in headless Chromium, signed in with an officer's own account. The broker
+ * allows one session per officer account (its client id is forced): each page and the alert feed
+ * sign in as a different officer, or they knock each other off about once a second and an alert
+ * can be lost between two sessions.
+ */
+async function tabletPage(t: ExecutionContext, van: Van, officer: { user: string; password: string }): Promise<Page> {
   const cfg = configSchema.parse(van.config);
   let browser: TestBrowser | null = null;
   t.teardown(async () => browser?.close());
   browser = await launchBrowser({ spkiHashes: [await spkiHash(cfg.tablet.certFile), await spkiHash(brokerPaths(cfg).certFile)] });
   const page = await browser.context.newPage();
   await page.goto(`https://127.0.0.1:${van.tabletPort}/`);
-  await page.fill('#officer', van.broker!.tablet.user);
-  await page.fill('#password', van.broker!.tablet.password);
+  await page.fill('#officer', officer.user);
+  await page.fill('#password', officer.password);
   await page.click('#signin');
   await page.waitForSelector('#conn[data-state="connected"]', { timeout: 20_000 });
   return page;
@@ -70,10 +75,14 @@ serial('safeguards on the running van: alert purged everywhere by the running da
     },
   });
   const bundle = await van.buildBundle([{ ref: 'WL-SAFE-1', category: 'wanted', images: [await referenceFace(1)] }]);
-  const feed = await van.alertFeed(t);
+  // Three officers, one session each: the tablet page (PC1001), the alert feed (PC1002), and the
+  // tablet that signs in after the purge (PC1003).
+  const [officer, feedOfficer] = van.broker!.officers;
+  const lateOfficer = van.broker!.addOfficer('PC1003');
+  const feed = await van.alertFeed(t, feedOfficer);
   await van.start();
   // An officer's tablet, signed in before the deployment starts.
-  const page = await tabletPage(t, van);
+  const page = await tabletPage(t, van, officer!);
   await van.startDeployment(['--watchlist', bundle]);
   const t0 = Date.now();
   while (feed.alerts.length === 0) {
@@ -141,15 +150,15 @@ serial('safeguards on the running van: alert purged everywhere by the running da
   // page's CSP (script-src 'self') refuses as soon as it has to poll.
   const shown = (): Promise<boolean> => page.evaluate(`[...document.querySelectorAll('li.alert img')].some((i) => i.src.startsWith('data:image'))`);
   for (const t2 = Date.now(); await shown(); await sleep(250)) if (Date.now() - t2 > 15_000) return t.fail('the purged alert\'s images are still on the officer\'s screen');
-  const latePage = await tabletPage(t, van);
+  const latePage = await tabletPage(t, van, lateOfficer);
   await sleep(3000);
   t.is(await latePage.locator('li.alert').count(), 0, 'a tablet signing in after the purge shows no card');
   t.false((await latePage.content()).includes('WL-SAFE-1'));
-  // The pages are signed in as the same officer account, whose broker client id is forced: close
-  // them first, or their reconnects and this session take the id from each other.
+  // The first page's officer signs in again on a new MQTT session: close the pages first, or
+  // their reconnects and this session take the officer's forced client id from each other.
   await latePage.close();
   await page.close();
-  const late = await mqtt.connectAsync(van.broker!.wsUrl, { username: van.broker!.tablet.user, password: van.broker!.tablet.password, ca: readFileSync(van.broker!.caFile), clientId: `late-${Date.now()}`, clean: false });
+  const late = await mqtt.connectAsync(van.broker!.wsUrl, { username: officer!.user, password: officer!.password, ca: readFileSync(van.broker!.caFile), clientId: `late-${Date.now()}`, clean: false });
   t.teardown(() => late.endAsync(true));
   const lateMsgs: string[] = [];
   late.on('message', (topic, payload) => lateMsgs.push(`${topic} ${payload.toString().slice(0, 200)}`));

@@ -1,7 +1,7 @@
 // Liveness that means something (src/health/analysis.ts): pure verdicts on analysis progress and
 // on the inference workers.
 import test from 'ava';
-import { checkAnalysis, checkInference, stalledCameras } from '../../src/health/analysis.js';
+import { checkAnalysis, checkInference, checkPace, stalledCameras } from '../../src/health/analysis.js';
 
 test('a live camera whose analysis sits on one frame past the limit is stalled; idle or not-live ones are not', (t) => {
   const now = 100_000;
@@ -30,4 +30,11 @@ test('inference workers: all up OK, a restarted one WARNs with its reason, one d
   const all = checkInference([{ index: 0, state: 'down', restarts: 3, lastError: 'models failed to load: x' }], { north: 10 });
   t.is(all.level, 'FAIL');
   t.regex(all.message, /every inference worker is down/);
+});
+
+test('a camera analysed slower than the miss window WARNs with its analysed rate (issue 19)', (t) => {
+  t.is(checkPace([{ camera: 'north-1', analysedFps: 9.8, lastIntervalMs: 100, slow: false, slowSince: null }], 1000), null);
+  const c = checkPace([{ camera: 'north-1', analysedFps: 0.4, lastIntervalMs: 2500, slow: true, slowSince: 1 }], 1000)!;
+  t.is(c.level, 'WARN');
+  t.regex(c.message, /north-1 at 0\.4 frames\/s \(last two 2500 ms apart\)/);
 });

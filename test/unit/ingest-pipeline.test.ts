@@ -1,6 +1,7 @@
 import test from 'ava';
 import { selectDecoder, DecoderUnavailableError } from '../../src/ingest/decoder.js';
 import { analysisWidth, buildLaunch, fpsFraction, type PipelineSpec } from '../../src/ingest/pipeline.js';
+import { captureTime } from '../../src/ingest/frame.js';
 
 const has = (...names: string[]) => (el: string) => names.includes(el);
 
@@ -55,4 +56,11 @@ test('file launch: paced syncs to the clock, fast blocks instead of dropping', (
   t.regex(buildLaunch({ ...spec, source: 'file', delivery: 'fast' }), /drop=false max-buffers=1 sync=false/);
   const jetson = buildLaunch({ ...spec, decoder: { kind: 'v4l2', decoder: 'nvv4l2decoder', toSystemMemory: 'nvvidconv ! video/x-raw' } });
   t.regex(jetson, /nvv4l2decoder ! nvvidconv ! video\/x-raw ! videorate/);
+});
+
+test('capture time: the decoder hand-over less the jitter buffer, never later than arrival (issue 19)', (t) => {
+  t.is(captureTime(10_000, 200, 12_500), 9_800, 'seconds of queueing in the daemon do not move the capture time');
+  t.is(captureTime(10_000, 0, 10_040), 10_000, 'a file: no jitter buffer');
+  t.is(captureTime(0, 200, 12_500), 12_300, 'a broken header falls back to arrival');
+  t.is(captureTime(13_000, 200, 12_500), 12_300, 'a decoder clock ahead of the daemon is not trusted');
 });

@@ -9,7 +9,7 @@ import { cosine } from '../../vision/embedder.js';
 import type { FaceEngine } from '../../vision/types.js';
 import { DatasetError, limitPairs, parsePairs } from './datasets.js';
 import { ImageEmbedder } from './embed-images.js';
-import { kFold, tarAtFar, type FoldResult, type ScoredPair } from './protocol.js';
+import { gatePoints, kFold, tarAtFar, type FoldResult, type GatePoint, type ScoredPair } from './protocol.js';
 
 /** Score given to a pair whose image could not be used (below any cosine similarity). */
 export const FAILED_PAIR_SCORE = -1;
@@ -32,6 +32,10 @@ export interface LfwReport {
   folds: FoldResult[];
   meanThreshold: number;
   msPerImage: number;
+  /** Appearance-gate calibration (match.trackMinSimilarity): mated below / non-mated at or above. */
+  gate: GatePoint[];
+  /** Highest non-mated score (pairs whose images were both usable). */
+  maxImpostor: number;
   models: FaceEngine['models'];
 }
 
@@ -103,6 +107,8 @@ export async function evalLfw(engine: FaceEngine, dir: string, opts: { limit?: n
     folds: tf.folds,
     meanThreshold: tf.meanThreshold,
     msPerImage,
+    gate: gatePoints(genuine.filter((x) => x !== FAILED_PAIR_SCORE), impostor.filter((x) => x !== FAILED_PAIR_SCORE), [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]),
+    maxImpostor: Math.max(...impostor.filter((x) => x !== FAILED_PAIR_SCORE)),
     models: engine.models,
   };
 }

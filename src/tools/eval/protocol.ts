@@ -190,3 +190,22 @@ export function identificationPoints(mated: readonly MatedSearch[], nonMatedBest
   }
   return out;
 }
+
+/**
+ * The track appearance gate's calibration (issue 19): for each candidate similarity, the share of
+ * mated pairs BELOW it (same person split into two tracks: harmless, each is searched alone) and
+ * of non-mated pairs AT OR ABOVE it (two people's looks fused: what the gate must prevent).
+ */
+export interface GatePoint {
+  similarity: number;
+  matedBelow: number;
+  nonMatedAtOrAbove: number;
+}
+
+export function gatePoints(genuine: readonly number[], impostor: readonly number[], candidates: readonly number[]): GatePoint[] {
+  return candidates.map((s) => ({
+    similarity: s,
+    matedBelow: genuine.length === 0 ? NaN : genuine.filter((g) => g < s).length / genuine.length,
+    nonMatedAtOrAbove: rateAtOrAbove(impostor, s),
+  }));
+}

@@ -11,6 +11,7 @@ import { CameraAnalyser } from '../../match/analyser.js';
 import { fileFrames } from './file-frames.js';
 import { analyserSettings } from '../../match/settings.js';
 import { localFrameAnalysis } from '../../vision/frame-analysis.js';
+import { scoreTruth, type Sighting, type TruthAlert, type TruthReport, type TruthSpan } from './truth.js';
 
 export interface VideoAlert {
   identity: string;
@@ -22,6 +23,12 @@ export interface VideoAlert {
 
 export interface VideoEvalReport {
   alerts: VideoAlert[];
+  /** With --truth: per person alerted / missed, time to alert, wrong-identity alerts, switches. */
+  truth?: TruthReport;
+  /** No face was detected in any analysed frame (said plainly; not an error). */
+  noFaces: boolean;
+  /** Looks the appearance gate split off a track (another person in its place). */
+  splits: number;
   framesAnalysed: number;
   faces: number;
   tracks: number;
@@ -47,23 +54,35 @@ export async function enrolIdentities(engine: FaceEngine, identities: readonly I
 }
 
 export async function evalVideo(
-  p: { config: Config; engine: FaceEngine; log: Logger; video: string; gallery: Gallery; failedImages: number },
+  p: { config: Config; engine: FaceEngine; log: Logger; video: string; gallery: Gallery; failedImages: number; truth?: TruthSpan[] },
 ): Promise<VideoEvalReport> {
   const t0 = performance.now();
   const cam = { analysisFps: 10, analysisWidth: 1280, ...p.config.cameras[0] };
   const alerts: VideoAlert[] = [];
+  const truthAlerts: TruthAlert[] = [];
+  const sightings: Sighting[] = [];
+  let size = { width: 0, height: 0 };
   const analyser = new CameraAnalyser({
     camera: 'video',
     engine: localFrameAnalysis(p.engine),
     ...analyserSettings(p.config),
     target: () => ({ gallery: p.gallery, topK: p.config.match.topK }),
-    onDecision: async ({ decision, frame }) => {
+    onDecision: async ({ decision, frame, box }) => {
       alerts.push({ identity: decision.subjectId, score: Number(decision.score.toFixed(4)), timeMs: frame.capturedAt, track: decision.trackId });
+      truthAlerts.push({ identity: decision.subjectId, timeMs: frame.capturedAt, track: decision.trackId, box, frameWidth: frame.image.width, frameHeight: frame.image.height });
     },
+    ...(p.truth
+      ? {
+          onSightings: (at: number, list: ReadonlyArray<{ trackId: number; box: Sighting['box'] }>) => {
+            for (const s of list) sightings.push({ at, trackId: s.trackId, box: { ...s.box }, frameWidth: size.width, frameHeight: size.height });
+          },
+        }
+      : {}),
     log: p.log,
   });
   for await (const frame of fileFrames({ file: p.video, camera: 'video', analysisFps: cam.analysisFps, analysisWidth: cam.analysisWidth })) {
     try {
+      size = { width: frame.image.width, height: frame.image.height };
       await analyser.analyse(frame);
     } finally {
       frame.lease.release();
@@ -72,6 +91,9 @@ export async function evalVideo(
   const c = analyser.counters;
   return {
     alerts,
+    ...(p.truth ? { truth: scoreTruth(p.truth, sightings, truthAlerts) } : {}),
+    noFaces: c.faces === 0,
+    splits: c.splits,
     framesAnalysed: c.frames,
     faces: c.faces,
     tracks: c.tracks,
