@@ -5,6 +5,8 @@
 // stop() takes them down in reverse, each in its own try/catch, then flushes the logger. A part
 // left out of the list is visible there; a part in the list is started, stopped and health-checked.
 //
+//   lock        one van process: flock on paths.runtimeDir/lfr.lock BEFORE anything is bound or
+//               deleted; a second `lfr run` stops here with "lfr is already running (pid N)"
 //   systemd     sd_notify (first: it takes NOTIFY_SOCKET out of the env before any child process)
 //   loop-lag    event-loop delay sampler (lfr status, /metrics, lfr bench live)
 //   inference   worker pool: every ONNX run in worker threads (models hash-checked per worker)
@@ -25,6 +27,7 @@ import type { Clock, Component } from './lifecycle.js';
 import { component, systemClock } from './lifecycle.js';
 import { scrubUrl, type Logger } from './log.js';
 import { InferencePool } from './vision/pool/pool.js';
+import { RunLock } from './run-lock.js';
 import type { PoolAudit } from './vision/buffers.js';
 import { LoopLag } from './health/loop-lag.js';
 import { stalledCameras } from './health/analysis.js';
@@ -36,6 +39,7 @@ import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
 import { CameraManager } from './ingest/manager.js';
+import { cleanStaleCameraDirs } from './ingest/decoder-connection.js';
 import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
 import { DeploymentService } from './deployment/service.js';
 import { DeploymentStore, deploymentsFile } from './deployment/store.js';
@@ -78,6 +82,8 @@ export class Daemon {
   private state: DaemonStatus['state'] = 'created';
   private startedAt: number | null = null;
   private readonly log: Logger;
+  /** One van process per runtime folder (src/run-lock.ts). */
+  readonly lock: RunLock;
   private notifier: Notifier | null = null;
   /** Every model of the van runs here, in worker threads: the FaceEngine of enrolment and the live path. */
   readonly inference: InferencePool;
@@ -106,6 +112,7 @@ export class Daemon {
     const clock = d.clock ?? systemClock;
     const log = d.log;
     this.log = log.child({ module: 'daemon' });
+    this.lock = RunLock.forRuntimeDir(cfg.paths.runtimeDir);
     this.inference = new InferencePool({ config: cfg, log, clock });
     const engine = (): InferencePool => this.inference;
 
@@ -135,7 +142,7 @@ export class Daemon {
     this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
     this.analysis.onPace((e) => this.deployments.noteAnalysisPace(e.camera, e.slow, e.analysedFps));
-    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady }, clock, log.child({ module: 'deployment' }));
+    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady, configThreshold: cfg.match.threshold }, clock, log.child({ module: 'deployment' }));
     this.tablet = tabletServerFromConfig(cfg, log, {
       alerts: this.alerts,
       deployment: () => {
@@ -193,6 +200,21 @@ export class Daemon {
     );
 
     this.parts = [
+      // First: nothing of the running van (its socket, uploads, ports, MQTT client id) is touched
+      // by a second process. Released last, after every other part has stopped.
+      {
+        component: component(
+          'lock',
+          () => {
+            this.lock.acquire();
+            if (this.lock.unavailable) this.log.warn(`no single-process lock (${this.lock.unavailable}): a second lfr run on this box would not be stopped`);
+            // Only the lock holder may judge what an earlier van process left behind.
+            const stale = cleanStaleCameraDirs();
+            if (stale) this.log.info({ folders: stale }, 'removed frame-socket folders left by a van process that was killed');
+          },
+          () => this.lock.release(),
+        ),
+      },
       { component: component('systemd', () => void (this.notifier = createNotifier(log.child({ module: 'sd-notify' }))), () => this.notifier?.close()) },
       // Before a single face is decoded: no core dump, no swap (analysis refuses to start otherwise).
       { component: component('memory', async () => { await this.memory.start(); if (this.memory.problem()) this.analysis.stopAnalysis(); }, () => this.memory.stop()) },

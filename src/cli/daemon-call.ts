@@ -5,6 +5,8 @@ import { callDaemon, ControlRequestError, DaemonNotRunning, sendFileToDaemon } f
 import { controlSocketPath } from '../control/protocol.js';
 import type { Config } from '../config/schema.js';
 import { NotARegularFile } from '../util/files.js';
+import { existsSync } from 'node:fs';
+import { AlreadyRunning, RunLock } from '../run-lock.js';
 import { CliError, EXIT } from './output.js';
 
 function cliError(err: unknown): never {
@@ -34,4 +36,28 @@ export async function sendFile<T>(cfg: Config, method: string, params: Record<st
   // The daemon's own limit plus a margin for the upload itself.
   const timeoutMs = (cfg.watchlist.importTimeoutSeconds + 60) * 1000;
   return sendFileToDaemon<T>(controlSocketPath(cfg.paths.runtimeDir), method, params, file, timeoutMs).catch(cliError);
+}
+
+/**
+ * Work on the van's own files with no daemon answering (the CLI's offline mode), holding the van's
+ * lock meanwhile: refused while an `lfr run` holds it, even one whose control socket is gone.
+ */
+export async function offline<T>(cfg: Config, fn: () => Promise<T> | T): Promise<T> {
+  let lock: RunLock | null = null;
+  if (existsSync(cfg.paths.runtimeDir)) {
+    lock = RunLock.forRuntimeDir(cfg.paths.runtimeDir);
+    try {
+      lock.acquire();
+    } catch (err) {
+      if (err instanceof AlreadyRunning) throw new CliError(`${err.message}, but its control socket does not answer: nothing was changed. Restart it ("systemctl restart lfr") and try again`, EXIT.notReady);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new CliError(`cannot tell whether lfr is running (${code} on ${lock.file}): nothing was changed; run this as the lfr user`, EXIT.failure);
+      throw err;
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    lock?.release();
+  }
 }

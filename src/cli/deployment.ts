@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { callDaemon, ControlRequestError, DaemonNotRunning } from '../control/client.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { findBundle, UsbError } from '../control/usb.js';
-import { parseEndsAt, PolicyError } from '../deployment/policy.js';
+import { endsWords, parseEndsAt, PolicyError } from '../deployment/policy.js';
 import { formatReport, reportCsv, reportHtml } from '../deployment/report.js';
 import { DeploymentStore, deploymentsFile } from '../deployment/store.js';
 import type { DeploymentRecord, DeploymentReport } from '../deployment/types.js';
@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .requiredOption('--authorisation <ref>', 'reference of the written authorisation')
     .requiredOption('--location <text>', 'where the zone of recognition is')
     .option('--watchlist <file>', 'watchlist bundle approved for this deployment (omit to use the one imported from the USB stick)')
-    .option('--threshold <t>', 'fixed similarity threshold, recorded with the deployment (0..1)')
+    .option('--threshold <t>', 'fixed similarity threshold, recorded with the deployment (0..1); default: config match.threshold (or match.targetFpir when set)')
     .option('--target-fpir <f>', 'derive the threshold from the false-alert rate accepted per face searched, e.g. 1e-4, for this watchlist\'s size (default: config match.targetFpir)')
     .requiredOption('--ends-at <time>', 'authorised end: ISO time, HH:MM, or +8h (at most 24 h away)')
     .option('--officer <name>', 'the authorising officer')
@@ -96,14 +96,15 @@ export function register(program: Command): void {
           throw err;
         }
         if (o.threshold !== undefined && o.targetFpir !== undefined) throw new CliError('give either --threshold or --target-fpir, not both', EXIT.usage);
-        let basis: { threshold: number } | { targetFpir: number };
+        // Neither flag: the daemon uses its config (match.targetFpir when set, else match.threshold)
+        // and records that the threshold came from the config.
+        let basis: { threshold: number } | { targetFpir: number } | Record<string, never> = {};
         if (o.threshold !== undefined) {
           const threshold = Number(o.threshold);
           if (o.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) throw new CliError(`--threshold "${o.threshold}" must be a number between 0 and 1`, EXIT.badInput);
           basis = { threshold };
-        } else {
-          const targetFpir = o.targetFpir !== undefined ? Number(o.targetFpir) : cfg.match.targetFpir;
-          if (targetFpir === undefined) throw new CliError('give --threshold (a fixed similarity threshold) or --target-fpir (a false-alert rate, e.g. 1e-4)', EXIT.usage);
+        } else if (o.targetFpir !== undefined) {
+          const targetFpir = Number(o.targetFpir);
           if (!Number.isFinite(targetFpir) || targetFpir < 1e-8 || targetFpir > 0.1) throw new CliError(`--target-fpir "${o.targetFpir}" must be a rate between 1e-8 and 0.1 (e.g. 1e-4)`, EXIT.badInput);
           basis = { targetFpir };
         }
@@ -118,7 +119,8 @@ export function register(program: Command): void {
             [
               `deployment ${rec.id} started`,
               `  authorisation ${rec.authorisationRef}${rec.authorisingOfficer ? ` (${rec.authorisingOfficer})` : ''} at ${rec.location}`,
-              `  threshold ${rec.threshold}${rec.thresholdBasis?.targetFpir != null ? ` (from target FPIR ${rec.thresholdBasis.targetFpir} with ${rec.thresholdBasis.templates} templates)` : ''}; ends ${new Date(rec.endsAt).toISOString()}${rec.endsAt < endsAt ? ' (moved earlier: the watchlist expires then)' : ''}`,
+              `  threshold ${rec.threshold}${rec.thresholdBasis?.targetFpir != null ? ` (from target FPIR ${rec.thresholdBasis.targetFpir} with ${rec.thresholdBasis.templates} templates)` : ''}${rec.thresholdSource === 'config' ? ' (from the config: match.' + (rec.thresholdBasis?.targetFpir != null ? 'targetFpir' : 'threshold') + ')' : ''}`,
+              `  ${endsWords(rec.endsAt, Date.now())}${rec.endsAt < endsAt ? ' (moved earlier: the watchlist expires then)' : ''}`,
               rec.thresholdBasis
                 ? `  expected false alerts: about ${rec.thresholdBasis.expectedFalseAlertsPer10k} per 10,000 faces of passers-by${rec.thresholdBasis.extrapolated ? ' (model estimate from the fitted impostor tail: see docs/accuracy.md)' : rec.thresholdBasis.support < 10 ? ` (rests on ${rec.thresholdBasis.support} impostor scores: rough)` : ''}`
                 : '  expected false alerts: unknown (no impostor calibration for this embedder)',

@@ -17,7 +17,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerOfficers } from './officers.js';
-import { reportError, takeExitCode } from './output.js';
+import { EXIT, reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('lfr')
@@ -52,7 +52,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const code = (err as { code?: string; exitCode?: number }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
-    if (typeof code === 'string' && code.startsWith('commander.')) return (err as { exitCode?: number }).exitCode ?? 2;
+    // Every parse error (a missing required option, an unknown option or command) is a usage error:
+    // exit 2 as docs/cli.md says (commander's own exitCode is 1 for these).
+    if (typeof code === 'string' && code.startsWith('commander.')) return EXIT.usage;
     return reportError(err);
   }
   return takeExitCode();

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { Daemon } from '../daemon.js';
-import { action, EXIT } from './output.js';
+import { AlreadyRunning } from '../run-lock.js';
+import { action, CliError, EXIT } from './output.js';
 
 /** Run a started daemon until SIGINT/SIGTERM (or `until` resolves), then stop it. */
 export async function runUntilSignal(daemon: Daemon, controller: AbortController, until?: Promise<void>): Promise<void> {
@@ -43,6 +44,11 @@ export function register(program: Command): void {
         try {
           await daemon.start(controller.signal);
         } catch (err) {
+          // A second `lfr run`: it has touched nothing (the lock is the first part) and says so plainly.
+          if (err instanceof AlreadyRunning) {
+            await daemon.stop();
+            throw new CliError(err.message, EXIT.failure);
+          }
           log.error({ err }, 'daemon start failed');
           await daemon.stop();
           throw err;

@@ -22,7 +22,7 @@ import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
 import { ImportRegistry, REGISTRY_FILE } from '../watchlist/registry.js';
 import path from 'node:path';
-import { askDaemon, daemonRunning, sendFile } from './daemon-call.js';
+import { askDaemon, daemonRunning, offline, sendFile } from './daemon-call.js';
 
 /** Every expected failure becomes a plain message and exit 3 (bad input). */
 function inputError(err: unknown): never {
@@ -164,46 +164,49 @@ export function register(program: Command): void {
           emit(opts, () => importText(report), () => ({ imported: true, viaDaemon: true, ...report }));
           return EXIT.ok;
         }
-        const trustFiles = opts.trust.length ? opts.trust : cfg.watchlist.trustedSigningKeys;
-        let van;
-        let trusted;
-        try {
-          trusted = trustFiles.map((f) => readPublicKey(f, 'signing'));
-          van = readVanSecretKey(opts.vanKey ?? cfg.watchlist.vanKeyFile);
-        } catch (err) {
-          return inputError(err);
-        }
-        // The models load only after the bundle and CSV pass (a refused bundle fails fast).
-        let engine: FaceEngine | null = null;
-        const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: 'enrolling [{bar}] {value}/{total} images  {eta}s left' }, Presets.shades_classic) : null;
-        let report: ImportReport;
-        try {
-          report = await importBundle(
-            {
-              bundle, trusted, van, gates: cfg.quality.enrolment, referenceFusion: cfg.watchlist.referenceFusion, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile,
-              maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours, // A bench store (--store) keeps its own import record beside it; the van's is in paths.stateDir.
-              registry: opts.store ? new ImportRegistry(path.join(path.dirname(path.resolve(opts.store)), REGISTRY_FILE)) : ImportRegistry.forStateDir(cfg.paths.stateDir),
-              signal: AbortSignal.timeout(cfg.watchlist.importTimeoutSeconds * 1000),
-            },
-            {
-              engine: async () => (engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError)),
-              clock: systemClock,
-              log: silentLogger(),
-              onProgress: (done, total) => {
-                if (!bar) return;
-                if (done === 1) bar.start(total, 0);
-                bar.update(done);
+        // No daemon answers: the offline mode, under the van's lock (refused while an lfr run holds it).
+        return offline(cfg, async () => {
+          const trustFiles = opts.trust.length ? opts.trust : cfg.watchlist.trustedSigningKeys;
+          let van;
+          let trusted;
+          try {
+            trusted = trustFiles.map((f) => readPublicKey(f, 'signing'));
+            van = readVanSecretKey(opts.vanKey ?? cfg.watchlist.vanKeyFile);
+          } catch (err) {
+            return inputError(err);
+          }
+          // The models load only after the bundle and CSV pass (a refused bundle fails fast).
+          let engine: FaceEngine | null = null;
+          const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: 'enrolling [{bar}] {value}/{total} images  {eta}s left' }, Presets.shades_classic) : null;
+          let report: ImportReport;
+          try {
+            report = await importBundle(
+              {
+                bundle, trusted, van, gates: cfg.quality.enrolment, referenceFusion: cfg.watchlist.referenceFusion, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile,
+                maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours, // A bench store (--store) keeps its own import record beside it; the van's is in paths.stateDir.
+                registry: opts.store ? new ImportRegistry(path.join(path.dirname(path.resolve(opts.store)), REGISTRY_FILE)) : ImportRegistry.forStateDir(cfg.paths.stateDir),
+                signal: AbortSignal.timeout(cfg.watchlist.importTimeoutSeconds * 1000),
               },
-            },
-          ).catch(inputError);
-        } finally {
-          bar?.stop();
-          van.secretKey.destroy();
-          await (engine as FaceEngine | null)?.close();
-        }
-        if (opts.trust.length) process.stderr.write('lfr: note: --trust is for the station and test benches; a van\'s daemon opens only stores signed by its configured keys (watchlist.trustedSigningKeys) and purges any other\n');
-        emit(opts, () => importText(report), () => ({ imported: true, ...report }));
-        return EXIT.ok;
+              {
+                engine: async () => (engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError)),
+                clock: systemClock,
+                log: silentLogger(),
+                onProgress: (done, total) => {
+                  if (!bar) return;
+                  if (done === 1) bar.start(total, 0);
+                  bar.update(done);
+                },
+              },
+            ).catch(inputError);
+          } finally {
+            bar?.stop();
+            van.secretKey.destroy();
+            await (engine as FaceEngine | null)?.close();
+          }
+          if (opts.trust.length) process.stderr.write('lfr: note: --trust is for the station and test benches; a van\'s daemon opens only stores signed by its configured keys (watchlist.trustedSigningKeys) and purges any other\n');
+          emit(opts, () => importText(report), () => ({ imported: true, ...report }));
+          return EXIT.ok;
+        });
       }),
     );
 
@@ -242,7 +245,7 @@ export function register(program: Command): void {
           return;
         }
         const storeFile = opts.store ?? cfg.watchlist.storeFile;
-        const purged = purgeWatchlist(storeFile, 'manual');
+        const purged = await offline(cfg, () => purgeWatchlist(storeFile, 'manual'));
         emit(opts, () => (purged ? `watchlist ${storeFile} purged` : `no watchlist at ${storeFile}`), () => ({ purged, storeFile }));
       }),
     );

@@ -65,8 +65,8 @@ export class VanDeploymentHooks implements DeploymentHooks {
     this.d.alerts.setDeployment(null);
   }
 
-  async purgeWatchlist(): Promise<boolean> {
-    await this.d.watchlist.purge('deployment_end');
+  async purgeWatchlist(bundleId: string | null): Promise<boolean> {
+    await this.d.watchlist.purge('deployment_end', undefined, bundleId);
     return this.d.watchlist.current === null;
   }
 

@@ -14,9 +14,14 @@ export class PolicyError extends Error {
   }
 }
 
+const hhmm = (d: Date): string => `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+const ymd = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
 /**
  * --ends-at accepts an ISO 8601 time with a date ("2026-11-23T18:00Z", "2026-11-23 18:00"),
- * a clock time "HH:MM" (the next such time, local), or a duration "+8h", "+90m", "+30s".
+ * a clock time "HH:MM" (today, local), or a duration "+8h", "+90m", "+30s". A clock time that has
+ * already passed today is refused: "14:00" typed at 14:59 never silently means tomorrow (a 23 h
+ * deployment past its written authorisation); tomorrow is given with its date.
  */
 export function parseEndsAt(text: string, now: number): number {
   const t = text.trim();
@@ -32,7 +37,11 @@ export function parseEndsAt(text: string, now: number): number {
     if (h > 23 || m > 59) throw new PolicyError(`--ends-at "${text}" is not a valid time of day`);
     const d = new Date(now);
     d.setHours(h, m, 0, 0);
-    if (d.getTime() <= now) d.setDate(d.getDate() + 1);
+    if (d.getTime() <= now) {
+      const tomorrow = new Date(d);
+      tomorrow.setDate(tomorrow.getDate() + 1);
+      throw new PolicyError(`--ends-at ${t} has already passed today (it is ${hhmm(new Date(now))}): give the date too if you mean tomorrow, e.g. --ends-at "${ymd(tomorrow)} ${hhmm(d)}"`);
+    }
     return d.getTime();
   }
   if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(t)) {
@@ -47,9 +56,14 @@ export interface StartLimits {
   requireOfficer: boolean;
   /** Refuse a start while a camera is not live or the broker is down, unless allowDegraded (default true). */
   requireReady?: boolean;
+  /** config match.threshold: the threshold of a start that names none (when no calibration can derive one). */
+  configThreshold?: number;
 }
 
-/** Throws PolicyError with a plain reason; returns the request with text fields trimmed. */
+/**
+ * Throws PolicyError with a plain reason; returns the request with text fields trimmed. Neither a
+ * threshold nor a target FPIR: the service takes the config's (recorded as such).
+ */
 export function validateStart(req: StartRequest, now: number, limits: StartLimits): StartRequest {
   const ref = req.authorisationRef?.trim() ?? '';
   const loc = req.location?.trim() ?? '';
@@ -65,7 +79,7 @@ export function validateStart(req: StartRequest, now: number, limits: StartLimit
     if (typeof req.targetFpir !== 'number' || !Number.isFinite(req.targetFpir) || req.targetFpir < 1e-8 || req.targetFpir > 0.1) {
       throw new PolicyError('--target-fpir must be a false-alert rate between 1e-8 and 0.1 (e.g. 1e-4: one passer-by in 10,000)');
     }
-  } else if (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1) {
+  } else if (req.threshold !== undefined && (typeof req.threshold !== 'number' || !Number.isFinite(req.threshold) || req.threshold <= 0 || req.threshold >= 1)) {
     throw new PolicyError('--threshold must be a number between 0 and 1 (the recorded similarity threshold), or give --target-fpir');
   }
   if (!Number.isFinite(req.endsAt) || req.endsAt <= now) throw new PolicyError('--ends-at must be in the future');
@@ -77,4 +91,13 @@ export function validateStart(req: StartRequest, now: number, limits: StartLimit
 /** The watchlist never outlives its own expiry: the deployment ends no later than it. */
 export function effectiveEnd(requestedEndsAt: number, watchlistExpiresAt: number): number {
   return Number.isFinite(watchlistExpiresAt) ? Math.min(requestedEndsAt, watchlistExpiresAt) : requestedEndsAt;
+}
+
+/** "ends 14:00 (in 1 h 12 min)", with the date when it is not today (local time). */
+export function endsWords(endsAt: number, now: number): string {
+  const end = new Date(endsAt);
+  const left = Math.max(0, Math.round((endsAt - now) / MIN_MS));
+  const inWords = left >= 60 ? `${Math.floor(left / 60)} h ${left % 60} min` : `${left} min`;
+  const day = ymd(end) === ymd(new Date(now)) ? '' : `${ymd(end)} `;
+  return `ends ${day}${hhmm(end)} (in ${inWords})`;
 }

@@ -85,6 +85,8 @@ export function buildReport(i: ReportInput): DeploymentReport {
     ...c,
     falseAlertRate: i.analysis.peopleSeen > 0 ? c.falseAlerts / i.analysis.peopleSeen : null,
     lateDecisions: i.alerts.filter((a) => a.late).length,
+    recordUnwritable: (r.recordUnwritable ?? []).map((g) => ({ from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString() })),
+    notCovered: (r.notCovered ?? []).filter((g) => g.to > g.from).map((g) => ({ from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString(), minutes: Math.round((g.to - g.from) / MIN_MS), why: g.why })),
     watchlistPurged: i.watchlistPurged,
     ...(i.auditHead !== undefined ? { auditHead: i.auditHead } : {}),
   };
@@ -96,13 +98,18 @@ const END_WORDS: Record<EndReason, string> = {
   watchlist_expired: 'ended automatically when the watchlist reached its 24 h limit',
   interrupted: 'ended because the daemon restarted and could not resume',
   start_failed: 'ended because analysis could not start',
+  power_lost: 'ended at the next start because the van lost power (or was killed) while it ran',
 };
+
+const GAP_WORDS = { power_lost: 'power lost', restart: 'daemon restarted' } as const;
 
 const n = (v: number) => v.toLocaleString('en-GB');
 const duration = (min: number) => (min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`);
 /** "1 in 4,210 people" (or "none"). */
 export function rateWords(falseAlerts: number, peopleSeen: number): string {
-  if (falseAlerts === 0) return peopleSeen > 0 ? `none in ${n(peopleSeen)} people` : 'none';
+  // A rate over nobody is not a rate: "1 in 0 people" is what an interrupted deployment once published.
+  if (peopleSeen <= 0) return 'not measured (no people seen)';
+  if (falseAlerts === 0) return `none in ${n(peopleSeen)} people`;
   return `1 in ${n(Math.round(peopleSeen / falseAlerts))} people seen`;
 }
 /** The threshold line: how it was chosen, and the false alerts expected at it (issue 14's calibration). */
@@ -123,6 +130,8 @@ export function formatReport(r: DeploymentReport): string {
     `  Location:             ${r.location}`,
     `  Time:                 ${r.startedAt} to ${r.endedAt} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
     ...(r.degraded.length ? [`  STARTED DEGRADED:     ${r.degraded.join('; ')}`] : []),
+    ...(r.recordUnwritable?.length ? [`  RECORD NOT WRITABLE:  ${r.recordUnwritable.map((g) => `${g.from} to ${g.to}`).join('; ')} (state disk full; analysis and alerts went on, counts kept in memory)`] : []),
+    ...(r.notCovered?.length ? [`  NOT COVERED:          ${r.notCovered.map((g) => `${g.from} to ${g.to} (${g.minutes} min, ${GAP_WORDS[g.why]})`).join('; ')}`] : []),
     `  Cameras:`,
     ...r.cameras.map((c) => `    ${c.name}${c.location ? ` (${c.location})` : ''}: live ${c.liveSeconds < 60 ? `${c.liveSeconds} s` : duration(c.liveMinutes)} (${c.livePercent} %), ${c.interruptions} interruption(s)`),
     `  Threshold:            ${thresholdWords(r)}`,

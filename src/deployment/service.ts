@@ -43,8 +43,11 @@ export interface DeploymentHooks {
   /** Begin matching with this threshold. `resume` after a daemon restart mid-deployment. */
   startAnalysis(d: { deploymentId: string; threshold: number; resume: boolean }): Promise<void>;
   stopAnalysis(): Promise<void>;
-  /** Purge the watchlist store and wipe it from memory; true when something was deleted or nothing was left. */
-  purgeWatchlist(): Promise<boolean>;
+  /**
+   * Purge the watchlist store and wipe it from memory, and record the bundle (its id from the
+   * deployment record) as ended; true when something was deleted or nothing was left.
+   */
+  purgeWatchlist(bundleId: string | null): Promise<boolean>;
   /** Analysis counters since startAnalysis (faces analysed, people seen), resumed base included. */
   counts(): AnalysisCounts;
   cameras(): string[];
@@ -87,6 +90,11 @@ export class DeploymentService implements Component {
   private busy: Promise<unknown> = Promise.resolve();
   private lastReport: DeploymentReport | null = null;
   private uptime: UptimeTracker | null = null;
+  /** This process analyses for the running deployment (started or resumed here). */
+  private analysing = false;
+  /** Since when the record cannot be written (a full state disk), and why. */
+  private recordTrouble: { since: number; message: string } | null = null;
+  private readonly pendingLedger: Array<{ deploymentId: string; alertId: string; camera: string; capturedAt: number }> = [];
 
   constructor(
     private readonly store: DeploymentStore,
@@ -104,13 +112,25 @@ export class DeploymentService implements Component {
     this.store.open();
     const cur = this.store.running();
     if (!cur) return;
-    if (this.clock() >= cur.endsAt) {
+    const now = this.clock();
+    // An orderly stop marks the record (suspendedAt); a record still running without that mark was
+    // left by a van that lost power (or was killed): its deployment is ended now, not resumed, and
+    // the report says from when it was not covered (the last checkpoint) to now.
+    if (!cur.suspendedAt) {
+      this.store.noteNotCovered(cur.id, { from: cur.checkpointAt ?? cur.uptime?.at ?? cur.startedAt, to: now, why: 'power_lost' });
+      this.log.warn({ deploymentId: cur.id }, 'the van stopped without its orderly shutdown (power lost) while a deployment ran: it is ended now');
+      await this.end('power_lost', 'system');
+      return;
+    }
+    this.store.noteNotCovered(cur.id, { from: cur.suspendedAt, to: now, why: 'restart' });
+    if (now >= cur.endsAt) {
       await this.end('ends_at_reached', 'system');
       return;
     }
     try {
       await this.hooks.startAnalysis({ deploymentId: cur.id, threshold: cur.threshold, resume: true });
       this.uptime = new UptimeTracker(this.clock(), this.cameraStates(), cur.uptime);
+      this.analysing = true;
       this.audit.record('deployment.resume', { deploymentId: cur.id }, 'system');
       this.arm();
     } catch (err) {
@@ -125,7 +145,8 @@ export class DeploymentService implements Component {
     const cur = this.store.running();
     if (cur) {
       try {
-        this.store.checkpoint(cur.id, this.counts(cur.id), this.uptime?.snapshot(this.clock()) ?? cur.uptime);
+        // suspend: the next start knows this was an orderly stop, not a power cut.
+        this.store.checkpoint(cur.id, this.counts(cur), this.uptime?.snapshot(this.clock()) ?? cur.uptime, this.clock(), true);
       } catch (err) {
         this.log.warn({ err }, 'final deployment checkpoint failed');
       }
@@ -138,9 +159,14 @@ export class DeploymentService implements Component {
     return this.store.running();
   }
 
-  /** The running deployment's counts: analysis from the hooks, alerts and decisions from the ledger. */
-  private counts(id: string): DeploymentCounts {
-    return { ...this.hooks.counts(), ...ledgerCounts(this.store.ledger(id)) };
+  /**
+   * The running deployment's counts: analysis from the hooks while this process analyses for it
+   * (they carry on from the checkpoint), else the checkpoint itself (a deployment ended at start,
+   * before or without a resume); alerts and decisions from the ledger.
+   */
+  private counts(cur: DeploymentRecord): DeploymentCounts {
+    const analysis = this.analysing ? this.hooks.counts() : { facesAnalysed: cur.counts.facesAnalysed, peopleSeen: cur.counts.peopleSeen };
+    return { ...analysis, ...ledgerCounts(this.store.ledger(cur.id)) };
   }
 
   private cameraStates(): CameraReadiness[] {
@@ -150,13 +176,53 @@ export class DeploymentService implements Component {
   /** Status for `lfr status`, the status topic and metrics. Counts are live while running. */
   status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null } {
     const cur = this.store.running();
-    return { running: cur, counts: cur ? this.counts(cur.id) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
+    return { running: cur, counts: cur ? this.counts(cur) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
   }
 
-  /** Save the counters so a crash loses at most one interval (called by the health loop). */
+  /**
+   * Save the counters so a crash loses at most one interval (the deployment timer and the health
+   * loop). Never throws: a full state disk ("database or disk is full") must not stop the van. The
+   * counts go on in memory, health FAILs (recordProblem), alerts the ledger could not take are kept
+   * to be written later, and once the record can be written again it notes when it could not.
+   */
   checkpoint(): void {
-    const cur = this.store.running();
-    if (cur) this.store.checkpoint(cur.id, this.counts(cur.id), this.uptime?.snapshot(this.clock()) ?? cur.uptime);
+    const now = this.clock();
+    try {
+      const cur = this.store.running();
+      if (!cur) return;
+      this.flushPendingLedger();
+      this.store.checkpoint(cur.id, this.counts(cur), this.uptime?.snapshot(now) ?? cur.uptime, now);
+      if (this.recordTrouble) {
+        this.store.noteUnwritable(cur.id, { from: this.recordTrouble.since, to: now });
+        this.log.warn({ deploymentId: cur.id, since: new Date(this.recordTrouble.since).toISOString() }, 'the deployment record can be written again');
+        this.recordTrouble = null;
+      }
+    } catch (err) {
+      this.noteRecordTrouble(err, now);
+    }
+  }
+
+  /** Why the deployment record cannot be written now (health FAILs while it is set), or null. */
+  recordProblem(): string | null {
+    const t = this.recordTrouble;
+    return t ? `the deployment record cannot be written since ${new Date(t.since).toISOString()} (${t.message}); counts and alerts are kept in memory and written when it can` : null;
+  }
+
+  private noteRecordTrouble(err: unknown, now: number): void {
+    const message = (err as Error).message;
+    if (!this.recordTrouble) {
+      this.recordTrouble = { since: now, message };
+      this.log.error({ err }, 'the deployment record cannot be written (state disk full?): analysis and alerts go on from memory');
+    }
+  }
+
+  /** Alerts the ledger could not take (a full disk): written at the next checkpoint that can. */
+  private flushPendingLedger(): void {
+    while (this.pendingLedger.length) {
+      const p = this.pendingLedger[0]!;
+      this.store.addAlert(p.deploymentId, p);
+      this.pendingLedger.shift();
+    }
   }
 
   /** A camera changed state (the camera manager's listener). */
@@ -175,7 +241,10 @@ export class DeploymentService implements Component {
     try {
       this.store.addAlert(r.deploymentId, r);
     } catch (err) {
-      this.log.error({ err, alertId: r.alertId }, 'the alert could not be added to the deployment record');
+      // Kept in memory and written at the next checkpoint that can (the report must count it).
+      this.pendingLedger.push({ deploymentId: r.deploymentId, alertId: r.alertId, camera: r.camera, capturedAt: r.capturedAt });
+      this.noteRecordTrouble(err, this.clock());
+      this.log.error({ err, alertId: r.alertId }, 'the alert could not be added to the deployment record yet');
     }
   }
 
@@ -281,6 +350,10 @@ export class DeploymentService implements Component {
         this.log.warn({ err }, 'no false-alert estimate for the fixed threshold');
       }
     }
+    // Neither flag given: the config's match.targetFpir (when set, through thresholdBasis above)
+    // or its match.threshold, recorded as coming from the config (README: a recorded setting).
+    const thresholdSource = req.threshold === undefined && req.targetFpir === undefined ? 'config' : 'request';
+    if (threshold === undefined && thresholdSource === 'config' && this.limits.configThreshold !== undefined) threshold = this.limits.configThreshold;
     if (threshold === undefined) throw new ControlError('this van cannot derive a threshold from a target FPIR: start with --threshold', 'bad_request');
     const rec: DeploymentRecord = {
       id: `dep-${new Date(now).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
@@ -291,6 +364,7 @@ export class DeploymentService implements Component {
       reason: req.reason ?? null,
       threshold,
       thresholdBasis,
+      thresholdSource,
       watchlist,
       cameras: this.hooks.cameras(),
       startedAt: now,
@@ -312,6 +386,7 @@ export class DeploymentService implements Component {
         location: rec.location,
         reason: rec.reason,
         threshold: rec.threshold,
+        thresholdSource,
         targetFpir: thresholdBasis?.targetFpir ?? null,
         expectedFalseAlertsPer10k: thresholdBasis ? Number(thresholdBasis.expectedFalseAlertsPer10k.toPrecision(3)) : null,
         endsAt: new Date(endsAt).toISOString(),
@@ -330,6 +405,7 @@ export class DeploymentService implements Component {
     if (endsAt < req.endsAt) this.log.warn({ deploymentId: rec.id }, 'deployment end moved earlier to the watchlist expiry');
     try {
       await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false });
+      this.analysing = true;
       this.uptime = new UptimeTracker(this.clock(), this.cameraStates());
     } catch (err) {
       this.log.error({ err }, 'analysis could not start; ending the deployment');
@@ -354,13 +430,21 @@ export class DeploymentService implements Component {
     }
     let counts = cur.counts;
     try {
-      counts = this.counts(cur.id);
+      counts = this.counts(cur);
     } catch (err) {
       this.log.error({ err }, 'reading the deployment counters failed; the last checkpoint is reported');
     }
+    this.analysing = false;
+    try {
+      this.flushPendingLedger();
+    } catch (err) {
+      this.log.error({ err }, 'alerts kept in memory could not be added to the deployment record');
+    }
     let purged = false;
     try {
-      purged = await this.hooks.purgeWatchlist();
+      // The record names the bundle: after a power cut the tmpfs copy is gone, and the bundle must
+      // still be recorded as ended so re-inserting the stick does not start it again.
+      purged = await this.hooks.purgeWatchlist(cur.watchlist.bundleId ?? null);
     } catch (err) {
       this.log.error({ err }, 'watchlist purge at deployment end failed');
     }
@@ -409,7 +493,15 @@ export class DeploymentService implements Component {
     const left = cur.endsAt - this.clock();
     this.timer = setTimeout(() => {
       this.timer = null;
-      const still = this.store.running();
+      let still: DeploymentRecord | null;
+      try {
+        still = this.store.running();
+      } catch (err) {
+        // Nothing thrown from a timer may end the process: try again at the next tick.
+        this.log.error({ err }, 'the deployment record could not be read');
+        this.arm();
+        return;
+      }
       if (!still || still.id !== cur.id) return;
       if (this.clock() >= still.endsAt) {
         const reason: EndReason = still.endsAt < Date.parse(still.watchlist.expiresAt) ? 'ends_at_reached' : 'watchlist_expired';

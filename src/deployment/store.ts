@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { ensurePrivateFile } from '../util/files.js';
 import path from 'node:path';
-import { ZERO_COUNTS, ZERO_ENGAGEMENTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert } from './types.js';
+import { ZERO_COUNTS, ZERO_ENGAGEMENTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert, type NotCovered } from './types.js';
 import type { UptimeState } from './uptime.js';
 import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
 
@@ -54,10 +54,15 @@ CREATE TABLE IF NOT EXISTS deployment_reports (
 );
 `;
 
-/** Fields added after the first release: one JSON column (degraded reasons, uptime). */
+/** Fields added after the first release: one JSON column (degraded reasons, uptime, interruptions). */
 interface Extra {
   degraded?: string[];
   uptime?: UptimeState | null;
+  checkpointAt?: number | null;
+  suspendedAt?: number | null;
+  notCovered?: NotCovered[];
+  thresholdSource?: 'request' | 'config';
+  recordUnwritable?: Array<{ from: number; to: number }>;
 }
 
 interface Row {
@@ -97,10 +102,11 @@ const toRecord = (r: Row): DeploymentRecord => ({
   endReason: r.end_reason as EndReason | null,
   // Counts checkpointed by an older version lack the newer fields: zero them.
   counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>), engagements: { ...ZERO_ENGAGEMENTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>).engagements } },
-  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
+  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request', recordUnwritable: e.recordUnwritable ?? [] }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
 });
 
-const extraOf = (r: Pick<DeploymentRecord, 'degraded' | 'uptime'>): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime });
+type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource' | 'recordUnwritable'>;
+const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request', recordUnwritable: r.recordUnwritable ?? [] } satisfies Extra);
 
 export class DeploymentStore {
   private db: Database.Database | null = null;
@@ -160,10 +166,25 @@ export class DeploymentStore {
     return row ? toRecord(row) : null;
   }
 
-  checkpoint(id: string, counts: DeploymentCounts, uptime: UptimeState | null): void {
+  /** Save the running counters at `at`; `suspend`: an orderly daemon stop (not a power cut). */
+  checkpoint(id: string, counts: DeploymentCounts, uptime: UptimeState | null, at: number, suspend = false): void {
     const r = this.get(id);
     if (!r) return;
-    this.d.prepare('UPDATE deployments SET counts = ?, extra = ? WHERE id = ? AND ended_at IS NULL').run(JSON.stringify(counts), extraOf({ ...r, uptime }), id);
+    this.d.prepare('UPDATE deployments SET counts = ?, extra = ? WHERE id = ? AND ended_at IS NULL').run(JSON.stringify(counts), extraOf({ ...r, uptime, checkpointAt: at, suspendedAt: suspend ? at : null }), id);
+  }
+
+  /** A stretch when the record could not be written (a full state disk); analysis went on. */
+  noteUnwritable(id: string, span: { from: number; to: number }): void {
+    const r = this.get(id);
+    if (!r || r.endedAt !== null) return;
+    this.d.prepare('UPDATE deployments SET extra = ? WHERE id = ?').run(extraOf({ ...r, recordUnwritable: [...(r.recordUnwritable ?? []), span] }), id);
+  }
+
+  /** A stretch the van did not analyse (a restart, a power cut), kept on the running record. */
+  noteNotCovered(id: string, gap: NotCovered): void {
+    const r = this.get(id);
+    if (!r || r.endedAt !== null) return;
+    this.d.prepare('UPDATE deployments SET extra = ? WHERE id = ?').run(extraOf({ ...r, suspendedAt: null, notCovered: [...(r.notCovered ?? []), gap] }), id);
   }
 
   finish(id: string, endedAt: number, reason: EndReason, counts: DeploymentCounts, uptime: UptimeState | null, report: DeploymentReport): void {

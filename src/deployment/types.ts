@@ -80,7 +80,16 @@ export interface ThresholdBasis {
   embedderSha256: string;
 }
 
-export type EndReason = 'ended_by_operator' | 'ends_at_reached' | 'watchlist_expired' | 'interrupted' | 'start_failed';
+export type EndReason = 'ended_by_operator' | 'ends_at_reached' | 'watchlist_expired' | 'interrupted' | 'start_failed' | 'power_lost';
+
+/** A stretch of a deployment when the van did not analyse (ms since epoch). */
+export interface NotCovered {
+  from: number;
+  to: number;
+  /** 'power_lost': the van stopped without its orderly shutdown (power cut, kill -9) and the
+   *  deployment was ended at the next start; 'restart': the daemon was stopped and started again. */
+  why: 'power_lost' | 'restart';
+}
 
 export interface DeploymentRecord {
   id: string;
@@ -92,6 +101,8 @@ export interface DeploymentRecord {
   threshold: number;
   /** How the threshold relates to false alerts; null/absent when no calibration was available. */
   thresholdBasis?: ThresholdBasis | null;
+  /** Where the threshold came from: the start request (--threshold / --target-fpir) or the config (match.*). */
+  thresholdSource?: 'request' | 'config';
   watchlist: WatchlistSummary;
   cameras: string[];
   startedAt: number;
@@ -104,6 +115,14 @@ export interface DeploymentRecord {
   degraded: string[];
   /** Cameras' live time and interruptions, as of the last checkpoint (or the end). */
   uptime: UptimeState | null;
+  /** When the counters were last saved (absent: never since the start). */
+  checkpointAt?: number | null;
+  /** Set by an orderly daemon stop while the deployment runs; absent at the next start = the power was lost. */
+  suspendedAt?: number | null;
+  /** Stretches when the van was not analysing (restarts, a power cut). */
+  notCovered?: NotCovered[];
+  /** Stretches when the record could not be written (a full state disk); analysis and alerts went on from memory. */
+  recordUnwritable?: Array<{ from: number; to: number }>;
 }
 
 /** One alert of a deployment as the results report counts it: no subject, no officer, no image. */
@@ -157,10 +176,14 @@ export interface DeploymentReport {
   notEngaged: number;
   undecided: number;
   engagements: EngagementCounts;
-  /** False alerts per person seen (null when nobody was seen). */
+  /** False alerts per person seen (null when nobody was seen: "not measured"). */
   falseAlertRate: number | null;
   /** Decisions recorded after the end and counted here. */
   lateDecisions: number;
+  /** Minutes of the deployment when the van was not analysing (a restart, a power cut), UTC ISO. */
+  notCovered?: Array<{ from: string; to: string; minutes: number; why: NotCovered['why'] }>;
+  /** When the deployment record could not be written (a full state disk), UTC ISO. */
+  recordUnwritable?: Array<{ from: string; to: string }>;
   watchlistPurged: boolean;
   /**
    * The audit head at the end of the deployment (or at this version's regeneration), signed by the

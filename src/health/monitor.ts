@@ -10,7 +10,7 @@ import { HealthService, type LiveSources } from './gather.js';
 import { MetricsServer, type DeploymentGauge } from './metrics.js';
 import { buildStatus, type StatusSummary } from './status.js';
 import type { HealthFacts, HealthReport } from './types.js';
-import { evaluate } from './probes.js';
+import { evaluate, worst } from './probes.js';
 import { thresholdsOf } from './gather.js';
 
 export interface MonitorDeps {
@@ -58,12 +58,21 @@ export class HealthMonitor implements Component {
   async refresh(): Promise<HealthReport> {
     const facts = await this.service.facts();
     this.facts = facts;
-    this.report = evaluate(facts, thresholdsOf(this.d.cfg), (this.d.deployments?.current() ?? null) !== null);
+    let running = false;
     try {
-      this.d.deployments?.checkpoint();
+      running = (this.d.deployments?.current() ?? null) !== null;
     } catch (err) {
-      this.d.log.warn({ err }, 'deployment checkpoint failed');
+      this.d.log.warn({ err }, 'the deployment record could not be read');
     }
+    const report = evaluate(facts, thresholdsOf(this.d.cfg), running);
+    // The checkpoint never throws (a full disk degrades the van); its trouble is a FAIL here.
+    this.d.deployments?.checkpoint();
+    const problem = this.d.deployments?.recordProblem() ?? null;
+    if (problem) {
+      report.checks.push({ name: 'deployment record', level: 'FAIL', message: problem });
+      report.level = worst(report.checks);
+    }
+    this.report = report;
     await this.publish();
     return this.report;
   }

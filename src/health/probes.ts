@@ -43,6 +43,15 @@ export function checkDisks(s: SystemFacts, t: HealthThresholds): Check[] {
   return s.disks.map((d) => {
     const name = `disk ${d.path}`;
     const msg = `${Math.round(d.freeMb)} MB free on ${d.mount}`;
+    if (d.volatile) {
+      // A tmpfs is sized from RAM and small: judge it by its own size (a tenth of it, at most the
+      // disk limit). Full, the watchlist store and bundle uploads cannot be written.
+      const min = Math.min(t.minFreeDiskMb, d.sizeMb / 10);
+      const tmpfsMsg = `${Math.round(d.freeMb)} MB free of ${Math.round(d.sizeMb)} MB on ${d.mount} (tmpfs)`;
+      if (d.freeMb < min || d.freeMb < 1) return fail(name, `${tmpfsMsg}: FULL or nearly (below ${Math.round(min)} MB): the watchlist store and bundle uploads cannot be written`);
+      if (d.freeMb < 2 * min) return warn(name, `${tmpfsMsg}: running low`);
+      return ok(name, tmpfsMsg);
+    }
     if (d.freeMb < t.minFreeDiskMb) return fail(name, `${msg}: below ${t.minFreeDiskMb} MB, alerts and the audit log may not be written`);
     if (d.freeMb < 2 * t.minFreeDiskMb) return warn(name, `${msg}: running low`);
     return ok(name, msg);

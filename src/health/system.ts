@@ -2,6 +2,8 @@
 // OS's own view of clock synchronisation. Every reader degrades to "unknown" instead of throwing:
 // a health check that crashes is worse than one that says WARN.
 import { execFile } from 'node:child_process';
+import { statfsSync, type StatsFs } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import si from 'systeminformation';
@@ -20,6 +22,23 @@ export function mountFor<T extends { mount: string }>(p: string, mounts: readonl
   return best;
 }
 
+/** tmpfs and ramfs (statfs f_type). */
+const RAM_FS = new Set([0x01021994, 0x858458f6]);
+
+/** statfs of the nearest existing folder at or above p (one the daemon has not created yet lands there). */
+function statfsAt(p: string): (StatsFs & { at: string }) | null {
+  let cur = path.resolve(p);
+  for (;;) {
+    try {
+      return { ...statfsSync(cur), at: cur };
+    } catch {
+      const up = path.dirname(cur);
+      if (up === cur) return null;
+      cur = up;
+    }
+  }
+}
+
 export async function readSystemFacts(paths: readonly string[]): Promise<SystemFacts> {
   const [temp, mem, fs, gfx] = await Promise.all([
     si.cpuTemperature().catch(() => null),
@@ -28,9 +47,14 @@ export async function readSystemFacts(paths: readonly string[]): Promise<SystemF
     si.graphics().catch(() => ({ controllers: [] as si.Systeminformation.GraphicsControllerData[] })),
   ]);
   const temps = [temp?.main, temp?.max, ...(temp?.cores ?? [])].filter((t): t is number => typeof t === 'number' && t > 0);
+  // Free space from statfs(2) of the folder itself: systeminformation's fsSize() lists no tmpfs, so
+  // for /run/lfr it reported the ROOT disk and a full /run was never seen. fsSize only names the mount.
   const disks = paths.map((p) => {
+    const st = statfsAt(p);
     const m = mountFor(p, fs);
-    return m ? { path: p, mount: m.mount, freeMb: m.available / MB, sizeMb: m.size / MB } : null;
+    if (!st) return m ? { path: p, mount: m.mount, freeMb: m.available / MB, sizeMb: m.size / MB, volatile: false } : null;
+    const volatile = RAM_FS.has(Number(st.type));
+    return { path: p, mount: volatile || !m ? st.at : m.mount, freeMb: (Number(st.bavail) * Number(st.bsize)) / MB, sizeMb: (Number(st.blocks) * Number(st.bsize)) / MB, volatile };
   });
   // Only discrete accelerators matter for the execution provider; an on-board VGA is not a GPU here.
   const gpus = gfx.controllers

@@ -21,7 +21,8 @@ export interface SystemFacts {
   memTotalMb: number;
   memAvailableMb: number;
   /** Free space of the file systems holding the state and runtime folders. */
-  disks: Array<{ path: string; mount: string; freeMb: number; sizeMb: number }>;
+  /** volatile: a tmpfs (the runtime folder), measured with statfs (systeminformation lists no tmpfs). */
+  disks: Array<{ path: string; mount: string; freeMb: number; sizeMb: number; volatile?: boolean }>;
   /** NVIDIA/other GPUs found; empty on a CPU-only box. */
   gpus: Array<{ model: string; tempC: number | null; memUsedMb: number | null; memTotalMb: number | null }>;
 }

@@ -4,7 +4,7 @@
 // nothing more is reported, so a late message of an old connection can never reach a new one.
 // Supervision (states, watchdog, back-off) stays in camera.ts.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,46 @@ import { FrameReader, type ReceivedFrame } from './frame-reader.js';
 const DECODER_ENTRY = fileURLToPath(new URL('./decoder-process.js', import.meta.url));
 /** A decoder process asked to stop is killed if it has not exited after this long. */
 const DECODER_KILL_MS = 2000;
+
+const CAM_DIR_PREFIX = 'lfr-cam-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
+  }
+}
+
+/**
+ * Remove the frame-socket folders (TMPDIR/lfr-cam-<pid>-*) left by a process that died without
+ * closing its cameras (kill -9, a power cut with a disk TMPDIR): those whose owner pid is dead, or
+ * is this process's own pid (reused after a restart: it has opened no camera yet when this runs).
+ * Folders of a live process, and any without a pid in the name, are left alone. Returns how many went.
+ */
+export function cleanStaleCameraDirs(dir = os.tmpdir()): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const n of names) {
+    const m = /^lfr-cam-(\d+)-[A-Za-z0-9]+$/.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && alive(pid)) continue;
+    try {
+      rmSync(path.join(dir, n), { recursive: true, force: true });
+      removed++;
+    } catch {
+      /* another user's, or gone meanwhile */
+    }
+  }
+  return removed;
+}
 
 export interface DecoderHandlers {
   built(decoder: string, kind: string): void;
@@ -51,7 +91,9 @@ export class DecoderConnection {
     private readonly o: DecoderConnectionOptions,
     private readonly h: DecoderHandlers,
   ) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-cam-'));
+    // The owner's pid in the name: a daemon killed with -9 cannot remove it, the next one can
+    // tell it is stale (cleanStaleCameraDirs).
+    this.dir = mkdtempSync(path.join(os.tmpdir(), `${CAM_DIR_PREFIX}${process.pid}-`));
     const start: DecoderStart = { ...o.start, socketPath: path.join(this.dir, 'frames.sock') };
     // A fresh process per attempt: nothing GStreamer allocated survives a reconnect. Its libuv
     // pool is sized here (bus poll + appsink pull hold two threads), not by the user; and it gets

@@ -3,6 +3,7 @@
 //   peerCredentials(fd)   getsockopt(SO_PEERCRED): who is on the other end of a unix socket
 //   setNotDumpable()      prctl(PR_SET_DUMPABLE, 0): no core file, /proc/PID/mem closed to same-uid
 //   setCoreLimitZero()    setrlimit(RLIMIT_CORE, {0, 0}): the kernel writes no core file
+//   tryLockExclusive(fd)  flock(LOCK_EX | LOCK_NB): the one-van-process lock (src/run-lock.ts)
 // Loaded lazily, once; every function throws LibcUnavailable when koffi or libc cannot be loaded
 // (a non-Linux developer machine), and callers say what that costs.
 import { createRequire } from 'node:module';
@@ -16,12 +17,17 @@ const SO_PEERCRED = 17;
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
 const RLIMIT_CORE = 4;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+const EINTR = 4;
 
 interface Fns {
   getsockopt: (fd: number, level: number, name: number, buf: Buffer, len: number[]) => number;
   prctl: (option: number, a2: number, a3: number, a4: number, a5: number) => number;
   setrlimit: (resource: number, rlim: Buffer) => number;
   getrlimit: (resource: number, rlim: Buffer) => number;
+  flock: (fd: number, op: number) => number;
   errno: () => number;
 }
 
@@ -43,6 +49,7 @@ function libc(): Fns {
       // struct rlimit is two unsigned longs (rlim_cur, rlim_max): 16 bytes on 64-bit Linux.
       setrlimit: lib.func('int setrlimit(int, const uint8_t *rlim)') as Fns['setrlimit'],
       getrlimit: lib.func('int getrlimit(int, _Out_ uint8_t *rlim)') as Fns['getrlimit'],
+      flock: lib.func('int flock(int, int)') as Fns['flock'],
       errno: () => koffi.decode(errnoLoc(), 'int') as number,
     };
     return fns;
@@ -81,4 +88,19 @@ export function setCoreLimitZero(): { soft: bigint; hard: bigint } {
   const out = Buffer.alloc(16);
   if (f.getrlimit(RLIMIT_CORE, out) !== 0) throw new Error(`getrlimit(RLIMIT_CORE) failed: errno ${f.errno()}`);
   return { soft: out.readBigUInt64LE(0), hard: out.readBigUInt64LE(8) };
+}
+
+/**
+ * flock(fd, LOCK_EX | LOCK_NB): true when this open file now holds the exclusive lock, false when
+ * another open file (another process) holds it. The kernel drops the lock when the last descriptor
+ * of that open file closes, including when the process is killed or the power goes: no stale lock.
+ */
+export function tryLockExclusive(fd: number): boolean {
+  const f = libc();
+  for (;;) {
+    if (f.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+    const e = f.errno();
+    if (e === EWOULDBLOCK) return false;
+    if (e !== EINTR) throw new Error(`flock failed: errno ${e}`);
+  }
 }

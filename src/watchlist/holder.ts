@@ -239,10 +239,12 @@ export class WatchlistHolder implements Component {
    * Wipe from memory and delete the store. Never waits behind an import: a running one is aborted
    * (it checks between images and right before it swaps its store in). True when a store was deleted.
    */
-  async purge(reason: PurgeReason, actor?: string): Promise<boolean> {
+  async purge(reason: PurgeReason, actor?: string, endedBundleId: string | null = null): Promise<boolean> {
     this.importing?.abort(new Error(`the watchlist was purged (${reason})`));
     this.clearTimer();
-    const bundleId = this.wl?.meta.bundleId ?? safeMeta(this.d.config.watchlist.storeFile)?.bundleId ?? null;
+    // At a deployment end the caller names the deployment's bundle: after a power cut neither
+    // memory nor the tmpfs store has it any more.
+    const bundleId = endedBundleId ?? this.wl?.meta.bundleId ?? safeMeta(this.d.config.watchlist.storeFile)?.bundleId ?? null;
     this.drop();
     const existed = purgeWatchlist(this.d.config.watchlist.storeFile, reason, this.d.onEvent, actor);
     // A request is an action even when there was nothing to delete: audit who asked.

@@ -126,7 +126,7 @@ test.serial('a deployment whose end passed while the daemon was down is ended at
   const c = ['-c', env.cfgFile];
   const started = await runCli([...c, 'deployment', 'start', '--authorisation', 'AUTH-10', '--location', 'Market', '--watchlist', env.bundleFile, '--threshold', '0.6', '--ends-at', '+3s', '--officer', 'Insp C', '--json']);
   t.is(started.code, 0, started.stderr);
-  host.child.kill('SIGKILL'); // a crash: no clean end, the record stays "running"
+  host.child.kill('SIGTERM'); // an orderly stop keeps the record "running" (suspended); kill -9 is "power lost" (van-process.test.ts)
   await new Promise((r) => host.child.once('exit', r));
   const down = await runCli([...c, 'status', '--json']);
   t.is(down.code, 4);
@@ -150,12 +150,14 @@ test.serial('a daemon restarted mid-deployment resumes it with its watchlist', a
   const started = await runCli([...c, 'deployment', 'start', '--authorisation', 'AUTH-11', '--location', 'Bridge', '--watchlist', env.bundleFile, '--threshold', '0.6', '--ends-at', '+1h', '--officer', 'Insp D', '--json']);
   t.is(started.code, 0, started.stderr);
   const rec = lastJson<DeploymentRecord>(started.stdout);
-  host.child.kill('SIGKILL');
+  // An orderly stop (SIGTERM: systemctl restart) marks the record suspended; kill -9 is a power
+  // cut and ends the deployment at the next start (van-process.test.ts).
+  host.child.kill('SIGTERM');
   await new Promise((r) => host.child.once('exit', r));
-  // The counters the health loop checkpointed before the crash (no camera here to make real ones).
+  // The counters the orderly stop checkpointed (no camera here to make real ones).
   const store = new DeploymentStore(deploymentsFile(loadConfig(env.cfgFile)));
   store.open();
-  store.checkpoint(rec.id, { ...ZERO_COUNTS, facesAnalysed: 1200, peopleSeen: 41 }, null);
+  store.checkpoint(rec.id, { ...ZERO_COUNTS, facesAnalysed: 1200, peopleSeen: 41 }, null, Date.now(), true);
   store.close();
   host = await startHost(env);
   t.regex(host.log(), /"analysing":true/, 'analysis resumed before "daemon running"');

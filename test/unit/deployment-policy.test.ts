@@ -1,6 +1,6 @@
 // Pure deployment rules: --ends-at parsing, start validation, the 24 h ceiling, the report.
 import test from 'ava';
-import { effectiveEnd, parseEndsAt, PolicyError, validateStart } from '../../src/deployment/policy.js';
+import { effectiveEnd, endsWords, parseEndsAt, PolicyError, validateStart } from '../../src/deployment/policy.js';
 import { ZERO_COUNTS, type DeploymentRecord, type StartRequest } from '../../src/deployment/types.js';
 import { buildStatus, cameraFactsFromStats, formatStatus, toStatusPayload } from '../../src/health/status.js';
 
@@ -14,8 +14,21 @@ test('parseEndsAt: relative, ISO and clock time', (t) => {
   t.is(parseEndsAt('+90m', NOW), NOW + 90 * 60_000);
   t.is(parseEndsAt('+30s', NOW), NOW + 30_000);
   t.is(parseEndsAt('2026-11-23T18:00Z', NOW), Date.parse('2026-11-23T18:00Z'));
-  const hm = parseEndsAt('09:30', NOW);
-  t.true(hm > NOW && hm <= NOW + 24 * H, 'HH:MM is the next such time');
+  // A clock time is today's: one still ahead is taken, one already passed is refused with the date to type.
+  const at = (h: number, m: number): number => {
+    const d = new Date(NOW);
+    d.setHours(h, m, 0, 0);
+    return d.getTime();
+  };
+  const noon = at(12, 0);
+  t.is(parseEndsAt('14:00', noon), at(14, 0));
+  const late = at(14, 59);
+  const err = t.throws(() => parseEndsAt('14:00', late), { instanceOf: PolicyError });
+  t.regex(err!.message, /14:00 has already passed today \(it is 14:59\): give the date too .*--ends-at "\d{4}-\d{2}-\d{2} 14:00"/);
+  t.is(parseEndsAt(err!.message.match(/"(.+)"$/)![1]!, late), at(14, 0) + 24 * H, 'the suggested form means tomorrow');
+  t.is(endsWords(at(14, 0), at(12, 48)), 'ends 14:00 (in 1 h 12 min)');
+  t.is(endsWords(at(12, 30), at(12, 0)), 'ends 12:30 (in 30 min)');
+  t.regex(endsWords(at(14, 0) + 24 * H, noon), /^ends \d{4}-\d{2}-\d{2} 14:00 \(in 26 h 0 min\)$/);
   t.throws(() => parseEndsAt('tomorrow', NOW), { instanceOf: PolicyError });
   t.throws(() => parseEndsAt('25:00', NOW), { instanceOf: PolicyError });
 });

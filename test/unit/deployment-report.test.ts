@@ -3,7 +3,7 @@
 // deployment is test/integration/deployment-report.test.ts.
 import test from 'ava';
 import { bankHolidays, easterSunday, publishBy, workingDaysAfter } from '../../src/deployment/calendar.js';
-import { buildReport, formatReport, ledgerCounts, reportCsv, reportHtml } from '../../src/deployment/report.js';
+import { buildReport, formatReport, ledgerCounts, rateWords, reportCsv, reportHtml } from '../../src/deployment/report.js';
 import { UptimeTracker } from '../../src/deployment/uptime.js';
 import { ZERO_COUNTS, type DeploymentRecord, type LedgerAlert } from '../../src/deployment/types.js';
 
@@ -119,4 +119,11 @@ test('CSV is one row with a header and neutralises formula-like cells; HTML esca
   t.false(html.includes('<b>St</b>'));
   t.regex(html, /&lt;b&gt;St&lt;\/b&gt;/);
   t.regex(html, /<th scope="row">Arrests<\/th><td>1<\/td>/);
+});
+
+test('a false-alert rate over nobody is "not measured", never "1 in 0 people"', (t) => {
+  t.is(rateWords(1, 0), 'not measured (no people seen)');
+  t.is(rateWords(0, 0), 'not measured (no people seen)');
+  t.is(rateWords(0, 320), 'none in 320 people');
+  t.is(rateWords(2, 640), '1 in 320 people seen');
 });

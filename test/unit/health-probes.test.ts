@@ -34,6 +34,12 @@ test('memory and disk thresholds', (t) => {
   t.is(checkMemory(SYS, T).level, 'OK');
   t.deepEqual(checkDisks({ ...SYS, disks: [{ path: '/s', mount: '/', freeMb: 100, sizeMb: 1000 }, { path: '/r', mount: '/run', freeMb: 900, sizeMb: 1000 }] }, T).map((c) => c.level), ['FAIL', 'WARN']);
   t.is(checkDisks({ ...SYS, disks: [] }, T)[0]!.level, 'WARN');
+  // The tmpfs runtime folder is judged by its own size: a 200 MB /run with 150 MB free is fine, a full one FAILs.
+  const run = (freeMb: number) => checkDisks({ ...SYS, disks: [{ path: '/run/lfr', mount: '/run', freeMb, sizeMb: 200, volatile: true }] }, T)[0]!;
+  t.is(run(150).level, 'OK');
+  t.is(run(30).level, 'WARN');
+  t.is(run(0).level, 'FAIL');
+  t.regex(run(0).message, /FULL .*tmpfs|tmpfs.*FULL/);
 });
 
 test('GPU: none is fine (CPU provider), hot fails, unknown temperature is OK', (t) => {
@@ -138,4 +144,22 @@ test('helpers: mount lookup, RTSP status line, watchdog interval, bundle choice'
   t.is(chooseBundle(['notes.txt', 'lfr/dep-17.lfrwl']), 'lfr/dep-17.lfrwl');
   t.throws(() => chooseBundle(['a.lfrwl', 'lfr/b.lfrwl']), { message: /2 watchlist bundles/ });
   t.throws(() => chooseBundle(['.a.lfrwl', 'x.zip']), { message: /no watchlist bundle/ });
+});
+
+test('the runtime folder on tmpfs is measured with statfs, not the root disk systeminformation reports', async (t) => {
+  const { readSystemFacts } = await import('../../src/health/system.js');
+  const { statfsSync } = await import('node:fs');
+  const shm = '/dev/shm';
+  let st;
+  try {
+    st = statfsSync(shm);
+  } catch {
+    return t.pass('no /dev/shm here');
+  }
+  if (Number(st.type) !== 0x01021994) return t.pass('/dev/shm is not tmpfs here');
+  const f = await readSystemFacts([`${shm}/lfr-not-created-yet`]);
+  const d = f.disks[0]!;
+  t.true(d.volatile);
+  t.is(d.mount, shm);
+  t.is(Math.round(d.sizeMb), Math.round((Number(st.blocks) * Number(st.bsize)) / 1024 / 1024));
 });

@@ -24,6 +24,7 @@ import { createFaceEngine } from '../../vision/engine.js';
 import { wipe } from '../../crypto/secure.js';
 import { freePort } from '../../util/net.js';
 import type { DeploymentReport } from '../../deployment/types.js';
+import { formatReport } from '../../deployment/report.js';
 import { LocalBroker } from '../broker.js';
 import { RtspServer } from '../rtsp-server.js';
 import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from './kit.js';
@@ -120,6 +121,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await Promise.race([new Promise((r) => setTimeout(r, o.seconds * 1000).unref()), o.interrupted]);
       report = await daemon.deployments.endDeployment('ended_by_operator', 'demo');
       o.say(`deployment ended: ${report.facesAnalysed} faces analysed (counted, not stored), ${report.alerts} alerts, watchlist purged: ${report.watchlistPurged}`);
+      // The results report a force publishes, exactly as `lfr deployment end` prints it.
+      o.say(`\n${formatReport(report)}\n`);
     } finally {
       // Read what the van kept while it still runs, then stop it in order.
       try {
