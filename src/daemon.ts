@@ -143,8 +143,10 @@ export class Daemon {
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
     this.analysis.onPace((e) => this.deployments.noteAnalysisPace(e.camera, e.slow, e.analysedFps));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady, configThreshold: cfg.match.threshold }, clock, log.child({ module: 'deployment' }));
+    this.alerts.setMembership(this.deployments);
     this.tablet = tabletServerFromConfig(cfg, log, {
       alerts: this.alerts,
+      deployments: this.deployments,
       deployment: () => {
         const r = this.deployments.current();
         return r ? { id: r.id, location: r.location, startedAt: new Date(r.startedAt).toISOString(), endsAt: new Date(r.endsAt).toISOString() } : null;
@@ -189,7 +191,7 @@ export class Daemon {
       controlHandlers({
         deployments: this.deployments,
         health: () => this.health.refresh(),
-        status: () => this.health.status(),
+        status: () => this.health.freshStatus(),
         afterChange: () => this.health.publish(),
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
         watchlist: this.watchlist,

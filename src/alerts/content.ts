@@ -54,11 +54,12 @@ export function summaryOf(r: AlertRow): AlertSummary {
     threshold: r.threshold,
     category: r.category,
     decision: r.outcome ? { outcome: r.outcome, officerId: r.officerId ?? '', decidedAt: r.decidedAt ?? '', engagement: r.engagement } : null,
+    repeatOf: r.repeatOf,
   };
 }
 
 export function messageOf(r: AlertRow, vanId: string): AlertMessage {
   // The message is the summary without its decision state (that is the van's, read over HTTPS).
-  const { decision: _state, ...fields } = summaryOf(r);
+  const { decision: _state, repeatOf: _repeat, ...fields } = summaryOf(r);
   return { schema: SCHEMA, vanId, ...fields, decision: 'suggestion' };
 }

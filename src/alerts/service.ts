@@ -6,6 +6,7 @@
 // subject reference: src/mqtt/topics.ts); the content is read by the tablet page over HTTPS
 // (contentJson(), src/tablet/). Images are wiped from the candidate's buffers once sealed.
 import path from 'node:path';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -13,7 +14,7 @@ import type { AuditRecorder } from '../audit/log.js';
 import { AlertKeyStore } from '../crypto/alert-keys.js';
 import { wipe } from '../crypto/secure.js';
 import type { MqttLink } from '../mqtt/client.js';
-import { SCHEMA, decisionTopicParts, parseDecision, topicsFor, type AckPayload, type AdjudicationOutcome, type AlertSummary, type EngagementOutcome, type StatusPayload, type Topics } from '../mqtt/topics.js';
+import { CLOSING_ENGAGEMENTS, SCHEMA, decisionTopicParts, parseDecision, topicsFor, type AckPayload, type AdjudicationOutcome, type AlertSummary, type EngagementOutcome, type StatusPayload, type Topics } from '../mqtt/topics.js';
 import { expiresAt, policyFromHours, type RetentionPolicy } from '../retention/policy.js';
 import type { PurgeTask } from '../retention/scheduler.js';
 import { AlertStore, type AlertRow } from './store.js';
@@ -22,6 +23,15 @@ import type { AlertCandidate, AlertSink } from './types.js';
 
 /** Refusals audited one by one per minute; a real tablet sends a handful a day. */
 const REJECT_AUDIT_MAX = 60;
+/**
+ * Per-officer decision budget (token bucket): a card decision sends one message per sighting
+ * (rarely over 20), so a burst of 60 and 2 a second more is far above any real tablet. Beyond it
+ * a message is dropped at once, before parsing, any database write or answer, so one officer's
+ * flood costs the daemon next to nothing and it keeps taking everyone else's decisions off the
+ * broker (whose per-client queue, max_queued_messages, would otherwise overflow and drop them).
+ */
+const OFFICER_BURST = 60;
+const OFFICER_PER_SECOND = 2;
 
 /** A decision (or the engagement outcome after one) as recorded. No note: notes stay sealed. */
 export interface AdjudicationRecord {
@@ -45,6 +55,18 @@ export interface RaisedRecord {
   category: string;
   capturedAt: number;
   score: number;
+  /** A later sighting of a person already closed in this deployment: the alert that closed them. */
+  repeatOf: string | null;
+}
+
+/**
+ * What the alert service asks the deployment record (src/deployment/service.ts) before it accepts
+ * a decision: whether the deployment exists, has ended, and had this officer on it.
+ */
+export interface DeploymentMembership {
+  membership(deploymentId: string, officerId: string): { known: boolean; ended: boolean; onIt: boolean };
+  /** The officer decided in the running deployment: they are on it. */
+  noteOfficer(officerId: string): void;
 }
 
 export function alertStoreFile(cfg: Config): string {
@@ -75,7 +97,16 @@ export class AlertService implements Component, AlertSink, PurgeTask {
   private lastStatus: string | null = null;
   private offConnect: (() => void) | null = null;
   private rejectWindow = { start: 0, n: 0, suppressed: 0 };
+  private readonly buckets = new Map<string, { tokens: number; at: number; dropped: number }>();
   private deploymentId: string | null = null;
+  private deployments: DeploymentMembership | null = null;
+  /**
+   * deployment id -> subject key -> the alert whose engagement closed that person. The key is an
+   * HMAC of the subject reference under a key of this process only: no reference is kept in clear
+   * outside the sealed content. Rebuilt at start from the sealed content of closing alerts.
+   */
+  private readonly closed = new Map<string, Map<string, string>>();
+  private readonly subjectKeySecret = randomBytes(32);
   /** Counters for metrics and the status summary. */
   readonly counts = { raised: 0, published: 0, adjudications: 0, rejectedAdjudications: 0 };
 
@@ -96,6 +127,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       for (const id of lost) this.deps.audit.record('alert.purged', { alertId: id, reason: 'key lost' });
     }
     await this.purge(this.deps.clock()); // retention is enforced before anything is published
+    for (const row of this.store.closing(CLOSING_ENGAGEMENTS)) this.closePerson(row.id, row.deploymentId);
     if (signal.aborted) return;
     await this.deps.mqtt.subscribe(this.topics.adjudicationsWildcard, (topic, payload, meta) => this.onDecisionMessage(topic, payload, meta.retain));
     this.offConnect = this.deps.mqtt.onConnect(() => {
@@ -118,14 +150,36 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     this.deploymentId = id;
   }
 
+  /** The deployment record, asked before a decision is accepted (set by the composition root). */
+  setMembership(m: DeploymentMembership): void {
+    this.deployments = m;
+  }
+
+  private subjectKey(ref: string): string {
+    return createHmac('sha256', this.subjectKeySecret).update(ref, 'utf8').digest('base64');
+  }
+
+  /** An engagement closed the person of `alertId` for its deployment (reads the sealed subject). */
+  private closePerson(alertId: string, deploymentId: string | null): void {
+    if (!deploymentId) return;
+    const ref = this.store.content(alertId)?.subjectRef;
+    if (!ref) return;
+    let m = this.closed.get(deploymentId);
+    if (!m) this.closed.set(deploymentId, (m = new Map()));
+    const k = this.subjectKey(ref);
+    if (!m.has(k)) m.set(k, alertId);
+  }
+
   async raise(c: AlertCandidate): Promise<string> {
     const now = this.deps.clock();
     const id = newAlertId(now);
+    // A person already dealt with in this deployment: stored and shown as a sighting on that card.
+    const repeatOf = this.deploymentId ? (this.closed.get(this.deploymentId)?.get(this.subjectKey(c.subjectRef)) ?? null) : null;
     const exp = expiresAt({ capturedAt: c.capturedAt }, this.policy);
     const score = Math.round(c.score * 10000) / 10000;
     const content = sealedContent(c);
     try {
-      this.store.insert({ id, deploymentId: this.deploymentId, camera: c.camera, category: c.category, capturedAt: c.capturedAt, raisedAt: now, expiresAt: exp, likelihood: score, threshold: c.threshold }, content);
+      this.store.insert({ id, deploymentId: this.deploymentId, camera: c.camera, category: c.category, capturedAt: c.capturedAt, raisedAt: now, expiresAt: exp, likelihood: score, threshold: c.threshold, repeatOf }, content);
     } finally {
       wipe(c.faceJpeg);
       wipe(c.contextJpeg);
@@ -136,9 +190,9 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     // Durable in the store: announce it now (the audit entry's own fsync need not delay the tablets).
     this.kick();
     // No subject reference here (issue 11.8: the audit keeps no personal data past 24 h).
-    this.deps.audit.record('alert.raised', { alertId: id, deploymentId: this.deploymentId, camera: c.camera, score, threshold: c.threshold, category: c.category });
-    this.deps.log.info({ alertId: id, camera: c.camera, score }, 'alert raised');
-    const rec: RaisedRecord = { alertId: id, deploymentId: this.deploymentId, camera: c.camera, category: c.category, capturedAt: c.capturedAt, score };
+    this.deps.audit.record('alert.raised', { alertId: id, deploymentId: this.deploymentId, camera: c.camera, score, threshold: c.threshold, category: c.category, repeatOf });
+    this.deps.log.info({ alertId: id, camera: c.camera, score, repeatOf }, repeatOf ? 'alert raised (a later sighting of a person already dealt with)' : 'alert raised');
+    const rec: RaisedRecord = { alertId: id, deploymentId: this.deploymentId, camera: c.camera, category: c.category, capturedAt: c.capturedAt, score, repeatOf };
     this.emit(this.raisedListeners, rec);
     return id;
   }
@@ -274,6 +328,46 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     if (alertId && officerId && this.store.get(alertId)) this.reply(alertId, { accepted: false, officerId, reason });
   }
 
+  /** The officer's decision budget: false (message dropped, counted, audited once a minute) when spent. */
+  private takeToken(officerId: string): boolean {
+    const now = this.deps.clock();
+    let b = this.buckets.get(officerId);
+    if (!b) {
+      if (this.buckets.size > 1000) this.buckets.clear();
+      this.buckets.set(officerId, (b = { tokens: OFFICER_BURST, at: now, dropped: 0 }));
+    }
+    b.tokens = Math.min(OFFICER_BURST, b.tokens + ((now - b.at) / 1000) * OFFICER_PER_SECOND);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      if (b.dropped) {
+        this.deps.audit.record('adjudication.rejected', { alertId: null, reason: `officer's decisions over the rate limit (${OFFICER_BURST} at once, ${OFFICER_PER_SECOND}/s) dropped unread`, count: b.dropped }, officerId);
+        b.dropped = 0;
+      }
+      return true;
+    }
+    if (b.dropped++ === 0) this.deps.log.warn({ officerId }, 'decisions over the per-officer rate limit: dropped unread');
+    this.counts.rejectedAdjudications++;
+    return false;
+  }
+
+  /**
+   * Why a decision may not touch this alert's deployment, or null. The decision names the
+   * deployment it is made in (absent: the one running now); an alert of any other deployment is
+   * refused. An ENDED deployment's alert takes a late decision only from an officer who was on it.
+   */
+  private deploymentRefusal(row: AlertRow, named: string | null | undefined, officerId: string): string | null {
+    const meant = named === undefined ? this.deploymentId : named;
+    if (row.deploymentId !== meant) {
+      return `this alert belongs to ${row.deploymentId ? `deployment ${row.deploymentId}` : 'no deployment'}, not ${meant ? `deployment ${meant}` : 'the one running now (none)'}: nothing changed`;
+    }
+    if (!row.deploymentId || row.deploymentId === this.deploymentId || !this.deployments) return null;
+    const m = this.deployments.membership(row.deploymentId, officerId);
+    if (!m.known) return `deployment ${row.deploymentId} is not on this van's record: nothing changed`;
+    if (m.ended && !m.onIt) return `deployment ${row.deploymentId} has ended and officer ${officerId} was not on it: nothing changed`;
+    return null;
+  }
+
   /** Strict intake: never throws; anything malformed is refused, audited and answered. */
   private onDecisionMessage(topic: string, raw: Buffer, retained: boolean): void {
     if (this.stopping) return;
@@ -285,11 +379,15 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       if (raw.length === 0) return; // our own clearing message, or an empty retained one
     }
     if (!parts) return this.reject(null, null, 'topic does not name an officer and an alert', raw.length);
+    if (!this.takeToken(parts.officerId)) return;
     const parsed = parseDecision(parts, raw, retained);
     if (typeof parsed === 'string') return this.reject(parts.alertId, parts.officerId, parsed, raw.length);
     const { alertId, officerId } = parts;
     const row = this.store.get(alertId);
     if (!row || row.expiresAt <= this.deps.clock()) return this.reject(alertId, officerId, 'unknown alert (never raised here, or already deleted)', raw.length);
+    const refusal = this.deploymentRefusal(row, parsed.deploymentId, officerId);
+    if (refusal) return this.reject(alertId, officerId, refusal, raw.length);
+    if (row.repeatOf) return this.reject(alertId, officerId, 'a later sighting of a person already dealt with in this deployment: nothing to decide, nothing changed', raw.length);
     let step: AdjudicationRecord['step'];
     let engagement: EngagementOutcome | null = parsed.engagement ?? null;
     if (row.outcome === null) {
@@ -302,6 +400,8 @@ export class AlertService implements Component, AlertSink, PurgeTask {
       const what = row.engagement ? `${row.outcome}, ${row.engagement}` : row.outcome;
       return this.reject(alertId, officerId, `already decided (${what} by ${row.officerId ?? '?'})`, raw.length);
     }
+    if (engagement && CLOSING_ENGAGEMENTS.includes(engagement)) this.closePerson(alertId, row.deploymentId);
+    if (row.deploymentId && row.deploymentId === this.deploymentId) this.deployments?.noteOfficer(officerId);
     const note = parsed.note ? this.store.addNote(alertId, { officerId, at: new Date(this.deps.clock()).toISOString(), text: parsed.note }) : false;
     const rec: AdjudicationRecord = { alertId, deploymentId: row.deploymentId, outcome: parsed.outcome, engagement, officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock(), step };
     this.counts.adjudications++;

@@ -34,10 +34,12 @@ export interface AlertRow {
   decidedAt: string | null;
   engagement: EngagementOutcome | null;
   engagementOfficer: string | null;
+  /** A later sighting of a person closed in this deployment: the alert that closed them. */
+  repeatOf: string | null;
 }
 
 /** The clear fields of a new alert. */
-export type NewAlert = Pick<AlertRow, 'id' | 'deploymentId' | 'camera' | 'category' | 'capturedAt' | 'raisedAt' | 'expiresAt' | 'likelihood' | 'threshold'>;
+export type NewAlert = Pick<AlertRow, 'id' | 'deploymentId' | 'camera' | 'category' | 'capturedAt' | 'raisedAt' | 'expiresAt' | 'likelihood' | 'threshold'> & { repeatOf?: string | null };
 
 interface DbRow {
   seq: number;
@@ -56,6 +58,7 @@ interface DbRow {
   decided_at: string | null;
   engagement: string | null;
   engagement_officer: string | null;
+  repeat_of: string | null;
 }
 
 const toRow = (r: DbRow): AlertRow => ({
@@ -75,13 +78,14 @@ const toRow = (r: DbRow): AlertRow => ({
   decidedAt: r.decided_at,
   engagement: r.engagement as EngagementOutcome | null,
   engagementOfficer: r.engagement_officer,
+  repeatOf: r.repeat_of,
 });
 
-const COLS = 'seq, id, deployment_id, camera, category, captured_at, raised_at, expires_at, likelihood, threshold, published_at, outcome, officer_id, decided_at, engagement, engagement_officer';
+const COLS = 'seq, id, deployment_id, camera, category, captured_at, raised_at, expires_at, likelihood, threshold, published_at, outcome, officer_id, decided_at, engagement, engagement_officer, repeat_of';
 const adContent = (id: string) => `alerts:${id}:content`;
 const adNotes = (id: string) => `alerts:${id}:notes`;
 /** Schema version (PRAGMA user_version). Alerts of an older layout are shredded on open. */
-const STORE_VERSION = 2;
+const STORE_VERSION = 3; // 3: repeat_of (later sightings of a person closed in the deployment)
 
 export class AlertStore {
   private db: Database.Database | null = null;
@@ -120,7 +124,7 @@ export class AlertStore {
         camera TEXT NOT NULL, category TEXT NOT NULL, captured_at INTEGER NOT NULL,
         raised_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, likelihood REAL NOT NULL,
         threshold REAL NOT NULL, published_at INTEGER, outcome TEXT, officer_id TEXT,
-        decided_at TEXT, engagement TEXT, engagement_officer TEXT,
+        decided_at TEXT, engagement TEXT, engagement_officer TEXT, repeat_of TEXT,
         sealed BLOB NOT NULL, notes BLOB);
         CREATE INDEX IF NOT EXISTS alerts_expiry ON alerts (expires_at);
         CREATE INDEX IF NOT EXISTS alerts_outbox ON alerts (published_at, seq);`);
@@ -147,8 +151,8 @@ export class AlertStore {
     try {
       const sealed = seal(key, plain, adContent(a.id));
       this.conn
-        .prepare('INSERT INTO alerts (id, deployment_id, camera, category, captured_at, raised_at, expires_at, likelihood, threshold, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(a.id, a.deploymentId, a.camera, a.category, a.capturedAt, a.raisedAt, a.expiresAt, a.likelihood, a.threshold, sealed);
+        .prepare('INSERT INTO alerts (id, deployment_id, camera, category, captured_at, raised_at, expires_at, likelihood, threshold, repeat_of, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(a.id, a.deploymentId, a.camera, a.category, a.capturedAt, a.raisedAt, a.expiresAt, a.likelihood, a.threshold, a.repeatOf ?? null, sealed);
     } catch (err) {
       this.keys.destroy(a.id);
       throw err;
@@ -237,6 +241,12 @@ export class AlertStore {
 
   markPublished(id: string, at: number): void {
     this.conn.prepare('UPDATE alerts SET published_at = ? WHERE id = ? AND published_at IS NULL').run(at, id);
+  }
+
+  /** Alerts whose engagement closed a person (the subjects are read from their sealed content). */
+  closing(engagements: readonly string[]): AlertRow[] {
+    if (!engagements.length) return [];
+    return (this.conn.prepare(`SELECT ${COLS} FROM alerts WHERE outcome = 'confirmed_match' AND engagement IN (${engagements.map(() => '?').join(', ')}) ORDER BY seq`).all(...engagements) as DbRow[]).map(toRow);
   }
 
   /** Record the first decision; returns false when the alert already has one. */

@@ -64,6 +64,19 @@ export function register(program: Command): void {
             if (!e) extra.push({ seq: pinned.seq, problem: `the report pinned entry ${pinned.seq}, which is no longer in the log: entries were deleted` });
             else if (!hashMatches) extra.push({ seq: pinned.seq, problem: `entry ${pinned.seq} does not have the hash the report pinned: the log up to it was rewritten` });
             if (signature === 'invalid') extra.push({ seq: pinned.seq, problem: 'the head value\'s signature is not the van\'s: the head in hand was not issued by this van' });
+            // A head that matches nothing while the chain itself verifies, and whose signature is
+            // not the van's (or absent), is most likely mistyped: say that, not "BROKEN". A head
+            // with the van's valid signature that the log no longer matches IS a rewrite.
+            if (r.ok && extra.length && signature !== 'valid') {
+              r.pinned = { seq: pinned.seq, hashMatches, signature };
+              const what = signature === 'absent' ? 'it carries no signature to tell a typo from a rewrite: give the full value from the report (SEQ:HASH:SIGNATURE)' : "its signature is not this van's";
+              emit(
+                opts,
+                () => `audit chain verifies (${r.entries} entries), but the head given was not found in it and ${what}: check the value copied from the report (mistyped, or a head from another van)`,
+                () => ({ ...r, ok: false, headNotFound: true, problems: extra }),
+              );
+              return EXIT.failure;
+            }
             r.problems.push(...extra);
             r.ok = r.ok && extra.length === 0;
             r.pinned = { seq: pinned.seq, hashMatches, signature };

@@ -1,6 +1,7 @@
 // `lfr deployment start|end|report|list` and `lfr usb-import DIR`. Start and end talk to the
 // running daemon (it owns the watchlist and the matcher); report and list read the records
 // directly, so a results report can be produced on a box whose daemon is stopped.
+import { staleLine } from '../health/status.js';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -51,14 +52,33 @@ export function checkOutDir(dir: string, rootDir = '/'): string {
   return abs;
 }
 
+/**
+ * Record on the van which version went to the stick, so that a later version (a late decision)
+ * is reported as making that copy stale (`lfr status`, `lfr deployment report`). Best effort: a
+ * user who may read but not write the records is told, the files are written all the same.
+ */
+function markWritten(file: string, r: DeploymentReport): string | null {
+  try {
+    const store = new DeploymentStore(file).open();
+    try {
+      store.markWritten(r.deploymentId, r.version, Date.now());
+    } finally {
+      store.close();
+    }
+    return null;
+  } catch (err) {
+    return `note: the van could not record that version ${r.version} was written (${(err as Error).message}); it will not warn when this copy goes stale`;
+  }
+}
+
 /** The report in every format: <id>[-vN].json, .txt, .csv (one row) and .html. */
-function writeReport(dir: string, r: DeploymentReport): string[] {
+function writeReport(dir: string, r: DeploymentReport, tz: string): string[] {
   const base = path.join(dir, r.version > 1 ? `${r.deploymentId}-v${r.version}` : r.deploymentId);
   const files: Array<[string, string]> = [
     [`${base}.json`, `${JSON.stringify(r, null, 2)}\n`],
-    [`${base}.txt`, `${formatReport(r)}\n`],
-    [`${base}.csv`, reportCsv(r)],
-    [`${base}.html`, reportHtml(r)],
+    [`${base}.txt`, `${formatReport(r, tz)}\n`],
+    [`${base}.csv`, reportCsv(r, tz)],
+    [`${base}.html`, reportHtml(r, tz)],
   ];
   try {
     for (const [f, body] of files) writeFileSync(f, body, { mode: 0o644 });
@@ -143,8 +163,9 @@ export function register(program: Command): void {
         const cfg = cfgOf();
         const out = o.out ? checkOutDir(o.out) : null;
         const r = await ask<DeploymentReport>(controlSocketPath(cfg.paths.runtimeDir), 'deployment.end', {}, 5 * 60_000);
-        const files = out ? writeReport(out, r) : [];
-        emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
+        const files = out ? writeReport(out, r, cfg.van.timeZone) : [];
+        const note = out ? markWritten(deploymentsFile(cfg), r) : null;
+        emit(o, () => [formatReport(r, cfg.van.timeZone), ...files.map((f) => `written: ${f}`), ...(note ? [note] : [])].join('\n'), () => r);
         return r.watchlistPurged ? EXIT.ok : EXIT.failure;
       }),
     );
@@ -175,13 +196,18 @@ export function register(program: Command): void {
           if (!target) throw new CliError('no finished deployment on record', EXIT.badInput);
           const r = store.report(target, version);
           if (!r) throw new CliError(store.get(target) ? (version ? `deployment ${target} has no report version ${version}` : `deployment ${target} has not ended yet`) : `no deployment ${target}`, EXIT.badInput);
-          const files = out ? writeReport(out, r) : [];
+          const tz = cfgOf().van.timeZone;
+          const files = out ? writeReport(out, r, tz) : [];
+          const note = out ? markWritten(deploymentsFile(cfgOf()), r) : null;
+          // After writing the latest version the stick is current; otherwise say if it is stale.
+          const stale = out && version === undefined ? [] : store.staleCopies(target).map(staleLine);
           if (o.format !== 'text' && !o.json) {
-            process.stdout.write(o.format === 'csv' ? reportCsv(r) : reportHtml(r));
+            process.stdout.write(o.format === 'csv' ? reportCsv(r, tz) : reportHtml(r, tz));
             for (const f of files) process.stderr.write(`written: ${f}\n`);
+            for (const l of [...stale, ...(note ? [note] : [])]) process.stderr.write(`${l}\n`);
             return;
           }
-          emit(o, () => [formatReport(r), ...files.map((f) => `written: ${f}`)].join('\n'), () => r);
+          emit(o, () => [formatReport(r, tz), ...files.map((f) => `written: ${f}`), ...stale, ...(note ? [note] : [])].join('\n'), () => ({ ...r, ...(stale.length ? { staleOnStick: store.staleCopies(target)[0] } : {}) }));
         } finally {
           store.close();
         }
@@ -225,8 +251,10 @@ export function register(program: Command): void {
         }
         // Read here, inside lfr-usb-import@.service where the stick is mounted, and sent as bytes:
         // the daemon's own mount namespace need not see the stick at all.
-        const result = await sendFile<{ composition: { subjects: number; bundleSha256: string } }>(cfg, 'watchlist.import', { source: 'usb' }, file);
-        emit(o, () => `imported ${path.basename(file)} from ${dir}: ${result.composition.subjects} people, bundle ${result.composition.bundleSha256.slice(0, 16)}`, () => ({ file, ...result }));
+        const result = await sendFile<{ composition: { subjects: number; bundleSha256: string; notEnrolled?: number } }>(cfg, 'watchlist.import', { source: 'usb' }, file);
+        const c = result.composition;
+        const missed = c.notEnrolled ? `; ${c.notEnrolled} of the ${c.subjects + c.notEnrolled} on the bundle could NOT be enrolled (no usable image): they will not be matched` : '';
+        emit(o, () => `imported ${path.basename(file)} from ${dir}: ${c.subjects} people enrolled${missed}, bundle ${c.bundleSha256.slice(0, 16)}`, () => ({ file, ...result }));
       }),
     );
 }

@@ -37,7 +37,8 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 function describe(c: WatchlistComposition): string[] {
   const cats = Object.entries(c.categories).map(([k, n]) => `${k} ${n}`).join(', ');
   return [
-    `  subjects: ${c.subjects} (${c.templates} templates)   categories: ${cats || '-'}`,
+    `  subjects: ${c.subjects} enrolled (${c.templates} templates)   categories: ${cats || '-'}`,
+    ...(c.notEnrolled ? [`  NOT ENROLLED: ${c.notEnrolled} of the ${c.subjects + c.notEnrolled} people on the bundle (no usable image): they will not be matched`] : []),
     `  bundle sha256: ${c.bundleSha256}`,
     `  signed by key: ${c.signerKeyId}   van key: ${c.vanKeyId}   bundle created: ${c.bundleCreatedAt}`,
     `  imported at: ${c.importedAt}   expires at: ${c.expiresAt}`,

@@ -6,6 +6,16 @@
 // credentials), so this file can be printed, logged and audited without leaking anything.
 import { z } from 'zod';
 
+/** Whether Intl knows this IANA zone (a typo such as Europe/Londn is refused at load). */
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const hours = (def: number, desc: string) =>
   z.number().positive().max(24).default(def).describe(desc);
 
@@ -53,6 +63,11 @@ export const configSchema = z
     van: z
       .object({
         id: z.string().min(1).max(64).default('van-1').describe('Identifier of this van, used in MQTT topics and reports.'),
+        timeZone: z
+          .string()
+          .default('Europe/London')
+          .refine(validTimeZone, { message: 'not an IANA time zone this system knows (e.g. Europe/London)' })
+          .describe('IANA time zone in which reports (text, HTML, CSV), `lfr status` and the tablet show times, to the second. JSON keeps UTC ISO-8601.'),
       })
       .strict()
       .prefault({}),

@@ -16,13 +16,20 @@ export function ledgerCounts(alerts: readonly LedgerAlert[]): Omit<DeploymentCou
   let confirmed = 0;
   let falseAlerts = 0;
   let notEngaged = 0;
+  let repeats = 0;
   for (const a of alerts) {
+    // A later sighting of a person already dealt with: one person, one decision, not a new alert.
+    if (a.repeatOf) {
+      repeats++;
+      continue;
+    }
     if (a.outcome === 'confirmed_match') confirmed++;
     else if (a.outcome === 'false_alert') falseAlerts++;
     else if (a.outcome === 'not_engaged') notEngaged++;
     if (a.engagement) engagements[a.engagement]++;
   }
-  return { alerts: alerts.length, confirmed, falseAlerts, notEngaged, undecided: alerts.length - confirmed - falseAlerts - notEngaged, engagements };
+  const n = alerts.length - repeats;
+  return { alerts: n, confirmed, falseAlerts, notEngaged, undecided: n - confirmed - falseAlerts - notEngaged, engagements, repeatSightings: repeats };
 }
 
 export interface ReportInput {
@@ -104,6 +111,24 @@ const END_WORDS: Record<EndReason, string> = {
 const GAP_WORDS = { power_lost: 'power lost', restart: 'daemon restarted' } as const;
 
 const n = (v: number) => v.toLocaleString('en-GB');
+
+/** The default van time zone (config van.timeZone): forces publish local dates and times. */
+export const DEFAULT_TIME_ZONE = 'Europe/London';
+
+/**
+ * An ISO instant as people read it: "2026-12-04 14:44:52 GMT" in the van's zone, to the second
+ * (no milliseconds). JSON keeps UTC ISO-8601; the text, CSV and HTML use this.
+ */
+export function localTime(iso: string, tz = DEFAULT_TIME_ZONE): string {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return iso;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZoneName: 'short' })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  ) as Record<string, string>;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+}
 const duration = (min: number) => (min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`);
 /** "1 in 4,210 people" (or "none"). */
 export function rateWords(falseAlerts: number, peopleSeen: number): string {
@@ -119,16 +144,33 @@ function thresholdWords(r: DeploymentReport): string {
   return `${r.threshold}${basis}${expected}`;
 }
 
+/** What changed between two versions of a report, in words ("false alerts 0 -> 2; undecided 2 -> 0"). */
+export function reportChanges(prev: DeploymentReport, next: DeploymentReport): string {
+  const fields: Array<[string, (r: DeploymentReport) => number]> = [
+    ['confirmed', (r) => r.confirmed],
+    ['false alerts', (r) => r.falseAlerts],
+    ['not engaged', (r) => r.notEngaged],
+    ['undecided', (r) => r.undecided],
+    ['arrested', (r) => r.engagements.arrested],
+    ['spoken to', (r) => r.engagements.spoken_to],
+    ['no further action', (r) => r.engagements.no_further_action],
+    ['not located', (r) => r.engagements.not_located],
+  ];
+  const diffs = fields.filter(([, f]) => f(prev) !== f(next)).map(([k, f]) => `${k} ${f(prev)} -> ${f(next)}`);
+  return diffs.length ? `late decision(s): ${diffs.join('; ')}` : 'late decision(s) recorded; no published figure changed';
+}
+
 /** The readable report (what a force publishes, in plain words). */
-export function formatReport(r: DeploymentReport): string {
+export function formatReport(r: DeploymentReport, tz = DEFAULT_TIME_ZONE): string {
+  const at = (iso: string) => localTime(iso, tz);
   const cats = Object.entries(r.watchlist.categories).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   const e = r.engagements;
   return [
-    `Deployment results report (${r.deploymentId}), version ${r.version}${r.version > 1 ? ` (regenerated ${r.generatedAt}: ${r.lateDecisions} decision(s) recorded after the end)` : ''}`,
+    `Deployment results report (${r.deploymentId}), version ${r.version}${r.version > 1 ? ` (regenerated ${at(r.generatedAt)}: ${r.lateDecisions} decision(s) recorded after the end)` : ''}`,
     `  Publish by:           ${r.publishBy} (${r.publishByRule})`,
     `  Authorisation:        ${r.authorisationRef}${r.authorisingOfficer ? `, authorised by ${r.authorisingOfficer}` : ''}`,
     `  Location:             ${r.location}`,
-    `  Time:                 ${r.startedAt} to ${r.endedAt} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
+    `  Time:                 ${at(r.startedAt)} to ${at(r.endedAt)} (${duration(r.durationMinutes)}), ${END_WORDS[r.endReason]}`,
     ...(r.degraded.length ? [`  STARTED DEGRADED:     ${r.degraded.join('; ')}`] : []),
     ...(r.recordUnwritable?.length ? [`  RECORD NOT WRITABLE:  ${r.recordUnwritable.map((g) => `${g.from} to ${g.to}`).join('; ')} (state disk full; analysis and alerts went on, counts kept in memory)`] : []),
     ...(r.notCovered?.length ? [`  NOT COVERED:          ${r.notCovered.map((g) => `${g.from} to ${g.to} (${g.minutes} min, ${GAP_WORDS[g.why]})`).join('; ')}`] : []),
@@ -143,6 +185,8 @@ export function formatReport(r: DeploymentReport): string {
     `    false alerts:          ${r.falseAlerts} (${rateWords(r.falseAlerts, r.peopleSeen)})`,
     `    not engaged:           ${r.notEngaged}`,
     `    undecided:             ${r.undecided}`,
+    ...(r.repeatSightings ? [`    later sightings of people already dealt with: ${r.repeatSightings} (not counted as alerts)`] : []),
+    ...(r.changes?.length ? ['  Changes after the end:', ...r.changes.map((c) => `    version ${c.version}, ${at(c.at)}: ${c.what}`)] : []),
     `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
     ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
     `  Operator:             ${r.operator}`,
@@ -150,11 +194,11 @@ export function formatReport(r: DeploymentReport): string {
 }
 
 /** The columns of the one-row CSV and the HTML table (what forces publish per deployment). */
-const COLUMNS: Array<[string, (r: DeploymentReport) => string | number]> = [
-  ['Date', (r) => londonDate(Date.parse(r.startedAt))],
+const COLUMNS: Array<[string, (r: DeploymentReport, tz: string) => string | number]> = [
+  ['Date', (r, tz) => localTime(r.startedAt, tz).slice(0, 10)],
   ['Location', (r) => r.location],
-  ['Start', (r) => r.startedAt],
-  ['End', (r) => r.endedAt],
+  ['Start', (r, tz) => localTime(r.startedAt, tz)],
+  ['End', (r, tz) => localTime(r.endedAt, tz)],
   ['Watchlist size', (r) => r.watchlist.subjects],
   ['People seen', (r) => r.peopleSeen],
   ['Faces analysed', (r) => r.facesAnalysed],
@@ -178,27 +222,28 @@ function csvField(v: string | number): string {
 }
 
 /** Header line and ONE row. */
-export function reportCsv(r: DeploymentReport): string {
-  return `${COLUMNS.map(([h]) => csvField(h)).join(',')}\r\n${COLUMNS.map(([, f]) => csvField(f(r))).join(',')}\r\n`;
+export function reportCsv(r: DeploymentReport, tz = DEFAULT_TIME_ZONE): string {
+  return `${COLUMNS.map(([h]) => csvField(h)).join(',')}\r\n${COLUMNS.map(([, f]) => csvField(f(r, tz))).join(',')}\r\n`;
 }
 
 const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A small self-contained HTML page: the published table row, then the details. */
-export function reportHtml(r: DeploymentReport): string {
-  const rows = COLUMNS.map(([h, f]) => `<tr><th scope="row">${esc(h)}</th><td>${esc(f(r))}</td></tr>`).join('\n');
+export function reportHtml(r: DeploymentReport, tz = DEFAULT_TIME_ZONE): string {
+  const rows = COLUMNS.map(([h, f]) => `<tr><th scope="row">${esc(h)}</th><td>${esc(f(r, tz))}</td></tr>`).join('\n');
+  const day = localTime(r.startedAt, tz).slice(0, 10);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Live facial recognition deployment: ${esc(r.location)}, ${esc(londonDate(Date.parse(r.startedAt)))}</title>
-<style>body{font-family:sans-serif;max-width:48rem;margin:1rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}th,td{border:1px solid #444;padding:.3rem .5rem;text-align:left}th{background:#eee;width:40%}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}</style>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Live facial recognition deployment: ${esc(r.location)}, ${esc(day)}</title>
+<style>body{font-family:sans-serif;max-width:48rem;margin:1rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%;table-layout:fixed}th,td{border:1px solid #444;padding:.3rem .5rem;text-align:left;overflow-wrap:anywhere}th{background:#eee;width:40%}pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all;background:#f6f6f6;padding:.5rem}</style>
 </head><body>
 <h1>Live facial recognition deployment</h1>
-<p>${esc(r.location)}, ${esc(londonDate(Date.parse(r.startedAt)))}. Publish by ${esc(r.publishBy)}. Report version ${esc(r.version)}.</p>
+<p>${esc(r.location)}, ${esc(day)}. Publish by ${esc(r.publishBy)}. Report version ${esc(r.version)}.</p>
 <table>
 <caption>Results</caption>
 ${rows}
 </table>
 <h2>Details</h2>
-<pre>${esc(formatReport(r))}</pre>
+<pre>${esc(formatReport(r, tz))}</pre>
 </body></html>
 `;
 }

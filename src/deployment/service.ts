@@ -16,7 +16,7 @@ import { ControlError } from '../control/protocol.js';
 import type { AuditRecorder } from '../audit/log.js';
 import { DeploymentStore } from './store.js';
 import { effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
-import { buildReport, ledgerCounts } from './report.js';
+import { buildReport, ledgerCounts, reportChanges } from './report.js';
 import { UptimeTracker } from './uptime.js';
 import { ZERO_COUNTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type ThresholdBasis, type WatchlistSummary } from './types.js';
 import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
@@ -29,6 +29,9 @@ export interface CameraReadiness {
   state: string;
   reason?: string;
 }
+
+/** A report written to a stick that a late decision has since changed. */
+export type StaleReport = ReturnType<DeploymentStore['staleCopies']>[number];
 
 /** How long a start waits for cameras still making their first connection (the van just booted). */
 const CONNECTING_GRACE_MS = 15_000;
@@ -95,6 +98,7 @@ export class DeploymentService implements Component {
   /** Since when the record cannot be written (a full state disk), and why. */
   private recordTrouble: { since: number; message: string } | null = null;
   private readonly pendingLedger: Array<{ deploymentId: string; alertId: string; camera: string; capturedAt: number }> = [];
+  private readonly officersSeen = new Set<string>();
 
   constructor(
     private readonly store: DeploymentStore,
@@ -174,9 +178,15 @@ export class DeploymentService implements Component {
   }
 
   /** Status for `lfr status`, the status topic and metrics. Counts are live while running. */
-  status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null } {
+  status(): { running: DeploymentRecord | null; counts: DeploymentCounts; remainingMs: number | null; lastReport: DeploymentReport | null; staleReports: StaleReport[] } {
     const cur = this.store.running();
-    return { running: cur, counts: cur ? this.counts(cur) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport };
+    let staleReports: StaleReport[] = [];
+    try {
+      staleReports = this.store.staleCopies();
+    } catch (err) {
+      this.log.warn({ err }, 'could not read which written reports are stale');
+    }
+    return { running: cur, counts: cur ? this.counts(cur) : ZERO_COUNTS, remainingMs: cur ? Math.max(0, cur.endsAt - this.clock()) : null, lastReport: this.lastReport, staleReports };
   }
 
   /**
@@ -233,6 +243,31 @@ export class DeploymentService implements Component {
   /** A camera's analysis fell below / came back to the rate that keeps people apart (issue 19). */
   noteAnalysisPace(name: string, slow: boolean, analysedFps: number): void {
     this.uptime?.noteSlow(name, slow, this.clock(), analysedFps);
+  }
+
+  /**
+   * An officer signed in to the tablet (or decided) while a deployment runs: they are on it. Kept
+   * in memory too, so a busy tablet's every request costs no database write.
+   */
+  noteOfficer(officerId: string): void {
+    const cur = this.store.running();
+    if (!cur) return;
+    const key = `${cur.id}\u0000${officerId}`;
+    if (this.officersSeen.has(key)) return;
+    try {
+      this.store.addOfficer(cur.id, officerId, this.clock());
+      if (this.officersSeen.size > 10_000) this.officersSeen.clear();
+      this.officersSeen.add(key);
+    } catch (err) {
+      this.log.error({ err }, 'the officer could not be added to the deployment record');
+    }
+  }
+
+  /** Where a deployment stands for an officer: unknown, running, or ended (and whether they were on it). */
+  membership(deploymentId: string, officerId: string): { known: boolean; ended: boolean; onIt: boolean } {
+    const rec = this.store.get(deploymentId);
+    if (!rec) return { known: false, ended: true, onIt: false };
+    return { known: true, ended: rec.endedAt !== null, onIt: this.store.isOfficerOn(deploymentId, officerId) };
   }
 
   /** An alert was raised (the alert service's listener): the ledger of its deployment. */
@@ -477,6 +512,7 @@ export class DeploymentService implements Component {
     const prev = this.store.report(id);
     if (!rec || rec.endedAt === null || !rec.endReason || !prev) return null;
     const report = buildReport({ record: rec, endedAt: rec.endedAt, endReason: rec.endReason, analysis: rec.counts, alerts: this.store.ledger(id), uptime: rec.uptime, cameraLocations: this.hooks.cameraLocations?.() ?? {}, watchlistPurged: prev.watchlistPurged, version: prev.version + 1, generatedAt: this.clock() });
+    report.changes = [...(prev.changes ?? []), { version: report.version, at: report.generatedAt, what: reportChanges(prev, report) }];
     this.audit.record('deployment.report_revised', { deploymentId: id, version: report.version, confirmed: report.confirmed, falseAlerts: report.falseAlerts, undecided: report.undecided, lateDecisions: report.lateDecisions }, 'system');
     report.auditHead = this.anchor();
     this.store.saveReport(report);

@@ -43,9 +43,25 @@ CREATE TABLE IF NOT EXISTS deployment_alerts (
   outcome TEXT,
   engagement TEXT,
   decided_at INTEGER,
-  late INTEGER NOT NULL DEFAULT 0
+  late INTEGER NOT NULL DEFAULT 0,
+  repeat_of TEXT
 );
 CREATE INDEX IF NOT EXISTS deployment_alerts_dep ON deployment_alerts (deployment_id);
+-- The officers on a deployment: those who signed in to the tablet (or decided) while it ran.
+-- An ended deployment's alerts are shown to, and late decisions taken from, these officers only.
+CREATE TABLE IF NOT EXISTS deployment_officers (
+  deployment_id TEXT NOT NULL,
+  officer_id TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  PRIMARY KEY (deployment_id, officer_id)
+);
+-- Each time a report version was written to a stick or disk (lfr deployment end/report --out):
+-- a later version (a late decision) makes that copy stale, and the van says so.
+CREATE TABLE IF NOT EXISTS deployment_reports_written (
+  deployment_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  written_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deployment_reports (
   deployment_id TEXT NOT NULL,
   version INTEGER NOT NULL,
@@ -127,11 +143,14 @@ export class DeploymentStore {
       db.pragma('journal_mode = WAL');
       // FULL: a deployment record must survive a power cut right after `lfr deployment start`.
       db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000'); // the CLI records a report written to a stick while the daemon runs
       db.exec(SCHEMA);
       // Stores made by earlier versions lack these columns.
       const cols = (db.prepare('PRAGMA table_info(deployments)').all() as { name: string }[]).map((c) => c.name);
       if (!cols.includes('extra')) db.exec('ALTER TABLE deployments ADD COLUMN extra TEXT');
       if (!cols.includes('threshold_basis')) db.exec('ALTER TABLE deployments ADD COLUMN threshold_basis TEXT');
+      const acols = (db.prepare('PRAGMA table_info(deployment_alerts)').all() as { name: string }[]).map((c) => c.name);
+      if (!acols.includes('repeat_of')) db.exec('ALTER TABLE deployment_alerts ADD COLUMN repeat_of TEXT');
     }
     this.db = db;
     return this;
@@ -214,11 +233,45 @@ export class DeploymentStore {
     return row?.report ? (JSON.parse(row.report) as DeploymentReport) : null;
   }
 
+  /** A report version was written to a stick or disk (the CLI's --out). */
+  markWritten(deploymentId: string, version: number, at: number): void {
+    this.d.prepare('INSERT INTO deployment_reports_written (deployment_id, version, written_at) VALUES (?, ?, ?)').run(deploymentId, version, at);
+  }
+
+  /**
+   * Deployments whose report was written out and has changed since (a late decision made a later
+   * version): the copy on the stick is stale. `id` limits it to one deployment.
+   */
+  staleCopies(id?: string): Array<{ deploymentId: string; writtenVersion: number; writtenAt: number; latestVersion: number }> {
+    const rows = this.d
+      .prepare(
+        `SELECT w.deployment_id AS id, MAX(w.version) AS written, MAX(w.written_at) AS at, (SELECT MAX(version) FROM deployment_reports r WHERE r.deployment_id = w.deployment_id) AS latest
+         FROM deployment_reports_written w ${id ? 'WHERE w.deployment_id = ?' : ''} GROUP BY w.deployment_id`,
+      )
+      .all(...(id ? [id] : [])) as Array<{ id: string; written: number; at: number; latest: number | null }>;
+    return rows.filter((r) => r.latest !== null && r.latest > r.written).map((r) => ({ deploymentId: r.id, writtenVersion: r.written, writtenAt: r.at, latestVersion: r.latest! }));
+  }
+
+  // Officers ------------------------------------------------------------------------------------
+
+  /** An officer took part in a deployment (idempotent: the first time is kept). */
+  addOfficer(deploymentId: string, officerId: string, at: number): void {
+    this.d.prepare('INSERT OR IGNORE INTO deployment_officers (deployment_id, officer_id, first_seen) VALUES (?, ?, ?)').run(deploymentId, officerId, at);
+  }
+
+  isOfficerOn(deploymentId: string, officerId: string): boolean {
+    return this.d.prepare('SELECT 1 FROM deployment_officers WHERE deployment_id = ? AND officer_id = ?').get(deploymentId, officerId) !== undefined;
+  }
+
+  officers(deploymentId: string): string[] {
+    return (this.d.prepare('SELECT officer_id FROM deployment_officers WHERE deployment_id = ? ORDER BY first_seen').all(deploymentId) as { officer_id: string }[]).map((r) => r.officer_id);
+  }
+
   // The ledger ------------------------------------------------------------------------------------
 
   /** An alert raised in a deployment (idempotent). */
-  addAlert(deploymentId: string, a: { alertId: string; camera: string; capturedAt: number }): void {
-    this.d.prepare('INSERT OR IGNORE INTO deployment_alerts (alert_id, deployment_id, camera, captured_at) VALUES (?, ?, ?, ?)').run(a.alertId, deploymentId, a.camera, a.capturedAt);
+  addAlert(deploymentId: string, a: { alertId: string; camera: string; capturedAt: number; repeatOf?: string | null }): void {
+    this.d.prepare('INSERT OR IGNORE INTO deployment_alerts (alert_id, deployment_id, camera, captured_at, repeat_of) VALUES (?, ?, ?, ?, ?)').run(a.alertId, deploymentId, a.camera, a.capturedAt, a.repeatOf ?? null);
   }
 
   /**
@@ -235,8 +288,8 @@ export class DeploymentStore {
   }
 
   ledger(deploymentId: string): LedgerAlert[] {
-    const rows = this.d.prepare('SELECT alert_id, camera, captured_at, outcome, engagement, decided_at, late FROM deployment_alerts WHERE deployment_id = ? ORDER BY captured_at').all(deploymentId) as Array<{ alert_id: string; camera: string; captured_at: number; outcome: string | null; engagement: string | null; decided_at: number | null; late: number }>;
-    return rows.map((r) => ({ alertId: r.alert_id, camera: r.camera, capturedAt: r.captured_at, outcome: r.outcome as LedgerAlert['outcome'], engagement: r.engagement as EngagementOutcome | null, decidedAt: r.decided_at, late: r.late === 1 }));
+    const rows = this.d.prepare('SELECT alert_id, camera, captured_at, outcome, engagement, decided_at, late, repeat_of FROM deployment_alerts WHERE deployment_id = ? ORDER BY captured_at').all(deploymentId) as Array<{ alert_id: string; camera: string; captured_at: number; outcome: string | null; engagement: string | null; decided_at: number | null; late: number; repeat_of: string | null }>;
+    return rows.map((r) => ({ alertId: r.alert_id, camera: r.camera, capturedAt: r.captured_at, outcome: r.outcome as LedgerAlert['outcome'], engagement: r.engagement as EngagementOutcome | null, decidedAt: r.decided_at, late: r.late === 1, repeatOf: r.repeat_of }));
   }
 
   /** Most recent first. */

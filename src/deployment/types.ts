@@ -33,9 +33,11 @@ export interface DeploymentCounts {
   undecided: number;
   /** What happened after confirmed matches. */
   engagements: EngagementCounts;
+  /** Later sightings of people already dealt with (arrested, spoken to ...): not in `alerts`. */
+  repeatSightings: number;
 }
 
-export const ZERO_COUNTS: DeploymentCounts = { facesAnalysed: 0, peopleSeen: 0, alerts: 0, confirmed: 0, falseAlerts: 0, notEngaged: 0, undecided: 0, engagements: { ...ZERO_ENGAGEMENTS } };
+export const ZERO_COUNTS: DeploymentCounts = { facesAnalysed: 0, peopleSeen: 0, alerts: 0, confirmed: 0, falseAlerts: 0, notEngaged: 0, undecided: 0, engagements: { ...ZERO_ENGAGEMENTS }, repeatSightings: 0 };
 
 /** Counts from the live analysis (the deployment hooks): the alert counts come from the ledger. */
 export interface AnalysisCounts {
@@ -135,6 +137,8 @@ export interface LedgerAlert {
   /** When the van recorded the decision (ms), and whether that was after the deployment ended. */
   decidedAt: number | null;
   late: boolean;
+  /** A later sighting of a person already dealt with: counted as a repeat, not as an alert. */
+  repeatOf?: string | null;
 }
 
 /** The results report forces publish after a deployment (src/deployment/report.ts). */
@@ -184,6 +188,13 @@ export interface DeploymentReport {
   notCovered?: Array<{ from: string; to: string; minutes: number; why: NotCovered['why'] }>;
   /** When the deployment record could not be written (a full state disk), UTC ISO. */
   recordUnwritable?: Array<{ from: string; to: string }>;
+  /** Later sightings of people already dealt with in this deployment (not counted as alerts). */
+  repeatSightings?: number;
+  /**
+   * What a late decision changed, version by version (absent on version 1): when the van recorded
+   * it and the figures before and after, so a reader of version N sees why it differs from N-1.
+   */
+  changes?: Array<{ version: number; at: string; what: string }>;
   watchlistPurged: boolean;
   /**
    * The audit head at the end of the deployment (or at this version's regeneration), signed by the

@@ -32,6 +32,8 @@ export class HealthMonitor implements Component {
   private timer: NodeJS.Timeout | null = null;
   private facts: HealthFacts | null = null;
   private report: HealthReport | null = null;
+  /** When `report` was evaluated (the clock's ms), for `freshStatus`. */
+  private reportAt = 0;
   private lastImport: StatusSummary['lastImport'] = null;
   private running: Promise<void> | null = null;
   metricsPort: number | null = null;
@@ -73,8 +75,25 @@ export class HealthMonitor implements Component {
       report.level = worst(report.checks);
     }
     this.report = report;
+    this.reportAt = this.d.clock();
     await this.publish();
     return this.report;
+  }
+
+  /**
+   * The status with a health verdict as fresh as its camera lines (`lfr status`): the health is
+   * re-evaluated when the last verdict is older than `maxAgeMs`, instead of printing a line up to
+   * health.intervalSeconds (30 s) stale beside cameras read now.
+   */
+  async freshStatus(maxAgeMs = 2000): Promise<StatusSummary> {
+    if (!this.report || this.d.clock() - this.reportAt > maxAgeMs) {
+      try {
+        await this.refresh();
+      } catch (err) {
+        this.d.log.warn({ err }, 'health re-evaluation for the status failed; the last verdict is shown');
+      }
+    }
+    return this.status();
   }
 
   status(): StatusSummary {
@@ -84,7 +103,7 @@ export class HealthMonitor implements Component {
       now: this.d.clock(),
       report: this.report,
       cameras: this.d.live.cameras?.() ?? this.facts?.cameras ?? [],
-      deployment: { running: dep?.running ?? null, counts: dep?.counts ?? ZERO_COUNTS, lastReport: dep?.lastReport ?? null },
+      deployment: { running: dep?.running ?? null, counts: dep?.counts ?? ZERO_COUNTS, lastReport: dep?.lastReport ?? null, staleReports: dep?.staleReports ?? [] },
       lastImport: this.lastImport,
       analysis: this.d.analysis?.() ?? null,
       ...(this.d.live.performance ? { performance: this.d.live.performance() } : {}),

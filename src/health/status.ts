@@ -23,6 +23,8 @@ export interface StatusSummary {
     counts: DeploymentCounts;
   };
   lastReport: DeploymentReport | null;
+  /** Reports written to a stick that a late decision has changed since: write them again. */
+  staleReports?: Array<{ deploymentId: string; writtenVersion: number; writtenAt: number; latestVersion: number }>;
   cameras: Array<{ name: string; state: string; fps: number | null; dropped: number | null }>;
   /** The live matcher since the daemon started: frames, faces (counted, never stored), embeddings, people (tracks), alerts. Null outside the daemon. */
   analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number };
@@ -37,7 +39,7 @@ export interface StatusInput {
   now: number;
   report: HealthReport | null;
   cameras: CameraFacts[];
-  deployment: { running: DeploymentRecord | null; counts: DeploymentCounts; lastReport: DeploymentReport | null };
+  deployment: { running: DeploymentRecord | null; counts: DeploymentCounts; lastReport: DeploymentReport | null; staleReports?: StatusSummary['staleReports'] };
   lastImport: StatusSummary['lastImport'];
   analysis?: StatusSummary['analysis'];
   performance?: PerformanceFacts;
@@ -68,6 +70,7 @@ export function buildStatus(s: StatusInput): StatusSummary {
         }
       : null,
     lastReport: s.deployment.lastReport,
+    staleReports: s.deployment.staleReports ?? [],
     cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped })),
     analysis: s.analysis ?? null,
     lastImport: s.lastImport,
@@ -92,6 +95,7 @@ export function formatStatus(s: StatusSummary): string {
     lines.push('no deployment running');
     if (s.lastReport) lines.push(`  last: ${s.lastReport.deploymentId} ended ${s.lastReport.endedAt} (${s.lastReport.alerts} alerts)`);
   }
+  for (const st of s.staleReports ?? []) lines.push(staleLine(st));
   for (const c of s.cameras) lines.push(`camera ${c.name}: ${c.state}${c.fps !== null ? ` ${c.fps.toFixed(1)} fps` : ''}${c.dropped ? `, ${c.dropped} dropped` : ''}`);
   if (s.lastImport) lines.push(`last watchlist import (${s.lastImport.source}) ${s.lastImport.at}: ${s.lastImport.ok ? 'OK' : 'FAILED'}: ${s.lastImport.message}`);
   const p = s.performance;
@@ -100,6 +104,11 @@ export function formatStatus(s: StatusSummary): string {
     lines.push(`event loop delay p50 ${ms(p.eventLoopLagP50Ms)}, p99 ${ms(p.eventLoopLagP99Ms)}; frame to decision p50 ${ms(p.decisionLatencyP50Ms)}, p99 ${ms(p.decisionLatencyP99Ms)}`);
   }
   return lines.join('\n');
+}
+
+/** The plain warning that the copy of a report on the stick is out of date. */
+export function staleLine(st: { deploymentId: string; writtenVersion: number; writtenAt: number; latestVersion: number }): string {
+  return `REPORT ON THE STICK IS STALE: deployment ${st.deploymentId}: version ${st.writtenVersion} was written at ${new Date(st.writtenAt).toISOString().slice(0, 19)}Z, a late decision has since made version ${st.latestVersion}: write it again with "lfr deployment report ${st.deploymentId} --out DIR"`;
 }
 
 /**

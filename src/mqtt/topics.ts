@@ -117,6 +117,16 @@ export const ENGAGEMENT_OUTCOMES = ['arrested', 'spoken_to', 'no_further_action'
 export type EngagementOutcome = (typeof ENGAGEMENT_OUTCOMES)[number];
 
 /**
+ * Engagement outcomes that close a person for the deployment: the officers have dealt with them,
+ * so later sightings of the same subject in the same deployment are folded into that card as
+ * sightings ("repeats"), never new undecided alerts. "not_located" leaves the person open.
+ */
+export const CLOSING_ENGAGEMENTS: readonly EngagementOutcome[] = ['arrested', 'spoken_to', 'no_further_action'];
+
+/** Deployment ids (dep-YYYY-MM-DD-xxxxxxxx, or a test's own): topic- and log-safe. */
+export const DEPLOYMENT_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
  * Tablet -> daemon, on adjudications/<officer>/<alertId>. The officer is the topic's, which the
  * broker ACL binds to the signed-in account; an `officerId` field, if sent, must be the same.
  * First message: the decision (outcome, optional note). After "confirmed_match", a second
@@ -133,6 +143,12 @@ export interface DecisionPayload {
   note?: string;
   /** Optional; if present it must name the signed-in officer (else the decision is refused). */
   officerId?: string;
+  /**
+   * The deployment the officer is deciding in (null: an alert raised outside any deployment).
+   * Absent: the deployment running now. A decision on an alert of any other deployment is
+   * refused, so one tap can never re-decide an earlier deployment's alerts.
+   */
+  deploymentId?: string | null;
 }
 
 export interface AckPayload {
@@ -189,7 +205,7 @@ export function parseDecision(topic: { officerId: string; alertId: string }, raw
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
   const o = v as Record<string, unknown>;
-  const allowed = new Set(['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'note', 'officerId']);
+  const allowed = new Set(['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'note', 'officerId', 'deploymentId']);
   const extra = Object.keys(o).filter((k) => !allowed.has(k));
   // Refusal reasons are audited: they name what was wrong, never echo what was sent (a tablet
   // could otherwise write free text, even a person's name, into the trail through a field name).
@@ -207,6 +223,7 @@ export function parseDecision(topic: { officerId: string; alertId: string }, raw
   const decidedAt = typeof o.decidedAt === 'string' && ISO_TIME_RE.test(o.decidedAt) ? new Date(o.decidedAt) : null;
   if (!decidedAt || Number.isNaN(decidedAt.getTime())) return 'decidedAt must be an ISO-8601 time such as 2026-11-27T16:05:00.000Z';
   if (o.note !== undefined && (typeof o.note !== 'string' || o.note.length > MAX_NOTE_CHARS)) return `note must be a string of at most ${MAX_NOTE_CHARS} characters`;
+  if (o.deploymentId !== undefined && o.deploymentId !== null && (typeof o.deploymentId !== 'string' || !DEPLOYMENT_ID_RE.test(o.deploymentId))) return 'deploymentId must be a deployment id or null';
   return {
     schema: SCHEMA,
     alertId: o.alertId,
@@ -214,6 +231,7 @@ export function parseDecision(topic: { officerId: string; alertId: string }, raw
     ...(o.engagement !== undefined ? { engagement: o.engagement as EngagementOutcome } : {}),
     decidedAt: decidedAt.toISOString(),
     ...(o.note !== undefined && o.note !== '' ? { note: o.note as string } : {}),
+    ...(o.deploymentId !== undefined ? { deploymentId: o.deploymentId as string | null } : {}),
   };
 }
 
@@ -231,6 +249,12 @@ export interface RecordedDecision {
 /** One alert in GET /api/state: what the message carries, plus its decision state. */
 export interface AlertSummary extends Omit<AlertMessage, 'schema' | 'vanId' | 'decision'> {
   decision: RecordedDecision | null;
+  /**
+   * A later sighting of a person already dealt with in this deployment (an engagement that closes
+   * them, CLOSING_ENGAGEMENTS): the id of the alert that closed them. Nothing to decide; the
+   * tablet folds it into that card as a sighting and the report counts it as a repeat.
+   */
+  repeatOf: string | null;
 }
 
 /** GET /api/state: the van's clock, the deployment, the cameras, the live alerts. */
@@ -243,7 +267,14 @@ export interface TabletState {
   brokerConnected: boolean;
   deployment: { id: string; location: string; startedAt: string; endsAt: string } | null;
   cameras: { name: string; location: string | null }[];
+  /**
+   * The running deployment's alerts (and alerts raised outside any deployment), plus the alerts
+   * still held (< 24 h) of ENDED deployments this officer was on: those are shown read-only,
+   * apart. Another deployment's alerts are never listed to an officer who was not on it.
+   */
   alerts: AlertSummary[];
+  /** The van's time zone (config van.timeZone): the tablet shows times in it. */
+  timeZone: string;
 }
 
 /** A note an officer wrote on an alert. */

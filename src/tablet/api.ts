@@ -16,10 +16,19 @@ import type { Logger } from '../log.js';
 import { wipe } from '../crypto/secure.js';
 import { ALERT_ID_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
 import type { OfficerDirectory } from './officers.js';
+import type { DeploymentMembership } from '../alerts/service.js';
 
 export interface TabletApiDeps {
   officers: OfficerDirectory;
-  alerts: { summaries(): AlertSummary[]; contentJson(id: string): Buffer | null };
+  alerts: { summaries(): AlertSummary[]; contentJson(id: string): Buffer | null; store?: { get(id: string): { deploymentId: string | null } | null } };
+  /**
+   * The deployment record: an officer signed in while a deployment runs is on it; an ended
+   * deployment's alerts are shown only to its own officers. Absent (a test of the page alone):
+   * every held alert is shown.
+   */
+  deployments?: DeploymentMembership;
+  /** The van's time zone (config van.timeZone) for the page's clock and card times. */
+  timeZone?: string;
   deployment: () => TabletState['deployment'];
   brokerConnected: () => boolean;
   cameras: TabletState['cameras'];
@@ -56,6 +65,8 @@ export class TabletApi {
       send(res, 401, 'text/plain; charset=utf-8', 'sign-in required', { 'WWW-Authenticate': 'LFR-Basic realm="lfr"' });
       return true;
     }
+    const running = this.d.deployment();
+    if (running) this.d.deployments?.noteOfficer(who.officerId);
     if (pathname === '/api/state') {
       const state: TabletState = {
         schema: SCHEMA,
@@ -63,16 +74,20 @@ export class TabletApi {
         officerId: who.officerId,
         vanId: this.d.vanId,
         brokerConnected: this.d.brokerConnected(),
-        deployment: this.d.deployment(),
+        deployment: running,
         cameras: this.d.cameras,
-        alerts: this.d.alerts.summaries(),
+        alerts: this.d.alerts.summaries().filter((a) => this.visible(a.deploymentId, running?.id ?? null, who.officerId)),
+        timeZone: this.d.timeZone ?? 'Europe/London',
       };
       send(res, 200, JSON_TYPE, JSON.stringify(state));
       return true;
     }
     const m = /^\/api\/alerts\/([^/]+)$/.exec(pathname);
     const id = m?.[1];
-    const body = id && ALERT_ID_RE.test(id) ? this.d.alerts.contentJson(id) : null;
+    const row = id && ALERT_ID_RE.test(id) ? this.d.alerts.store?.get(id) : undefined;
+    // Another deployment's alert is "not found" to an officer who was not on it (same answer as unknown).
+    const allowed = row === undefined || (row !== null && this.visible(row.deploymentId, running?.id ?? null, who.officerId));
+    const body = id && ALERT_ID_RE.test(id) && allowed ? this.d.alerts.contentJson(id) : null;
     if (!body) {
       send(res, 404, 'text/plain; charset=utf-8', 'not found');
       return true;
@@ -92,6 +107,17 @@ export class TabletApi {
     return true;
   }
 
+  /**
+   * Whether an officer may see an alert of deployment `dep`: the running deployment's (and those
+   * raised outside any deployment) to every signed-in officer; an ended deployment's to its own
+   * officers only (read-only on the page, apart from the live ones).
+   */
+  private visible(dep: string | null, running: string | null, officerId: string): boolean {
+    if (dep === null || dep === running || !this.d.deployments) return true;
+    const m = this.d.deployments.membership(dep, officerId);
+    return m.known && m.ended && m.onIt;
+  }
+
   private refused(reason: string, user: string | null, req: IncomingMessage): void {
     const now = this.d.clock();
     if (now - this.window.start >= 60_000) {
@@ -99,8 +125,10 @@ export class TabletApi {
       this.window = { start: now, n: 0, suppressed: 0 };
     }
     if (this.window.n++ < AUTH_AUDIT_MAX) {
-      this.d.audit.record('tablet.signin_refused', { reason, user, address: req.socket.remoteAddress ?? null });
-      this.d.log.warn({ reason, user }, 'tablet request refused: not signed in');
+      // Never the typed text of an unknown ID (it is often a password in the wrong field).
+      const who = this.d.officers.auditName(user);
+      this.d.audit.record('tablet.signin_refused', { reason, user: who, address: req.socket.remoteAddress ?? null });
+      this.d.log.warn({ reason, user: who }, 'tablet request refused: not signed in');
     } else this.window.suppressed++;
   }
 }

@@ -83,6 +83,19 @@ export class OfficerDirectory {
     return [...this.users.keys()].filter((u) => !this.notOfficers.includes(u));
   }
 
+  /**
+   * How a refused sign-in's officer ID goes into the audit trail (kept for years): an existing
+   * account as is; anything else (an unknown ID, often a password typed into the wrong field) as
+   * "unknown#" and 8 hex of an HMAC under a key of this process only, so repeats within a run can
+   * be told apart while the typed text never reaches the trail.
+   */
+  auditName(user: string | null): string | null {
+    if (user === null) return null;
+    this.refresh();
+    if (this.users.has(user) && !this.notOfficers.includes(user)) return user;
+    return `unknown#${createHmac('sha256', this.cacheKey).update('audit\u0000').update(user).digest('hex').slice(0, 8)}`;
+  }
+
   private mac(password: string): Buffer {
     return createHmac('sha256', this.cacheKey).update(password).digest();
   }

@@ -190,6 +190,7 @@ export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan)
     officers: new OfficerDirectory(brokerPaths(cfg).officersPasswd, [cfg.mqtt.username]),
     cameras: cfg.cameras.filter((c) => c.enabled).map((c) => ({ name: c.name, location: c.location ?? null })),
     vanId: cfg.van.id,
+    timeZone: cfg.van.timeZone,
     log: tlog,
   });
   return new TabletServer({

@@ -112,7 +112,10 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   t.regex(readFileSync(path.join(stick, `${r.deploymentId}.html`), 'utf8'), /<th scope="row">Arrests<\/th><td>1<\/td>/);
 
   // A decision after the end (an officer's tablet was out of reach): version 2, from the records.
+  // It names the ended deployment (else it is refused: not the one running now) and comes from
+  // an officer who was on it (this one decided while it ran).
   await decide(alerts[2]!.alertId, { outcome: 'false_alert' });
+  await decide(alerts[2]!.alertId, { outcome: 'false_alert', deploymentId: r.deploymentId });
   let v2: DeploymentReport | null = null;
   for (let i = 0; i < 50 && !v2; i++) {
     await sleep(200);
@@ -121,12 +124,19 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   }
   t.truthy(v2, 'the report was regenerated');
   t.like(v2, { version: 2, falseAlerts: 2, lateDecisions: 1, undecided: r.undecided - 1, peopleSeen: r.peopleSeen });
+  t.regex(v2!.changes?.[0]?.what ?? '', /false alerts 1 -> 2/);
+  // Version 1 is on the stick: the van says that copy is stale, in the report and in the status.
+  t.like((v2 as unknown as { staleOnStick: object }).staleOnStick, { deploymentId: r.deploymentId, writtenVersion: 1, latestVersion: 2 });
+  t.regex((await van.cli('status')).stdout, /REPORT ON THE STICK IS STALE: deployment \S+: version 1 .* version 2/);
+  const wrongDep = await van.cliJson<{ entries: Array<{ fields: Record<string, unknown> }> }>(['audit', 'show', '--type', 'adjudication.rejected']);
+  t.true(wrongDep.entries.some((e) => /belongs to deployment/.test(String(e.fields.reason))), 'the decision without the ended deployment named was refused and audited');
   t.like(await van.cliJson<DeploymentReport>(['deployment', 'report', r.deploymentId, '--report-version', '1']), { version: 1, falseAlerts: 1 });
   const audit = await van.cliJson<{ entries: Array<{ type: string; fields: Record<string, unknown> }> }>(['audit', 'show', '--type', 'deployment.report_revised']);
   t.like(audit.entries[0]?.fields, { deploymentId: r.deploymentId, version: 2, lateDecisions: 1 });
   const again = await van.cli('deployment', 'report', r.deploymentId, '--out', stick);
   t.is(again.code, 0, again.stderr);
   t.true(existsSync(path.join(stick, `${r.deploymentId}-v2.csv`)), 'version 2 written beside version 1');
+  t.notRegex((await van.cli('status')).stdout, /STALE/, 'the stick has the latest version again');
 
   if (process.env.LFR_REPORT_OUT) {
     mkdirSync(process.env.LFR_REPORT_OUT, { recursive: true });

@@ -89,14 +89,33 @@ test('decision intake: strict, audited, acknowledged, notes sealed, and the daem
     t.deepEqual(retained.filter((x) => !/\/(availability|status)$/.test(x)), [], 'no retained decision or ack left on the broker');
     await daemonEye.endAsync();
 
-    // A flood of junk is counted, but only 60 refusals a minute are itemised in the audit trail.
+    // A flood of junk is counted, but only 60 refusals a minute are itemised in the audit trail;
+    // past the officer's budget (60 at once, 2/s) messages are dropped unread (counted too).
     for (let i = 0; i < 70; i++) await send(id, 'junk');
     await until(() => svc.counts.rejectedAdjudications === 79, 10_000, 'flood counted');
-    t.is(audit.list(200, 'adjudication.rejected').length, 60);
+    t.true(audit.list(200, 'adjudication.rejected').length <= 60);
 
     // The daemon is unaffected: the next alert goes out as usual.
     const id2 = await svc.raise(await candidate(Date.now()));
     await until(() => tab.received.some((p) => p.alertId === id2), 10_000, 'the next alert');
+    // One officer flooding (2,000 messages, not awaited one by one) does not cost another
+    // officer's decision: PC1002's on a third alert is recorded while PC1001's flood is dropped.
+    const id3 = await svc.raise(await candidate(Date.now()));
+    const other = await tablet(broker, topics, 'tablet-other', broker.officers[1]!);
+    try {
+      await until(() => other.client.connected, 5000, 'second officer');
+      const flood = Array.from({ length: 2000 }, () => send(id2, JSON.stringify({ ...good, alertId: id2, outcome: 'false_alert', note: undefined })));
+      await other.client.publishAsync(topics.adjudication(broker.officers[1]!.user, id3), JSON.stringify({ ...good, alertId: id3, outcome: 'not_engaged', note: undefined }), { qos: 1 });
+      await Promise.all(flood);
+      await until(() => svc.store.get(id3)?.officerId === broker.officers[1]!.user, 15_000, "the other officer's decision recorded");
+      t.is(svc.store.get(id3)?.outcome, 'not_engaged');
+      // Measured 2026-12-04: the daemon saw only ~240 of the 2,000 (317 refusals counted in all);
+      // the broker dropped the rest (max_queued_messages 200 per client). PC1002's decision got
+      // through in that run, but the broker-side drop is NOT solved by the per-officer limit.
+      t.true(svc.counts.rejectedAdjudications > 79, `flood refused or dropped: ${svc.counts.rejectedAdjudications}`);
+    } finally {
+      await other.close();
+    }
     t.true(audit.verify().ok);
   } finally {
     await tab.close();

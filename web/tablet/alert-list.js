@@ -1,6 +1,8 @@
-// The tablet's in-memory alerts, grouped into one card per person (by the subject reference in
-// the alert's content): a later sighting of the same subject updates that card (count, latest
-// time, latest face) rather than adding another. De-duplicated by alertId (QoS 1 re-delivers),
+// The tablet's in-memory alerts, grouped into one card per person AND deployment (by the
+// deployment id and the subject reference in the alert's content): a later sighting of the same
+// subject in the same deployment updates that card (count, latest time, latest face) rather than
+// adding another. Nothing is grouped or decided across deployments: the same person in an earlier
+// deployment is another card, read-only, in its own list. De-duplicated by alertId (QoS 1 re-delivers),
 // dropped at expiresAt (the van's clock). Pure: no DOM, no timers, no network, no storage; time
 // comes in as an argument (van clock, ms) so the rules are easy to test.
 
@@ -22,12 +24,18 @@
 
 /**
  * @typedef {object} Card
- * @property {string} key             subject reference (the grouping key; shown to the officer)
+ * @property {string} key             deployment id + subject reference (the grouping key)
+ * @property {string} subject         subject reference (shown to the officer)
+ * @property {string|null} deploymentId
+ * @property {boolean} previous       an ENDED deployment's card: read-only, shown apart
  * @property {Entry[]} entries        newest sighting first
  * @property {Entry} latest
  * @property {boolean} earlier        every sighting was captured before this officer signed in
  * @property {'open'|'sending'|'engage'|'engaging'|'done'} stage
  */
+
+/** The card an alert belongs to: one person in one deployment. */
+export const cardKey = (alert) => `${alert.deploymentId ?? '-'}\u0000${alert.subjectRef}`;
 
 const byNewest = (a, b) => b.capturedMs - a.capturedMs || (a.alert.alertId < b.alert.alertId ? 1 : -1);
 
@@ -94,44 +102,57 @@ export class AlertBook {
     return null;
   }
 
-  /** The cards, newest sighting first. `signInAt`: van time of this officer's sign-in. */
-  cards(signInAt) {
+  /**
+   * The cards, newest sighting first. `signInAt`: van time of this officer's sign-in;
+   * `runningId`: the deployment running now (null: none). A card of any other deployment is
+   * `previous` (read-only).
+   */
+  cards(signInAt, runningId = null) {
     /** @type {Map<string, Entry[]>} */
     const groups = new Map();
     for (const e of this.byId.values()) {
-      const g = groups.get(e.alert.subjectRef);
+      const k = cardKey(e.alert);
+      const g = groups.get(k);
       if (g) g.push(e);
-      else groups.set(e.alert.subjectRef, [e]);
+      else groups.set(k, [e]);
     }
     /** @type {Card[]} */
     const out = [];
     for (const [key, entries] of groups) {
       entries.sort(byNewest);
-      out.push({ key, entries, latest: entries[0], earlier: entries[0].capturedMs < signInAt, stage: stageOf(entries) });
+      const dep = entries[0].alert.deploymentId ?? null;
+      out.push({ key, subject: entries[0].alert.subjectRef, deploymentId: dep, previous: dep !== null && dep !== runningId, entries, latest: entries[0], earlier: entries[0].capturedMs < signInAt, stage: stageOf(entries) });
     }
     return out.sort((a, b) => byNewest(a.latest, b.latest));
   }
 
-  /** Ids to publish `outcome` for: every undecided sighting of the card. Marks them sending. */
-  beginDecision(key, outcome) {
+  /**
+   * What to publish for `outcome`: every undecided sighting of the card (never a later sighting
+   * of a person already dealt with). Marks them sending. Nothing for a previous deployment's card
+   * (`runningId`: the deployment running now): those are read-only here.
+   * @returns {{ alertId: string, deploymentId: string|null }[]}
+   */
+  beginDecision(key, outcome, runningId = null) {
     const ids = [];
     for (const e of this.byId.values()) {
-      if (e.alert.subjectRef !== key || e.decision || e.sending) continue;
+      if (cardKey(e.alert) !== key || e.decision || e.sending || e.alert.repeatOf) continue;
+      if (e.alert.deploymentId && e.alert.deploymentId !== runningId) continue;
       e.sending = outcome;
       e.refused = null;
-      ids.push(e.alert.alertId);
+      ids.push({ alertId: e.alert.alertId, deploymentId: e.alert.deploymentId ?? null });
     }
     return ids;
   }
 
-  /** Ids to publish the engagement outcome for: confirmed sightings without one yet. */
-  beginEngagement(key, engagement) {
+  /** What to publish the engagement outcome for: confirmed sightings without one yet. */
+  beginEngagement(key, engagement, runningId = null) {
     const ids = [];
     for (const e of this.byId.values()) {
-      if (e.alert.subjectRef !== key || e.decision?.outcome !== 'confirmed_match' || e.decision.engagement || e.engaging) continue;
+      if (cardKey(e.alert) !== key || e.decision?.outcome !== 'confirmed_match' || e.decision.engagement || e.engaging) continue;
+      if (e.alert.deploymentId && e.alert.deploymentId !== runningId) continue;
       e.engaging = engagement;
       e.refused = null;
-      ids.push(e.alert.alertId);
+      ids.push({ alertId: e.alert.alertId, deploymentId: e.alert.deploymentId ?? null });
     }
     return ids;
   }
@@ -156,10 +177,14 @@ export class AlertBook {
   }
 }
 
-/** Where a card stands: an undecided sighting keeps it open; then the engagement step. */
+/**
+ * Where a card stands: an undecided sighting keeps it open; then the engagement step. A later
+ * sighting of a person already dealt with (repeatOf) is a sighting only: nothing to decide.
+ */
 function stageOf(entries) {
-  if (entries.some((e) => !e.decision && !e.sending)) return 'open';
-  if (entries.some((e) => !e.decision && e.sending)) return 'sending';
+  const undecided = entries.filter((e) => !e.decision && !e.alert.repeatOf);
+  if (undecided.some((e) => !e.sending)) return 'open';
+  if (undecided.some((e) => e.sending)) return 'sending';
   if (entries.some((e) => e.decision?.outcome === 'confirmed_match' && !e.decision.engagement && e.engaging)) return 'engaging';
   if (entries.some((e) => e.decision?.outcome === 'confirmed_match' && !e.decision.engagement)) return 'engage';
   return 'done';

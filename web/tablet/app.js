@@ -11,7 +11,7 @@ import mqtt from './lib/mqtt.esm.js';
 import { topicsFor, alertIdFromTopic, SCHEMA, ADJUDICATION_OUTCOMES, ENGAGEMENT_OUTCOMES } from './lib/topics.js';
 import { AlertBook } from './alert-list.js';
 import { VanApi, SignInRefused } from './van-api.js';
-import { CardsView, drawnAt, showConnection, showVan, showDeployment } from './view.js';
+import { CardsView, drawnAt, showConnection, showVan, showDeployment, setTimeZone } from './view.js';
 
 const RECONNECT_MS = 2000; // short: an officer looking at a stale screen is worse than a busy broker
 const TICK_MS = 1000; // age and countdown resolution
@@ -41,7 +41,7 @@ function refresh() {
   book.expire(now);
   deploymentEnded = deploymentEnded || [...book.byId.values()].some((e) => e.alert.deploymentId && e.alert.deploymentId !== deployment?.id);
   showDeployment(doc, deployment, deploymentEnded);
-  view.render(book.cards(signInAt), now, deployment);
+  view.render(book.cards(signInAt, deployment?.id ?? null), now, deployment);
 }
 
 /** Sound (two tones, Web Audio) and vibration on a new alert. The AudioContext is made and
@@ -66,22 +66,23 @@ function signal() {
   doc.body.dataset.signals = String(Number(doc.body.dataset.signals ?? 0) + 1);
 }
 
-function publish(alertId, body) {
+/** Each message names the alert AND its deployment: the van refuses it for any other deployment's alert. */
+function publish({ alertId, deploymentId }, body) {
   // QoS 1: if the link drops now, MQTT.js re-sends it after reconnecting (same session).
-  client?.publish(topics.adjudication(officerId, alertId), JSON.stringify({ schema: SCHEMA, alertId, decidedAt: new Date(api.now()).toISOString(), ...body }), { qos: 1 });
+  client?.publish(topics.adjudication(officerId, alertId), JSON.stringify({ schema: SCHEMA, alertId, deploymentId, decidedAt: new Date(api.now()).toISOString(), ...body }), { qos: 1 });
 }
 
-/** A decision applies to every undecided sighting on the card; the note goes with the latest. */
+/** A decision applies to every undecided sighting on the card (one person, one deployment); the note goes with the latest. */
 function decide(key, outcome, note) {
   if (!client || !ADJUDICATION_OUTCOMES.includes(outcome)) return;
-  const ids = book.beginDecision(key, outcome); // a decision is sent once, never twice
-  ids.forEach((id, i) => publish(id, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}) }));
+  const ids = book.beginDecision(key, outcome, deployment?.id ?? null); // a decision is sent once, never twice
+  ids.forEach((a, i) => publish(a, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}) }));
   refresh();
 }
 
 function engage(key, engagement) {
   if (!client || !ENGAGEMENT_OUTCOMES.includes(engagement)) return;
-  for (const id of book.beginEngagement(key, engagement)) publish(id, { outcome: 'confirmed_match', engagement });
+  for (const a of book.beginEngagement(key, engagement, deployment?.id ?? null)) publish(a, { outcome: 'confirmed_match', engagement });
   refresh();
 }
 
@@ -107,6 +108,7 @@ async function fetchAlert(alertId, live) {
 async function sync() {
   const s = await api.state();
   deployment = s.deployment;
+  setTimeZone(s.timeZone);
   const held = new Set(s.alerts.map((a) => a.alertId));
   book.expire(api.now(), held);
   for (const a of s.alerts) book.sync(a);
@@ -171,6 +173,7 @@ async function signIn(ev) {
   try {
     const s = await api.state();
     signInAt = s.serverTime;
+    setTimeZone(s.timeZone);
   } catch (e) {
     if (e instanceof SignInRefused) return refuse(e.message);
     throw e;

@@ -1,13 +1,24 @@
-// DOM rendering: the deployment bar, the cards (one per person) in two lists (live, and "earlier":
-// seen before this officer signed in), the decision and engagement steps. Images are data: URLs
+// DOM rendering: the deployment bar, the cards (one per person and deployment) in three lists
+// (live, "earlier": seen before this officer signed in, and "previous": an ended deployment's
+// cards, read-only, shown only to its own officers by the van), the decision and engagement steps. Images are data: URLs
 // built from the API's JSON (nothing lands in the HTTP cache) and are cleared when an alert's
 // deletion time passes. Times shown are the VAN's clock (VanApi.now()).
 
 const OUTCOME_TEXT = { confirmed_match: 'Confirmed match', false_alert: 'False alert', not_engaged: 'Not engaged' };
 const ENGAGEMENT_TEXT = { arrested: 'Arrested', spoken_to: 'Spoken to', no_further_action: 'No further action', not_located: 'Not located' };
 
-const timeFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const clockFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
+// In the van's time zone (config van.timeZone, sent in /api/state), not the tablet's own.
+let timeFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: 'Europe/London' });
+let clockFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: 'Europe/London' });
+
+/** Show times in the van's zone from now on (an unknown zone keeps the previous one). */
+export function setTimeZone(tz) {
+  if (typeof tz !== 'string' || !tz) return;
+  try {
+    timeFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: tz });
+    clockFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: tz });
+  } catch { /* keep the zone we had */ }
+}
 
 /** "3 h 05 min" / "4 min 09 s": coarse far away, precise near. */
 export function formatDuration(ms) {
@@ -33,6 +44,8 @@ export class CardsView {
     this.live = doc.getElementById('alerts');
     this.earlier = doc.getElementById('earlier');
     this.earlierSection = doc.getElementById('earlier-section');
+    this.previous = doc.getElementById('previous');
+    this.previousSection = doc.getElementById('previous-section');
     this.empty = doc.getElementById('empty');
     this.template = doc.getElementById('alert-card');
     /** @type {Map<string, HTMLElement>} */
@@ -56,25 +69,30 @@ export class CardsView {
       }
       this.update(el, c, vanNow, deployment);
       // appendChild moves existing nodes: this orders them without re-creating images.
-      (c.earlier ? this.earlier : this.live).appendChild(el);
+      (c.previous ? this.previous : c.earlier ? this.earlier : this.live).appendChild(el);
     }
     for (const [key, el] of this.cards) if (!seen.has(key)) this.drop(key, el);
-    this.empty.hidden = cards.some((c) => !c.earlier);
-    this.earlierSection.hidden = !cards.some((c) => c.earlier);
+    this.empty.hidden = cards.some((c) => !c.earlier && !c.previous);
+    this.earlierSection.hidden = !cards.some((c) => c.earlier && !c.previous);
+    this.previousSection.hidden = !cards.some((c) => c.previous);
   }
 
   create(c) {
     const el = /** @type {HTMLElement} */ (this.template.content.firstElementChild.cloneNode(true));
-    el.dataset.key = c.key;
-    el.querySelector('.subject').textContent = c.key;
+    // data-key: the subject (what tests and officers look for); data-card: the card's full key
+    // (deployment + subject), which the buttons act on.
+    el.dataset.key = c.subject;
+    el.dataset.card = c.key;
+    el.dataset.deployment = c.deploymentId ?? '';
+    el.querySelector('.subject').textContent = c.subject;
     for (const b of el.querySelectorAll('.decide button')) {
       b.addEventListener('click', () => {
         const note = el.querySelector('textarea.note');
-        this.actions.decide(el.dataset.key, b.dataset.outcome, note.value.trim());
+        this.actions.decide(el.dataset.card, b.dataset.outcome, note.value.trim());
         note.value = '';
       });
     }
-    for (const b of el.querySelectorAll('.engage button')) b.addEventListener('click', () => this.actions.engage(el.dataset.key, b.dataset.engagement));
+    for (const b of el.querySelectorAll('.engage button')) b.addEventListener('click', () => this.actions.engage(el.dataset.card, b.dataset.engagement));
     return el;
   }
 
@@ -111,6 +129,7 @@ export class CardsView {
     el.dataset.count = String(n);
     el.dataset.stage = c.stage;
     el.dataset.earlier = String(c.earlier);
+    el.dataset.previous = String(c.previous);
     el.querySelector('.category').textContent = a.category;
     const reason = el.querySelector('.reason');
     reason.textContent = a.reason || '(none given)';
@@ -120,11 +139,10 @@ export class CardsView {
     el.querySelector('.time').textContent = `${age} ago (${timeFmt.format(new Date(c.latest.capturedMs))})`;
     el.querySelector('.sightings').textContent = n === 1 ? '1' : `${n}, first at ${timeFmt.format(new Date(c.entries[n - 1].capturedMs))}`;
     el.querySelector('.countdown').textContent = formatDuration(Math.min(...c.entries.map((e) => e.expiresMs)) - vanNow);
-    el.querySelector('.age-badge').textContent = c.earlier ? `EARLIER: ${age} ago` : n > 1 ? `SEEN ${n} TIMES` : 'NEW';
+    el.querySelector('.age-badge').textContent = c.previous ? `ENDED DEPLOYMENT (read only): ${age} ago` : c.earlier ? `EARLIER: ${age} ago` : n > 1 ? `SEEN ${n} TIMES` : 'NEW';
 
     // Read-only once the deployment the alert belongs to is not running any more.
-    const dep = a.deploymentId;
-    const readOnly = dep !== null && (!deployment || deployment.id !== dep);
+    const readOnly = c.previous;
     el.dataset.readonly = String(readOnly);
     const open = c.stage === 'open' && !readOnly;
     for (const b of el.querySelectorAll('.decide button')) b.disabled = !open;
@@ -145,6 +163,8 @@ export class CardsView {
       const eng = c.entries.find((e) => e.decision?.engagement)?.decision?.engagement;
       if (eng) text += `; outcome: ${ENGAGEMENT_TEXT[eng] ?? eng}`;
       if (c.stage === 'open') text += '. NEW SIGHTING since: decide again.';
+      const repeats = c.entries.filter((e) => e.alert.repeatOf).length;
+      if (repeats) text += `. Seen again ${repeats} time(s) since: already dealt with, nothing to decide.`;
       if (c.stage === 'engage' && !readOnly) text += '. What happened?';
     }
     if (sending) text = `Sending "${OUTCOME_TEXT[sending]}"… waiting for the van`;
