@@ -33,11 +33,14 @@ import { LoopLag } from './health/loop-lag.js';
 import { stalledCameras } from './health/analysis.js';
 import type { AnalysisFacts, PerformanceFacts } from './health/types.js';
 import { AuditLog, auditFile } from './audit/log.js';
+import { AuditWitness } from './audit/witness.js';
+import { guardedClock } from './util/clock-guard.js';
 import { LfrMqttClient } from './mqtt/client.js';
 import { topicsFor } from './mqtt/topics.js';
 import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
+import { recordGeneration } from './watchlist/van-record.js';
 import { CameraManager } from './ingest/manager.js';
 import { cleanStaleCameraDirs } from './ingest/decoder-connection.js';
 import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
@@ -89,6 +92,7 @@ export class Daemon {
   readonly inference: InferencePool;
   readonly loopLag = new LoopLag();
   readonly audit: AuditLog;
+  readonly witness: AuditWitness;
   readonly mqtt: LfrMqttClient;
   readonly alerts: AlertService;
   readonly retention: RetentionScheduler;
@@ -124,22 +128,30 @@ export class Daemon {
       log.child({ module: 'mqtt' }),
     );
     this.alerts = new AlertService({ config: cfg, log: log.child({ module: 'alerts' }), clock, audit: this.audit, mqtt: this.mqtt });
-    this.retention = new RetentionScheduler([this.alerts], { intervalMs: cfg.alerts.purgeIntervalSeconds * 1000, clock, log: log.child({ module: 'retention' }), audit: this.audit });
+    // ONE guard against backwards clock steps for everything deleted on time (util/clock-guard.ts).
+    const timeGuard = guardedClock(clock);
+    this.retention = new RetentionScheduler([this.alerts], { intervalMs: cfg.alerts.purgeIntervalSeconds * 1000, clock: timeGuard, log: log.child({ module: 'retention' }), audit: this.audit });
     this.cameras = new CameraManager({ cameras: cfg.cameras, ingest: cfg.ingest, log });
     this.analysis = new LiveAnalysis({ config: cfg, log: log.child({ module: 'match' }), clock, engine, cameras: this.cameras, sink: this.alerts });
     this.watchlist = new WatchlistHolder({
       config: cfg,
       log: log.child({ module: 'watchlist' }),
-      clock,
+      clock: timeGuard,
       engine,
       onEvent: (e) => this.audit.record(e.type, auditFields(e), 'actor' in e ? e.actor : undefined),
       onChange: (wl) => this.analysis.setWatchlist(wl),
       deployment: () => this.deployments.current(),
+      lastRecordGeneration: () => recordGeneration(this.audit.list(1, 'watchlist.record_written')[0]),
     });
     const hooks = new VanDeploymentHooks({ config: cfg, clock, watchlist: this.watchlist, analysis: this.analysis, running: () => this.deployments.current(), memory: this.memory, alerts: this.alerts, cameraStats: () => this.cameras.stats(), brokerConnected: () => this.mqtt.connected });
     // The deployment's ledger (results report) and cameras' live time.
     this.alerts.onRaised((r) => this.deployments.noteAlert(r));
     this.alerts.onAdjudication((r) => this.deployments.noteDecision(r));
+    // A witness the van cannot rewrite (audit/witness.ts): the head signed on a timer and after
+    // every decision (registered last: it signs the entries the listeners above wrote), handed to
+    // the tablets in the status at once.
+    this.witness = new AuditWitness({ sign: () => this.audit.anchor(), intervalMs: cfg.audit.witnessIntervalSeconds * 1000, log: log.child({ module: 'audit' }), clock, onHead: () => void this.health.publish() });
+    this.alerts.onAdjudication(() => void this.witness.signNow());
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
     this.analysis.onPace((e) => this.deployments.noteAnalysisPace(e.camera, e.slow, e.analysedFps));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady, configThreshold: cfg.match.threshold }, clock, log.child({ module: 'deployment' }));
@@ -184,7 +196,7 @@ export class Daemon {
         const c = this.analysis.counters();
         return { analysing: this.analysis.isAnalysing, framesAnalysed: c.framesAnalysed, facesAnalysed: c.facesAnalysed, embedded: c.embedded, tracks: c.tracks, alerts: c.alerts };
       },
-      publishStatus: (s) => this.alerts.publishStatus(toStatusPayload(s, this.alerts.pendingCount(), wlSummary())),
+      publishStatus: (s) => this.alerts.publishStatus(withHead(toStatusPayload(s, this.alerts.pendingCount(), wlSummary()), this.witness.latest)),
     });
     this.control = new ControlServer(
       controlSocketPath(cfg.paths.runtimeDir),
@@ -196,6 +208,8 @@ export class Daemon {
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
         watchlist: this.watchlist,
         upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
+        // A request its schema refuses (control/schemas.ts): audited with the reason, never the payload.
+        onRefused: (method, reason, actor) => this.audit.record('control.refused', { method, reason: reason.slice(0, 300) }, actor),
         bufferAudit: () => this.bufferAudit(),
       }),
       log.child({ module: 'control' }),
@@ -233,6 +247,7 @@ export class Daemon {
       { component: this.control },
       ...(this.tablet ? [{ component: this.tablet, optional: 'tablets still get alerts over MQTT; health reports the page as down' }] : []),
       { component: this.health },
+      { component: this.witness },
     ];
   }
 
@@ -352,7 +367,8 @@ export class Daemon {
     const at = (): string => new Date((this.d.clock ?? systemClock)()).toISOString();
     // The holder audits it (watchlist.imported / watchlist.import_rejected, with actor and source).
     try {
-      const report = await this.watchlist.importFile(file, { actor, source });
+      // `source` is the client's claim (cli/usb): audited as claimedSource, the source being the socket.
+      const report = await this.watchlist.importFile(file, { actor, source: 'control-socket', claimedSource: source });
       const c = report.composition;
       this.health.noteImport({ at: at(), source, ok: true, message: `${c.subjects} people`, subjects: c.subjects });
       return report;
@@ -362,6 +378,11 @@ export class Daemon {
       throw err;
     }
   }
+}
+
+/** The newest signed audit head, for the tablets (value to give `lfr audit verify --head`). */
+function withHead<T extends object>(p: T, h: { value: string; keyId: string; signedAt: string } | null): T {
+  return h ? { ...p, auditHead: { value: h.value, keyId: h.keyId, signedAt: h.signedAt } } : p;
 }
 
 /** Watchlist events carry counts and hashes only; keep the scalar fields for the audit log. */

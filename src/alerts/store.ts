@@ -10,6 +10,7 @@
 // of the ciphertext anywhere (free disk blocks, a backup) cannot be opened.
 import { mkdirSync } from 'node:fs';
 import { ensurePrivateFile } from '../util/files.js';
+import { aheadCutoff } from '../retention/policy.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { seal, open } from '../crypto/aead.js';
@@ -278,7 +279,7 @@ export class AlertStore {
     const db = this.conn;
     const due = (all
       ? db.prepare('SELECT id FROM alerts').all()
-      : db.prepare('SELECT id FROM alerts WHERE expires_at <= ? OR captured_at <= ? OR captured_at > ?').all(now, now - maxAgeMs, now + maxAgeMs)) as { id: string }[];
+      : db.prepare('SELECT id FROM alerts WHERE expires_at <= ? OR captured_at <= ? OR captured_at > ?').all(now, now - maxAgeMs, aheadCutoff(now))) as { id: string }[];
     const ids = due.map((r) => r.id);
     if (ids.length) {
       const del = db.prepare('DELETE FROM alerts WHERE id = ?');

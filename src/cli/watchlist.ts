@@ -20,8 +20,11 @@ import { purgeWatchlist, watchlistStatus } from '../watchlist/service.js';
 import type { WatchlistComposition } from '../watchlist/events.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
-import { ImportRegistry, REGISTRY_FILE } from '../watchlist/registry.js';
+import { RECORD_FILE, VanRecord, recordGeneration } from '../watchlist/van-record.js';
 import path from 'node:path';
+import { realpathSync } from 'node:fs';
+import { kernelActor, openVanAudit } from './offline-audit.js';
+import type { AuditLog } from '../audit/log.js';
 import { askDaemon, daemonRunning, offline, sendFile } from './daemon-call.js';
 
 /** Every expected failure becomes a plain message and exit 3 (bad input). */
@@ -176,6 +179,30 @@ export function register(program: Command): void {
           } catch (err) {
             return inputError(err);
           }
+          // The daemon is stopped. Into the VAN's store (no --store, or --store naming it): through the
+          // van's own authenticated record of imports (paths.stateDir, the one the daemon checks) and
+          // audited in the van's log under the kernel's actor, exactly as the daemon would. Into any
+          // other store (a station's test bench): that bench keeps its own record beside the store,
+          // and nothing is audited; such a store copied into the van's place is refused when the
+          // daemon opens it, because the van's record does not name it (holder.ts, van-record.ts).
+          const storeFile = opts.store ?? cfg.watchlist.storeFile;
+          const onVan = !opts.store || samePath(opts.store, cfg.watchlist.storeFile);
+          const actor = kernelActor();
+          let audit: AuditLog | null = null;
+          let record: VanRecord;
+          try {
+            if (onVan) audit = openVanAudit(cfg);
+            const log = audit;
+            const sink = log ? (e: { type: string } & Record<string, unknown>) => log.record(e.type, scalarFields(e), actor) : undefined;
+            record = onVan
+              ? VanRecord.forStateDir(cfg.paths.stateDir, van, { clock: systemClock, lastAuditedGeneration: () => recordGeneration(log!.list(1, 'watchlist.record_written')[0]), ...(sink ? { onEvent: sink } : {}) })
+              : new VanRecord(path.join(path.dirname(path.resolve(storeFile)), RECORD_FILE), van, { clock: systemClock });
+          } catch (err) {
+            audit?.close();
+            van.secretKey.destroy();
+            throw err;
+          }
+          const who = { source: 'cli-offline', offline: true };
           // The models load only after the bundle and CSV pass (a refused bundle fails fast).
           let engine: FaceEngine | null = null;
           const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: 'enrolling [{bar}] {value}/{total} images  {eta}s left' }, Presets.shades_classic) : null;
@@ -183,15 +210,16 @@ export function register(program: Command): void {
           try {
             report = await importBundle(
               {
-                bundle, trusted, van, gates: cfg.quality.enrolment, referenceFusion: cfg.watchlist.referenceFusion, limits: limitsOf(cfg), storeFile: opts.store ?? cfg.watchlist.storeFile,
-                maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours, // A bench store (--store) keeps its own import record beside it; the van's is in paths.stateDir.
-                registry: opts.store ? new ImportRegistry(path.join(path.dirname(path.resolve(opts.store)), REGISTRY_FILE)) : ImportRegistry.forStateDir(cfg.paths.stateDir),
+                bundle, trusted, van, gates: cfg.quality.enrolment, referenceFusion: cfg.watchlist.referenceFusion, limits: limitsOf(cfg), storeFile,
+                maxAgeHours: cfg.watchlist.maxAgeHours, maxBundleAgeHours: cfg.watchlist.maxBundleAgeHours,
+                record,
                 signal: AbortSignal.timeout(cfg.watchlist.importTimeoutSeconds * 1000),
               },
               {
                 engine: async () => (engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError)),
                 clock: systemClock,
                 log: silentLogger(),
+                ...(audit ? { onEvent: (e) => audit!.record(e.type, scalarFields(e.type === 'watchlist.imported' || e.type === 'watchlist.import_rejected' ? { ...e, ...who } : e), actor) } : {}),
                 onProgress: (done, total) => {
                   if (!bar) return;
                   if (done === 1) bar.start(total, 0);
@@ -202,6 +230,7 @@ export function register(program: Command): void {
           } finally {
             bar?.stop();
             van.secretKey.destroy();
+            audit?.close();
             await (engine as FaceEngine | null)?.close();
           }
           if (opts.trust.length) process.stderr.write('lfr: note: --trust is for the station and test benches; a van\'s daemon opens only stores signed by its configured keys (watchlist.trustedSigningKeys) and purges any other\n');
@@ -246,7 +275,19 @@ export function register(program: Command): void {
           return;
         }
         const storeFile = opts.store ?? cfg.watchlist.storeFile;
-        const purged = await offline(cfg, () => purgeWatchlist(storeFile, 'manual'));
+        // The van's store with the daemon stopped: audited in the van's log (kernel actor), under
+        // the van's lock (refused while an lfr run holds it).
+        const purged = await offline(cfg, () => {
+          const onVan = !opts.store || samePath(opts.store, cfg.watchlist.storeFile);
+          const audit = onVan ? openVanAudit(cfg) : null;
+          try {
+            const done = purgeWatchlist(storeFile, 'manual', audit ? (e) => audit.record(e.type, scalarFields({ ...e, offline: true }), kernelActor()) : undefined);
+            if (!done) audit?.record('watchlist.purged', { reason: 'manual', bundleSha256: null, nothingToPurge: true, offline: true }, kernelActor());
+            return done;
+          } finally {
+            audit?.close();
+          }
+        });
         emit(opts, () => (purged ? `watchlist ${storeFile} purged` : `no watchlist at ${storeFile}`), () => ({ purged, storeFile }));
       }),
     );
@@ -263,4 +304,30 @@ function importText(r: ImportReport): string {
   }
   if (r.notEnrolled.length) lines.push(`not enrolled (no usable image): ${r.notEnrolled.join(', ')}`);
   return lines.join('\n');
+}
+
+/** Same file, also through a symlink or a relative path (the van's store named with --store). */
+function samePath(a: string, b: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      try {
+        return path.join(realpathSync(path.dirname(p)), path.basename(p));
+      } catch {
+        return path.resolve(p);
+      }
+    }
+  };
+  return real(a) === real(b);
+}
+
+/** An event's scalar fields (counts, ids, hashes) for the audit log; never a nested object. */
+function scalarFields(e: object): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'type' || k === 'actor') continue;
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v as string | number | boolean | null;
+  }
+  return out;
 }

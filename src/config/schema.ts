@@ -309,6 +309,7 @@ export const configSchema = z
     audit: z
       .object({
         file: z.string().default('audit.db').describe('Hash-chained audit log, relative to paths.stateDir unless absolute.'),
+        witnessIntervalSeconds: z.number().int().min(10).max(900).default(120).describe('The van signs its audit head this often (when it moved) and after every alert decision, and hands it to the tablets in the status: only entries after the last head a tablet received can be rewritten unseen (docs/audit.md).'),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,6 @@
-// The handler table the daemon mounts on its ControlServer. Input checking of the wire format
-// lives here; the rules live in DeploymentService. Mounting:
+// The handler table the daemon mounts on its ControlServer. Every request's params are parsed by
+// a schema (schemas.ts, zod); a refusal's reason is audited (control.refused), built from the
+// schema, never echoing the payload. The rules live in DeploymentService. Mounting:
 //   new ControlServer(controlSocketPath(cfg.paths.runtimeDir), controlHandlers({...}), log)
 import { ControlError, type ControlEntry } from './protocol.js';
 import type { DeploymentService } from '../deployment/service.js';
@@ -7,6 +8,8 @@ import type { StartRequest } from '../deployment/types.js';
 import type { HealthReport } from '../health/types.js';
 import type { StatusSummary } from '../health/status.js';
 import type { PoolAudit } from '../vision/buffers.js';
+import type { z } from 'zod';
+import { describeIssues, ImportParams, NoParams, StartParams } from './schemas.js';
 
 export interface HandlerDeps {
   deployments: DeploymentService;
@@ -16,7 +19,7 @@ export interface HandlerDeps {
   importWatchlist?: (file: string, actor: string, source: string) => Promise<unknown>;
   /** The watchlist component: the deployment lock (refused before a byte is uploaded) and purge. */
   watchlist?: {
-    refuseIfLocked(req: { actor?: string; source?: string }): void;
+    refuseIfLocked(req: { actor?: string; source?: string; claimedSource?: string }): void;
     purge(reason: 'manual', actor: string): Promise<boolean>;
   };
   /** Upload limits of watchlist.import (config watchlist.maxBundleBytes, importTimeoutSeconds). */
@@ -25,17 +28,22 @@ export interface HandlerDeps {
   afterChange?: () => void | Promise<void>;
   /** The buffer pools that hold faces, main thread and inference workers: counts only, never content. */
   bufferAudit?: () => Promise<PoolAudit[]>;
+  /** A request refused by its schema (the daemon audits it as control.refused: method, reason, peer). */
+  onRefused?: (method: string, reason: string, actor: string) => void;
 }
 
-const str = (p: Record<string, unknown>, k: string, required = true): string | undefined => {
-  const v = p[k];
-  if (v === undefined || v === null || v === '') {
-    if (required) throw new ControlError(`missing "${k}"`, 'bad_request');
-    return undefined;
+/** Params parsed by the method's schema, or refused (and the refusal reported) with a reason from the schema. */
+function parsed<T>(d: HandlerDeps, method: string, schema: z.ZodType<T>, p: Record<string, unknown>, actor: string): T {
+  const r = schema.safeParse(p);
+  if (r.success) return r.data;
+  const reason = describeIssues(r.error.issues);
+  try {
+    d.onRefused?.(method, reason, actor);
+  } catch {
+    /* the audit logs its own failure; the caller still gets the refusal */
   }
-  if (typeof v !== 'string') throw new ControlError(`"${k}" must be text`, 'bad_request');
-  return v;
-};
+  throw new ControlError(`bad request: ${reason}`, 'bad_request');
+}
 
 async function after<T>(d: HandlerDeps, p: Promise<T>): Promise<T> {
   const r = await p;
@@ -47,8 +55,6 @@ async function after<T>(d: HandlerDeps, p: Promise<T>): Promise<T> {
   return r;
 }
 
-const SOURCES = new Set(['cli', 'usb']);
-
 /** A bundle, CSV, store or import refusal is the caller's bad input: a plain message, not a daemon failure. */
 function refusal(err: unknown): never {
   const e = err as { name?: string; message?: string };
@@ -56,27 +62,25 @@ function refusal(err: unknown): never {
   throw err;
 }
 
-function startRequest(p: Record<string, unknown>): StartRequest {
-  const endsAt = p.endsAt;
-  const threshold = p.threshold;
-  if (typeof endsAt !== 'number') throw new ControlError('"endsAt" must be a time in ms', 'bad_request');
-  const targetFpir = p.targetFpir;
-  if (threshold !== undefined && typeof threshold !== 'number') throw new ControlError('"threshold" must be a number', 'bad_request');
-  if (targetFpir !== undefined && typeof targetFpir !== 'number') throw new ControlError('"targetFpir" must be a number', 'bad_request');
-  if (threshold === undefined && targetFpir === undefined) throw new ControlError('"threshold" or "targetFpir" is required', 'bad_request');
+function startRequest(d: HandlerDeps, p: Record<string, unknown>, actor: string): StartRequest {
+  // A path is never accepted (the daemon opens no path a request names): said plainly, before the schema.
   if (p.watchlistFile !== undefined) throw new ControlError('"watchlistFile" is not accepted: send the bundle\'s bytes with the request (lfr deployment start --watchlist FILE does)', 'bad_request');
-  const officer = str(p, 'authorisingOfficer', false);
-  const reason = str(p, 'reason', false);
-  const expect = str(p, 'expectBundleSha256', false);
-  if (p.allowDegraded !== undefined && typeof p.allowDegraded !== 'boolean') throw new ControlError('"allowDegraded" must be true or false', 'bad_request');
-  return { authorisationRef: str(p, 'authorisationRef')!, location: str(p, 'location')!, ...(threshold !== undefined ? { threshold } : {}), ...(targetFpir !== undefined ? { targetFpir } : {}), endsAt, ...(expect ? { expectBundleSha256: expect } : {}), ...(officer ? { authorisingOfficer: officer } : {}), ...(reason ? { reason } : {}), ...(p.allowDegraded === true ? { allowDegraded: true } : {}) };
+  const { bytes: _bytes, ...req } = parsed(d, 'deployment.start', StartParams, p, actor);
+  const out: StartRequest = { authorisationRef: req.authorisationRef, location: req.location, endsAt: req.endsAt };
+  if (req.threshold !== undefined) out.threshold = req.threshold;
+  if (req.targetFpir !== undefined) out.targetFpir = req.targetFpir;
+  if (req.expectBundleSha256) out.expectBundleSha256 = req.expectBundleSha256;
+  if (req.authorisingOfficer) out.authorisingOfficer = req.authorisingOfficer;
+  if (req.reason) out.reason = req.reason;
+  if (req.allowDegraded === true) out.allowDegraded = true;
+  return out;
 }
 
 export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
   const h: Record<string, ControlEntry> = {
-    ping: () => ({ pong: true }),
-    status: () => d.status(),
-    health: () => d.health(),
+    ping: (p, actor) => (parsed(d, 'ping', NoParams, p, actor), { pong: true }),
+    status: (p, actor) => (parsed(d, 'status', NoParams, p, actor), d.status()),
+    health: (p, actor) => (parsed(d, 'health', NoParams, p, actor), d.health()),
     // The bundle for this deployment, when one is given, travels as bytes after the request
     // (the daemon never opens a path a request names); the request is checked BEFORE a byte is
     // accepted, so a refused start imports nothing.
@@ -85,23 +89,19 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
       optional: true,
       maxBytes: d.upload?.maxBytes ?? 2e9,
       timeoutMs: d.upload?.timeoutMs ?? 30 * 60_000,
-      precheck: (p) => d.deployments.checkStart(startRequest(p)),
-      run: (p, actor, file) => after(d, d.deployments.startDeployment({ ...startRequest(p), ...(file ? { watchlistFile: file } : {}) }, actor).catch(refusal)),
+      precheck: (p, actor) => d.deployments.checkStart(startRequest(d, p, actor)),
+      run: (p, actor, file) => after(d, d.deployments.startDeployment({ ...startRequest(d, p, actor), ...(file ? { watchlistFile: file } : {}) }, actor).catch(refusal)),
     },
-    'deployment.end': (_p, actor) => after(d, d.deployments.endDeployment('ended_by_operator', actor)),
+    'deployment.end': (p, actor) => (parsed(d, 'deployment.end', NoParams, p, actor), after(d, d.deployments.endDeployment('ended_by_operator', actor))),
   };
   if (d.bufferAudit) {
     const audit = d.bufferAudit;
-    h['buffers.audit'] = async () => ({ pools: await audit() });
+    h['buffers.audit'] = async (p, actor) => (parsed(d, 'buffers.audit', NoParams, p, actor), { pools: await audit() });
   }
   if (d.importWatchlist) {
     const imp = d.importWatchlist;
     const wl = d.watchlist;
-    const source = (p: Record<string, unknown>): string => {
-      const s = str(p, 'source', false) ?? 'cli';
-      if (!SOURCES.has(s)) throw new ControlError('"source" must be cli or usb', 'bad_request');
-      return s;
-    };
+    const source = (p: Record<string, unknown>, actor: string): string => parsed(d, 'watchlist.import', ImportParams, p, actor).source ?? 'cli';
     // The bundle travels as bytes after the request line: the daemon never opens a path a
     // request names (a FIFO, a device, a symlink, a mount only the caller can see).
     h['watchlist.import'] = {
@@ -109,18 +109,20 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
       maxBytes: d.upload?.maxBytes ?? 2e9,
       timeoutMs: d.upload?.timeoutMs ?? 30 * 60_000,
       precheck: (p, actor) => {
+        const claimedSource = source(p, actor);
         try {
-          wl?.refuseIfLocked({ actor, source: source(p) });
+          // The daemon knows only that the request came over its socket; cli/usb is the client's word.
+          wl?.refuseIfLocked({ actor, source: 'control-socket', claimedSource });
         } catch (err) {
           throw new ControlError((err as Error).message, 'refused');
         }
       },
-      run: (p, actor, file) => imp(file!, actor, source(p)).catch(refusal),
+      run: (p, actor, file) => imp(file!, actor, source(p, actor)).catch(refusal),
     };
   }
   if (d.watchlist) {
     const wl = d.watchlist;
-    h['watchlist.purge'] = async (_p, actor) => ({ purged: await wl.purge('manual', actor) });
+    h['watchlist.purge'] = async (p, actor) => (parsed(d, 'watchlist.purge', NoParams, p, actor), { purged: await wl.purge('manual', actor) });
   }
   return h;
 }

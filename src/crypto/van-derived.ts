@@ -3,6 +3,8 @@
 // key (every station does) can derive none of them:
 //   storeMacKey(storeId)  authenticates the watchlist store (src/watchlist/store.ts): a store
 //                         written with the public key alone is refused and purged
+//   importRecordMacKey()  authenticates the van's record of imported and ended bundles
+//                         (src/watchlist/van-record.ts): an edited or forged record is refused
 //   anchorSigningKey()    Ed25519 key that signs the audit head at each deployment end
 //                         (src/audit/anchor.ts), so a published report pins the chain
 import sodium from 'sodium-native';
@@ -20,6 +22,10 @@ function derive(van: BoxKeyPair, label: string, out = 32): SecretKey {
 
 export function storeMacKey(van: BoxKeyPair, storeId: string): SecretKey {
   return derive(van, `lfr-watchlist-store-mac/1:${storeId}`);
+}
+
+export function importRecordMacKey(van: BoxKeyPair): SecretKey {
+  return derive(van, 'lfr-watchlist-import-record-mac/1');
 }
 
 /** HMAC-like keyed BLAKE2b-256 of `parts`, each length-prefixed so boundaries cannot shift. */

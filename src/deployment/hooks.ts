@@ -13,6 +13,7 @@ import type { AnalysisCounts, DeploymentRecord, ThresholdBasis, WatchlistSummary
 import { describeChoice, fpirAt, loadCalibration, thresholdForFpir, type ImpostorCalibration } from '../match/fpir.js';
 import { findModel, loadManifest } from '../vision/manifest.js';
 import { modelsDirOf } from '../vision/engine.js';
+import { checkVolatileStorage, readVolatileFacts } from '../health/storage.js';
 
 export interface VanHooksDeps {
   config: Config;
@@ -91,6 +92,15 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   brokerConnected(): boolean {
     return this.d.brokerConnected();
+  }
+
+  /**
+   * storage.volatile FAIL (the watchlist store, alert keys or uploads on a disk, where a purge does
+   * not really delete): refuses a start, or enters its degraded list with --allow-degraded.
+   */
+  safeguardProblems(): string[] {
+    const c = checkVolatileStorage(readVolatileFacts(this.d.config));
+    return c.level === 'FAIL' ? [`storage.volatile: ${c.message}`] : [];
   }
 
   cameraLocations(): Record<string, string | null> {

@@ -58,6 +58,8 @@ export interface DeploymentHooks {
   cameraStates?(): CameraReadiness[];
   /** Whether the daemon is connected to the broker (start checks: no broker, no alert reaches a tablet). */
   brokerConnected?(): boolean;
+  /** Safeguards that fail (e.g. storage.volatile: keys and watchlist on a disk): each refuses a start like a dead camera. */
+  safeguardProblems?(): string[];
   /** Camera name -> place (config cameras[].location), for the report. */
   cameraLocations?(): Record<string, string | null>;
   /**
@@ -312,6 +314,7 @@ export class DeploymentService implements Component {
     }
     const problems = cams.filter((c) => !c.live && !(waitMs === 0 && c.state === 'connecting')).map((c) => `camera ${c.name} is not live (${c.state}${c.reason ? `: ${c.reason}` : ''})`);
     if (this.hooks.brokerConnected && !this.hooks.brokerConnected()) problems.push('the broker is not connected (no alert would reach a tablet)');
+    problems.push(...(this.hooks.safeguardProblems?.() ?? []));
     return problems;
   }
 
@@ -334,6 +337,7 @@ export class DeploymentService implements Component {
       // broker that is down refuses the start here, before a byte of the bundle is sent.
       const cams = this.cameraStates().filter((c) => !c.live && c.state !== 'connecting').map((c) => `camera ${c.name} is not live (${c.state}${c.reason ? `: ${c.reason}` : ''})`);
       if (this.hooks.brokerConnected && !this.hooks.brokerConnected()) cams.push('the broker is not connected (no alert would reach a tablet)');
+      cams.push(...(this.hooks.safeguardProblems?.() ?? []));
       if (cams.length) throw this.degradedRefusal(cams);
     }
   }

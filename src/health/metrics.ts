@@ -42,11 +42,13 @@ export function renderMetrics(report: HealthReport | null, facts: HealthFacts | 
   w.metric('lfr_up', 'gauge', 'The daemon is running.', 1);
   if (perf) {
     const s = (v: number | null): number | null => (v === null ? null : v / 1000);
-    w.metric('lfr_event_loop_delay_seconds', 'gauge', 'Event-loop delay of the daemon over the last minute (p50, p99, max).', s(perf.eventLoopLagP50Ms), { quantile: '0.5' });
-    w.metric('lfr_event_loop_delay_seconds', 'gauge', 'Event-loop delay of the daemon over the last minute (p50, p99, max).', s(perf.eventLoopLagP99Ms), { quantile: '0.99' });
-    w.metric('lfr_event_loop_delay_seconds', 'gauge', 'Event-loop delay of the daemon over the last minute (p50, p99, max).', s(perf.eventLoopLagMaxMs), { quantile: '1' });
-    w.metric('lfr_decision_latency_seconds', 'gauge', 'Frame-to-decision latency of the last frames analysed.', s(perf.decisionLatencyP50Ms), { quantile: '0.5' });
-    w.metric('lfr_decision_latency_seconds', 'gauge', 'Frame-to-decision latency of the last frames analysed.', s(perf.decisionLatencyP99Ms), { quantile: '0.99' });
+    // Plain gauges, one name per statistic: a `quantile` label belongs to a summary (with _sum and
+    // _count over all observations), which these windowed figures are not.
+    w.metric('lfr_event_loop_delay_p50_seconds', 'gauge', 'Median event-loop delay of the daemon over the last minute.', s(perf.eventLoopLagP50Ms));
+    w.metric('lfr_event_loop_delay_p99_seconds', 'gauge', '99th-percentile event-loop delay of the daemon over the last minute.', s(perf.eventLoopLagP99Ms));
+    w.metric('lfr_event_loop_delay_max_seconds', 'gauge', 'Largest event-loop delay of the daemon over the last minute.', s(perf.eventLoopLagMaxMs));
+    w.metric('lfr_decision_latency_p50_seconds', 'gauge', 'Median frame-to-decision latency of the last frames analysed.', s(perf.decisionLatencyP50Ms));
+    w.metric('lfr_decision_latency_p99_seconds', 'gauge', '99th-percentile frame-to-decision latency of the last frames analysed.', s(perf.decisionLatencyP99Ms));
   }
   if (report) {
     w.metric('lfr_health_level', 'gauge', 'Worst health level: 0 OK, 1 WARN, 2 FAIL.', LEVEL_VALUE[report.level]);

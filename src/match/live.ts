@@ -260,6 +260,13 @@ export class LiveAnalysis implements Component, AnalysisControl {
     const { decision, frame, box } = ctx;
     const subject = this.subjects.get(decision.subjectId);
     if (!subject) return; // watchlist replaced while deciding
+    // The watchlist's life is checked against the clock at the moment of the alert, not only by
+    // the holder's timer and 15 s tick: after the clock moved 25 h forward no alert may be raised
+    // against a list past its 24 h, even in the seconds before the holder purges it.
+    if (!this.current || this.d.clock() >= this.current.expiresAtMs) {
+      this.d.log.warn('match against a watchlist past its life: no alert raised (the watchlist is being purged)');
+      return;
+    }
     const cfg = this.d.config;
     try {
       const images = await alertImages(this.d.engine(), frame.image, box, ctx.others, { contextWidth: cfg.alerts.contextFrameWidth });

@@ -184,6 +184,8 @@ export interface StatusPayload {
   problems: string[];
   /** Result of the last USB auto-import, if any. */
   lastImport?: { at: string; ok: boolean; message: string };
+  /** The newest audit head the van signed (audit/witness.ts): tablets keep the last ones they saw. */
+  auditHead?: { value: string; keyId: string; signedAt: string };
 }
 
 /**

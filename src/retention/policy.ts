@@ -2,6 +2,8 @@
 // Alerts and their images live at most `maxAgeMs` after capture; the ceiling is 24 h whatever
 // the configuration says, because that is the promise forces make to the public.
 
+import { CLOCK_STEP_TOLERANCE_MS, stampAhead } from '../util/clock-guard.js';
+
 export const RETENTION_CEILING_MS = 24 * 3600_000;
 
 export interface RetentionPolicy {
@@ -24,15 +26,18 @@ export function expiresAt(record: Retainable, policy: RetentionPolicy): number {
 }
 
 /**
- * True when the record must be deleted now. A capture time in the future (clock stepped back,
- * or a damaged row) cannot prove the record is young: it is purged once it is further ahead than
- * the whole retention period, so a bad clock can never keep data alive longer than the ceiling.
+ * True when the record must be deleted now. A capture time ahead of the clock by more than the
+ * shared clock-step tolerance (util/clock-guard.ts, 1 min; the clock stepped back, or a damaged
+ * row) cannot prove the record is young: it is purged, so no sequence of backwards steps keeps
+ * data alive (before, a step of up to 24 h was tolerated each time).
  */
 export function shouldPurge(record: Retainable, policy: RetentionPolicy, now: number): boolean {
-  if (!Number.isFinite(record.capturedAt)) return true;
-  if (record.capturedAt - now > Math.min(policy.maxAgeMs, RETENTION_CEILING_MS)) return true;
+  if (stampAhead(record.capturedAt, now)) return true;
   return now >= expiresAt(record, policy);
 }
+
+/** Rows captured after this are ahead of the clock beyond the tolerance: purge them (shouldPurge). */
+export const aheadCutoff = (now: number): number => now + CLOCK_STEP_TOLERANCE_MS;
 
 /**
  * The latest capture time that must be purged at `now`: rows with capturedAt <= cutoff go. Lets a

@@ -66,6 +66,7 @@ export function tabletAssets(installRoot = INSTALL_ROOT, buildRoot = BUILD_ROOT)
     ['/view.js', { file: path.join(web, 'view.js'), type: JS }],
     ['/alert-list.js', { file: path.join(web, 'alert-list.js'), type: JS }],
     ['/van-api.js', { file: path.join(web, 'van-api.js'), type: JS }],
+    ['/audit-heads.js', { file: path.join(web, 'audit-heads.js'), type: JS }],
     ['/style.css', { file: path.join(web, 'style.css'), type: 'text/css; charset=utf-8' }],
     ['/lib/mqtt.esm.js', { file: path.join(installRoot, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js'), type: JS }],
     ['/lib/topics.js', { file: path.join(buildRoot, 'src', 'mqtt', 'topics.js'), type: JS }],

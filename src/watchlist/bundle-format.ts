@@ -10,6 +10,15 @@
 import { z } from 'zod';
 
 export const MAGIC = Buffer.from('LFRWLB1\n', 'ascii');
+
+/**
+ * The only categories a watchlist entry may carry (the CSV's `category` column). A category leaves
+ * the van (composition reports, the alert on the tablet, the audit's counts), so it is a closed
+ * list, not free text someone could write a name or an allegation into. The list follows the
+ * College of Policing LFR APP's watchlist grounds; adding one is a format change reviewed here.
+ */
+export const WATCHLIST_CATEGORIES = ['wanted', 'suspect', 'bail conditions', 'court order', 'missing person', 'at risk', 'victim', 'witness'] as const;
+export type WatchlistCategory = (typeof WATCHLIST_CATEGORIES)[number];
 export const FORMAT = 'lfr-watchlist-bundle';
 export const VERSION = 1;
 /** Domain separation: a signature made for anything else can never verify as a bundle signature. */

@@ -5,6 +5,7 @@
 //
 // Columns: subject_ref,category,reason,images   (images: one or more file names, separated by ";")
 import { memberNameProblem } from './names.js';
+import { WATCHLIST_CATEGORIES } from './bundle-format.js';
 
 export const CSV_HEADER = ['subject_ref', 'category', 'reason', 'images'] as const;
 /** More reference images than this for one person adds little and slows the van's import. */
@@ -32,7 +33,6 @@ export class CsvError extends Error {
 }
 
 const SUBJECT_REF = /^[A-Za-z0-9][A-Za-z0-9 ._/:#-]{0,63}$/;
-const CATEGORY = /^[a-z][a-z0-9 _-]{0,39}$/;
 // Cells a spreadsheet would run as a formula (CSV injection, OWASP): = + - @ and tab/CR lead-ins.
 const FORMULA = /^[=+\-@\t\r]/;
 
@@ -157,7 +157,8 @@ export function checkWatchlistCsv(bytes: Uint8Array, limits: CsvLimits): { subje
     });
     if (bad) continue;
     if (!SUBJECT_REF.test(subjectRef)) problems.push(`${at}: subject_ref must be 1-64 letters, digits, space . _ / : # - and start with a letter or digit`);
-    if (!CATEGORY.test(category)) problems.push(`${at}: category must be 1-40 lower-case letters, digits, space _ - (e.g. "wanted", "missing person")`);
+    // Never echo the cell: it is whatever was typed there (could be a name).
+    if (!(WATCHLIST_CATEGORIES as readonly string[]).includes(category)) problems.push(`${at}: category is not one of the allowed categories: ${WATCHLIST_CATEGORIES.join(', ')}`);
     // eslint-disable-next-line no-control-regex
     if (reason.length > MAX_REASON_CHARS || /[\u0000-\u001f\u007f]/.test(reason)) problems.push(`${at}: reason must be at most ${MAX_REASON_CHARS} characters without control characters or line breaks`);
     const prev = refs.get(subjectRef);

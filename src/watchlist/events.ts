@@ -18,15 +18,19 @@ export interface WatchlistComposition {
   models: { detector: string; landmarker: string; embedder: string };
 }
 
-export type PurgeReason = 'expired' | 'manual' | 'deployment_end' | 'damaged' | 'not_bound';
+import type { RecordEvent } from './van-record.js';
+
+export type PurgeReason = 'expired' | 'manual' | 'deployment_end' | 'damaged' | 'not_bound' | 'not_recorded' | 'bundle_ended';
 
 /** `actor`: the OS user who asked (control socket, SO_PEERCRED), or 'system' for the daemon's own purges. */
 export type WatchlistEvent =
-  | { type: 'watchlist.imported'; composition: WatchlistComposition; subjects: number; bundleSha256: string; bundleId: string; signerKeyId: string; firstImportedAt: string | null; expiresAt: string; replacedBundleSha256: string | null; actor?: string; source?: string }
-  | { type: 'watchlist.import_rejected'; code: string; message: string; actor?: string; source?: string }
+  | { type: 'watchlist.imported'; composition: WatchlistComposition; subjects: number; bundleSha256: string; bundleId: string; signerKeyId: string; firstImportedAt: string | null; expiresAt: string; replacedBundleSha256: string | null; actor?: string; source?: string; claimedSource?: string }
+  | { type: 'watchlist.import_rejected'; code: string; message: string; actor?: string; source?: string; claimedSource?: string }
   | { type: 'watchlist.opened'; bundleSha256: string; subjects: number; expiresAt: string }
   | { type: 'watchlist.purged'; reason: PurgeReason; bundleSha256: string | null; actor?: string; nothingToPurge?: boolean }
-  | { type: 'watchlist.store_rejected'; reason: string };
+  | { type: 'watchlist.store_rejected'; reason: string; code?: string }
+  | { type: 'watchlist.bundle_ended'; bundleId: string; actor?: string }
+  | RecordEvent;
 
 export type WatchlistEventSink = (e: WatchlistEvent) => void;
 

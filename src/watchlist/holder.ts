@@ -8,7 +8,8 @@
 //   - a store is opened only when its MAC (van private key) and signer (config trust list) check
 //     out; a forged or edited one is purged;
 //   - an import has a time limit, and a purge never waits behind it: it aborts it;
-//   - bundles are admitted by their freshness and this van's import record (lifetime.ts).
+//   - bundles are admitted by their freshness and this van's authenticated record of imports
+//     (van-record.ts, lifetime.ts), checked at import AND whenever a store is opened.
 // The daemon wires: onChange -> the matcher, onEvent -> the audit log (actor included),
 // deployment -> the running deployment's record.
 import { readdirSync, rmSync, statSync } from 'node:fs';
@@ -21,9 +22,9 @@ import { readPublicKey, readVanSecretKey } from '../crypto/keys.js';
 import type { VanKey } from './bundle-read.js';
 import { importBundle, ImportError, type ImportReport } from './importer.js';
 import { openWatchlist, purgeWatchlist, type OpenWatchlist } from './service.js';
-import { shouldPurgeWatchlist } from './lifetime.js';
+import { admitStore, shouldPurgeWatchlist } from './lifetime.js';
 import { readStoreMeta, type StoreTrust } from './store.js';
-import { ImportRegistry } from './registry.js';
+import { VanRecord } from './van-record.js';
 import { emitSafe, type PurgeReason, type WatchlistComposition, type WatchlistEventSink } from './events.js';
 
 /** Re-check the deadline, and whether the store file changed under us, this often. */
@@ -46,14 +47,20 @@ export interface WatchlistHolderDeps {
   onChange?: (wl: OpenWatchlist | null) => void;
   /** The running deployment (its record binds the bundle hash), or null. */
   deployment?: () => BoundDeployment | null;
+  /** Generation of the van record's last audited write (audit log), so a rolled-back copy is seen. */
+  lastRecordGeneration?: () => number | null;
 }
 
 export interface ImportRequest {
   /** OS user who asked (control socket SO_PEERCRED), 'system' or 'usb'. */
   actor?: string;
-  /** cli | usb | deployment.start */
+  /** How the request reached the daemon, as the daemon knows it: control-socket | deployment.start. */
   source?: string;
+  /** What the client SAID it is (cli | usb): recorded as its claim, never as the source. */
+  claimedSource?: string;
 }
+
+const whoOf = (req: ImportRequest) => ({ ...(req.actor ? { actor: req.actor } : {}), ...(req.source ? { source: req.source } : {}), ...(req.claimedSource ? { claimedSource: req.claimedSource } : {}) });
 
 /** Stable identity of the store file: a change means someone replaced or edited it. */
 function fileIdentity(file: string): string | null {
@@ -75,11 +82,10 @@ export class WatchlistHolder implements Component {
   private ticker: NodeJS.Timeout | null = null;
   private busy: Promise<unknown> = Promise.resolve();
   private importing: AbortController | null = null;
-  readonly registry: ImportRegistry;
+  /** The van's record of imported and ended bundles; needs the van key, so set in start(). */
+  private record: VanRecord | null = null;
 
-  constructor(private readonly d: WatchlistHolderDeps) {
-    this.registry = ImportRegistry.forStateDir(d.config.paths.stateDir);
-  }
+  constructor(private readonly d: WatchlistHolderDeps) {}
 
   get current(): OpenWatchlist | null {
     return this.wl;
@@ -120,7 +126,7 @@ export class WatchlistHolder implements Component {
   refuseIfLocked(req: ImportRequest = {}): void {
     const refusal = this.importRefusal();
     if (!refusal) return;
-    emitSafe(this.d.onEvent, { type: 'watchlist.import_rejected', code: 'deployment_running', message: refusal, ...(req.actor ? { actor: req.actor } : {}), ...(req.source ? { source: req.source } : {}) });
+    emitSafe(this.d.onEvent, { type: 'watchlist.import_rejected', code: 'deployment_running', message: refusal, ...whoOf(req) });
     throw new ImportError('deployment_running', refusal);
   }
 
@@ -137,6 +143,11 @@ export class WatchlistHolder implements Component {
       return;
     }
     if (signal.aborted) return;
+    this.record = VanRecord.forStateDir(this.d.config.paths.stateDir, this.van, {
+      clock: this.d.clock,
+      ...(this.d.lastRecordGeneration ? { lastAuditedGeneration: this.d.lastRecordGeneration } : {}),
+      ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}),
+    });
     this.reopen();
     this.ticker = setInterval(() => void this.checkNow(), TICK_MS);
     this.ticker.unref();
@@ -179,7 +190,7 @@ export class WatchlistHolder implements Component {
    * runs; stopped by a purge, by stop(), or after watchlist.importTimeoutSeconds.
    */
   importFile(file: string, req: ImportRequest = {}): Promise<ImportReport> {
-    const who = { ...(req.actor ? { actor: req.actor } : {}), ...(req.source ? { source: req.source } : {}) };
+    const who = whoOf(req);
     try {
       this.refuseIfLocked(req);
     } catch (err) {
@@ -187,7 +198,7 @@ export class WatchlistHolder implements Component {
     }
     const ctl = new AbortController();
     return this.serial(async () => {
-      if (!this.van) throw this.keyError ?? new Error('watchlist component not started');
+      if (!this.van || !this.record) throw this.keyError ?? new Error('watchlist component not started');
       // Checked again once our turn comes: a deployment may have started meanwhile.
       this.refuseIfLocked(req);
       const cfg = this.d.config.watchlist;
@@ -205,7 +216,7 @@ export class WatchlistHolder implements Component {
             storeFile: cfg.storeFile,
             maxAgeHours: cfg.maxAgeHours,
             maxBundleAgeHours: cfg.maxBundleAgeHours,
-            registry: this.registry,
+            record: this.record,
             signal,
           },
           {
@@ -252,12 +263,27 @@ export class WatchlistHolder implements Component {
     this.fileId = null;
     if (reason === 'deployment_end' && bundleId) {
       try {
-        this.registry.markEnded(bundleId, this.d.clock());
+        this.markBundleEnded(bundleId, actor ?? 'system');
       } catch (err) {
         this.d.log.error({ err }, 'could not record the bundle as ended in the import record');
       }
     }
     return existed;
+  }
+
+  /**
+   * THE path that marks a bundle ended (its deployment is over): from then on it is refused at
+   * import and any store holding it is refused when opened. Idempotent; audited
+   * (watchlist.bundle_ended, then watchlist.record_written). Called at deployment end by purge(),
+   * and at start-up for a deployment a power cut ended (it needs start() to have read the van key).
+   * Throws when the record cannot be written (no van key, disk).
+   */
+  markBundleEnded(bundleId: string, actor = 'system'): void {
+    if (!this.record) throw this.keyError ?? new Error('watchlist component not started: the bundle cannot be marked ended');
+    const known = this.record.get(bundleId);
+    if (known?.endedAt) return;
+    this.record.markEnded(bundleId, this.d.clock());
+    emitSafe(this.d.onEvent, { type: 'watchlist.bundle_ended', bundleId, actor });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -273,7 +299,12 @@ export class WatchlistHolder implements Component {
     const cfg = this.d.config.watchlist;
     this.fileId = fileIdentity(cfg.storeFile);
     try {
-      this.wl = openWatchlist({ storeFile: cfg.storeFile, van: this.van, trust: this.trust(), maxAgeHours: cfg.maxAgeHours, clock: this.d.clock, ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}) });
+      const record = this.record;
+      this.wl = openWatchlist({
+        storeFile: cfg.storeFile, van: this.van, trust: this.trust(), maxAgeHours: cfg.maxAgeHours, clock: this.d.clock,
+        ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}),
+        ...(record ? { admit: (m: WatchlistComposition) => admitStore(m, record.get(m.bundleId), this.d.clock(), cfg.maxAgeHours) } : {}),
+      });
     } catch (err) {
       this.d.log.error({ err }, 'watchlist store refused; it was purged');
       this.wl = null;

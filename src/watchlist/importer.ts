@@ -13,7 +13,7 @@ import { CsvError, parseWatchlistCsv, type CsvSubject } from './csv.js';
 import { enrolImage, type ImageRejectCode } from './enrol.js';
 import { StoreWriter, readStoreMeta, type StoreMeta } from './store.js';
 import { admitBundle } from './lifetime.js';
-import { RegistryError, type ImportRegistry } from './registry.js';
+import { RecordError, type VanRecord } from './van-record.js';
 import { emitSafe, type WatchlistComposition, type WatchlistEventSink } from './events.js';
 import { compositionOf } from './service.js';
 
@@ -41,8 +41,8 @@ export interface ImportOptions {
   maxAgeHours: number;
   /** Refuse a bundle built longer ago than this (first import only; config watchlist.maxBundleAgeHours). */
   maxBundleAgeHours: number;
-  /** The van's record of imported bundle ids: life counts from the FIRST import on this van. */
-  registry: ImportRegistry;
+  /** The van's authenticated record of imported and ended bundles (van-record.ts): life counts from the FIRST import on this van. */
+  record: VanRecord;
   /** Abort (purge, deployment end, time limit): checked between images and before the store is swapped in. */
   signal?: AbortSignal;
 }
@@ -93,14 +93,15 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
     const bundle = await openBundle(src, opts.trusted, opts.van, opts.limits);
     try {
       // Only a verified bundle's id and date are looked at: an unsigned one never reaches here.
-      let record;
+      let body;
       try {
-        record = opts.registry.get(bundle.envelope.bundleId);
+        body = opts.record.load();
       } catch (err) {
-        if (err instanceof RegistryError) throw new ImportError('registry_damaged', err.message);
+        if (err instanceof RecordError) throw new ImportError('record_unreadable', err.message);
         throw err;
       }
-      const admission = admitBundle({ bundleCreatedAt: bundle.envelope.createdAt, now: started, maxBundleAgeHours: opts.maxBundleAgeHours, maxAgeHours: opts.maxAgeHours, record });
+      const record = body.bundles.find((b) => b.bundleId === bundle.envelope.bundleId) ?? null;
+      const admission = admitBundle({ bundleCreatedAt: bundle.envelope.createdAt, now: started, maxBundleAgeHours: opts.maxBundleAgeHours, maxAgeHours: opts.maxAgeHours, record, recordSince: body.since });
       if (!admission.ok) throw new ImportError(admission.code, admission.message);
       const aborted = () => {
         if (opts.signal?.aborted) throw new ImportError('aborted', `import stopped: ${String(opts.signal.reason instanceof Error ? opts.signal.reason.message : opts.signal.reason ?? 'aborted')}; the current watchlist is unchanged`);
@@ -172,7 +173,7 @@ export async function importBundle(opts: ImportOptions, deps: ImportDeps): Promi
       // Recorded before the store is swapped in: a crash between the two reloads with the
       // original expiry, never a fresh one. Then the last abort check (a purge that came while
       // enrolling wins); commit itself is synchronous, so nothing can interleave after it.
-      opts.registry.noteImport({ bundleId: bundle.envelope.bundleId, bundleCreatedAt: bundle.envelope.createdAt, firstImportedAt: new Date(admission.firstImportedAt).toISOString() }, started);
+      opts.record.noteImport({ bundleId: bundle.envelope.bundleId, bundleCreatedAt: bundle.envelope.createdAt, firstImportedAt: new Date(admission.firstImportedAt).toISOString() }, started);
       aborted();
       const meta = writer.commit({
         bundleSha256: bundle.bundleSha256,

@@ -10,7 +10,7 @@ import type { WatchlistSubject, GalleryTemplate } from './types.js';
 import type { VanKey } from './bundle-read.js';
 import { wipe } from '../crypto/secure.js';
 import { loadStore, purgeStoreFile, readStoreMeta, StoreError, type StoreMeta, type StoreTrust } from './store.js';
-import { expiryMs, shouldPurgeWatchlist } from './lifetime.js';
+import { expiryMs, shouldPurgeWatchlist, type StoreAdmission } from './lifetime.js';
 import { emitSafe, type PurgeReason, type WatchlistComposition, type WatchlistEventSink } from './events.js';
 
 export function compositionOf(meta: StoreMeta): WatchlistComposition {
@@ -108,9 +108,24 @@ export interface OpenWatchlist {
  */
 export const ORT_SEARCH_MIN_TEMPLATES = 2000;
 
-export function openWatchlist(p: WatchlistPolicy & { van: VanKey; trust: StoreTrust }): OpenWatchlist | null {
+export function openWatchlist(p: WatchlistPolicy & { van: VanKey; trust: StoreTrust; admit?: (meta: WatchlistComposition) => StoreAdmission }): OpenWatchlist | null {
   const st = watchlistStatus(p);
   if (!st.present) return null;
+  // The van's record of imports decides whether this bundle may run at all (van-record.ts): a
+  // copy of an ended deployment's store, or a store imported elsewhere, is refused and purged.
+  if (p.admit) {
+    const a = p.admit(st.composition);
+    if (!a.ok) {
+      emitSafe(p.onEvent, { type: 'watchlist.store_rejected', reason: a.message.slice(0, 300), code: a.code });
+      purgeWatchlist(p.storeFile, a.code === 'bundle_expired' ? 'expired' : a.code === 'bundle_ended' ? 'bundle_ended' : 'not_recorded', p.onEvent, 'system');
+      if (a.code === 'bundle_expired') return null;
+      throw new StoreError(a.message);
+    }
+    if (a.expiresAtMs < st.expiresAtMs) {
+      st.expiresAtMs = a.expiresAtMs;
+      st.composition.expiresAt = new Date(a.expiresAtMs).toISOString();
+    }
+  }
   let loaded: ReturnType<typeof loadStore>;
   try {
     loaded = loadStore(p.storeFile, p.van, p.trust);

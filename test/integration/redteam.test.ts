@@ -56,11 +56,21 @@ serial('lfr run with a file that is not a config: a plain error, nothing of the 
 });
 
 serial('health FAILs when the watchlist store, alert keys and uploads are on a disk, and is OK on tmpfs', async (t) => {
-  const onDisk = await Van.create(t, { broker: false, runtimeOnDisk: true });
+  // requireReady as on a van (the harness turns it off for broker-less rigs).
+  const onDisk = await Van.create(t, { broker: false, runtimeOnDisk: true, config: { deployment: { requireReady: true } } });
+  const bundle = await onDisk.buildBundle([{ ref: 'REF-DISK-1', images: [await referenceFace(1)] }], 'disk');
   await onDisk.start();
   const bad = (await onDisk.cliJson<{ checks: Check[] }>(['health'], [0, 1])).checks.find((c) => c.name === 'storage.volatile');
   t.is(bad?.level, 'FAIL', JSON.stringify(bad));
   t.regex(bad!.message, /alert keys .* not tmpfs/);
+  // The FAIL refuses a deployment, before a byte of the bundle is sent...
+  const refused = await onDisk.cli('deployment', 'start', '--authorisation', 'A', '--location', 'L', '--officer', 'O', '--ends-at', '+1h', '--threshold', '0.56', '--watchlist', bundle);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /storage\.volatile: .*not tmpfs/);
+  // ...and with --allow-degraded it is recorded in the deployment's degraded list.
+  const started = await onDisk.cliJson<{ degraded: string[] }>(['deployment', 'start', '--authorisation', 'A', '--location', 'L', '--officer', 'O', '--ends-at', '+1h', '--threshold', '0.56', '--watchlist', bundle, '--allow-degraded', '--json']);
+  t.true(started.degraded.some((d) => /^storage\.volatile: /.test(d)), JSON.stringify(started.degraded));
+  await onDisk.endDeployment();
   await onDisk.stop();
 
   const inRam = await Van.create(t, { broker: false });

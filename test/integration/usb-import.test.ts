@@ -35,7 +35,7 @@ test.serial('a bundle on the stick is imported, audited and shown on the status'
   t.regex(stdout, /imported op-harbour\.lfrwl/);
   t.true(existsSync(path.join(env.dir, 'run', 'watchlist.db')), 'the watchlist store was written');
   const imp = auditEntries(env.auditFile).find((a) => a.type === 'watchlist.imported');
-  t.deepEqual([imp?.fields.source, imp?.fields.subjects], ['usb', 2]);
+  t.deepEqual([imp?.fields.source, imp?.fields.claimedSource, imp?.fields.subjects], ['control-socket', 'usb', 2], 'the source is what the daemon knows; usb is the client\'s claim');
   t.is(imp?.actor, os.userInfo().username, 'the actor is the OS user of the importing process (SO_PEERCRED)');
   const st = lastJson<StatusSummary>((await runCli(['-c', env.cfgFile, 'status', '--json'])).stdout);
   t.is(st.lastImport?.source, 'usb');
@@ -91,5 +91,5 @@ test.serial('a bundle that fails verification is refused and the refusal reaches
   t.false(existsSync(path.join(env.dir, 'run', 'watchlist.db')));
   const st = lastJson<StatusSummary>((await runCli(['-c', env.cfgFile, 'status', '--json'])).stdout);
   t.is(st.lastImport?.ok, false);
-  t.is(auditEntries(env.auditFile).find((a) => a.type === 'watchlist.import_rejected')?.fields.source, 'usb');
+  t.is(auditEntries(env.auditFile).find((a) => a.type === 'watchlist.import_rejected')?.fields.claimedSource, 'usb');
 });

@@ -53,7 +53,7 @@ serial('watchlist build: output path first, every problem in one list, the van g
   const bad = `${H}WL-1,wanted,r,good1.jpg\nWL-1,wanted,r,good3.jpg\nWL-4,Wanted!,r,nothere.jpg\nWL-5,wanted,=cmd,x.jpg\nWL-6,wanted,r,alsomissing.jpg\n`;
   const all = await build(bad, path.join(s.dir, 'bad.lfrwl'));
   t.is(all.code, 3);
-  for (const re of [/duplicate subject_ref/, /category must be/, /formula-like/, /missing image file: nothere.jpg/, /missing image file: alsomissing.jpg/]) t.regex(all.stderr, re);
+  for (const re of [/duplicate subject_ref/, /category is not one of the allowed categories/, /formula-like/, /missing image file: nothere.jpg/, /missing image file: alsomissing.jpg/]) t.regex(all.stderr, re);
   t.regex(all.stderr, /the watchlist has \d+ problem\(s\); nothing was built/);
   t.false(existsSync(path.join(s.dir, 'bad.lfrwl')));
 

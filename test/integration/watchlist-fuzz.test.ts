@@ -9,7 +9,7 @@ import { sha256Hex } from '../../src/crypto/hash.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bufferSource } from '../../src/watchlist/bundle-read.js';
-import { ImportRegistry } from '../../src/watchlist/registry.js';
+import { VanRecord } from '../../src/watchlist/van-record.js';
 import { importBundle, ImportError } from '../../src/watchlist/importer.js';
 import { BundleError } from '../../src/watchlist/bundle-format.js';
 import { CsvError } from '../../src/watchlist/csv.js';
@@ -31,7 +31,7 @@ test('1,000 mutated bundles: none imports, none crashes', async (t) => {
   const good = await bundleBuffer(keys, CSV_OK, await okFiles(), { chunkBytes: 1024 });
   const engine = fakeEngine();
   const run = (buf: Buffer) =>
-    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) }, { engine, clock: Date.now, log: silentLogger() });
+    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(path.join(path.dirname(storeFile), '..', 'imports.json'), keys.van, { clock: Date.now }) }, { engine, clock: Date.now, log: silentLogger() });
   await run(good); // the current watchlist the mutations must not disturb
   const before = readFileSync(storeFile);
   const detectedBefore = engine.detected;
@@ -119,7 +119,7 @@ test('300 validly signed bundles with mutated CSV and images: each imports or is
     const buf = await bundleBuffer(keys, c, imgs);
     try {
       const rep = await importBundle(
-        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) },
+        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(path.join(path.dirname(storeFile), '..', 'imports.json'), keys.van, { clock: Date.now }) },
         { engine, clock: Date.now, log: silentLogger() },
       );
       t.true(rep.composition.subjects >= 1);
@@ -146,7 +146,7 @@ test('600 mutated store files: each is refused and purged, or loads unchanged', 
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-store-'));
   const storeFile = path.join(dir, 'run', 'watchlist.db');
   const good = await bundleBuffer(keys, CSV_OK, await okFiles());
-  await importBundle({ bundle: bufferSource(good), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(dir, 'imports.json')) }, { engine: fakeEngine(), clock: Date.now, log: silentLogger() });
+  await importBundle({ bundle: bufferSource(good), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(path.join(dir, 'imports.json'), keys.van, { clock: Date.now }) }, { engine: fakeEngine(), clock: Date.now, log: silentLogger() });
   const pristine = readFileSync(storeFile);
   const open = () => openWatchlist({ storeFile, van: keys.van, trust: trustOf(keys), maxAgeHours: 24, clock: Date.now });
   const reference = open()!;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { bufferSource } from '../../src/watchlist/bundle-read.js';
-import { ImportRegistry } from '../../src/watchlist/registry.js';
+import { VanRecord } from '../../src/watchlist/van-record.js';
 import { importBundle, ImportError } from '../../src/watchlist/importer.js';
 import { openWatchlist, watchlistStatus, purgeWatchlist } from '../../src/watchlist/service.js';
 import { StoreError, readStoreMeta } from '../../src/watchlist/store.js';
@@ -25,7 +25,7 @@ function setup() {
 
 async function runImport(keys: Keys, buf: Buffer, storeFile: string, now = Date.now(), events: WatchlistEvent[] = [], referenceFusion?: 'mean' | 'each') {
   return importBundle(
-    { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, ...(referenceFusion ? { referenceFusion } : {}), limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, registry: new ImportRegistry(path.join(path.dirname(storeFile), '..', 'imports.json')) },
+    { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, ...(referenceFusion ? { referenceFusion } : {}), limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(path.join(path.dirname(storeFile), '..', 'imports.json'), keys.van, { clock: Date.now }) },
     { engine: fakeEngine(), clock: () => now, log: silentLogger(), onEvent: (e) => events.push(e) },
   );
 }

@@ -131,6 +131,16 @@ test('metrics text: one HELP/TYPE per family, labels escaped, no personal data',
   t.true(text.endsWith('\n'));
 });
 
+test('metrics: latency figures are plain gauges, no quantile label (that belongs to a summary)', (t) => {
+  const text = renderMetrics(null, null, null, { eventLoopLagP50Ms: 2, eventLoopLagP99Ms: 9, eventLoopLagMaxMs: 20, decisionLatencyP50Ms: 40, decisionLatencyP99Ms: 80 });
+  t.false(/quantile=/.test(text), text);
+  t.regex(text, /^# TYPE lfr_event_loop_delay_p99_seconds gauge$/m);
+  t.regex(text, /^lfr_event_loop_delay_p99_seconds 0.009$/m);
+  t.regex(text, /^lfr_decision_latency_p50_seconds 0.04$/m);
+  // Every sample of a gauge family is unlabelled or carries only its own labels: never quantile.
+  for (const m of text.matchAll(/^# TYPE (\S+) gauge$/gm)) t.false(new RegExp(`^${m[1]}\\{[^}]*quantile`, 'm').test(text));
+});
+
 test('helpers: mount lookup, RTSP status line, watchdog interval, bundle choice', (t) => {
   const mounts = [{ mount: '/' }, { mount: '/var' }, { mount: '/var/lib/lfr' }];
   t.is(mountFor('/var/lib/lfr/state', mounts)?.mount, '/var/lib/lfr');

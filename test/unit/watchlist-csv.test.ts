@@ -61,7 +61,12 @@ test('path traversal and absolute paths in image names are refused', (t) => {
 
 test('field rules: reference, category, reason, image count, maxSubjects', (t) => {
   t.true(problems(`${H}WL 1!,wanted,r,a.jpg\n`).some((x) => /subject_ref must/.test(x)));
-  t.true(problems(`${H}WL-1,Wanted!,r,a.jpg\n`).some((x) => /category must/.test(x)));
+  t.true(problems(`${H}WL-1,Wanted!,r,a.jpg\n`).some((x) => /category is not one of the allowed categories: wanted, suspect/.test(x)));
+  // Free text that LOOKS like a category (a name, an allegation) is refused, and never echoed.
+  const free = problems(`${H}WL-1,john smith burglar,r,a.jpg\n`);
+  t.true(free.some((x) => /category is not one of/.test(x)));
+  t.false(free.join().includes('john smith'));
+  t.deepEqual(problems(`${H}WL-1,missing person,r,a.jpg\nWL-2,court order,r,b.jpg\n`), []);
   t.true(problems(`${H}WL-1,wanted,${'x'.repeat(501)},a.jpg\n`).some((x) => /reason must/.test(x)));
   t.true(problems(`${H}WL-1,wanted,r,\n`).some((x) => /images must list/.test(x)));
   t.true(problems(`${H}WL-1,wanted,r,${Array.from({ length: 11 }, (_, i) => `${i}.jpg`).join(';')}\n`).some((x) => /images must list/.test(x)));

@@ -10,6 +10,7 @@
 import mqtt from './lib/mqtt.esm.js';
 import { topicsFor, alertIdFromTopic, SCHEMA, ADJUDICATION_OUTCOMES, ENGAGEMENT_OUTCOMES } from './lib/topics.js';
 import { AlertBook } from './alert-list.js';
+import { keepHead } from './audit-heads.js';
 import { VanApi, SignInRefused } from './van-api.js';
 import { CardsView, drawnAt, showConnection, showVan, showDeployment, setTimeZone } from './view.js';
 
@@ -131,6 +132,7 @@ function onMessage(topic, buf) {
   if (topic === topics.status) {
     const d = msg.deployment;
     deployment = d ? { id: d.id, location: d.location, startedAt: d.startedAt ?? '', endsAt: d.endsAt } : null;
+    if (msg.auditHead) keepHead(msg.auditHead);
     refresh();
     return;
   }
