@@ -54,7 +54,7 @@ fi
 
 # 4. Keys, secrets, certificates and config.
 if [ -d "$R/etc/lfr" ]; then
-  find "$R/etc/lfr" -type f \( -name '*.key' -o -name '*.pass' \) -print0 | while IFS= read -r -d '' f; do scrub "$f"; done
+  find "$R/etc/lfr" -type f \( -name '*.key' -o -name '*.key.cred' -o -name '*.pass' \) -print0 | while IFS= read -r -d '' f; do scrub "$f"; done
   rm -rf "$R/etc/lfr"
 fi
 
@@ -80,7 +80,7 @@ if [ "$REAL" = 1 ]; then
 fi
 
 # 6. Prove it: no store of either kind may remain anywhere we wrote.
-left="$(find "$R/run/lfr" "$R/var/lib/lfr" "$R/var/lib/lfr-records" "$R/opt/lfr" "$R/etc/lfr" "$R/etc/mosquitto" \( -name 'watchlist*.db*' -o -name 'alerts*.db*' -o -name '*.lfrwl' -o -name 'van.key' \) 2>/dev/null || true)"
+left="$(find "$R/run/lfr" "$R/var/lib/lfr" "$R/var/lib/lfr-records" "$R/opt/lfr" "$R/etc/lfr" "$R/etc/mosquitto" \( -name 'watchlist*.db*' -o -name 'alerts*.db*' -o -name '*.lfrwl' -o -name 'van.key' -o -name 'van.key.cred' \) 2>/dev/null || true)"
 if [ -n "$left" ]; then
   echo "uninstall: ERROR: biometric stores or keys remain:" >&2
   echo "$left" >&2

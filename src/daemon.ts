@@ -9,6 +9,7 @@
 //               deleted; a second `lfr run` stops here with "lfr is already running (pid N)"
 //   systemd     sd_notify (first: it takes NOTIFY_SOCKET out of the env before any child process)
 //   loop-lag    event-loop delay sampler (lfr status, /metrics, lfr bench live)
+//   keys        the van key's systemd credential decrypts (else: refuse to start, naming it)
 //   inference   worker pool: every ONNX run in worker threads (models hash-checked per worker)
 //   audit       hash-chained audit log
 //   mqtt        broker link (availability online/offline/stopped)
@@ -54,6 +55,7 @@ import { HealthMonitor } from './health/monitor.js';
 import { auditFactsOf, cameraFactsFromStats, toStatusPayload } from './health/status.js';
 import { createNotifier, type Notifier } from './health/sd-notify.js';
 import { MemoryGuard } from './health/memory-safety.js';
+import { assertVanKeyUnseals } from './crypto/sealed.js';
 import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
 import type { CameraStats } from './ingest/manager.js';
 
@@ -234,6 +236,9 @@ export class Daemon {
       { component: component('systemd', () => void (this.notifier = createNotifier(log.child({ module: 'sd-notify' }))), () => this.notifier?.close()) },
       // Before a single face is decoded: no core dump, no swap (analysis refuses to start otherwise).
       { component: component('memory', async () => { await this.memory.start(); if (this.memory.problem()) this.analysis.stopAnalysis(); }, () => this.memory.stop()) },
+      // Before anything is opened, imported or purged: a sealed van key that does not decrypt on
+      // this box (another box's, tampered) stops the start here with the credential named.
+      { component: component('keys', () => assertVanKeyUnseals(cfg.watchlist.vanKeyFile), () => undefined) },
       { component: this.loopLag },
       { component: this.inference },
       { component: component('audit', () => void this.audit.open().record('daemon.start', { van: cfg.van.id, cameras: cfg.cameras.length }), () => this.closeAudit()) },

@@ -1,5 +1,6 @@
 // Shared CLI plumbing: a user-facing error type with an exit code, and an action wrapper that
 // turns any failure into one plain line on stderr (never a stack trace) and a non-zero exit.
+import { SealedCredentialError } from '../crypto/sealed.js';
 import { scrubUrl } from '../log.js';
 import { ConfigError } from '../config/load.js';
 
@@ -55,6 +56,11 @@ export function reportError(err: unknown): number {
     process.stderr.write(`lfr: ${err.message}\n`);
     for (const i of err.issues) process.stderr.write(`  ${i.path}: ${i.reason} (value: ${i.hidden ? 'not shown' : (JSON.stringify(i.value) ?? 'missing')})\n`);
     return EXIT.badInput;
+  }
+  if (err instanceof SealedCredentialError) {
+    // Another box's key or a tampered one: a plain refusal, not a crash (docs/operations.md).
+    process.stderr.write(`lfr: refusing to start: ${err.message}\n`);
+    return EXIT.failure;
   }
   const e = err as NodeJS.ErrnoException;
   process.stderr.write(`lfr: unexpected error: ${scrubUrl(e?.message ?? String(err))}\n`);

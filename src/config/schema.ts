@@ -288,7 +288,7 @@ export const configSchema = z
         mqttPort: z.number().int().min(1).max(65535).default(8883).describe('MQTT over TLS listener: the daemon\'s account only.'),
         mqttBind: z.string().default('127.0.0.1').describe('Address of the MQTT/TLS listener. Loopback: only the daemon, on the same box, connects there.'),
         wsPort: z.number().int().min(1).max(65535).default(8884).describe('MQTT over WebSocket over TLS listener: officers\' tablets only (client id forced to the account name).'),
-        wsBind: z.string().default('0.0.0.0').describe('Address of the WebSocket listener: the van Wi-Fi interface, or 0.0.0.0.'),
+        wsBind: z.string().default('127.0.0.1').describe('Address of the WebSocket listener: loopback (tablets reach it through the page server). mosquitto 2.0.11 binds it on every address whatever this says; the broker unit\'s IPAddressAllow=localhost is what closes it.'),
         hosts: z.array(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/)).default([]).describe('Names and addresses tablets use for the van (e.g. "10.20.0.1", "van7.local"), added to localhost and 127.0.0.1 in the broker\'s and the tablet page\'s certificates.'),
         pidFile: z.string().default('/run/mosquitto/mosquitto.pid').describe('mosquitto\'s pid file: `lfr officers add|remove` sends it SIGHUP so the broker reloads the accounts at once.'),
       })
@@ -301,8 +301,13 @@ export const configSchema = z
         port: z.number().int().min(1).max(65535).default(8443).describe('HTTPS port of the tablet page.'),
         certFile: z.string().default('/etc/lfr/tls/tablet.crt').describe('TLS certificate of the page, issued by the van CA for the names tablets use (same names as the broker\'s).'),
         keyFile: z.string().default('/etc/lfr/tls/tablet.key').describe('Private key of certFile (readable by the daemon user only).'),
-        brokerWsPort: z.number().int().min(1).max(65535).default(8884).describe('Port of the broker\'s MQTT-over-WebSocket TLS listener; the page connects to it on the host it was loaded from.'),
+        brokerWsPort: z.number().int().min(1).max(65535).default(8884).describe('Port of the broker\'s MQTT-over-WebSocket TLS listener, dialled on loopback by the page server for signed-in tablets (src/tablet/mqtt-proxy.ts); tablets never reach it directly.'),
         sessionExpirySeconds: z.number().int().min(0).max(3600).default(300).describe('MQTT 5 session expiry of a tablet: alerts published during a link loss shorter than this are queued for it (in the broker\'s memory, expiring with their alerts); after a longer one the page re-reads the alerts over HTTPS.'),
+        subnets: z
+          .array(z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'a network in CIDR form, e.g. 10.20.0.0/24'))
+          .default([])
+          .describe('Networks tablets connect from (the van Wi-Fi), e.g. ["10.20.0.0/24"]. install.sh lets lfr.service talk to these, loopback and the cameras\' addresses only (IPAddressAllow=); empty: the three private ranges, and lfr health WARNs.'),
+        idleLockMinutes: z.number().int().min(1).max(240).default(10).describe('The tablet page locks itself after this many minutes without a touch: alerts and faces are hidden and the session ends until the officer signs in again.'),
       })
       .strict()
       .prefault({}),

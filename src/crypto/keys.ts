@@ -8,6 +8,7 @@ import path from 'node:path';
 import { SecretKey, wipe } from './secure.js';
 import { generateSigningKeyPair, keyId, SIGN_PUBLIC_BYTES, SIGN_SECRET_BYTES, type SigningKeyPair } from './sign.js';
 import { boxPublicKey, generateBoxKeyPair, BOX_PUBLIC_BYTES, BOX_SECRET_BYTES, type BoxKeyPair } from './box.js';
+import { SealedCredentialError, unsealCredential, vanKeySource } from './sealed.js';
 
 export type KeyKind = 'signing' | 'van';
 
@@ -15,6 +16,8 @@ const TYPES = {
   signing: { pub: 'lfr-signing-public-key', sec: 'lfr-signing-secret-key', pubBytes: SIGN_PUBLIC_BYTES, secBytes: SIGN_SECRET_BYTES },
   van: { pub: 'lfr-van-public-key', sec: 'lfr-van-secret-key', pubBytes: BOX_PUBLIC_BYTES, secBytes: BOX_SECRET_BYTES },
 } as const;
+
+export { SealedCredentialError };
 
 export class KeyFileError extends Error {
   constructor(message: string) {
@@ -41,6 +44,10 @@ function readJson(file: string, what: string): Record<string, unknown> {
     if (err instanceof NotARegularFile) throw new KeyFileError(/ not found$/.test(err.message) ? `${what} not found: ${file}` : `${what}: ${err.message}`);
     throw new KeyFileError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+  return parseJson(text, file, what);
+}
+
+function parseJson(text: string, file: string, what: string): Record<string, unknown> {
   try {
     const v = JSON.parse(text) as unknown;
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
@@ -78,10 +85,20 @@ function checkPrivateMode(file: string): void {
   if ((mode & 0o077) !== 0) throw new KeyFileError(`private key ${file} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`);
 }
 
-function readSecret(file: string, kind: KeyKind): { publicKey: Buffer; secretKey: SecretKey } {
-  checkPrivateMode(file);
+function readSecret(file: string, kind: KeyKind, sealed: Buffer | null = null): { publicKey: Buffer; secretKey: SecretKey } {
   const t = TYPES[kind];
-  const doc = readJson(file, `${kind} private key`);
+  let doc: Record<string, unknown>;
+  if (sealed) {
+    // Decrypted from a systemd credential: the plaintext never touched a file.
+    try {
+      doc = parseJson(sealed.toString('utf8'), file, `${kind} private key`);
+    } finally {
+      wipe(sealed);
+    }
+  } else {
+    checkPrivateMode(file);
+    doc = readJson(file, `${kind} private key`);
+  }
   if (doc.type === t.pub) throw new KeyFileError(`${file} is a PUBLIC ${kind} key; a private key is needed here`);
   if (doc.type !== t.sec) throw new KeyFileError(`${file} is not a ${kind} private key (type ${JSON.stringify(doc.type)})`);
   const publicKey = b64(doc.publicKey, t.pubBytes, file);
@@ -101,8 +118,16 @@ export function readSigningSecretKey(file: string): SigningKeyPair & { keyId: st
   return { ...pair, keyId: keyId(pair.publicKey) };
 }
 
-export function readVanSecretKey(file: string): BoxKeyPair & { keyId: string } {
-  const pair = readSecret(file, 'van');
+/**
+ * The van's key pair. `file` is the configured plain path (watchlist.vanKeyFile); the key is read
+ * from the systemd credential when there is one (crypto/sealed.ts: $CREDENTIALS_DIRECTORY, then
+ * FILE.cred), else from FILE. A sealed credential that does not decrypt throws
+ * SealedCredentialError naming it: never a fall-back to a plain copy.
+ */
+export function readVanSecretKey(keyFile: string): BoxKeyPair & { keyId: string } {
+  const src = vanKeySource(keyFile);
+  const file = src.file;
+  const pair = src.kind === 'sealed' ? readSecret(file, 'van', unsealCredential(file)) : readSecret(file, 'van');
   if (!boxPublicKey(pair.secretKey).equals(pair.publicKey)) {
     pair.secretKey.destroy();
     throw new KeyFileError(`van key ${file} is damaged (public and private halves differ)`);

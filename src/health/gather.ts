@@ -13,6 +13,7 @@ import { evaluate } from './probes.js';
 import { readMemoryFacts, type MemorySafetyFacts } from './memory-safety.js';
 import { readClockFacts } from './system.js';
 import { readVolatileFacts } from './storage.js';
+import { vanKeyProtection } from '../crypto/sealed.js';
 import { readSystemFactsOffLoop } from './system-probe.js';
 import type { AnalysisFacts, PerformanceFacts, AuditFacts, BrokerFacts, CameraFacts, HealthFacts, HealthReport, HealthThresholds, ModelFacts, WatchlistFacts } from './types.js';
 
@@ -85,6 +86,7 @@ export class HealthService {
       ...(analysis ? { analysis } : {}),
       memory,
       volatile: readVolatileFacts(this.cfg),
+      keys: vanKeyProtection(this.cfg.watchlist.vanKeyFile),
       now: this.clock(),
       daemonRunning: live !== null || this.daemonAnswers,
       system,

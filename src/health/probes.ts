@@ -5,6 +5,7 @@ import { checkAnalysis, checkInference, checkPace } from './analysis.js';
 import type { AlertFacts, AuditFacts, BrokerFacts, CameraFacts, Check, ClockFacts, HealthFacts, HealthReport, HealthThresholds, Level, ModelFacts, SystemFacts, WatchlistFacts } from './types.js';
 import { checkMemorySafety } from './memory-safety.js';
 import { checkVolatileStorage } from './storage.js';
+import { checkKeyProtection } from './keys.js';
 
 const HOUR_MS = 3_600_000;
 const ok = (name: string, message: string): Check => ({ name, level: 'OK', message });
@@ -167,6 +168,7 @@ export function evaluate(f: HealthFacts, t: HealthThresholds, deploymentRunning 
   checks.push(checkClock(f.clock), ...checkCameras(f.cameras, t), checkBroker(f.broker), checkModels(f.models));
   checks.push(checkWatchlist(f.watchlist, f.now, t, deploymentRunning));
   if (f.volatile) checks.push(checkVolatileStorage(f.volatile));
+  if (f.keys) checks.push(checkKeyProtection(f.keys));
   checks.push(f.alerts ? checkAlertAge(f.alerts, f.now) : warn('alerts.retention', 'alert store not readable from here'));
   checks.push(f.audit ? checkAudit(f.audit) : warn('audit', 'audit chain not checked'));
   if (f.memory) checks.push(checkMemorySafety(f.memory.facts, f.memory.self));

@@ -94,6 +94,8 @@ export interface HealthFacts {
   analysis?: AnalysisFacts;
   /** File systems of the folders that must vanish at power-off (src/health/storage.ts). */
   volatile?: import('./storage.js').VolatilePlace[];
+  /** What protects the van key at rest (src/crypto/sealed.ts, src/health/keys.ts). */
+  keys?: import('../crypto/sealed.js').Protection;
 }
 
 /** How the daemon keeps up, measured inside it (src/health/loop-lag.ts, latency.ts). */

@@ -12,7 +12,7 @@
 // plus broker.confFile (the mosquitto config), the van CA beside mqtt.caFile (ca.key stays there,
 // root only), the daemon's password in mqtt.passwordFile and the tablet page's certificate.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { INSTALL_ROOT } from '../paths.js';
@@ -89,6 +89,10 @@ export function officersAcl(cfg: Config, officers: readonly string[]): string {
 interface Owners {
   broker: number | null;
   daemonGroup: number | null;
+  /** The daemon's user (same name as broker.daemonGroup: install.sh makes lfr:lfr). */
+  daemonUser?: number | null;
+  /** broker.user's own group (mosquitto). */
+  brokerGroup?: number | null;
 }
 
 function lookup(cmd: string, args: string[]): number | null {
@@ -106,7 +110,7 @@ function owners(cfg: Config): Owners {
   if (process.getuid?.() !== 0) return { broker: null, daemonGroup: null };
   const broker = lookup('id', ['-u', cfg.broker.user]);
   if (broker === null) throw new BrokerSetupError(`the OS user "${cfg.broker.user}" (broker.user) does not exist: install mosquitto (apt-get install mosquitto) or set broker.user`);
-  return { broker, daemonGroup: lookup('getent', ['group', cfg.broker.daemonGroup]) };
+  return { broker, daemonGroup: lookup('getent', ['group', cfg.broker.daemonGroup]), daemonUser: lookup('id', ['-u', cfg.broker.daemonGroup]), brokerGroup: lookup('id', ['-g', cfg.broker.user]) };
 }
 
 function own(file: string, uid: number | null, gid: number | null, mode: number): void {
@@ -183,11 +187,24 @@ export async function setupBroker(cfg: Config): Promise<BrokerSetupReport> {
   return { confFile: p.conf, dir: p.dir, created, officers, names };
 }
 
+/**
+ * Who reads officers.passwd: mosquitto and the daemon (the tablet sign-in checks the same hashes),
+ * nobody else. It used to be mosquitto:lfr 0640, and operators are in the lfr group (control
+ * socket), so they could read every officer's PBKDF2 hash and guess offline. Now it is owned by the
+ * daemon's user with mosquitto's own group: lfr:mosquitto 0640.
+ */
+export function officersPasswdOwner(o: Owners): { uid: number | null; gid: number | null; mode: number } {
+  if (o.daemonUser != null) return { uid: o.daemonUser, gid: o.brokerGroup ?? null, mode: 0o640 };
+  // No daemon user on this box (a broker-only box, tests): mosquitto's alone.
+  return { uid: o.broker, gid: null, mode: 0o600 };
+}
+
 /** officers.passwd and officers.acl, together, with the owners mosquitto and the daemon need. */
 export function writeOfficerFiles(cfg: Config, users: ReadonlyMap<string, string>, o: Owners = owners(cfg)): void {
   const p = brokerPaths(cfg);
-  writePasswd(p.officersPasswd, users, 0o640);
-  own(p.officersPasswd, o.broker, o.daemonGroup, 0o640);
+  writePasswd(p.officersPasswd, users, 0o600);
+  const w = officersPasswdOwner(o);
+  own(p.officersPasswd, w.uid, w.gid, w.mode);
   writeAtomic(p.officersAcl, officersAcl(cfg, [...users.keys()]));
   own(p.officersAcl, o.broker, null, 0o644);
 }
@@ -201,11 +218,30 @@ export function reloadBroker(cfg: Config): { reloaded: boolean; message: string 
   } catch {
     return { reloaded: false, message: `the broker is not running (no ${pidFile}); the accounts apply when it starts` };
   }
+  // The pid file is writable by the mosquitto user: never signal a pid it names unless that
+  // process IS mosquitto running as broker.user (/proc/PID/exe and the owner of /proc/PID).
+  const notBroker = !Number.isInteger(pid) || pid <= 1 ? 'not a process id' : brokerProcessProblem(pid, cfg.broker.user);
+  if (notBroker) return { reloaded: false, message: `not signalling pid ${pid} from ${pidFile}: ${notBroker}; run "systemctl reload mosquitto"` };
   try {
-    if (!Number.isInteger(pid) || pid <= 1) throw new Error('bad pid');
     process.kill(pid, 'SIGHUP');
     return { reloaded: true, message: 'the broker reloaded its accounts' };
   } catch {
     return { reloaded: false, message: `could not signal the broker (pid file ${pidFile}): run "systemctl reload mosquitto"` };
   }
+}
+
+/** Why `pid` is not the broker (null when it is): mosquitto's executable, run by broker.user. */
+export function brokerProcessProblem(pid: number, brokerUser: string): string | null {
+  let exe: string;
+  let uid: number;
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`);
+    uid = statSync(`/proc/${pid}`).uid;
+  } catch {
+    return 'no such process (or not ours to inspect)';
+  }
+  if (path.basename(exe.replace(/ \(deleted\)$/, '')) !== 'mosquitto') return `it is ${exe}, not mosquitto`;
+  const want = lookup('id', ['-u', brokerUser]);
+  if (want !== null && uid !== want && uid !== 0) return `it runs as uid ${uid}, not ${brokerUser}`;
+  return null;
 }

@@ -5,6 +5,8 @@
 //
 //   GET /api/state          the van's clock, deployment, cameras, live alerts (no content)
 //   GET /api/alerts/<id>    one alert's content (AlertContent, src/mqtt/topics.ts)
+//   GET /api/mqtt-ticket    a ticket for wss://<this host>/mqtt (src/tablet/mqtt-proxy.ts): the
+//                           only way a tablet reaches the broker, after this throttled sign-in
 //
 // 401 (audited, no detail) without a valid account; 404 with nothing else for anything unknown,
 // purged or another van's (ids are unguessable; the answer never says which). Who read which
@@ -36,6 +38,8 @@ export interface TabletApiDeps {
   audit: AuditRecorder;
   clock: Clock;
   log: Logger;
+  /** Issues MQTT tickets (src/tablet/mqtt-proxy.ts); absent: no MQTT through this server. */
+  mqttTicket?: (officerId: string) => { ticket: string; expiresAt: number };
 }
 
 /** Refused sign-ins audited one by one per minute; the rest are counted in one entry. */
@@ -80,6 +84,11 @@ export class TabletApi {
         timeZone: this.d.timeZone ?? 'Europe/London',
       };
       send(res, 200, JSON_TYPE, JSON.stringify(state));
+      return true;
+    }
+    if (pathname === '/api/mqtt-ticket' && this.d.mqttTicket) {
+      const t = this.d.mqttTicket(who.officerId);
+      send(res, 200, JSON_TYPE, JSON.stringify({ ticket: t.ticket, expiresAt: t.expiresAt, path: '/mqtt' }));
       return true;
     }
     const m = /^\/api\/alerts\/([^/]+)$/.exec(pathname);

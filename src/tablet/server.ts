@@ -22,6 +22,8 @@ import { SCHEMA } from '../mqtt/topics.js';
 import { brokerPaths } from '../mqtt/broker-setup.js';
 import { TabletApi, type TabletApiDeps } from './api.js';
 import { OfficerDirectory } from './officers.js';
+import { MqttProxy } from './mqtt-proxy.js';
+import type { Duplex } from 'node:stream';
 
 export interface TabletServerOptions {
   /** Address to listen on: the van LAN interface (or 0.0.0.0); tests use 127.0.0.1. */
@@ -36,9 +38,13 @@ export interface TabletServerOptions {
   brokerWsPort: number;
   /** MQTT 5 session expiry the page asks for (config tablet.sessionExpirySeconds). */
   sessionExpirySeconds: number;
+  /** The page locks itself after this many idle minutes (config tablet.idleLockMinutes). */
+  idleLockMinutes?: number;
   log: Logger;
   /** The API (null: the page only, e.g. a test of the static files). */
   api: TabletApi | null;
+  /** wss://<page host>/mqtt, piped to the broker on loopback after a ticket (null: none). */
+  mqttProxy?: MqttProxy | null;
 }
 
 /** What the page fetches at start: where the broker is and which topic tree is this van's. */
@@ -48,6 +54,7 @@ export interface TabletPageConfig {
   topicPrefix: string;
   brokerWsPort: number;
   sessionExpirySeconds: number;
+  idleLockMinutes: number;
 }
 
 interface Asset {
@@ -124,6 +131,11 @@ export class TabletServer implements Component {
         else res.destroy();
       });
     });
+    // MQTT for tablets: only through here (src/tablet/mqtt-proxy.ts); any other upgrade is refused.
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.opts.mqttProxy) this.opts.mqttProxy.upgrade(req, socket, head);
+      else socket.destroy();
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host, () => {
@@ -138,6 +150,7 @@ export class TabletServer implements Component {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.opts.mqttProxy?.close();
     if (!server) return;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
@@ -146,7 +159,7 @@ export class TabletServer implements Component {
   }
 
   private pageConfig(): TabletPageConfig {
-    return { schema: SCHEMA, vanId: this.opts.vanId, topicPrefix: this.opts.topicPrefix, brokerWsPort: this.opts.brokerWsPort, sessionExpirySeconds: this.opts.sessionExpirySeconds };
+    return { schema: SCHEMA, vanId: this.opts.vanId, topicPrefix: this.opts.topicPrefix, brokerWsPort: this.opts.brokerWsPort, sessionExpirySeconds: this.opts.sessionExpirySeconds, idleLockMinutes: this.opts.idleLockMinutes ?? 10 };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -186,7 +199,16 @@ export type TabletVan = Omit<TabletApiDeps, 'officers' | 'cameras' | 'vanId' | '
 export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan): TabletServer | null {
   if (!cfg.tablet.enabled) return null;
   const tlog = log.child({ module: 'tablet' });
+  // The broker's WebSocket listener on loopback: tablets reach it only through this server.
+  const mqttProxy = new MqttProxy({
+    brokerUrl: `wss://127.0.0.1:${cfg.tablet.brokerWsPort}/mqtt`,
+    caFile: cfg.mqtt.caFile ?? null,
+    audit: van.audit,
+    clock: van.clock,
+    log: tlog,
+  });
   const api = new TabletApi({
+    mqttTicket: (officerId) => mqttProxy.issue(officerId),
     ...van,
     officers: new OfficerDirectory(brokerPaths(cfg).officersPasswd, [cfg.mqtt.username]),
     cameras: cfg.cameras.filter((c) => c.enabled).map((c) => ({ name: c.name, location: c.location ?? null })),
@@ -203,7 +225,9 @@ export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan)
     topicPrefix: cfg.mqtt.topicPrefix,
     brokerWsPort: cfg.tablet.brokerWsPort,
     sessionExpirySeconds: cfg.tablet.sessionExpirySeconds,
+    idleLockMinutes: cfg.tablet.idleLockMinutes,
     log: tlog,
     api,
+    mqttProxy,
   });
 }

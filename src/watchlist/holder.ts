@@ -18,7 +18,7 @@ import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { Config } from '../config/schema.js';
 import type { FaceEngine } from '../vision/types.js';
-import { readPublicKey, readVanSecretKey } from '../crypto/keys.js';
+import { readPublicKey, readVanSecretKey, SealedCredentialError } from '../crypto/keys.js';
 import type { VanKey } from './bundle-read.js';
 import { importBundle, ImportError, type ImportReport } from './importer.js';
 import { openWatchlist, purgeWatchlist, type OpenWatchlist } from './service.js';
@@ -136,6 +136,9 @@ export class WatchlistHolder implements Component {
     try {
       this.van = readVanSecretKey(this.d.config.watchlist.vanKeyFile);
     } catch (err) {
+      // A sealed key that does not decrypt is another box's or tampered: refuse to start (the
+      // daemon's 'keys' part normally stops the start before this).
+      if (err instanceof SealedCredentialError) throw err;
       // Without the van key no watchlist can be opened or imported, but the rest of the daemon
       // (health, MQTT availability, purges) must still run and report it; importFile says why.
       this.keyError = err as Error;

@@ -7,7 +7,9 @@
 // The evaluation data in ../shared is NOT a prerequisite of any test (the rules of ../shared/data:
 // the project's tests must pass without it); tests that use it are optional and say so.
 import avaTest, { type ExecutionContext } from 'ava';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { MOSQUITTO } from './mosquitto.js';
 import { rtspServerAvailable } from '../../src/tools/rtsp-server.js';
@@ -15,7 +17,7 @@ import { chromiumAvailable, CHROMIUM } from './browser.js';
 import { INSTALL_ROOT } from '../../src/paths.js';
 import { DEMO_PHOTO_DIR } from '../../src/tools/demo/photos.js';
 
-export type Prereq = 'mosquitto' | 'rtsp' | 'chromium' | 'models' | 'demo-photos' | 'gstreamer' | 'systemd-analyze' | 'openssl';
+export type Prereq = 'mosquitto' | 'rtsp' | 'chromium' | 'models' | 'demo-photos' | 'gstreamer' | 'systemd-analyze' | 'openssl' | 'systemd-creds';
 
 const CHECKS: Record<Prereq, () => string | null> = {
   mosquitto: () => (MOSQUITTO ? null : 'mosquitto is not installed (apt-get install mosquitto; bash scripts/setup.sh)'),
@@ -24,9 +26,32 @@ const CHECKS: Record<Prereq, () => string | null> = {
   models: () => (existsSync(path.join(INSTALL_ROOT, 'models', 'manifest.json')) && existsSync(path.join(INSTALL_ROOT, 'models', 'fr_feature.int8.onnx')) ? null : 'the models are not prepared (node scripts/prepare-models.mjs; bash scripts/setup.sh)'),
   'demo-photos': () => (existsSync(path.join(DEMO_PHOTO_DIR, 'sample1.jpg')) ? null : `the demo photos are missing from ${DEMO_PHOTO_DIR} (npm ci)`),
   'systemd-analyze': () => (existsSync('/usr/bin/systemd-analyze') ? null : 'systemd-analyze is not installed (apt-get install systemd; bash scripts/setup.sh)'),
+  // Sealing with the host key needs no TPM and no systemd as PID 1 (tests point
+  // SYSTEMD_CREDENTIAL_SECRET at their own host key file): checked by really sealing.
+  'systemd-creds': () => systemdCredsWorks(),
   openssl: () => (existsSync('/usr/bin/openssl') && existsSync('/usr/bin/mosquitto_passwd') ? null : 'openssl or mosquitto_passwd is not installed (bash scripts/setup.sh)'),
   gstreamer: () => (existsSync('/usr/bin/gst-launch-1.0') ? null : 'GStreamer is not installed (bash scripts/setup.sh)'),
 };
+
+let credsChecked: string | null | undefined;
+function systemdCredsWorks(): string | null {
+  if (credsChecked !== undefined) return credsChecked;
+  const why = 'systemd-creds encrypt/decrypt --with-key=host does not work here (apt-get install systemd; bash scripts/setup.sh)';
+  if (!existsSync('/usr/bin/systemd-creds')) return (credsChecked = why);
+  const d = mkdtempSync(path.join(os.tmpdir(), 'lfr-creds-check-'));
+  try {
+    const env = { ...process.env, SYSTEMD_CREDENTIAL_SECRET: path.join(d, 'host.secret') };
+    writeFileSync(path.join(d, 'p'), 'x');
+    execFileSync('/usr/bin/systemd-creds', ['encrypt', '--name=check', '--with-key=host', path.join(d, 'p'), path.join(d, 'c')], { env, stdio: 'ignore' });
+    const out = execFileSync('/usr/bin/systemd-creds', ['decrypt', '--name=check', path.join(d, 'c'), '-'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    credsChecked = out.toString() === 'x' ? null : why;
+  } catch (err) {
+    credsChecked = `${why}: ${(err as Error).message.split('\n')[0]}`;
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+  return credsChecked;
+}
 
 export class MissingPrerequisite extends Error {
   override name = 'MissingPrerequisite';

@@ -48,7 +48,7 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   symlinkSync(path.join(INSTALL_ROOT, 'models'), path.join(src, 'models'));
   const root = path.join(tmp, 'root');
   mkdirSync(root);
-  const env = { ...process.env, LFR_ROOT: root, LFR_SRC: src, LFR_BROKER_HOSTS: '10.20.0.1 van7.local' };
+  const env = { ...process.env, LFR_ROOT: root, LFR_SRC: src, LFR_BROKER_HOSTS: '10.20.0.1 van7.local', LFR_TABLET_NET: '10.20.0.0/24' };
 
   const first = await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env });
   t.regex(first.stdout, /generated the van key/);
@@ -60,7 +60,7 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   t.is(mode('etc/lfr/tls/ca.key'), '600');
   t.regex(mode('etc/lfr/tls/tablet.key'), /^6[04]0$/, 'the tablet page key comes from the van CA, readable by the lfr group (when it exists) only');
   t.is(mode('etc/mosquitto/lfr/broker.key'), '600');
-  t.regex(mode('etc/mosquitto/lfr/officers.passwd'), /^640$/);
+  t.regex(mode('etc/mosquitto/lfr/officers.passwd'), /^6[04]0$/, 'lfr:mosquitto 0640 with the lfr user, mosquitto 0600 without (never readable by the lfr group)');
   t.true(existsSync(path.join(root, 'opt/lfr/web/tablet/index.html')), 'the tablet page is installed');
   t.regex(readFileSync(path.join(root, 'etc/mosquitto/lfr/daemon.passwd'), 'utf8'), /^lfr-daemon:\$7\$/m);
   const cert = await run('openssl', ['x509', '-in', path.join(root, 'etc/mosquitto/lfr/broker.crt'), '-noout', '-text']);
@@ -69,6 +69,10 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   const verify = await run('openssl', ['verify', '-CAfile', path.join(root, 'etc/lfr/tls/ca.crt'), path.join(root, 'etc/mosquitto/lfr/broker.crt')]);
   t.regex(verify.stdout, /OK/);
   t.true(existsSync(path.join(root, 'etc/systemd/system/lfr.service')));
+  // The daemon's unit talks to loopback and the configured tablet network only (no camera yet).
+  t.deepEqual(JSON.parse(readFileSync(path.join(root, 'etc/lfr/lfr.json'), 'utf8')).tablet.subnets, ['10.20.0.0/24']);
+  t.regex(readFileSync(path.join(root, 'etc/systemd/system/lfr.service'), 'utf8'), /^IPAddressAllow=localhost link-local 10\.20\.0\.0\/24$/m);
+  t.regex(readFileSync(path.join(root, 'etc/systemd/system/mosquitto.service.d/lfr.conf'), 'utf8'), /^IPAddressAllow=localhost$/m);
 
   // The installed broker config really works: a real mosquitto on it, and the daemon's
   // credentials and CA (as in the installed lfr.json) get a TLS connection.
@@ -119,4 +123,47 @@ test('install twice, then uninstall: idempotent, tight, and no biometric data le
   t.regex(un.stdout, /no watchlist, alert store or van key left/);
   for (const gone of ['run/lfr', 'var/lib/lfr', 'etc/lfr', 'opt/lfr', 'etc/systemd/system/lfr.service', 'etc/udev/rules.d/99-lfr-usb.rules', 'etc/mosquitto/lfr', 'etc/mosquitto/lfr.conf']) t.false(existsSync(path.join(root, gone)), gone);
   t.deepEqual(readdirSync(path.join(root, 'var/lib/lfr-records')).sort(), ['audit.db', 'deployments.db']);
+});
+
+test('install.sh seals an existing plain van key to the box (host key here), proves it opens, removes the plain copy; the unit loads it', async (t) => {
+  requirePrereqs(['openssl', 'mosquitto', 'systemd-creds']);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lfr-install-seal-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const src = path.join(tmp, 'src');
+  mkdirSync(path.join(src, 'scripts'), { recursive: true });
+  for (const p of ['package.json', 'systemd', 'bin', 'config', 'web']) cpSync(path.join(INSTALL_ROOT, p), path.join(src, p), { recursive: true });
+  for (const s of ['install.sh', 'uninstall.sh', 'usb-import.sh']) cpSync(path.join(INSTALL_ROOT, 'scripts', s), path.join(src, 'scripts', s));
+  symlinkSync(BUILD_ROOT, path.join(src, 'dist'));
+  symlinkSync(path.join(INSTALL_ROOT, 'node_modules'), path.join(src, 'node_modules'));
+  symlinkSync(path.join(INSTALL_ROOT, 'models'), path.join(src, 'models'));
+  const root = path.join(tmp, 'root');
+  mkdirSync(root);
+  const secret = path.join(tmp, 'host.secret');
+  const env = { ...process.env, LFR_ROOT: root, LFR_SRC: src, SYSTEMD_CREDENTIAL_SECRET: secret };
+  const keys = path.join(root, 'etc/lfr/keys');
+
+  // An older install: the van key is a plain file, and the unit asks systemd for no credential.
+  await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env: { ...env, LFR_SEAL_KEY: 'no' } });
+  t.true(existsSync(path.join(keys, 'van.key')));
+  t.false(existsSync(path.join(keys, 'van.key.cred')));
+  t.notRegex(readFileSync(path.join(root, 'etc/systemd/system/lfr.service'), 'utf8'), /LoadCredentialEncrypted/);
+  const plain = readFileSync(path.join(keys, 'van.key'));
+
+  // The update seals it.
+  const up = await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env: { ...env, LFR_SEAL_KEY: 'host' } });
+  t.regex(up.stdout, /sealed the van key to this box \(systemd credential, host\)/);
+  t.regex(up.stdout, /removed the plain van key/);
+  t.false(existsSync(path.join(keys, 'van.key')), 'no plain copy left');
+  t.is((statSync(path.join(keys, 'van.key.cred')).mode & 0o777).toString(8), '640');
+  const opened = await run('/usr/bin/systemd-creds', ['decrypt', '--name=lfr-van-key', path.join(keys, 'van.key.cred'), '-'], { env, encoding: 'buffer' });
+  t.deepEqual(opened.stdout, plain, 'the sealed key is the old plain key');
+  t.regex(readFileSync(path.join(root, 'etc/systemd/system/lfr.service'), 'utf8'), /^LoadCredentialEncrypted=lfr-van-key:\/etc\/lfr\/keys\/van\.key\.cred$/m);
+
+  // A third run changes nothing.
+  const before = walk(root);
+  await run('bash', [path.join(INSTALL_ROOT, 'scripts/install.sh')], { env });
+  t.deepEqual(walk(root), before);
+  // Uninstall scrubs the sealed key too.
+  await run('bash', [path.join(INSTALL_ROOT, 'scripts/uninstall.sh')], { env });
+  t.false(existsSync(path.join(keys, 'van.key.cred')));
 });

@@ -83,7 +83,7 @@ test('serves the page, its modules, the MQTT.js bundle and topics.js with no-sto
   }
   t.regex((await get(port, '/lib/topics.js')).body, /export function topicsFor/);
   t.regex((await get(port, '/lib/mqtt.esm.js')).body, /export default/);
-  t.deepEqual(JSON.parse((await get(port, '/config.json')).body), { schema: 2, vanId: 'van-3', topicPrefix: 'lfr', brokerWsPort: 8884, sessionExpirySeconds: 300 });
+  t.deepEqual(JSON.parse((await get(port, '/config.json')).body), { schema: 2, vanId: 'van-3', topicPrefix: 'lfr', brokerWsPort: 8884, sessionExpirySeconds: 300, idleLockMinutes: 10 });
   for (const p of ['/../package.json', '/%2e%2e/package.json', '/lib/', '/web/tablet/app.js', '/node_modules/mqtt/package.json', '/lib/topics.js.map']) {
     t.is((await get(port, p)).status, 404, p);
   }

@@ -169,6 +169,8 @@ async function signIn(ev) {
   } catch { /* no audio: vibration only */ }
   const cfg = await (await fetch('config.json', { cache: 'no-store' })).json();
   topics = topicsFor(cfg.topicPrefix, cfg.vanId);
+  idleLockMs = (cfg.idleLockMinutes ?? 10) * 60_000;
+  lastTouch = Date.now();
   api = new VanApi(officerId, password);
   showConnection(doc, 'connecting');
   // The account is checked by the van first: a wrong password is refused plainly, at once.
@@ -180,7 +182,9 @@ async function signIn(ev) {
     if (e instanceof SignInRefused) return refuse(e.message);
     throw e;
   }
-  client = mqtt.connect(`wss://${location.hostname}:${cfg.brokerWsPort}/mqtt`, {
+  // Through the van's own HTTPS server (src/tablet/mqtt-proxy.ts): the broker is not on the network.
+  const { ticket } = await api.mqttTicket();
+  client = mqtt.connect(`wss://${location.host}/mqtt?ticket=${encodeURIComponent(ticket)}`, {
     clientId: `tablet-${officerId}`, // the broker replaces it with the account name anyway
     clean: false,
     protocolVersion: 5,
@@ -239,6 +243,14 @@ doc.getElementById('login').addEventListener('submit', (ev) => {
 });
 doc.getElementById('signout').addEventListener('click', signOut);
 setInterval(refresh, TICK_MS);
+// Idle lock (config tablet.idleLockMinutes): a tablet left on a seat signs itself out, which drops
+// every alert and face it held (signOut reloads the page). Any touch or key resets the clock.
+let idleLockMs = 0;
+let lastTouch = Date.now();
+for (const ev of ['pointerdown', 'keydown', 'touchstart']) addEventListener(ev, () => (lastTouch = Date.now()), { passive: true });
+setInterval(() => {
+  if (client && idleLockMs > 0 && Date.now() - lastTouch >= idleLockMs) signOut();
+}, TICK_MS);
 // Closing the tab: end the socket now; the broker keeps the session for its expiry only.
 addEventListener('pagehide', () => client?.end(true));
 // When each alert's card had both faces drawn (ms since the epoch): read by `lfr bench tablet`.

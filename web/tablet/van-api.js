@@ -38,6 +38,13 @@ export class VanApi {
     return s;
   }
 
+  /** A ticket for wss://<this host>/mqtt: MQTT reaches the broker only through the van's server. */
+  async mqttTicket() {
+    const res = await this.get('api/mqtt-ticket');
+    if (!res.ok) throw new Error(`the van answered ${res.status}`);
+    return res.json();
+  }
+
   /** @returns {Promise<import('./lib/topics.js').AlertContent|null>} null: gone from the van */
   async alert(alertId) {
     const res = await this.get(`api/alerts/${encodeURIComponent(alertId)}`);

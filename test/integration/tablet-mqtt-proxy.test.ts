@@ -1,0 +1,123 @@
+// Tablets reach MQTT only through the van's HTTPS server (issue 21 item 4), with a real mosquitto
+// on the product's broker config and the tablet server as the daemon builds it
+// (tabletServerFromConfig): a ticket comes only from the throttled, audited sign-in; the /mqtt
+// upgrade without one is 401 and audited, then 429; a ticket for one officer cannot carry a
+// CONNECT for another (no guessing a colleague's password through it); with a ticket the officer
+// gets the van's messages through the pipe. And the figure: alert delivery while six guessers
+// hammer the page's sign-in and the proxy.
+import test from 'ava';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import WebSocket from 'ws';
+import { LocalBroker } from '../../src/tools/broker.js';
+import { tabletServerFromConfig } from '../../src/tablet/server.js';
+import { FREE_REFUSALS } from '../../src/tablet/mqtt-proxy.js';
+import { FREE_FAILURES } from '../../src/tablet/officers.js';
+import { freePort } from '../../src/util/net.js';
+import { topicsFor } from '../../src/mqtt/topics.js';
+import type { AuditFields } from '../../src/audit/log.js';
+import { requirePrereqs } from '../helpers/prereq.js';
+
+function get(port: number, p: string, auth?: string, localAddress = '127.0.0.1'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {};
+    const req = https.request({ host: '127.0.0.1', port, path: p, rejectUnauthorized: false, headers, localAddress, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Status of a WebSocket upgrade to /mqtt (101 when accepted). */
+function upgradeStatus(port: number, query: string, localAddress = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/mqtt${query}`, 'mqtt', { rejectUnauthorized: false, localAddress });
+    ws.on('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('error', () => resolve(0));
+  });
+}
+
+async function rig(t: import('ava').ExecutionContext) {
+  requirePrereqs(['mosquitto', 'openssl']);
+  const broker = await new LocalBroker({ officers: ['PC1001', 'PC1002'] }).setup();
+  t.teardown(() => broker.stop());
+  const port = await freePort();
+  const cfg = { ...broker.config, tablet: { ...broker.config.tablet, enabled: true, host: '127.0.0.1', port, brokerWsPort: broker.wsPort } };
+  const audit: { type: string; fields: AuditFields; actor?: string }[] = [];
+  const srv = tabletServerFromConfig(cfg, pino({ level: 'silent' }), {
+    alerts: { summaries: () => [], contentJson: () => null },
+    deployment: () => null,
+    brokerConnected: () => true,
+    audit: { record: (type, fields = {}, actor) => void audit.push({ type, fields, ...(actor ? { actor } : {}) }) },
+    clock: Date.now,
+  })!;
+  await srv.start(new AbortController().signal);
+  t.teardown(() => srv.stop());
+  const ca = readFileSync(broker.caFile);
+  return { broker, port, audit, ca };
+}
+
+async function ticketFor(port: number, user: string, password: string): Promise<string> {
+  const r = await get(port, '/api/mqtt-ticket', `${user}:${password}`);
+  if (r.status !== 200) throw new Error(`ticket: ${r.status} ${r.body}`);
+  return (JSON.parse(r.body) as { ticket: string }).ticket;
+}
+
+test.serial('MQTT through the page only: no ticket is 401 then 429, audited; a wrong password never gets a ticket (401, then 429); a ticket carries its own officer only', async (t) => {
+  const { broker, port, audit, ca } = await rig(t);
+  const [pc1, pc2] = broker.officers;
+
+  // No ticket, a made-up ticket: refused and audited, then throttled for that address.
+  const statuses: number[] = [];
+  for (let i = 0; i < FREE_REFUSALS + 2; i++) statuses.push(await upgradeStatus(port, i % 2 ? '' : `?ticket=${'A'.repeat(43)}`, '127.0.0.2'));
+  t.deepEqual(statuses, [...Array(FREE_REFUSALS).fill(401), 429, 429]);
+  t.true(audit.filter((a) => a.type === 'tablet.mqtt_refused' && a.fields.reason === 'no valid ticket').length >= FREE_REFUSALS);
+  t.true(audit.some((a) => a.type === 'tablet.mqtt_refused' && a.fields.reason === 'throttled'));
+
+  // Guessing the password for a ticket: the API's back-off (401 x FREE_FAILURES, then 429).
+  const guesses: number[] = [];
+  for (let i = 0; i < FREE_FAILURES + 2; i++) guesses.push((await get(port, '/api/mqtt-ticket', `${pc2!.user}:guess-${i}`, '127.0.0.3')).status);
+  t.deepEqual(guesses.slice(0, FREE_FAILURES), Array(FREE_FAILURES).fill(401));
+  t.deepEqual(guesses.slice(FREE_FAILURES), [429, 429]);
+  t.true(audit.some((a) => a.type === 'tablet.signin_refused' && a.fields.user === pc2!.user));
+
+  // PC1's ticket with a CONNECT for PC2 (a guess at PC2's password): cut before the broker.
+  const t1 = await ticketFor(port, pc1!.user, pc1!.password);
+  const before = broker.stderr.length;
+  const outcome = await new Promise<string>((resolve) => {
+    const c = mqtt.connect(`wss://127.0.0.1:${port}/mqtt?ticket=${t1}`, { ca, username: pc2!.user, password: 'a guess at pc2', protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 4000 });
+    c.on('connect', () => resolve('connected'));
+    c.on('error', (e) => resolve(`error: ${e.message}`));
+    c.on('close', () => resolve('closed'));
+    setTimeout(() => c.end(true), 5000);
+  });
+  t.not(outcome, 'connected');
+  t.log(`PC1's ticket, CONNECT as PC2: ${outcome}`);
+  t.true(audit.some((a) => a.type === 'tablet.mqtt_refused' && a.fields.reason === 'CONNECT for another officer than the ticket' && a.fields.user === pc1!.user));
+  t.notRegex(broker.stderr.slice(before), new RegExp(`u'${pc2!.user}'|${pc2!.user}`), 'the broker never saw the CONNECT');
+  t.false(JSON.stringify(audit).includes('a guess at pc2'), 'no password in the audit');
+
+  // PC1 with its own ticket: connected through the pipe, and gets what the van publishes.
+  const topics = topicsFor('lfr', 'van-1');
+  const c = await mqtt.connectAsync(`wss://127.0.0.1:${port}/mqtt?ticket=${t1}`, { ca, username: pc1!.user, password: pc1!.password, protocolVersion: 5, reconnectPeriod: 0 });
+  t.teardown(() => c.end(true));
+  await c.subscribeAsync(topics.availability, { qos: 1 });
+  const got = new Promise<string>((resolve) => c.on('message', (_topic, payload) => resolve(payload.toString())));
+  const daemon = await mqtt.connectAsync(broker.url, { ca, username: broker.daemon.user, password: broker.daemon.password, protocolVersion: 5, reconnectPeriod: 0 });
+  t.teardown(() => daemon.end(true));
+  await daemon.publishAsync(topics.availability, 'online', { qos: 1, retain: true });
+  t.is(await got, 'online');
+  t.regex(broker.stderr, new RegExp(`u'${pc1!.user}'`), 'the broker authenticated the officer itself too');
+});
