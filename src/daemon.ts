@@ -57,6 +57,7 @@ import { createNotifier, type Notifier } from './health/sd-notify.js';
 import { MemoryGuard } from './health/memory-safety.js';
 import { assertVanKeyUnseals } from './crypto/sealed.js';
 import { tabletServerFromConfig, type TabletServer } from './tablet/server.js';
+import { PhotoCheck } from './tablet/photo-check.js';
 import type { CameraStats } from './ingest/manager.js';
 
 export type { AlertNotice };
@@ -106,6 +107,8 @@ export class Daemon {
   readonly deployments: DeploymentService;
   readonly control: ControlServer;
   readonly tablet: TabletServer | null;
+  /** The tablet's photo check (tablet.photoCheck.enabled), or null. */
+  readonly photoCheck: PhotoCheck | null;
   readonly health: HealthMonitor;
   /** THE start order. stop() walks it backwards. */
   private readonly parts: Part[];
@@ -158,7 +161,26 @@ export class Daemon {
     this.analysis.onPace((e) => this.deployments.noteAnalysisPace(e.camera, e.slow, e.analysedFps));
     this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady, configThreshold: cfg.match.threshold }, clock, log.child({ module: 'deployment' }));
     this.alerts.setMembership(this.deployments);
+    // The tablet's 1:1 photo check (issue 25): the enrolment engine, the main thread's buffer
+    // pools, the alert's subject only; its outcomes go to the audit and the deployment's ledger.
+    this.photoCheck = cfg.tablet.enabled && cfg.tablet.photoCheck.enabled
+      ? new PhotoCheck({
+          config: cfg,
+          engine,
+          pools: this.cameras.pools,
+          alerts: this.alerts,
+          watchlist: () => this.watchlist.current,
+          deployment: () => this.deployments.current(),
+          audit: this.audit,
+          clock,
+          log: log.child({ module: 'photo-check' }),
+          onCheck: (r) => this.deployments.notePhotoCheck(r),
+        })
+      : null;
+    this.alerts.setCheckLookup(this.photoCheck ? (a, o, c) => this.photoCheck?.lookup(a, o, c) ?? null : null);
+    this.deployments.setPhotoCheck(() => this.photoCheck?.setting() ?? { enabled: false, falseMatchRate: cfg.tablet.photoCheck.falseMatchRate, threshold: null, tar: null });
     this.tablet = tabletServerFromConfig(cfg, log, {
+      photoCheck: this.photoCheck,
       alerts: this.alerts,
       deployments: this.deployments,
       deployment: () => {
@@ -250,6 +272,7 @@ export class Daemon {
       { component: this.cameras },
       { component: this.deployments },
       { component: this.control },
+      ...(this.photoCheck ? [{ component: this.photoCheck, optional: 'the tablet offers no photo check (its 1:1 calibration cannot be used); alerts are unaffected' }] : []),
       ...(this.tablet ? [{ component: this.tablet, optional: 'tablets still get alerts over MQTT; health reports the page as down' }] : []),
       { component: this.health },
       { component: this.witness },

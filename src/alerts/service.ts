@@ -45,7 +45,12 @@ export interface AdjudicationRecord {
   recordedAt: number;
   /** 'decision' for the first message, 'engagement' for the second step after a confirmed match. */
   step: 'decision' | 'engagement';
+  /** The photo check the decision cites (its id and outcome), or null. */
+  photoCheck: { checkId: string; verdict: string } | null;
 }
+
+/** Finds a photo check an officer made on an alert (src/tablet/photo-check.ts): its outcome, or null. */
+export type CheckLookup = (alertId: string, officerId: string, checkId: string) => string | null;
 
 /** An alert as raised, for the deployment record (no content). */
 export interface RaisedRecord {
@@ -107,6 +112,7 @@ export class AlertService implements Component, AlertSink, PurgeTask {
    */
   private readonly closed = new Map<string, Map<string, string>>();
   private readonly subjectKeySecret = randomBytes(32);
+  private checkLookup: CheckLookup | null = null;
   /** Counters for metrics and the status summary. */
   readonly counts = { raised: 0, published: 0, adjudications: 0, rejectedAdjudications: 0 };
 
@@ -168,6 +174,11 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     if (!m) this.closed.set(deploymentId, (m = new Map()));
     const k = this.subjectKey(ref);
     if (!m.has(k)) m.set(k, alertId);
+  }
+
+  /** Where a decision's cited photo check is looked up (the tablet's photo check, when on). */
+  setCheckLookup(fn: CheckLookup | null): void {
+    this.checkLookup = fn;
   }
 
   async raise(c: AlertCandidate): Promise<string> {
@@ -239,6 +250,32 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     const out = Buffer.concat([Buffer.from(head.slice(0, -1) + ','), sealed.subarray(1)]);
     wipe(sealed);
     return out;
+  }
+
+  /**
+   * The alert's row and its subject reference (for the photo check's 1:1 comparison), or null when
+   * unknown, expired or shredded. Read from the sealed content without parsing its images; the
+   * decrypted buffer is wiped before returning.
+   */
+  subjectOf(id: string): { row: AlertRow; subjectRef: string } | null {
+    const row = this.store.get(id);
+    if (!row || row.expiresAt <= this.deps.clock()) return null;
+    const sealed = this.store.contentJson(id);
+    if (!sealed) return null;
+    try {
+      // sealedContent() writes subjectRef first: a JSON string literal right after the key.
+      const key = Buffer.from('"subjectRef":');
+      const at = sealed.indexOf(key);
+      if (at < 0) return null;
+      let end = at + key.length + 1;
+      while (end < sealed.length && sealed[end] !== 0x22) end += sealed[end] === 0x5c ? 2 : 1;
+      const subjectRef = JSON.parse(sealed.subarray(at + key.length, end + 1).toString('utf8')) as unknown;
+      return typeof subjectRef === 'string' && subjectRef ? { row, subjectRef } : null;
+    } catch {
+      return null;
+    } finally {
+      wipe(sealed);
+    }
   }
 
   /** Retained status summary (content defined by health/status.ts); re-sent on every reconnect. */
@@ -388,6 +425,12 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     const refusal = this.deploymentRefusal(row, parsed.deploymentId, officerId);
     if (refusal) return this.reject(alertId, officerId, refusal, raw.length);
     if (row.repeatOf) return this.reject(alertId, officerId, 'a later sighting of a person already dealt with in this deployment: nothing to decide, nothing changed', raw.length);
+    let photoCheck: AdjudicationRecord['photoCheck'] = null;
+    if (parsed.photoCheck) {
+      const verdict = this.checkLookup?.(alertId, officerId, parsed.photoCheck) ?? null;
+      if (!verdict) return this.reject(alertId, officerId, 'the photo check cited was not made by this officer on this alert (or photo checks are off)', raw.length);
+      photoCheck = { checkId: parsed.photoCheck, verdict };
+    }
     let step: AdjudicationRecord['step'];
     let engagement: EngagementOutcome | null = parsed.engagement ?? null;
     if (row.outcome === null) {
@@ -403,10 +446,10 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     if (engagement && CLOSING_ENGAGEMENTS.includes(engagement)) this.closePerson(alertId, row.deploymentId);
     if (row.deploymentId && row.deploymentId === this.deploymentId) this.deployments?.noteOfficer(officerId);
     const note = parsed.note ? this.store.addNote(alertId, { officerId, at: new Date(this.deps.clock()).toISOString(), text: parsed.note }) : false;
-    const rec: AdjudicationRecord = { alertId, deploymentId: row.deploymentId, outcome: parsed.outcome, engagement, officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock(), step };
+    const rec: AdjudicationRecord = { alertId, deploymentId: row.deploymentId, outcome: parsed.outcome, engagement, officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock(), step, photoCheck };
     this.counts.adjudications++;
     // The note itself stays with the alert (sealed, gone in 24 h); the audit says only that there was one.
-    this.deps.audit.record(step === 'decision' ? 'adjudication.recorded' : 'adjudication.engagement', { alertId, deploymentId: row.deploymentId, outcome: rec.outcome, engagement, decidedAt: rec.decidedAt, hasNote: note }, officerId);
+    this.deps.audit.record(step === 'decision' ? 'adjudication.recorded' : 'adjudication.engagement', { alertId, deploymentId: row.deploymentId, outcome: rec.outcome, engagement, decidedAt: rec.decidedAt, hasNote: note, ...(photoCheck ? { photoCheck: photoCheck.checkId, photoCheckOutcome: photoCheck.verdict } : {}) }, officerId);
     this.deps.log.info({ alertId, outcome: rec.outcome, engagement, step }, 'adjudication recorded');
     const now = this.store.get(alertId);
     this.reply(alertId, { accepted: true, officerId, outcome: rec.outcome, ...(now?.engagement ? { engagement: now.engagement } : {}) });

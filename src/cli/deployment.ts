@@ -226,7 +226,7 @@ export function register(program: Command): void {
           emit(
             o,
             () => rows.map((d) => `${d.id}  ${d.authorisationRef}  ${new Date(d.startedAt).toISOString()}  ${d.endedAt ? `ended (${d.endReason})` : 'RUNNING'}  ${d.location}`).join('\n') || 'no deployments',
-            () => ({ deployments: rows.map((d) => ({ id: d.id, authorisationRef: d.authorisationRef, location: d.location, startedAt: new Date(d.startedAt).toISOString(), endedAt: d.endedAt ? new Date(d.endedAt).toISOString() : null, endReason: d.endReason })) }),
+            () => ({ deployments: rows.map((d) => ({ id: d.id, authorisationRef: d.authorisationRef, location: d.location, startedAt: new Date(d.startedAt).toISOString(), endedAt: d.endedAt ? new Date(d.endedAt).toISOString() : null, endReason: d.endReason, photoCheck: d.photoCheck ?? null })) }),
           );
         } finally {
           store.close();

@@ -18,6 +18,10 @@ import { runCalibration } from '../tools/eval/calibration-run.js';
 import { findModel, loadManifest } from '../vision/manifest.js';
 import { modelsDirOf } from '../vision/engine.js';
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { readCalibration } from '../match/fpir.js';
+import { oneToOneFile } from '../match/one-to-one.js';
+import { ONE_TO_ONE_FMRS, runOneToOne } from '../tools/eval/one-to-one.js';
 
 function progressBar(label: string): Progress {
   if (!process.stderr.isTTY) return noProgress;
@@ -180,6 +184,41 @@ export function register(program: Command): void {
                 ...cal.validation.map((v) => `  ${String(v.templates).padStart(5)} templates, target FPIR ${v.targetFpir}: threshold ${v.threshold}, predicted ${v.predictedFpir}, measured ${v.measuredFpir} (${v.falseAlerts} of ${v.probes})`),
               ].join('\n'),
             () => cal,
+          );
+          return EXIT.ok;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+
+  ev.command('one-to-one')
+    .requiredOption('--dir <dir>', 'LFW folder with pairs.txt and images/ (../shared/data/lfw)')
+    .option('--out <file>', 'write the 1:1 calibration JSON here (models/<embedder>.one-to-one.json: the photo check reads it)')
+    .option('--json', 'machine-readable output: one JSON object as the last stdout line')
+    .description('1:1 threshold of the tablet photo check: threshold at each false-match rate (impostor tail) and its TAR on LFW genuine pairs')
+    .action(
+      action(async (opts: { dir: string; out?: string; json?: boolean }) => {
+        const cfg = loadConfig(program.opts<{ config?: string }>().config);
+        const modelsDir = modelsDirOf(cfg);
+        const manifest = await loadManifest(modelsDir).catch(visionCliError);
+        const entry = findModel(manifest, cfg.vision.embedder, 'embedder');
+        const cal = await readCalibration(modelsDir, entry).catch((err: Error) => {
+          throw new CliError(err.message, EXIT.badInput);
+        });
+        const engine = await createFaceEngine(cfg, silentLogger()).catch(visionCliError);
+        try {
+          const command = `lfr eval one-to-one --dir ${opts.dir}${opts.out ? ` --out ${opts.out}` : ''}`;
+          const r = await runOneToOne(engine, cal, opts.dir, { fmrs: ONE_TO_ONE_FMRS, progress: progressBar('1:1'), command, calibrationFile: entry.calibration ?? '' }).catch(datasetError);
+          if (opts.out) await writeFile(opts.out, JSON.stringify(r, null, 1) + '\n');
+          emit(
+            opts,
+            () =>
+              [
+                `1:1 thresholds of ${r.embedder} (mirror ${r.mirrorAugment}) from ${r.impostorComparisons} impostor comparisons; TAR on ${r.genuinePairs} LFW genuine pairs${opts.out ? `; written to ${opts.out} (the van reads ${path.basename(oneToOneFile(modelsDir, entry))})` : ''}`,
+                ...r.points.map((p) => `  FMR ${p.fmr.toExponential(0)}: threshold ${p.threshold} (${p.extrapolated ? 'extrapolated' : `${p.support} impostor scores`}), TAR ${pct(p.tar)}; LFW impostor pairs accepted ${p.lfwImpostorPairsAccepted} of ${r.impostorPairs}`),
+              ].join('\n'),
+            () => r,
           );
           return EXIT.ok;
         } finally {

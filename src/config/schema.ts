@@ -308,6 +308,19 @@ export const configSchema = z
           .default([])
           .describe('Networks tablets connect from (the van Wi-Fi), e.g. ["10.20.0.0/24"]. install.sh lets lfr.service talk to these, loopback and the cameras\' addresses only (IPAddressAllow=); empty: the three private ranges, and lfr health WARNs.'),
         idleLockMinutes: z.number().int().min(1).max(240).default(10).describe('The tablet page locks itself after this many minutes without a touch: alerts and faces are hidden and the session ends until the officer signs in again.'),
+        photoCheck: z
+          .object({
+            enabled: z.boolean().default(false).describe('Offer "Check with a photo" on the alert card: the officer photographs the person with the tablet\'s rear camera, the van compares that one photo with the alerted subject only (1:1, never a watchlist search), answers, and forgets the photo. Off unless the force has authorised it for this van; each deployment record says whether it was on (docs/tablet.md).'),
+            falseMatchRate: z
+              .union([z.literal(0.001), z.literal(0.0001), z.literal(0.00001)])
+              .default(0.0001)
+              .describe('False-match rate of the 1:1 check, one of 0.001, 0.0001, 0.00001 (the rates the shipped calibration measured): its threshold is read from models/<embedder>.one-to-one.json (`lfr eval one-to-one` on LFW), separate from match.threshold. 1e-4 (threshold 0.42): about one photo of a stranger in 10,000 is called "same person likely"; 97.2 % of genuine LFW pairs are (docs/accuracy.md gives the TAR at each rate).'),
+            maxPhotoBytes: z.number().int().min(100_000).max(10_000_000).default(4_000_000).describe('Largest photo accepted (a JPEG from the tablet camera is 0.2-1 MB); a larger upload is refused before it is read.'),
+            maxPhotoPixels: z.number().int().min(1_000_000).max(40_000_000).default(16_000_000).describe('Largest photo in pixels the van decodes (16 MP: any tablet camera); more is refused.'),
+            maxPerOfficerPerMinute: z.number().int().min(1).max(30).default(4).describe('Checks one officer may make per minute (every attempt counts, refused or not): a check is a second look at one person, not a way to run faces through the van.'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -32,6 +32,18 @@ export function ledgerCounts(alerts: readonly LedgerAlert[]): Omit<DeploymentCou
   return { alerts: n, confirmed, falseAlerts, notEngaged, undecided: n - confirmed - falseAlerts - notEngaged, engagements, repeatSightings: repeats };
 }
 
+/** Photo checks made in the deployment, by outcome, and decisions that cited one (issue 25). */
+export function photoCheckCounts(enabled: boolean, alerts: readonly LedgerAlert[]): DeploymentReport['photoChecks'] {
+  let sameLikely = 0, notSupported = 0, unusable = 0, cited = 0;
+  for (const a of alerts) {
+    sameLikely += a.photoChecks?.same_person_likely ?? 0;
+    notSupported += a.photoChecks?.not_supported ?? 0;
+    unusable += a.photoChecks?.photo_unusable ?? 0;
+    if (a.citedCheck) cited++;
+  }
+  return { enabled, made: sameLikely + notSupported + unusable, sameLikely, notSupported, unusable, decisionsCitingACheck: cited };
+}
+
 export interface ReportInput {
   record: DeploymentRecord;
   endedAt: number;
@@ -94,6 +106,7 @@ export function buildReport(i: ReportInput): DeploymentReport {
     lateDecisions: i.alerts.filter((a) => a.late).length,
     recordUnwritable: (r.recordUnwritable ?? []).map((g) => ({ from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString() })),
     notCovered: (r.notCovered ?? []).filter((g) => g.to > g.from).map((g) => ({ from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString(), minutes: Math.round((g.to - g.from) / MIN_MS), why: g.why })),
+    photoChecks: photoCheckCounts(r.photoCheck?.enabled ?? false, i.alerts),
     watchlistPurged: i.watchlistPurged,
     ...(i.auditHead !== undefined ? { auditHead: i.auditHead } : {}),
   };
@@ -160,6 +173,13 @@ export function reportChanges(prev: DeploymentReport, next: DeploymentReport): s
   return diffs.length ? `late decision(s): ${diffs.join('; ')}` : 'late decision(s) recorded; no published figure changed';
 }
 
+function photoCheckWords(r: DeploymentReport): string {
+  const p = r.photoChecks;
+  if (!p) return 'not recorded';
+  if (!p.enabled && p.made === 0) return 'off';
+  return `${p.made} made (same person likely ${p.sameLikely}, not supported ${p.notSupported}, photo unusable ${p.unusable}); cited in ${p.decisionsCitingACheck} decision(s); no photo kept`;
+}
+
 /** The readable report (what a force publishes, in plain words). */
 export function formatReport(r: DeploymentReport, tz = DEFAULT_TIME_ZONE): string {
   const at = (iso: string) => localTime(iso, tz);
@@ -187,6 +207,7 @@ export function formatReport(r: DeploymentReport, tz = DEFAULT_TIME_ZONE): strin
     `    undecided:             ${r.undecided}`,
     ...(r.repeatSightings ? [`    later sightings of people already dealt with: ${r.repeatSightings} (not counted as alerts)`] : []),
     ...(r.changes?.length ? ['  Changes after the end:', ...r.changes.map((c) => `    version ${c.version}, ${at(c.at)}: ${c.what}`)] : []),
+    `  Photo checks:         ${photoCheckWords(r)}`,
     `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
     ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
     `  Operator:             ${r.operator}`,

@@ -18,7 +18,7 @@ import { DeploymentStore } from './store.js';
 import { effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
 import { buildReport, ledgerCounts, reportChanges } from './report.js';
 import { UptimeTracker } from './uptime.js';
-import { ZERO_COUNTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type StartRequest, type ThresholdBasis, type WatchlistSummary } from './types.js';
+import { ZERO_COUNTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type PhotoCheckRecord, type StartRequest, type ThresholdBasis, type WatchlistSummary } from './types.js';
 import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
 
 /** A camera as the start checks and the uptime see it. */
@@ -101,6 +101,7 @@ export class DeploymentService implements Component {
   private recordTrouble: { since: number; message: string } | null = null;
   private readonly pendingLedger: Array<{ deploymentId: string; alertId: string; camera: string; capturedAt: number }> = [];
   private readonly officersSeen = new Set<string>();
+  private photoCheck: (() => PhotoCheckRecord) | null = null;
 
   constructor(
     private readonly store: DeploymentStore,
@@ -272,6 +273,20 @@ export class DeploymentService implements Component {
     return { known: true, ended: rec.endedAt !== null, onIt: this.store.isOfficerOn(deploymentId, officerId) };
   }
 
+  /** The photo check's setting, recorded with each deployment (the daemon sets it). */
+  setPhotoCheck(fn: (() => PhotoCheckRecord) | null): void {
+    this.photoCheck = fn;
+  }
+
+  /** A photo check was made on an alert (the photo check's listener): counted in its deployment's ledger. */
+  notePhotoCheck(r: { deploymentId: string; alertId: string; verdict: 'same_person_likely' | 'not_supported' | 'photo_unusable' }): void {
+    try {
+      this.store.addCheck(r.deploymentId, r.alertId, r.verdict);
+    } catch (err) {
+      this.log.error({ err, alertId: r.alertId }, 'the photo check could not be added to the deployment record');
+    }
+  }
+
   /** An alert was raised (the alert service's listener): the ledger of its deployment. */
   noteAlert(r: { alertId: string; deploymentId: string | null; camera: string; capturedAt: number }): void {
     if (!r.deploymentId) return;
@@ -289,9 +304,10 @@ export class DeploymentService implements Component {
    * An officer's decision or engagement outcome was recorded (the alert service's listener). After
    * the deployment ended, the results report is regenerated from the records with a new version.
    */
-  noteDecision(r: { alertId: string; deploymentId: string | null; outcome: AdjudicationOutcome; engagement: EngagementOutcome | null; recordedAt: number; step: 'decision' | 'engagement' }): void {
+  noteDecision(r: { alertId: string; deploymentId: string | null; outcome: AdjudicationOutcome; engagement: EngagementOutcome | null; recordedAt: number; step: 'decision' | 'engagement'; photoCheck?: { checkId: string } | null }): void {
     if (!r.deploymentId) return;
     try {
+      if (r.photoCheck) this.store.citeCheck(r.alertId);
       const rec = this.store.get(r.deploymentId);
       const late = rec !== null && rec.endedAt !== null;
       const dep = this.store.decide(r.alertId, r.step, r.outcome, r.engagement, r.recordedAt, late);
@@ -413,6 +429,7 @@ export class DeploymentService implements Component {
       counts: ZERO_COUNTS,
       degraded,
       uptime: null,
+      photoCheck: this.photoCheck?.() ?? { enabled: false, falseMatchRate: 0, threshold: null, tar: null },
     };
     // Audited and recorded BEFORE a single frame is matched. Audit first: an entry the audit
     // log refuses must stop the start, not leave a running deployment without its entry.

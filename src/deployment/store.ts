@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { ensurePrivateFile } from '../util/files.js';
 import path from 'node:path';
-import { ZERO_COUNTS, ZERO_ENGAGEMENTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert, type NotCovered } from './types.js';
+import { ZERO_COUNTS, ZERO_ENGAGEMENTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert, type NotCovered, type PhotoCheckRecord } from './types.js';
 import type { UptimeState } from './uptime.js';
 import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
 
@@ -79,7 +79,11 @@ interface Extra {
   notCovered?: NotCovered[];
   thresholdSource?: 'request' | 'config';
   recordUnwritable?: Array<{ from: number; to: number }>;
+  photoCheck?: PhotoCheckRecord | null;
 }
+
+/** Photo check outcome -> its counting column in deployment_alerts (a fixed list: never from input). */
+const CHECK_COLUMN = { same_person_likely: 'checks_same', not_supported: 'checks_not', photo_unusable: 'checks_unusable' } as const;
 
 interface Row {
   id: string;
@@ -118,11 +122,11 @@ const toRecord = (r: Row): DeploymentRecord => ({
   endReason: r.end_reason as EndReason | null,
   // Counts checkpointed by an older version lack the newer fields: zero them.
   counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>), engagements: { ...ZERO_ENGAGEMENTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>).engagements } },
-  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request', recordUnwritable: e.recordUnwritable ?? [] }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
+  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request', recordUnwritable: e.recordUnwritable ?? [], ...(e.photoCheck !== undefined ? { photoCheck: e.photoCheck } : {}) }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
 });
 
-type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource' | 'recordUnwritable'>;
-const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request', recordUnwritable: r.recordUnwritable ?? [] } satisfies Extra);
+type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource' | 'recordUnwritable' | 'photoCheck'>;
+const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request', recordUnwritable: r.recordUnwritable ?? [], ...(r.photoCheck !== undefined ? { photoCheck: r.photoCheck } : {}) } satisfies Extra);
 
 export class DeploymentStore {
   private db: Database.Database | null = null;
@@ -151,6 +155,7 @@ export class DeploymentStore {
       if (!cols.includes('threshold_basis')) db.exec('ALTER TABLE deployments ADD COLUMN threshold_basis TEXT');
       const acols = (db.prepare('PRAGMA table_info(deployment_alerts)').all() as { name: string }[]).map((c) => c.name);
       if (!acols.includes('repeat_of')) db.exec('ALTER TABLE deployment_alerts ADD COLUMN repeat_of TEXT');
+            for (const c of [...Object.values(CHECK_COLUMN), 'check_cited']) if (!acols.includes(c)) db.exec(`ALTER TABLE deployment_alerts ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0`);
     }
     this.db = db;
     return this;
@@ -287,9 +292,31 @@ export class DeploymentStore {
     return row.deployment_id;
   }
 
+  /** A photo check made on an alert of this deployment (counted by outcome). */
+  addCheck(deploymentId: string, alertId: string, verdict: keyof typeof CHECK_COLUMN): void {
+    const col = CHECK_COLUMN[verdict];
+    this.d.prepare(`UPDATE deployment_alerts SET ${col} = ${col} + 1 WHERE alert_id = ? AND deployment_id = ?`).run(alertId, deploymentId);
+  }
+
+  /** The alert's decision cited a photo check. */
+  citeCheck(alertId: string): void {
+    this.d.prepare('UPDATE deployment_alerts SET check_cited = 1 WHERE alert_id = ?').run(alertId);
+  }
+
   ledger(deploymentId: string): LedgerAlert[] {
-    const rows = this.d.prepare('SELECT alert_id, camera, captured_at, outcome, engagement, decided_at, late, repeat_of FROM deployment_alerts WHERE deployment_id = ? ORDER BY captured_at').all(deploymentId) as Array<{ alert_id: string; camera: string; captured_at: number; outcome: string | null; engagement: string | null; decided_at: number | null; late: number; repeat_of: string | null }>;
-    return rows.map((r) => ({ alertId: r.alert_id, camera: r.camera, capturedAt: r.captured_at, outcome: r.outcome as LedgerAlert['outcome'], engagement: r.engagement as EngagementOutcome | null, decidedAt: r.decided_at, late: r.late === 1, repeatOf: r.repeat_of }));
+    const rows = this.d.prepare('SELECT alert_id, camera, captured_at, outcome, engagement, decided_at, late, repeat_of, checks_same, checks_not, checks_unusable, check_cited FROM deployment_alerts WHERE deployment_id = ? ORDER BY captured_at').all(deploymentId) as Array<{ alert_id: string; camera: string; captured_at: number; outcome: string | null; engagement: string | null; decided_at: number | null; late: number; repeat_of: string | null; checks_same: number; checks_not: number; checks_unusable: number; check_cited: number }>;
+    return rows.map((r) => ({
+      alertId: r.alert_id,
+      camera: r.camera,
+      capturedAt: r.captured_at,
+      outcome: r.outcome as LedgerAlert['outcome'],
+      engagement: r.engagement as EngagementOutcome | null,
+      decidedAt: r.decided_at,
+      late: r.late === 1,
+      repeatOf: r.repeat_of,
+      photoChecks: { same_person_likely: r.checks_same, not_supported: r.checks_not, photo_unusable: r.checks_unusable },
+      citedCheck: r.check_cited === 1,
+    }));
   }
 
   /** Most recent first. */

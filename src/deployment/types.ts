@@ -125,6 +125,24 @@ export interface DeploymentRecord {
   notCovered?: NotCovered[];
   /** Stretches when the record could not be written (a full state disk); analysis and alerts went on from memory. */
   recordUnwritable?: Array<{ from: number; to: number }>;
+  /** Whether the tablet's photo check (issue 25) was on, at which false-match rate and 1:1 threshold (absent: records older than it). */
+  photoCheck?: PhotoCheckRecord | null;
+}
+
+/** The photo check as the deployment record states it (config tablet.photoCheck, threshold from models/). */
+export interface PhotoCheckRecord {
+  enabled: boolean;
+  falseMatchRate: number;
+  threshold: number | null;
+  /** True-accept rate on LFW genuine pairs at that threshold (docs/accuracy.md). */
+  tar: number | null;
+}
+
+/** Photo checks made on one alert, by outcome (no officer, no score, no image). */
+export interface PhotoCheckCounts {
+  same_person_likely: number;
+  not_supported: number;
+  photo_unusable: number;
 }
 
 /** One alert of a deployment as the results report counts it: no subject, no officer, no image. */
@@ -139,6 +157,9 @@ export interface LedgerAlert {
   late: boolean;
   /** A later sighting of a person already dealt with: counted as a repeat, not as an alert. */
   repeatOf?: string | null;
+  /** Photo checks made on this alert, by outcome, and whether its decision cited one. */
+  photoChecks?: PhotoCheckCounts;
+  citedCheck?: boolean;
 }
 
 /** The results report forces publish after a deployment (src/deployment/report.ts). */
@@ -195,6 +216,8 @@ export interface DeploymentReport {
    * it and the figures before and after, so a reader of version N sees why it differs from N-1.
    */
   changes?: Array<{ version: number; at: string; what: string }>;
+  /** The tablet's photo check: whether it was on, checks made and their outcomes, decisions that cited one. */
+  photoChecks: { enabled: boolean; made: number; sameLikely: number; notSupported: number; unusable: number; decisionsCitingACheck: number };
   watchlistPurged: boolean;
   /**
    * The audit head at the end of the deployment (or at this version's regeneration), signed by the

@@ -140,6 +140,25 @@ export class Gallery {
     return this.topK(scores, k);
   }
 
+  /**
+   * 1:1: the best score of `probe` against ONE subject's templates (the tablet's photo check),
+   * or null when the subject is not in the gallery. No other row is scored.
+   */
+  scoreSubject(probe: Float32Array, subjectId: string): number | null {
+    if (probe.length !== this.dim) throw new Error(`probe has ${probe.length} values, gallery expects ${this.dim}`);
+    const si = this.subjectIndex.get(subjectId);
+    if (si === undefined) return null;
+    let best: number | null = null;
+    for (let r = 0; r < this.rows; r++) {
+      if (this.rowSubject[r] !== si) continue;
+      let s = 0;
+      const base = r * this.dim;
+      for (let j = 0; j < this.dim; j++) s += this.matrix[base + j]! * probe[j]!;
+      if (best === null || s > best) best = s;
+    }
+    return best;
+  }
+
   searchBatch(probes: readonly Float32Array[], k: number): SearchHit[][] {
     return probes.map((p) => this.search(p, k));
   }

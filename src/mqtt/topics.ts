@@ -149,6 +149,12 @@ export interface DecisionPayload {
    * refused, so one tap can never re-decide an earlier deployment's alerts.
    */
   deploymentId?: string | null;
+  /**
+   * Optional: the photo check (POST /api/alerts/<id>/photo-check) this decision cites. The van
+   * accepts it only for a check this officer made on this alert, and records its outcome with
+   * the decision (never the photo: that is gone).
+   */
+  photoCheck?: string;
 }
 
 export interface AckPayload {
@@ -207,7 +213,7 @@ export function parseDecision(topic: { officerId: string; alertId: string }, raw
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
   const o = v as Record<string, unknown>;
-  const allowed = new Set(['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'note', 'officerId', 'deploymentId']);
+  const allowed = new Set(['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'note', 'officerId', 'deploymentId', 'photoCheck']);
   const extra = Object.keys(o).filter((k) => !allowed.has(k));
   // Refusal reasons are audited: they name what was wrong, never echo what was sent (a tablet
   // could otherwise write free text, even a person's name, into the trail through a field name).
@@ -226,6 +232,7 @@ export function parseDecision(topic: { officerId: string; alertId: string }, raw
   if (!decidedAt || Number.isNaN(decidedAt.getTime())) return 'decidedAt must be an ISO-8601 time such as 2026-11-27T16:05:00.000Z';
   if (o.note !== undefined && (typeof o.note !== 'string' || o.note.length > MAX_NOTE_CHARS)) return `note must be a string of at most ${MAX_NOTE_CHARS} characters`;
   if (o.deploymentId !== undefined && o.deploymentId !== null && (typeof o.deploymentId !== 'string' || !DEPLOYMENT_ID_RE.test(o.deploymentId))) return 'deploymentId must be a deployment id or null';
+  if (o.photoCheck !== undefined && (typeof o.photoCheck !== 'string' || !PHOTO_CHECK_ID_RE.test(o.photoCheck))) return 'photoCheck must be the id of a photo check (chk- and 16 hex digits)';
   return {
     schema: SCHEMA,
     alertId: o.alertId,
@@ -234,7 +241,39 @@ export function parseDecision(topic: { officerId: string; alertId: string }, raw
     decidedAt: decidedAt.toISOString(),
     ...(o.note !== undefined && o.note !== '' ? { note: o.note as string } : {}),
     ...(o.deploymentId !== undefined ? { deploymentId: o.deploymentId as string | null } : {}),
+    ...(o.photoCheck !== undefined ? { photoCheck: o.photoCheck as string } : {}),
   };
+}
+
+/** Id of a photo check: random, unguessable, carries nothing about the person. */
+export const PHOTO_CHECK_ID_RE = /^chk-[0-9a-f]{16}$/;
+
+/** The tablet's photo check (issue 25): POST /api/alerts/<id>/photo-check, body: one JPEG. */
+export const PHOTO_CHECK_PATH_RE = /^\/api\/alerts\/([^/]+)\/photo-check$/;
+
+export type PhotoCheckVerdict = 'same_person_likely' | 'not_supported' | 'photo_unusable';
+
+/** The van's answer to a photo check (200, or 422 when the photo was unusable). */
+export interface PhotoCheckAnswer {
+  schema: typeof SCHEMA;
+  checkId: string;
+  alertId: string;
+  verdict: PhotoCheckVerdict;
+  /** Plain words: "same person likely", "not supported", "photo unusable: eyes not visible, ...". */
+  text: string;
+  /** Cosine similarity against the alert's subject (null when the photo was unusable). */
+  score: number | null;
+  /** The 1:1 threshold at the configured false-match rate, and that rate. */
+  threshold: number;
+  falseMatchRate: number;
+  /** Why the photo was unusable (codes; empty otherwise). */
+  reasons: string[];
+}
+
+/** A refused check (4xx other than 422): the reason in plain words; nothing was kept. */
+export interface PhotoCheckRefusal {
+  schema: typeof SCHEMA;
+  refused: string;
 }
 
 // The tablet's HTTPS API (src/tablet/server.ts), typed here beside the MQTT payloads so the page
@@ -277,6 +316,8 @@ export interface TabletState {
   alerts: AlertSummary[];
   /** The van's time zone (config van.timeZone): the tablet shows times in it. */
   timeZone: string;
+  /** The photo check, when this van offers it (config tablet.photoCheck.enabled). */
+  photoCheck?: { enabled: boolean; threshold: number | null; falseMatchRate: number } | null;
 }
 
 /** A note an officer wrote on an alert. */

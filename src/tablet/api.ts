@@ -7,6 +7,7 @@
 //   GET /api/alerts/<id>    one alert's content (AlertContent, src/mqtt/topics.ts)
 //   GET /api/mqtt-ticket    a ticket for wss://<this host>/mqtt (src/tablet/mqtt-proxy.ts): the
 //                           only way a tablet reaches the broker, after this throttled sign-in
+//   POST /api/alerts/<id>/photo-check   one photo compared 1:1 with the alert's subject (photo-check.ts)
 //
 // 401 (audited, no detail) without a valid account; 404 with nothing else for anything unknown,
 // purged or another van's (ids are unguessable; the answer never says which). Who read which
@@ -16,9 +17,10 @@ import type { AuditRecorder } from '../audit/log.js';
 import type { Clock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { wipe } from '../crypto/secure.js';
-import { ALERT_ID_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
+import { ALERT_ID_RE, PHOTO_CHECK_PATH_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
 import type { OfficerDirectory } from './officers.js';
 import type { DeploymentMembership } from '../alerts/service.js';
+import type { PhotoCheck } from './photo-check.js';
 
 export interface TabletApiDeps {
   officers: OfficerDirectory;
@@ -40,6 +42,8 @@ export interface TabletApiDeps {
   log: Logger;
   /** Issues MQTT tickets (src/tablet/mqtt-proxy.ts); absent: no MQTT through this server. */
   mqttTicket?: (officerId: string) => { ticket: string; expiresAt: number };
+  /** The photo check (null: this van does not offer it). */
+  photoCheck?: PhotoCheck | null;
 }
 
 /** Refused sign-ins audited one by one per minute; the rest are counted in one entry. */
@@ -82,6 +86,7 @@ export class TabletApi {
         cameras: this.d.cameras,
         alerts: this.d.alerts.summaries().filter((a) => this.visible(a.deploymentId, running?.id ?? null, who.officerId)),
         timeZone: this.d.timeZone ?? 'Europe/London',
+        photoCheck: this.d.photoCheck ? (({ enabled, threshold, falseMatchRate }) => ({ enabled, threshold, falseMatchRate }))(this.d.photoCheck.setting()) : null,
       };
       send(res, 200, JSON_TYPE, JSON.stringify(state));
       return true;
@@ -89,6 +94,13 @@ export class TabletApi {
     if (pathname === '/api/mqtt-ticket' && this.d.mqttTicket) {
       const t = this.d.mqttTicket(who.officerId);
       send(res, 200, JSON_TYPE, JSON.stringify({ ticket: t.ticket, expiresAt: t.expiresAt, path: '/mqtt' }));
+      return true;
+    }
+    const check = PHOTO_CHECK_PATH_RE.exec(pathname);
+    if (check || req.method === 'POST') {
+      if (check && req.method === 'POST' && this.d.photoCheck) await this.d.photoCheck.handle(req, res, who.officerId, check[1]!, send);
+      else if (check && req.method === 'POST') send(res, 403, JSON_TYPE, JSON.stringify({ schema: SCHEMA, refused: 'photo checks are switched off on this van' }));
+      else send(res, 405, 'text/plain; charset=utf-8', 'method not allowed', { Allow: check ? 'POST' : 'GET, HEAD' });
       return true;
     }
     const m = /^\/api\/alerts\/([^/]+)$/.exec(pathname);

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Component } from '../lifecycle.js';
 import { BUILD_ROOT, INSTALL_ROOT } from '../paths.js';
-import { SCHEMA } from '../mqtt/topics.js';
+import { PHOTO_CHECK_PATH_RE, SCHEMA } from '../mqtt/topics.js';
 import { brokerPaths } from '../mqtt/broker-setup.js';
 import { TabletApi, type TabletApiDeps } from './api.js';
 import { OfficerDirectory } from './officers.js';
@@ -45,6 +45,8 @@ export interface TabletServerOptions {
   api: TabletApi | null;
   /** wss://<page host>/mqtt, piped to the broker on loopback after a ticket (null: none). */
   mqttProxy?: MqttProxy | null;
+  /** The page may open the camera (the photo check is on: docs/tablet.md). */
+  camera?: boolean;
 }
 
 /** What the page fetches at start: where the broker is and which topic tree is this van's. */
@@ -74,6 +76,7 @@ export function tabletAssets(installRoot = INSTALL_ROOT, buildRoot = BUILD_ROOT)
     ['/alert-list.js', { file: path.join(web, 'alert-list.js'), type: JS }],
     ['/van-api.js', { file: path.join(web, 'van-api.js'), type: JS }],
     ['/audit-heads.js', { file: path.join(web, 'audit-heads.js'), type: JS }],
+    ['/photo-check.js', { file: path.join(web, 'photo-check.js'), type: JS }],
     ['/style.css', { file: path.join(web, 'style.css'), type: 'text/css; charset=utf-8' }],
     ['/lib/mqtt.esm.js', { file: path.join(installRoot, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js'), type: JS }],
     ['/lib/topics.js', { file: path.join(buildRoot, 'src', 'mqtt', 'topics.js'), type: JS }],
@@ -163,7 +166,9 @@ export class TabletServer implements Component {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // The one POST: a photo check (the API routes it, signed in, to src/tablet/photo-check.ts).
+    const photoCheck = req.method === 'POST' && PHOTO_CHECK_PATH_RE.test(new URL(req.url ?? '/', 'https://tablet.invalid').pathname);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !photoCheck) {
       res.setHeader('Allow', 'GET, HEAD');
       return this.send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     }
@@ -181,7 +186,9 @@ export class TabletServer implements Component {
   }
 
   private send(res: ServerResponse, status: number, type: string, body: string | Buffer, headOnly = false, extra: Record<string, string> = {}): void {
-    for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...extra })) res.setHeader(k, v);
+    // With the photo check on, this origin (only) may ask for the camera; never the microphone.
+    const camera = this.opts.camera ? { 'Permissions-Policy': 'camera=(self), microphone=(), geolocation=()' } : {};
+    for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...camera, ...extra })) res.setHeader(k, v);
     res.setHeader('Content-Type', type);
     res.setHeader('Content-Length', Buffer.byteLength(body));
     res.writeHead(status);
@@ -229,5 +236,6 @@ export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan)
     log: tlog,
     api,
     mqttProxy,
+    camera: cfg.tablet.photoCheck.enabled,
   });
 }

@@ -23,7 +23,7 @@ export interface TestBrowser {
  * Launches Chromium with a fresh profile. `spkiHashes` (base64 SHA-256 of a certificate's public
  * key) are trusted for TLS, so the test trusts exactly its own throw-away CA's leaf, nothing more.
  */
-export async function launchBrowser(opts: { spkiHashes?: string[] } = {}): Promise<TestBrowser> {
+export async function launchBrowser(opts: { spkiHashes?: string[]; args?: string[] } = {}): Promise<TestBrowser> {
   const profileDir = await mkdtemp(path.join(os.tmpdir(), 'lfr-chromium-'));
   const args = [
     '--headless',
@@ -38,6 +38,8 @@ export async function launchBrowser(opts: { spkiHashes?: string[] } = {}): Promi
     '--autoplay-policy=no-user-gesture-required',
   ];
   if (opts.spkiHashes?.length) args.push(`--ignore-certificate-errors-spki-list=${opts.spkiHashes.join(',')}`);
+  // E.g. a fake camera: --use-fake-device-for-media-stream --use-file-for-fake-video-capture=F.y4m
+  args.push(...(opts.args ?? []));
   // launchPersistentContext is how a --user-data-dir is given to playwright.
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,

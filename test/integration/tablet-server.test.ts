@@ -143,3 +143,15 @@ test('a flood of bad sign-ins from one address is turned away (429) without dela
   t.log(`the officer at another address was signed in in ${ms.toFixed(0)} ms, during the flood`);
   t.true(audit.some((a) => a.type === 'tablet.signin_refused' && a.fields.reason === 'throttled'));
 });
+
+test('photo check switched off (the default): the page may not use the camera, a check is refused plainly, other POSTs are not allowed', async (t) => {
+  const { port } = await server(t);
+  const page = await get(port, '/');
+  t.regex(String(page.headers['permissions-policy']), /camera=\(\)/);
+  const off = await get(port, `/api/alerts/${ALERT}/photo-check`, 'POST', 'PC1:correct horse battery');
+  t.is(off.status, 403);
+  t.regex(JSON.parse(off.body).refused as string, /photo checks are switched off on this van/);
+  t.is((await get(port, `/api/alerts/${ALERT}/photo-check`, 'POST')).status, 401, 'an officer account first');
+  t.is((await get(port, `/api/alerts/${ALERT}`, 'POST', 'PC1:correct horse battery')).status, 405);
+  t.is((await get(port, `/api/alerts/${ALERT}/photo-check`, 'GET', 'PC1:correct horse battery')).status, 405);
+});

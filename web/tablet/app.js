@@ -13,6 +13,7 @@ import { AlertBook } from './alert-list.js';
 import { keepHead } from './audit-heads.js';
 import { VanApi, SignInRefused } from './van-api.js';
 import { CardsView, drawnAt, showConnection, showVan, showDeployment, setTimeZone } from './view.js';
+import { PhotoCheck } from './photo-check.js';
 
 const RECONNECT_MS = 2000; // short: an officer looking at a stale screen is worse than a busy broker
 const TICK_MS = 1000; // age and countdown resolution
@@ -34,7 +35,10 @@ const messageAt = new Map();
 /** Alert ids being fetched (an MQTT message and a state read may name the same one). */
 const fetching = new Set();
 
-const view = new CardsView(doc, { decide, engage });
+/** The van offers "Check with a photo" (GET /api/state says so). */
+let photoCheckOn = false;
+const checks = new PhotoCheck(doc, { api: () => api, enabled: () => photoCheckOn });
+const view = new CardsView(doc, { decide, engage, decorate: (el) => checks.decorate(el), updateCheck: (el, open) => checks.update(el, open) });
 
 function refresh() {
   if (!api) return;
@@ -77,7 +81,8 @@ function publish({ alertId, deploymentId }, body) {
 function decide(key, outcome, note) {
   if (!client || !ADJUDICATION_OUTCOMES.includes(outcome)) return;
   const ids = book.beginDecision(key, outcome, deployment?.id ?? null); // a decision is sent once, never twice
-  ids.forEach((a, i) => publish(a, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}) }));
+  // A photo check made on one of these sightings is cited with the decision on that sighting.
+  ids.forEach((id, i) => publish(id, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}), ...(checks.citeFor(id) ? { photoCheck: checks.citeFor(id) } : {}) }));
   refresh();
 }
 
@@ -110,6 +115,7 @@ async function sync() {
   const s = await api.state();
   deployment = s.deployment;
   setTimeZone(s.timeZone);
+  photoCheckOn = Boolean(s.photoCheck?.enabled);
   const held = new Set(s.alerts.map((a) => a.alertId));
   book.expire(api.now(), held);
   for (const a of s.alerts) book.sync(a);
@@ -230,6 +236,7 @@ function signOut() {
   client?.end(true);
   client = null;
   book.clear();
+  checks.clear();
   view.clear();
   // A full reload drops every object this page held (and the server sends Clear-Site-Data).
   location.replace(location.pathname);

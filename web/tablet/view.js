@@ -37,7 +37,7 @@ export const drawnAt = new Map();
 export class CardsView {
   /**
    * @param {Document} doc
-   * @param {{ decide(key: string, outcome: string, note: string): void, engage(key: string, engagement: string): void }} actions
+   * @param {{ decide(key: string, outcome: string, note: string): void, engage(key: string, engagement: string): void, decorate?(el: HTMLElement): void, updateCheck?(el: HTMLElement, open: boolean): void }} actions
    */
   constructor(doc, actions) {
     this.doc = doc;
@@ -93,6 +93,7 @@ export class CardsView {
       });
     }
     for (const b of el.querySelectorAll('.engage button')) b.addEventListener('click', () => this.actions.engage(el.dataset.card, b.dataset.engagement));
+    this.actions.decorate?.(el); // e.g. "Check with a photo" (photo-check.js)
     return el;
   }
 
@@ -148,6 +149,7 @@ export class CardsView {
     for (const b of el.querySelectorAll('.decide button')) b.disabled = !open;
     el.querySelector('textarea.note').disabled = !open;
     el.querySelector('.decide').hidden = !(c.stage === 'open' || c.stage === 'sending');
+    this.actions.updateCheck?.(el, !readOnly && (c.stage === 'open' || c.stage === 'engage'));
     const engage = el.querySelector('.engage');
     engage.hidden = !(c.stage === 'engage' || c.stage === 'engaging');
     for (const b of engage.querySelectorAll('button')) b.disabled = c.stage !== 'engage' || readOnly;
