@@ -51,11 +51,11 @@ export class RunLock {
     return this.fd !== null;
   }
 
-  /** Take the lock or throw AlreadyRunning. Creates the runtime folder (0750) and the lock file (0640). */
+  /** Take the lock or throw AlreadyRunning. Creates the runtime folder (0750) and the lock file (0600: like every file the daemon writes, private to the lfr user). */
   acquire(): void {
     if (this.fd !== null) return;
     mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
-    const fd = openSync(this.file, FS.O_RDWR | FS.O_CREAT | FS.O_NOFOLLOW, 0o640);
+    const fd = openSync(this.file, FS.O_RDWR | FS.O_CREAT | FS.O_NOFOLLOW, 0o600);
     let locked: boolean;
     try {
       locked = tryLockExclusive(fd);

@@ -59,7 +59,7 @@ serial('two deployments, one subject: nothing decided, listed or grouped across 
       await until(() => acks.filter((a) => a.alertId === id && a.officerId === who.user).length >= n, 15_000, `answer ${n} on ${id}`);
       return acks.filter((a) => a.alertId === id && a.officerId === who.user)[n - 1]!;
     };
-    return { alerts, decide, answer };
+    return { alerts, decide, answer, end: () => c.endAsync(true) };
   };
 
   // The start refuses while the camera is not live: on a loaded box its first connection can
@@ -101,7 +101,10 @@ serial('two deployments, one subject: nothing decided, listed or grouped across 
 
   // Deployment B: same van, same subject ------------------------------------------------------
   await cameraLive();
-  const depB = (await van.startDeployment(['--watchlist', bundle, '--authorisation', 'AUTH-B'])).id as string;
+  // The station builds a new bundle for each deployment (same subject): an ended deployment's
+  // bundle is never loaded again (issue 21, van-record.ts).
+  const bundleB = await van.buildBundle([{ ref: 'WL-7', category: 'wanted', reason: 'test', images: [await referenceFace(1)] }], 'watchlist-b');
+  const depB = (await van.startDeployment(['--watchlist', bundleB, '--authorisation', 'AUTH-B'])).id as string;
   t.not(depB, depA);
   await state(pc2); // PC1002 signs in while B runs: on B only
   await state(pc1); // PC1001 is on B too
@@ -136,9 +139,13 @@ serial('two deployments, one subject: nothing decided, listed or grouped across 
   t.is((await van.tabletGet(`/api/alerts/${a1}`, pc2)).status, 404);
   t.is((await van.tabletGet(`/api/alerts/${a1}`, pc1)).status, 200);
   const s1 = await state(pc1);
-  t.deepEqual(new Set(s1.alerts.map((a) => a.deploymentId)), new Set([depA, depB]));
+  t.deepEqual([...new Set(s1.alerts.map((a) => a.deploymentId))].sort(), [depA, depB].sort());
 
-  // The tablet of PC1001, held upright: B's cards live, A's apart and read-only.
+  // The tablet of PC1001, held upright: B's cards live, A's apart and read-only. PC1001's MQTT
+  // session above ends first: the broker allows one session per officer account (its client id
+  // is forced), so the page and that session would knock each other off and the page would miss
+  // B's new sightings.
+  await o1.end();
   let browser: TestBrowser | null = null;
   t.teardown(async () => browser?.close());
   browser = await launchBrowser({ spkiHashes: [await spkiHash(cfg.tablet.certFile), await spkiHash(brokerPaths(cfg).certFile)] });
@@ -152,7 +159,14 @@ serial('two deployments, one subject: nothing decided, listed or grouped across 
   await page.locator(`#previous li.alert[data-deployment="${depA}"]`).first().waitFor({ timeout: 30_000 });
   // New sightings in B after the false alert re-open B's card: wait for it open.
   const open = page.locator(`li.alert[data-deployment="${depB}"][data-stage="open"]`);
-  await open.first().waitFor({ timeout: 60_000 });
+  try {
+    await open.first().waitFor({ timeout: 60_000 });
+  } catch (err) {
+    // Say what the page shows instead (each card's deployment, stage and count).
+    const cards = await page.evaluate(`[...document.querySelectorAll('li.alert')].map((e) => [e.parentElement?.id, e.dataset.deployment, e.dataset.stage, e.dataset.count, e.dataset.readonly].join(' ')).join(' | ')`);
+    const log = van.log().split('\n').filter((l) => /alert raised|deployment (started|ended)|camera state|analysis pace|slow/.test(l)).map((l) => l.slice(0, 240));
+    throw new Error(`no open card of B within 60 s: ${String(cards)}; ${(err as Error).message.split('\n')[0]}; status: ${JSON.stringify((await van.status()).analysis)}; log:\n${log.slice(-25).join('\n')}`);
+  }
   t.is(await page.locator(`#previous li.alert[data-deployment="${depB}"]`).count(), 0, "B's cards are not in the ended deployment's list");
   t.is(await page.locator(`#alerts li.alert[data-deployment="${depA}"], #earlier li.alert[data-deployment="${depA}"]`).count(), 0, "A's cards are not among the live ones");
   t.is(await page.locator(`li.alert[data-key="WL-7"]`).count(), 2, 'one card per deployment for the same person');

@@ -125,7 +125,12 @@ async function checkOnCard(page: Page, key: string): Promise<{ state: string; te
 async function browserHolds(page: Page): Promise<string[]> {
   return page.evaluate(`(async () => {
     const out = [];
-    if (localStorage.length) out.push('localStorage');
+    // The one thing a tablet keeps on purpose: the van's signed audit heads (web/tablet/audit-heads.js,
+    // the witness of issue 21), numbers and signatures only. Anything else, or a head entry with
+    // any other field or shape, is something of the page kept.
+    const heads = (() => { try { return JSON.parse(localStorage.getItem('lfr.auditHeads') ?? '[]'); } catch { return null; } })();
+    const headsOk = Array.isArray(heads) && heads.every((h) => Object.keys(h).sort().join() === 'keyId,seenAt,signedAt,value' && /^\\d{1,15}:[0-9a-f]{64}:[A-Za-z0-9_-]{80,90}$/.test(h.value));
+    if (Object.keys(localStorage).some((k) => k !== 'lfr.auditHeads') || !headsOk) out.push('localStorage');
     if (sessionStorage.length) out.push('sessionStorage');
     if ((await caches.keys()).length) out.push('CacheStorage');
     if (indexedDB.databases && (await indexedDB.databases()).length) out.push('IndexedDB');

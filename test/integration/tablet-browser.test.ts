@@ -218,9 +218,13 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   t.deepEqual(unknown, { status: 404, body: 'not found' });
 
   const stored = await page.evaluate(`(async () => ({
-    local: localStorage.length, session: sessionStorage.length, idb: (await indexedDB.databases()).length,
+    local: Object.keys(localStorage).filter((k) => k !== 'lfr.auditHeads').length,
+    heads: (JSON.parse(localStorage.getItem('lfr.auditHeads') ?? '[]')).every((h) => Object.keys(h).sort().join() === 'keyId,seenAt,signedAt,value' && /^\\d{1,15}:[0-9a-f]{64}:[A-Za-z0-9_-]{80,90}$/.test(h.value)),
+    session: sessionStorage.length, idb: (await indexedDB.databases()).length,
     caches: (await caches.keys()).length, sw: (await navigator.serviceWorker.getRegistrations()).length, cookies: document.cookie,
   }))()`);
-  t.deepEqual(stored, { local: 0, session: 0, idb: 0, caches: 0, sw: 0, cookies: '' });
+  // Only the van's signed audit heads stay (the tablet as a witness, web/tablet/audit-heads.js):
+  // numbers and signatures, nothing of an alert, a face or an officer.
+  t.deepEqual(stored, { local: 0, heads: true, session: 0, idb: 0, caches: 0, sw: 0, cookies: '' });
   t.deepEqual(pageErrors.filter((e) => !/401|WebSocket connection .* failed|ERR_CONNECTION_REFUSED/.test(e)), []);
 });

@@ -27,11 +27,15 @@ function rng(seed: number) {
 test('1,000 mutated bundles: none imports, none crashes', async (t) => {
   const keys = makeKeys();
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-'));
+  // The van's import record in a folder of its own (the test checks the store's folder holds
+  // nothing but the store); a record shared between tests or runs, MACed under another test's
+  // van key, reads as damaged and refuses every bundle built before it (van-record.ts).
+  const recordFile = path.join(mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-record-')), 'imports.json');
   const storeFile = path.join(dir, 'watchlist.db');
   const good = await bundleBuffer(keys, CSV_OK, await okFiles(), { chunkBytes: 1024 });
   const engine = fakeEngine();
   const run = (buf: Buffer) =>
-    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(path.join(path.dirname(storeFile), '..', 'imports.json'), keys.van, { clock: Date.now }) }, { engine, clock: Date.now, log: silentLogger() });
+    importBundle({ bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(recordFile, keys.van, { clock: Date.now }) }, { engine, clock: Date.now, log: silentLogger() });
   await run(good); // the current watchlist the mutations must not disturb
   const before = readFileSync(storeFile);
   const detectedBefore = engine.detected;
@@ -100,6 +104,7 @@ test('1,000 mutated bundles: none imports, none crashes', async (t) => {
 test('300 validly signed bundles with mutated CSV and images: each imports or is refused cleanly', async (t) => {
   const keys = makeKeys();
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-signed-'));
+  const recordFile = path.join(mkdtempSync(path.join(tmpdir(), 'lfr-fuzz-record-')), 'imports.json');
   const storeFile = path.join(dir, 'watchlist.db');
   const engine = fakeEngine();
   const files = await okFiles();
@@ -119,7 +124,7 @@ test('300 validly signed bundles with mutated CSV and images: each imports or is
     const buf = await bundleBuffer(keys, c, imgs);
     try {
       const rep = await importBundle(
-        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(path.join(path.dirname(storeFile), '..', 'imports.json'), keys.van, { clock: Date.now }) },
+        { bundle: bufferSource(buf), trusted: keys.trusted, van: keys.van, gates: GATES, limits: LIMITS, storeFile, maxAgeHours: 24, maxBundleAgeHours: 48, record: new VanRecord(recordFile, keys.van, { clock: Date.now }) },
         { engine, clock: Date.now, log: silentLogger() },
       );
       t.true(rep.composition.subjects >= 1);

@@ -82,7 +82,10 @@ function decide(key, outcome, note) {
   if (!client || !ADJUDICATION_OUTCOMES.includes(outcome)) return;
   const ids = book.beginDecision(key, outcome, deployment?.id ?? null); // a decision is sent once, never twice
   // A photo check made on one of these sightings is cited with the decision on that sighting.
-  ids.forEach((id, i) => publish(id, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}), ...(checks.citeFor(id) ? { photoCheck: checks.citeFor(id) } : {}) }));
+  ids.forEach((a, i) => {
+    const check = checks.citeFor(a.alertId);
+    publish(a, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}), ...(check ? { photoCheck: check } : {}) });
+  });
   refresh();
 }
 

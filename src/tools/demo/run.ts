@@ -13,7 +13,7 @@
 //     so the running daemon's retention purges them during the demo.
 // Then the daemon starts, a deployment is started with the bundle, and after `seconds` the
 // deployment ends (results report) and the van stops. Every file lives in one temp dir.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
@@ -62,8 +62,24 @@ export const DEMO_ENROLLED_PHOTO = 1;
 export const DEMO_MATCH_PHOTO = 3;
 export const DEMO_STRANGERS_PHOTO = 5;
 
+/**
+ * The demo van's runtime folder (watchlist store, alert keys, uploads): on a tmpfs like /run/lfr
+ * on a van, so the daemon's storage check passes and a purge leaves nothing on a disk. /dev/shm is
+ * a tmpfs on every Linux we run on; where it is not, the folder goes under the demo's temp folder
+ * and the deployment starts degraded (the demo says so).
+ */
+function demoRuntimeDir(dir: string): { runDir: string; onTmpfs: boolean } {
+  try {
+    if (Number(statfsSync('/dev/shm').type) === 0x01021994) return { runDir: mkdtempSync(path.join('/dev/shm', 'lfr-demo-run-')), onTmpfs: true };
+  } catch {
+    // no /dev/shm: fall through
+  }
+  return { runDir: path.join(dir, 'run'), onTmpfs: false };
+}
+
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-demo-'));
+  const { runDir, onTmpfs } = demoRuntimeDir(dir);
   const log = o.log ?? createLogger({ level: 'warn' });
   let server: RtspServer | null = null;
   const broker = new LocalBroker();
@@ -82,9 +98,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const cfg = parseConfig({
       ...o.base,
       van: { id: 'demo-van' },
-      paths: { ...o.base.paths, stateDir: path.join(dir, 'state'), runtimeDir: path.join(dir, 'run') },
+      paths: { ...o.base.paths, stateDir: path.join(dir, 'state'), runtimeDir: runDir },
       // Absolute: parseConfig (unlike loadConfig) does not resolve paths.
-      watchlist: { ...o.base.watchlist, storeFile: path.join(dir, 'run', 'watchlist.db'), vanKeyFile: wl.vanKeyFile, trustedSigningKeys: [wl.signingPubFile] },
+      watchlist: { ...o.base.watchlist, storeFile: path.join(runDir, 'watchlist.db'), vanKeyFile: wl.vanKeyFile, trustedSigningKeys: [wl.signingPubFile] },
       alerts: { ...o.base.alerts, storeFile: path.join(dir, 'state', 'alerts.db'), retentionHours: o.retentionSeconds / 3600, purgeIntervalSeconds: 10 },
       audit: { ...o.base.audit, file: path.join(dir, 'state', 'audit.db') },
       deployment: { ...o.base.deployment, file: path.join(dir, 'state', 'deployments.db') },
@@ -113,8 +129,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       o.say(`van running: ${daemon.order.join(' -> ')}`);
       o.say(`camera: ${server.url('/demo')} (looping)`);
       o.say(`tablet: ${tabletUrl}  sign in as "${broker.tablet.user}" with password ${broker.tablet.password} (trust the demo CA ${broker.caFile})`);
+      if (!onTmpfs) o.say('note: /dev/shm is not a tmpfs here: the demo keeps its runtime folder on the disk and starts degraded (a van refuses this: paths.runtimeDir must be a tmpfs)');
       const dep = await daemon.deployments.startDeployment(
-        { authorisationRef: 'DEMO-AUTH-1', authorisingOfficer: 'Demo Inspector', location: 'Demo rig', reason: 'built-in demo', watchlistFile: wl.bundle, threshold: cfg.match.threshold, endsAt: Date.now() + 3_600_000 },
+        { authorisationRef: 'DEMO-AUTH-1', authorisingOfficer: 'Demo Inspector', location: 'Demo rig', reason: 'built-in demo', watchlistFile: wl.bundle, threshold: cfg.match.threshold, endsAt: Date.now() + 3_600_000, ...(onTmpfs ? {} : { allowDegraded: true }) },
         'demo',
       );
       o.say(`deployment ${dep.id} started: watchlist of ${dep.watchlist.subjects} person, threshold ${dep.threshold}; running for ${o.seconds} s (Ctrl-C stops), alerts kept ${o.retentionSeconds} s`);
@@ -153,7 +170,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   } finally {
     await server?.stop();
     await broker.cleanup();
-    if (o.keep) o.say(`demo folder kept: ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    if (o.keep) o.say(`demo folder kept: ${dir}${onTmpfs ? ` (runtime folder ${runDir})` : ''}`);
+    else {
+      rmSync(dir, { recursive: true, force: true });
+      if (onTmpfs) rmSync(runDir, { recursive: true, force: true });
+    }
   }
 }
