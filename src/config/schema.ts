@@ -107,10 +107,10 @@ export const configSchema = z
         nmsIou: z.number().min(0.1).max(0.9).default(0.4).describe('IoU above which overlapping detections are merged by non-maximum suppression.'),
         mirrorAugment: z.boolean().default(false).describe('Average the embedding of the face and its mirror image. Off: with the int8 embedder it bought nothing measurable on LFW (99.42 vs 99.47 %, 1:N FNIR at FPIR 1e-3 10.2 vs 10.3 %) for twice the embed cost (docs/accuracy.md). The impostor calibration is per setting: a target FPIR needs the setting it was measured with.'),
         executionProviders: z
-          .array(z.enum(['tensorrt', 'cuda', 'cpu']))
+          .array(z.enum(['tensorrt', 'cuda', 'webgpu', 'cpu']))
           .min(1)
           .default(['cuda', 'cpu'])
-          .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last.'),
+          .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last. "webgpu" (Dawn over Vulkan, bundled in onnxruntime-node for linux-x64) needs libvulkan.so.1 and the GPU\'s Vulkan driver; with only a software Vulkan driver (lavapipe) it runs on the CPU.'),
         intraOpThreads: z.number().int().min(1).max(64).default(1).describe('Threads per ONNX session. One thread per session lets several cameras run side by side.'),
         workers: z
           .number()
