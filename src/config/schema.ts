@@ -294,6 +294,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    fleet: z
+      .object({
+        hqUrl: z
+          .string()
+          .regex(/^mqtts:\/\/[A-Za-z0-9.:[\]-]{1,253}:\d{1,5}$/, 'mqtts://HOST:PORT')
+          .optional()
+          .describe('The force headquarters broker (mqtts://HOST:PORT). When set, `lfr broker setup` (or `lfr broker setup --hq URL`) adds a bridge that forwards ONLY this van\'s status, deployment records, signed results reports and signed audit heads (docs/fleet.md). Unset: nothing leaves the van (the daemon hands its records to its own broker only).'),
+        caFile: z.string().default('/etc/lfr/tls/hq-ca.crt').describe('CA certificate of the HQ broker (the force\'s fleet CA, from the station).'),
+        certFile: z.string().default('/etc/lfr/tls/hq-client.crt').describe('The van\'s client certificate for HQ (CN = van.id), issued by the station with `lfr hq certs van`.'),
+        keyFile: z.string().default('/etc/lfr/tls/hq-client.key').describe('Private key of fleet.certFile (mosquitto reads it as broker.user).'),
+        syncSeconds: z.number().int().min(1).max(3600).default(10).describe('How often the daemon compares its deployment records and reports with what it has handed to the broker for HQ, and publishes what changed.'),
+        resendDays: z.number().int().min(1).max(365).default(3).describe('On every (re)connect to its own broker, and every time the bridge (re)connects to HQ, the daemon re-sends the records and latest reports of deployments started in this many days (HQ ignores duplicates), so a broker restart while HQ was unreachable loses nothing.'),
+      })
+      .strict()
+      .prefault({}),
     tablet: z
       .object({
         enabled: z.boolean().default(true).describe('Serve the officer tablet page (web/tablet) over HTTPS on the van network.'),
