@@ -23,6 +23,9 @@ APT_PACKAGES=(
   faketime
   # tablet client tests in a real browser
   chromium
+  # HQ's store (src/hq/): the fleet tests and `lfr bench fleet` start their own cluster with
+  # initdb/pg_ctl from /usr/lib/postgresql/15/bin in a temp folder
+  postgresql
 )
 
 missing=()
@@ -38,6 +41,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The Debian mosquitto package starts a system broker on 1883; the product and tests run their own.
 systemctl disable --now mosquitto >/dev/null 2>&1 || true
+# Likewise the package's own PostgreSQL cluster: HQ runs against the force's server, tests their own.
+systemctl disable --now postgresql >/dev/null 2>&1 || true
 
 # onnxruntime-node's postinstall (CUDA download) is denied in package.json allowScripts; the
 # environment variable makes it a no-op too if someone approves it. See hardware/README.md.

@@ -20,6 +20,7 @@
 //   cameras     RTSP ingest (after everything that decides on a frame; stops before it)
 //   deployments records, resume after a restart, automatic end, results report
 //   control     local unix socket for the `lfr` CLI
+//   fleet       records, signed reports and audit heads for HQ, via the broker's bridge (optional)
 //   tablet      HTTPS tablet page (optional: the van still alerts over MQTT without it)
 //   health      health loop, retained status topic, metrics on 127.0.0.1 (last: sees everything)
 //   -> READY=1, watchdog
@@ -37,7 +38,9 @@ import { AuditLog, auditFile } from './audit/log.js';
 import { AuditWitness } from './audit/witness.js';
 import { guardedClock } from './util/clock-guard.js';
 import { LfrMqttClient } from './mqtt/client.js';
-import { topicsFor } from './mqtt/topics.js';
+import { fleetTopicsFor, topicsFor } from './mqtt/topics.js';
+import { FleetPublisher } from './fleet/publisher.js';
+import { FleetSigner } from './fleet/envelope.js';
 import { AlertService } from './alerts/service.js';
 import { RetentionScheduler } from './retention/scheduler.js';
 import { WatchlistHolder } from './watchlist/holder.js';
@@ -105,6 +108,8 @@ export class Daemon {
   readonly analysis: LiveAnalysis;
   readonly cameras: CameraManager;
   readonly deployments: DeploymentService;
+  /** Records, reports and audit heads for HQ, handed to the van broker (its bridge forwards them). */
+  readonly fleet: FleetPublisher;
   readonly control: ControlServer;
   readonly tablet: TabletServer | null;
   /** The tablet's photo check (tablet.photoCheck.enabled), or null. */
@@ -159,7 +164,8 @@ export class Daemon {
     this.alerts.onAdjudication(() => void this.witness.signNow());
     this.cameras.onStateChange((e) => this.deployments.noteCamera(e.camera, e.state === 'live'));
     this.analysis.onPace((e) => this.deployments.noteAnalysisPace(e.camera, e.slow, e.analysedFps));
-    this.deployments = new DeploymentService(new DeploymentStore(deploymentsFile(cfg)), hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady, configThreshold: cfg.match.threshold }, clock, log.child({ module: 'deployment' }));
+    const deploymentStore = new DeploymentStore(deploymentsFile(cfg));
+    this.deployments = new DeploymentService(deploymentStore, hooks, this.audit, { maxHours: cfg.deployment.maxHours, requireOfficer: cfg.deployment.requireOfficer, requireReady: cfg.deployment.requireReady, configThreshold: cfg.match.threshold }, clock, log.child({ module: 'deployment' }));
     this.alerts.setMembership(this.deployments);
     // The tablet's 1:1 photo check (issue 25): the enrolment engine, the main thread's buffer
     // pools, the alert's subject only; its outcomes go to the audit and the deployment's ledger.
@@ -179,6 +185,9 @@ export class Daemon {
       : null;
     this.alerts.setCheckLookup(this.photoCheck ? (a, o, c) => this.photoCheck?.lookup(a, o, c) ?? null : null);
     this.deployments.setPhotoCheck(() => this.photoCheck?.setting() ?? { enabled: false, falseMatchRate: cfg.tablet.photoCheck.falseMatchRate, threshold: null, tar: null });
+    // Always on: it only hands records to the van's own broker; only a bridge (lfr broker setup
+    // --hq) takes them further, so a van without one sends nothing anywhere.
+    this.fleet = new FleetPublisher({ source: deploymentStore, mqtt: this.mqtt, topics: fleetTopicsFor(cfg.mqtt.topicPrefix, cfg.van.id), signer: () => new FleetSigner(cfg.watchlist.vanKeyFile, cfg.van.id), clock, log: log.child({ module: 'fleet' }), syncMs: cfg.fleet.syncSeconds * 1000, resendDays: cfg.fleet.resendDays });
     this.tablet = tabletServerFromConfig(cfg, log, {
       photoCheck: this.photoCheck,
       alerts: this.alerts,
@@ -228,7 +237,10 @@ export class Daemon {
         deployments: this.deployments,
         health: () => this.health.refresh(),
         status: () => this.health.freshStatus(),
-        afterChange: () => this.health.publish(),
+        afterChange: () => {
+          this.fleet.kick();
+          return this.health.publish();
+        },
         importWatchlist: (file, actor, source) => this.importWatchlist(file, actor, source),
         watchlist: this.watchlist,
         upload: { maxBytes: cfg.watchlist.maxBundleBytes, timeoutMs: cfg.watchlist.importTimeoutSeconds * 1000 },
@@ -273,6 +285,7 @@ export class Daemon {
       { component: this.deployments },
       { component: this.control },
       ...(this.photoCheck ? [{ component: this.photoCheck, optional: 'the tablet offers no photo check (its 1:1 calibration cannot be used); alerts are unaffected' }] : []),
+      { component: this.fleet, optional: 'the van works alone; HQ gets its records when the daemon next starts' },
       ...(this.tablet ? [{ component: this.tablet, optional: 'tablets still get alerts over MQTT; health reports the page as down' }] : []),
       { component: this.health },
       { component: this.witness },

@@ -17,6 +17,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerOfficers } from './officers.js';
+import { register as registerHq } from './hq.js';
 import { EXIT, reportError, takeExitCode } from './output.js';
 
 export function buildProgram(): Command {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerAlerts(program);
   registerAudit(program);
   registerOfficers(program);
+  registerHq(program);
   return program;
 }
 

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AuditLog, auditFile } from '../audit/log.js';
 import { systemClock } from '../lifecycle.js';
+import { BridgeSetupError, parseHqUrl } from '../mqtt/bridge.js';
 import { BrokerSetupError, brokerPaths, reloadBroker, setupBroker, writeOfficerFiles } from '../mqtt/broker-setup.js';
 import { CertError } from '../mqtt/certs.js';
 import { PasswdError, hashPassword, randomPassword, readPasswd } from '../mqtt/passwd.js';
@@ -41,7 +42,7 @@ function audit(cfgFile: string | undefined, type: string, fields: Record<string,
 }
 
 function setupError(err: unknown): never {
-  if (err instanceof BrokerSetupError || err instanceof CertError || err instanceof PasswdError) throw new CliError(err.message, EXIT.badInput);
+  if (err instanceof BrokerSetupError || err instanceof BridgeSetupError || err instanceof CertError || err instanceof PasswdError) throw new CliError(err.message, EXIT.badInput);
   if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EPERM') throw new CliError(`permission denied (${(err as NodeJS.ErrnoException).path ?? ''}): run as root (sudo)`, EXIT.failure);
   throw err;
 }
@@ -52,10 +53,19 @@ export function register(program: Command): void {
   broker
     .command('setup')
     .option('--json', 'machine-readable output')
+    .option('--hq <url>', "bridge this van's status, deployment records, signed reports and audit heads (nothing else) to the force HQ broker mqtts://HOST:PORT (overrides fleet.hqUrl; docs/fleet.md)")
     .description('write the broker config, accounts, ACLs and certificates where the lfr config says (idempotent; install.sh runs it)')
     .action(
-      action(async (o: { json?: boolean }) => {
-        const cfg = loadConfig(cfgFile());
+      action(async (o: { json?: boolean; hq?: string }) => {
+        let cfg = loadConfig(cfgFile());
+        if (o.hq !== undefined) {
+          try {
+            parseHqUrl(o.hq);
+          } catch (err) {
+            setupError(err);
+          }
+          cfg = { ...cfg, fleet: { ...cfg.fleet, hqUrl: o.hq } };
+        }
         const r = await setupBroker(cfg).catch(setupError);
         emit(
           o,

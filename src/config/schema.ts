@@ -107,10 +107,10 @@ export const configSchema = z
         nmsIou: z.number().min(0.1).max(0.9).default(0.4).describe('IoU above which overlapping detections are merged by non-maximum suppression.'),
         mirrorAugment: z.boolean().default(false).describe('Average the embedding of the face and its mirror image. Off: with the int8 embedder it bought nothing measurable on LFW (99.42 vs 99.47 %, 1:N FNIR at FPIR 1e-3 10.2 vs 10.3 %) for twice the embed cost (docs/accuracy.md). The impostor calibration is per setting: a target FPIR needs the setting it was measured with.'),
         executionProviders: z
-          .array(z.enum(['tensorrt', 'cuda', 'cpu']))
+          .array(z.enum(['tensorrt', 'cuda', 'webgpu', 'cpu']))
           .min(1)
           .default(['cuda', 'cpu'])
-          .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last.'),
+          .describe('ONNX Runtime execution providers in order of preference; unavailable ones are skipped with a log line; CPU is always tried last. "webgpu" (Dawn over Vulkan, bundled in onnxruntime-node for linux-x64) needs libvulkan.so.1 and the GPU\'s Vulkan driver; with only a software Vulkan driver (lavapipe) it runs on the CPU.'),
         intraOpThreads: z.number().int().min(1).max(64).default(1).describe('Threads per ONNX session. One thread per session lets several cameras run side by side.'),
         workers: z
           .number()
@@ -291,6 +291,21 @@ export const configSchema = z
         wsBind: z.string().default('127.0.0.1').describe('Address of the WebSocket listener: loopback (tablets reach it through the page server). mosquitto 2.0.11 binds it on every address whatever this says; the broker unit\'s IPAddressAllow=localhost is what closes it.'),
         hosts: z.array(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/)).default([]).describe('Names and addresses tablets use for the van (e.g. "10.20.0.1", "van7.local"), added to localhost and 127.0.0.1 in the broker\'s and the tablet page\'s certificates.'),
         pidFile: z.string().default('/run/mosquitto/mosquitto.pid').describe('mosquitto\'s pid file: `lfr officers add|remove` sends it SIGHUP so the broker reloads the accounts at once.'),
+      })
+      .strict()
+      .prefault({}),
+    fleet: z
+      .object({
+        hqUrl: z
+          .string()
+          .regex(/^mqtts:\/\/[A-Za-z0-9.:[\]-]{1,253}:\d{1,5}$/, 'mqtts://HOST:PORT')
+          .optional()
+          .describe('The force headquarters broker (mqtts://HOST:PORT). When set, `lfr broker setup` (or `lfr broker setup --hq URL`) adds a bridge that forwards ONLY this van\'s status, deployment records, signed results reports and signed audit heads (docs/fleet.md). Unset: nothing leaves the van (the daemon hands its records to its own broker only).'),
+        caFile: z.string().default('/etc/lfr/tls/hq-ca.crt').describe('CA certificate of the HQ broker (the force\'s fleet CA, from the station).'),
+        certFile: z.string().default('/etc/lfr/tls/hq-client.crt').describe('The van\'s client certificate for HQ (CN = van.id), issued by the station with `lfr hq certs van`.'),
+        keyFile: z.string().default('/etc/lfr/tls/hq-client.key').describe('Private key of fleet.certFile (mosquitto reads it as broker.user).'),
+        syncSeconds: z.number().int().min(1).max(3600).default(10).describe('How often the daemon compares its deployment records and reports with what it has handed to the broker for HQ, and publishes what changed.'),
+        resendDays: z.number().int().min(1).max(365).default(3).describe('On every (re)connect to its own broker, and every time the bridge (re)connects to HQ, the daemon re-sends the records and latest reports of deployments started in this many days (HQ ignores duplicates), so a broker restart while HQ was unreachable loses nothing.'),
       })
       .strict()
       .prefault({}),

@@ -82,12 +82,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   cameraStates(): CameraReadiness[] {
     const stats = new Map(this.d.cameraStats().map((s) => [s.camera, s]));
-    return this.cameras().map((name) => {
-      const s = stats.get(name);
-      if (!s) return { name, live: false, state: 'not started' };
-      const state = s.state === 'connecting' && s.lastError ? 'reconnecting' : s.state;
-      return { name, live: s.state === 'live', state, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
-    });
+    return this.cameras().map((name) => cameraReadiness(name, stats.get(name)));
   }
 
   brokerConnected(): boolean {
@@ -149,4 +144,18 @@ export class VanDeploymentHooks implements DeploymentHooks {
     };
     return { threshold: choice.threshold, basis, message: describeChoice({ ...choice, targetFpir: targetFpir ?? null }) };
   }
+}
+
+/**
+ * One camera as a deployment start sees it. A camera that has never delivered a frame since the
+ * daemon started it, and whose supervisor keeps trying (a slow first frame on a busy box: the
+ * connect timeout fired, a retry is scheduled), is still 'connecting': the start waits for it
+ * (its grace period) instead of refusing at once. A camera that was live and lost its stream is
+ * 'reconnecting', and a permanent failure 'failed': both refuse a start without --allow-degraded.
+ */
+export function cameraReadiness(name: string, s: Pick<CameraStats, 'state' | 'lastError'> & Partial<Pick<CameraStats, 'everLive' | 'retrying'>> | undefined): CameraReadiness {
+  if (!s) return { name, live: false, state: 'not started' };
+  const firstConnection = s.everLive === false && (s.state === 'connecting' || (s.state === 'failed' && s.retrying === true));
+  const state = firstConnection ? 'connecting' : s.state === 'connecting' && s.lastError ? 'reconnecting' : s.state;
+  return { name, live: s.state === 'live', state, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
 }

@@ -215,7 +215,7 @@ export function formatReport(r: DeploymentReport, tz = DEFAULT_TIME_ZONE): strin
 }
 
 /** The columns of the one-row CSV and the HTML table (what forces publish per deployment). */
-const COLUMNS: Array<[string, (r: DeploymentReport, tz: string) => string | number]> = [
+export const COLUMNS: Array<[string, (r: DeploymentReport, tz: string) => string | number]> = [
   ['Date', (r, tz) => localTime(r.startedAt, tz).slice(0, 10)],
   ['Location', (r) => r.location],
   ['Start', (r, tz) => localTime(r.startedAt, tz)],
@@ -236,7 +236,7 @@ const COLUMNS: Array<[string, (r: DeploymentReport, tz: string) => string | numb
 ];
 
 /** RFC 4180 field, with spreadsheet formula injection neutralised (OWASP: a leading ' ). */
-function csvField(v: string | number): string {
+export function csvField(v: string | number): string {
   let s = String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

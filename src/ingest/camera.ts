@@ -39,6 +39,10 @@ export interface CameraStats {
   busySince: number | null;
   /** Plain words, never a URL with credentials or a password. */
   lastError: string | null;
+  /** A frame has arrived since the camera was started (a camera that never delivered one is still making its first connection). */
+  everLive: boolean;
+  /** Failed, and its supervisor will try again (not a permanent failure). */
+  retrying: boolean;
   width: number | null;
   height: number | null;
 }
@@ -86,6 +90,9 @@ export class Camera {
   private readonly isFile: boolean;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private everLive = false;
+  /** Connect timeouts in a row since the last frame (each doubles the next wait, up to 8x). */
+  private connectTimeouts = 0;
   private connectStartedAt = 0;
   private lastFrameAt: number | null = null;
   private lastAnalysedAt: number | null = null;
@@ -127,6 +134,8 @@ export class Camera {
   start(): void {
     if (this.state !== 'stopped') return;
     this.attempt = 0;
+    this.everLive = false;
+    this.connectTimeouts = 0;
     this.connect();
   }
 
@@ -156,7 +165,10 @@ export class Camera {
       connectStartedAt: this.connectStartedAt,
       lastFrameAt: this.lastFrameAt,
       stallTimeoutMs: this.d.ingest.stallTimeoutMs,
-      connectTimeoutMs: this.d.ingest.connectTimeoutMs,
+      // Each connect timeout in a row doubles the next wait (10, 20, 40, 80 s by default): on a
+      // busy box the first frame can take longer than connectTimeoutMs, and a retry that starts
+      // from nothing with the same limit would never get there (issue 23).
+      connectTimeoutMs: this.d.ingest.connectTimeoutMs * 2 ** Math.min(this.connectTimeouts, 3),
     });
     if (v === 'stalled') {
       this.lastError = `no frame for ${this.d.ingest.stallTimeoutMs} ms (stream stalled)`;
@@ -165,6 +177,7 @@ export class Camera {
       this.setState('stalled', this.lastError);
       this.scheduleRetry();
     } else if (v === 'connect-timeout') {
+      this.connectTimeouts++;
       this.fail('no video frame arrived after connecting (wrong codec, not a video stream, or no key frame within ingest.connectTimeoutMs)');
     }
   }
@@ -185,6 +198,8 @@ export class Camera {
       lastAnalysedAt: this.lastAnalysedAt,
       busySince: this.busySince,
       lastError: this.lastError,
+      everLive: this.everLive,
+      retrying: this.state === 'failed' && this.retryTimer !== null,
       width: this.size?.width ?? null,
       height: this.size?.height ?? null,
     };
@@ -398,6 +413,10 @@ export class Camera {
     const previous = this.state;
     if (previous === state) return;
     this.state = state;
+    if (state === 'live') {
+      this.everLive = true;
+      this.connectTimeouts = 0;
+    }
     if (state === 'live' || state === 'connecting' || state === 'failed' || state === 'stalled') {
       this.d.log.info({ state, previous }, 'camera state');
     }

@@ -113,6 +113,11 @@ export class CameraManager implements Component {
   }
 
   /** Process ids of the running decoder processes (one per connected camera). */
+  /** Each camera's decoder process (benchmarks split CPU time by camera); cameras without one are left out. */
+  decoderPidsByCamera(): Array<{ camera: string; pid: number }> {
+    return this.cameras.flatMap((c) => (c.decoderPid === undefined ? [] : [{ camera: c.name, pid: c.decoderPid }]));
+  }
+
   decoderPids(): number[] {
     return this.cameras.map((c) => c.decoderPid).filter((p): p is number => p !== undefined);
   }

@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { INSTALL_ROOT } from '../paths.js';
 import { ensureCa, ensureLeaf } from './certs.js';
+import { installBridgeFiles, renderBridgeConf } from './bridge.js';
 import { hashPassword, randomPassword, readPasswd, verifyPassword, writePasswd } from './passwd.js';
 import { OFFICER_ID_RE, topicsFor } from './topics.js';
 
@@ -182,7 +183,9 @@ export async function setupBroker(cfg: Config): Promise<BrokerSetupReport> {
   writeOfficerFiles(cfg, readPasswd(p.officersPasswd), o);
 
   mkdirSync(path.dirname(p.conf), { recursive: true });
-  writeAtomic(p.conf, renderBrokerConf(cfg));
+  // The bridge to HQ, when fleet.hqUrl is set (src/mqtt/bridge.ts): its files, then its section.
+  installBridgeFiles(cfg);
+  writeAtomic(p.conf, renderBrokerConf(cfg) + renderBridgeConf(cfg));
   own(p.conf, null, null, 0o644);
   return { confFile: p.conf, dir: p.dir, created, officers, names };
 }

@@ -341,3 +341,98 @@ export interface AlertContent extends AlertSummary {
   referenceJpeg: string;
   notes: AlertNote[];
 }
+
+// The fleet: what a van sends its force's headquarters (src/fleet/ on the van, src/hq/ at HQ).
+// The van's broker bridges ONLY these topics to HQ, outwards (src/mqtt/bridge.ts):
+//   <prefix>/<vanId>/status                       the retained StatusPayload above (QoS 0: the
+//                                                 latest one matters, a stale one is not queued)
+//   <prefix>/<vanId>/fleet/deployments/<depId>    FleetEnvelope kind "deployment", QoS 1
+//   <prefix>/<vanId>/fleet/reports/<depId>        FleetEnvelope kind "report" (every version), QoS 1
+//   <prefix>/<vanId>/fleet/heads/<depId>          FleetEnvelope kind "head" (signed audit head), QoS 1
+//   <prefix>/<vanId>/fleet/bridge                 "1"/"0", retained: mosquitto's bridge notification
+// A deployment record and a report hold counts, places, times and hashes: never an alert, a subject
+// reference, a note, an image or an officer's decision on an alert. HQ's broker binds <vanId> to
+// the van's TLS client certificate (use_identity_as_username), and HQ checks each envelope's
+// signature against the van key registered at HQ.
+
+export const FLEET_SCHEMA = 1 as const;
+/** Largest fleet message HQ accepts (a report with a dozen cameras is ~3 KB). */
+export const MAX_FLEET_BYTES = 65_536;
+export const FLEET_KINDS = ['deployment', 'report', 'head'] as const;
+export type FleetKind = (typeof FLEET_KINDS)[number];
+/** Van ids as they appear in topics (and as the CN of the van's HQ client certificate). */
+export const VAN_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+/** Deployment ids as they appear in topics. */
+export const DEPLOYMENT_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface FleetTopics {
+  deployment(id: string): string;
+  report(id: string): string;
+  head(id: string): string;
+  bridge: string;
+  /** Every fleet topic of this van: what the bridge forwards, besides status. */
+  wildcard: string;
+}
+
+export function fleetTopicsFor(prefix: string, vanId: string): FleetTopics {
+  const base = `${prefix}/${vanId}/fleet`;
+  return { deployment: (id) => `${base}/deployments/${id}`, report: (id) => `${base}/reports/${id}`, head: (id) => `${base}/heads/${id}`, bridge: `${base}/bridge`, wildcard: `${base}/#` };
+}
+
+/** The parts of a topic HQ receives: van, kind (status, bridge or a FleetKind), deployment id. */
+export function parseFleetTopic(prefix: string, topic: string): { vanId: string; kind: FleetKind | 'status' | 'bridge'; deploymentId: string | null } | null {
+  const p = topic.split('/');
+  const pre = prefix.split('/');
+  if (p.length < pre.length + 2 || pre.some((x, i) => p[i] !== x)) return null;
+  const [vanId, a, b, c, ...rest] = p.slice(pre.length);
+  if (!vanId || !VAN_ID_RE.test(vanId) || rest.length) return null;
+  if (a === 'status' && b === undefined) return { vanId, kind: 'status', deploymentId: null };
+  if (a !== 'fleet') return null;
+  if (b === 'bridge' && c === undefined) return { vanId, kind: 'bridge', deploymentId: null };
+  const kind = ({ deployments: 'deployment', reports: 'report', heads: 'head' } as const)[b as 'deployments' | 'reports' | 'heads'];
+  if (!kind || !c || !DEPLOYMENT_ID_RE.test(c)) return null;
+  return { vanId, kind, deploymentId: c };
+}
+
+/**
+ * Every fleet message: `body` is the JSON text that was signed, kept as a string so HQ verifies
+ * exactly the bytes the van signed (no canonical-JSON step to get wrong). `sig`: base64url
+ * Ed25519 over "lfr-fleet/1:" + kind + ":" + vanId + ":" + body, by the van's anchor key (the key
+ * that signs its audit heads, crypto/van-derived.ts); `keyId` names it.
+ */
+export interface FleetEnvelope {
+  schema: typeof FLEET_SCHEMA;
+  kind: FleetKind;
+  vanId: string;
+  /** The van's clock when it handed the message to its broker (ISO-8601). */
+  sentAt: string;
+  keyId: string;
+  body: string;
+  sig: string;
+}
+
+/** kind "deployment": the record as HQ shows it (no counts per alert, no officer decisions). */
+export interface FleetDeployment {
+  deploymentId: string;
+  authorisationRef: string;
+  location: string;
+  threshold: number;
+  watchlistSubjects: number;
+  watchlistExpiresAt: string;
+  cameras: string[];
+  startedAt: string;
+  endsAt: string;
+  endedAt: string | null;
+  endReason: string | null;
+  degraded: string[];
+}
+
+/** kind "head": a signed audit head (src/audit/anchor.ts), at a report version. */
+export interface FleetHead {
+  deploymentId: string;
+  reportVersion: number;
+  seq: number;
+  hash: string;
+  /** The anchor signature over "lfr-audit-head/1:SEQ:HASH" (checkable by `lfr audit verify --head`). */
+  signature: string;
+}

@@ -34,6 +34,8 @@ export interface LocalBrokerOptions {
   topicPrefix?: string;
   /** Address of both listeners (loopback by default). */
   bind?: string;
+  /** The van's fleet settings (fleet.hqUrl and its files: the bridge to HQ, src/mqtt/bridge.ts). */
+  fleet?: Record<string, unknown>;
 }
 
 /** The lfr config fragment (mqtt, broker, tablet cert) that points a van at this broker. */
@@ -98,6 +100,7 @@ export class LocalBroker {
       broker: { confFile: d('mosquitto.conf'), dir: d('broker'), pidFile: d('broker', 'mosquitto.pid'), mqttPort: this.mqttPort, mqttBind: bind, wsPort: this.wsPort, wsBind: bind },
       // The page's certificate: the same names as the broker's, from the same CA.
       tablet: { certFile: d('tls', 'tablet.crt'), keyFile: d('tls', 'tablet.key') },
+      ...(this.opts.fleet ? { fleet: this.opts.fleet } : {}),
     });
     await setupBroker(this.config);
     this.daemon.password = readFileSync(d('daemon.pass'), 'utf8').trim();

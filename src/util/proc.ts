@@ -1,6 +1,6 @@
 // Process figures from /proc (Linux), for benchmarks and health: CPU time and memory of this
 // process and of its decoder processes.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** CPU time (user + system) of a process in ms; 0 when it has gone. */
 export function procCpuMs(pid: number): number {
@@ -11,6 +11,17 @@ export function procCpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU time (user + system, ms) of each thread of a process, by thread id; empty when it has gone. */
+export function threadCpuMs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) out.set(Number(tid), procCpuMs(Number(tid)));
+  } catch {
+    // gone
+  }
+  return out;
 }
 
 /**

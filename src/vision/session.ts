@@ -2,14 +2,15 @@
 // config (vision.executionProviders), CPU always last. A provider is used only when this build of
 // onnxruntime-node has it AND its shared library is present (the CUDA/TensorRT libraries are an
 // optional download, see hardware/README.md); anything skipped is named once in the start-up log
-// so an operator can see that a van is running on CPU.
+// so an operator can see that a van is running on CPU. WebGPU (Dawn over Vulkan) is bundled in
+// the linux-x64 build of onnxruntime-node and needs only libvulkan.so.1 and a GPU's Vulkan driver.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from '../log.js';
 
-export type ProviderName = 'tensorrt' | 'cuda' | 'cpu';
+export type ProviderName = 'tensorrt' | 'cuda' | 'webgpu' | 'cpu';
 
 export interface ProviderChoice {
   /** Providers passed to ONNX Runtime, in order, 'cpu' last. */
@@ -85,12 +86,22 @@ export async function createSession(
     executionMode: 'sequential',
   };
   try {
-    return await create(bytes, { ...base, executionProviders: opts.providers.use });
+    return await create(bytes, { ...base, executionProviders: opts.providers.use.map(providerOption) });
   } catch (err) {
     if (opts.providers.use.length === 1) throw err;
     log.warn({ err, model: label, providers: opts.providers.use }, 'execution provider failed to start; falling back to cpu');
     return create(bytes, { ...base, executionProviders: ['cpu'] });
   }
+}
+
+/**
+ * The provider as ONNX Runtime is given it. WebGPU defaults to channels-last (NHWC) kernels, and
+ * its layout transform fails on the landmark model's BatchNormalization ("Tensor must have at
+ * least 3 dimensions to convert between channels first and channels last", onnxruntime-node
+ * 1.22 and 1.30): the models are NCHW, so ask for NCHW.
+ */
+export function providerOption(name: ProviderName): ort.InferenceSession.ExecutionProviderConfig {
+  return name === 'webgpu' ? { name: 'webgpu', preferredLayout: 'NCHW' } as ort.InferenceSession.ExecutionProviderConfig : name;
 }
 
 export function describeProviders(choice: ProviderChoice): string {

@@ -12,14 +12,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MOSQUITTO } from './mosquitto.js';
+import { postgresAvailable } from '../../src/tools/postgres.js';
 import { rtspServerAvailable } from '../../src/tools/rtsp-server.js';
 import { chromiumAvailable, CHROMIUM } from './browser.js';
 import { INSTALL_ROOT } from '../../src/paths.js';
 import { DEMO_PHOTO_DIR } from '../../src/tools/demo/photos.js';
 
-export type Prereq = 'mosquitto' | 'rtsp' | 'chromium' | 'models' | 'demo-photos' | 'gstreamer' | 'systemd-analyze' | 'openssl' | 'systemd-creds';
+export type Prereq = 'postgres' | 'mosquitto' | 'rtsp' | 'chromium' | 'models' | 'demo-photos' | 'gstreamer' | 'systemd-analyze' | 'openssl' | 'systemd-creds';
 
 const CHECKS: Record<Prereq, () => string | null> = {
+  postgres: () => (postgresAvailable() ? null : 'PostgreSQL is not installed (apt-get install postgresql; bash scripts/setup.sh)'),
   mosquitto: () => (MOSQUITTO ? null : 'mosquitto is not installed (apt-get install mosquitto; bash scripts/setup.sh)'),
   rtsp: () => (rtspServerAvailable() ? null : 'the RTSP test server needs python3-gi and gir1.2-gst-rtsp-server-1.0 for /usr/bin/python3 (bash scripts/setup.sh)'),
   chromium: () => (chromiumAvailable() ? null : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium; bash scripts/setup.sh)`),

@@ -57,6 +57,8 @@ export interface VanOptions {
    * so `lfr health` sees what a van sees (check storage.volatile).
    */
   runtimeOnDisk?: boolean;
+  /** Options of the van's broker (e.g. vanId and fleet: a bridge to an HQ broker). */
+  brokerOptions?: ConstructorParameters<typeof TestMosquitto>[0];
 }
 
 export interface BundleSubject {
@@ -117,7 +119,7 @@ export class Van {
     requirePrereqs(need);
     const van = new Van(opts);
     t.teardown(() => van.cleanup());
-    if (opts.broker !== false) van.broker = await new TestMosquitto().setup();
+    if (opts.broker !== false) van.broker = await new TestMosquitto(opts.brokerOptions).setup();
     const cameras: Json[] = [];
     for (const c of opts.cameras ?? []) {
       let url = c.url;

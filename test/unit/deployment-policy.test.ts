@@ -3,6 +3,7 @@ import test from 'ava';
 import { effectiveEnd, endsWords, parseEndsAt, PolicyError, validateStart } from '../../src/deployment/policy.js';
 import { ZERO_COUNTS, type DeploymentRecord, type StartRequest } from '../../src/deployment/types.js';
 import { buildStatus, cameraFactsFromStats, formatStatus, toStatusPayload } from '../../src/health/status.js';
+import { cameraReadiness } from '../../src/deployment/hooks.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 const H = 3_600_000;
@@ -115,4 +116,15 @@ test('camera facts from the camera manager: a configured camera missing from its
     ['south-1', 'failed', 'not started by the daemon'],
     ['spare', 'stopped', undefined],
   ]);
+});
+
+test('deployment readiness: a camera still waiting for its first frame is connecting (the start waits); one that was live and lost it is reconnecting; a permanent failure refuses', (t) => {
+  const slowFirst = cameraReadiness('north-1', { state: 'failed', lastError: 'no video frame arrived after connecting', everLive: false, retrying: true });
+  t.deepEqual(slowFirst, { name: 'north-1', live: false, state: 'connecting', reason: 'no video frame arrived after connecting' });
+  t.is(cameraReadiness('n', { state: 'connecting', lastError: 'no video frame arrived after connecting', everLive: false, retrying: false }).state, 'connecting');
+  t.is(cameraReadiness('n', { state: 'connecting', lastError: 'connection refused', everLive: true, retrying: false }).state, 'reconnecting');
+  t.is(cameraReadiness('n', { state: 'failed', lastError: 'codec not supported', everLive: false, retrying: false }).state, 'failed');
+  t.is(cameraReadiness('n', { state: 'failed', lastError: 'x', everLive: true, retrying: true }).state, 'failed');
+  t.deepEqual(cameraReadiness('n', { state: 'live', lastError: null, everLive: true, retrying: false }), { name: 'n', live: true, state: 'live' });
+  t.deepEqual(cameraReadiness('n', undefined), { name: 'n', live: false, state: 'not started' });
 });

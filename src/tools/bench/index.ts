@@ -22,6 +22,7 @@ import { liveBench } from './live.js';
 import { tabletBench } from './tablet.js';
 import { reconnectBench } from './reconnect.js';
 import { auditBench } from './audit.js';
+import { fleetBench } from './fleet.js';
 
 export type { Bench, BenchOptions } from './types.js';
 export { BenchNotReady } from './types.js';
@@ -82,4 +83,4 @@ async function detectorBatchSession(cfg: Config): Promise<{ session: ort.Inferen
 }
 
 /** Every bench, in the order `bench all` runs them. */
-export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench, reconnectBench, auditBench, tabletBench];
+export const BENCHES: readonly Bench[] = [visionBench, modelsBench, searchBench, searchScaleBench, liveBench, reconnectBench, auditBench, tabletBench, fleetBench];
