@@ -362,8 +362,7 @@ export const FLEET_KINDS = ['deployment', 'report', 'head'] as const;
 export type FleetKind = (typeof FLEET_KINDS)[number];
 /** Van ids as they appear in topics (and as the CN of the van's HQ client certificate). */
 export const VAN_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
-/** Deployment ids as they appear in topics. */
-export const DEPLOYMENT_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+// Deployment ids as they appear in topics: DEPLOYMENT_ID_RE above (one pattern for both).
 
 export interface FleetTopics {
   deployment(id: string): string;
