@@ -38,12 +38,12 @@ function api(hq: TestHq): Promise<ApiFleet> {
   });
 }
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms: number, tail: () => string): Promise<T> {
+async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms: number, tail: () => string | Promise<string>): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await f().catch(() => null);
     if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: ${tail()}`);
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: ${await tail()}`);
     await sleep(300);
   }
 }
@@ -83,14 +83,20 @@ serial('two vans bridged to HQ: records, signed reports and heads arrive once, q
   // stalled and reconnected twice before the first analysed frame; alone it alerts within seconds.
   await until('an alert on van A', async () => feed.alerts.length > 0, 180_000, () => vanA.log().slice(-1500));
   const alertId = feed.alerts[0]!.alertId as string;
+  const depA = feed.alerts[0]!.deploymentId as string;
+  const topics = topicsFor('lfr', 'van-a');
+  // The officer decides while the deployment runs (which also puts them on it: only its own
+  // officers may decide its alerts once it has ended, issue 20).
+  await feed.client.publishAsync(topics.adjudication(vanA.broker!.tablet.user, alertId), JSON.stringify({ schema: SCHEMA, alertId, outcome: 'confirmed_match', decidedAt: new Date().toISOString() }), { qos: 1 });
+  await until('the decision recorded on van A', async () => (await vanA.cliJson<{ entries: Array<{ fields: Record<string, unknown> }> }>(['audit', 'show', '--type', 'adjudication.recorded'])).entries.some((e) => e.fields.alertId === alertId), 30_000, () => vanA.log().slice(-1500));
 
   // HQ's broker goes away (the vans' mobile link, in effect): the vans carry on and queue.
   await hq.stopBroker();
   await vanA.endDeployment();
   await vanB.endDeployment();
-  // A decision after the end: van A's report is regenerated as version 2 (late decision).
-  const topics = topicsFor('lfr', 'van-a');
-  await feed.client.publishAsync(topics.adjudication(vanA.broker!.tablet.user, alertId), JSON.stringify({ schema: SCHEMA, alertId, outcome: 'false_alert', decidedAt: new Date().toISOString() }), { qos: 1 });
+  // The engagement recorded after the end (naming the deployment, which has ended): van A's report
+  // is regenerated as version 2 (late decision).
+  await feed.client.publishAsync(topics.adjudication(vanA.broker!.tablet.user, alertId), JSON.stringify({ schema: SCHEMA, alertId, deploymentId: depA, outcome: 'confirmed_match', engagement: 'spoken_to', decidedAt: new Date().toISOString() }), { qos: 1 });
   await until('report v2 on van A', async () => /results report regenerated after a late decision/.test(vanA.log()), 30_000, () => vanA.log().slice(-1500));
   await sleep(3000); // the publishers hand v1, v2 and the heads to their brokers, which queue them
   await hq.startBroker();
@@ -100,7 +106,12 @@ serial('two vans bridged to HQ: records, signed reports and heads arrive once, q
     const a = f.deployments.find((d) => d.vanId === 'van-a');
     const b = f.deployments.find((d) => d.vanId === 'van-b');
     return a?.report?.version === 2 && b?.report?.version === 1 && a.record.endedAt !== null && b.record.endedAt !== null ? f : null;
-  }, 90_000, () => `${hq.hqLog.slice(-1500)}\nBROKER ${hq.brokerLog.slice(-1500)}`);
+  }, 90_000, async () => {
+    // What HQ holds, and the HQ lines that say what arrived or was refused (not only the tail).
+    const f = await api(hq).catch((err: unknown) => ({ error: String(err) }));
+    const hqLines = hq.hqLog.split('\n').filter((l) => !/"level":(10|20)\b/.test(l)).map((l) => l.slice(0, 300));
+    return `HQ has ${JSON.stringify(f).slice(0, 1500)}\nHQ log:\n${hqLines.slice(-30).join('\n')}\nBROKER ${hq.brokerLog.slice(-1000)}\nVAN A fleet: ${vanA.log().split('\n').filter((l) => /fleet|publish/.test(l)).slice(-10).join('\n')}`;
+  });
   const a = done.deployments.find((d) => d.vanId === 'van-a')!;
   t.deepEqual(a.reportVersions, [1, 2], 'both versions kept, none doubled');
   t.is(a.report!.alerts >= 1, true);
