@@ -42,6 +42,16 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   const cfg = configSchema.parse(van.config);
   const T = topicsFor(cfg.mqtt.topicPrefix, cfg.van.id);
 
+  // north-1 live first: the report's live time is asserted below, and with a 2 s connect timeout
+  // on a loaded box its first frame can take several tries (each doubles the wait, issue 23: it
+  // once came live 15 s into the deployment, 48 % of it); the --allow-degraded start below would
+  // not wait for it.
+  for (let i = 0; ; i++) {
+    const cams = (await van.status()).cameras as Array<{ name: string; state: string }>;
+    if (cams.find((c) => c.name === 'north-1')?.state === 'live') break;
+    if (i > 120) return t.fail(`north-1 never came live: ${JSON.stringify(cams)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
   // A camera not live: refused, plainly, nothing started.
   const refused = await van.cli('deployment', 'start', '--authorisation', 'AUTH-R', '--location', 'Test rig', '--officer', 'Insp T', '--ends-at', '+1h', '--threshold', '0.56', '--watchlist', bundle);
   t.is(refused.code, 1, refused.stderr);

@@ -110,7 +110,9 @@ serial('two vans bridged to HQ: records, signed reports and heads arrive once, q
     // What HQ holds, and the HQ lines that say what arrived or was refused (not only the tail).
     const f = await api(hq).catch((err: unknown) => ({ error: String(err) }));
     const hqLines = hq.hqLog.split('\n').filter((l) => !/"level":(10|20)\b/.test(l)).map((l) => l.slice(0, 300));
-    return `HQ has ${JSON.stringify(f).slice(0, 1500)}\nHQ log:\n${hqLines.slice(-30).join('\n')}\nBROKER ${hq.brokerLog.slice(-1000)}\nVAN A fleet: ${vanA.log().split('\n').filter((l) => /fleet|publish/.test(l)).slice(-10).join('\n')}`;
+    const g = f as { deployments?: Array<{ vanId: string; record?: { endedAt: string | null }; report?: { version: number } | null; reportVersions?: number[] }>; rejections?: unknown };
+    const held = g.deployments?.map((d) => `${d.vanId}: ended ${d.record?.endedAt ?? 'no'}, report v${d.report?.version ?? '-'} (versions ${JSON.stringify(d.reportVersions ?? [])})`).join('; ');
+    return `HQ holds ${held ?? JSON.stringify(f).slice(0, 600)}; rejections ${JSON.stringify(g.rejections ?? null).slice(0, 1200)}\nHQ log:\n${hqLines.slice(-30).join('\n')}\nBROKER ${hq.brokerLog.slice(-1000)}\nVAN A fleet: ${vanA.log().split('\n').filter((l) => /fleet|publish/.test(l)).slice(-10).join('\n')}`;
   });
   const a = done.deployments.find((d) => d.vanId === 'van-a')!;
   t.deepEqual(a.reportVersions, [1, 2], 'both versions kept, none doubled');
