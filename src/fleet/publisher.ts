@@ -76,6 +76,9 @@ export function pendingMessages(records: readonly DeploymentRecord[], report: Fl
   return out;
 }
 
+/** Re-sends after the bridge reports it reconnected to HQ (besides the one at once). */
+const RESEND_AFTER_BRIDGE_MS = [5_000, 30_000];
+
 export class FleetPublisher implements Component {
   readonly name = 'fleet';
   private timer: NodeJS.Timeout | null = null;
@@ -84,6 +87,7 @@ export class FleetPublisher implements Component {
   private busy = false;
   private again = false;
   private unlisten: (() => void) | null = null;
+  private readonly resendTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly d: FleetPublisherDeps) {}
 
@@ -97,13 +101,31 @@ export class FleetPublisher implements Component {
     // The bridge's own notice ("1" when it (re)connects to HQ, published locally too): re-send the
     // recent records then as well. A restarted HQ broker may have dropped what the bridge handed it
     // before any HQ instance had subscribed again (docs/fleet.md, "Queueing"); HQ keeps each once.
+    // Again a few seconds later, and once more after half a minute: the bridge reconnects the
+    // moment the HQ broker is back, before HQ's own subscriber has reconnected and subscribed, and
+    // mosquitto 2.0.11 does not restore HQ's shared subscription from its persistence file, so
+    // what arrives in that gap reaches nobody (measured in the fleet-bridge test: the records
+    // re-sent at once were lost, HQ subscribed again 1 s later). HQ keeps each record once.
     await this.d.mqtt.subscribe(this.d.topics.bridge, (_t, payload) => {
       if (payload.toString('utf8') !== '1') return;
-      this.sent.clear();
-      this.kick();
+      this.resendAll();
+      for (const ms of RESEND_AFTER_BRIDGE_MS) {
+        const timer = setTimeout(() => {
+          this.resendTimers.delete(timer);
+          this.resendAll();
+        }, ms);
+        timer.unref();
+        this.resendTimers.add(timer);
+      }
     });
     this.timer = setInterval(() => this.kick(), this.d.syncMs);
     this.timer.unref();
+    this.kick();
+  }
+
+  /** Forget what was sent and hand the recent records again (HQ ignores what it already has). */
+  private resendAll(): void {
+    this.sent.clear();
     this.kick();
   }
 
@@ -143,6 +165,8 @@ export class FleetPublisher implements Component {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const t of this.resendTimers) clearTimeout(t);
+    this.resendTimers.clear();
     this.unlisten?.();
     this.signer?.destroy();
     this.signer = null;
