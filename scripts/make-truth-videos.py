@@ -5,6 +5,13 @@ scripts/make-demo-video.sh; everything is written under OUT (keep it outside the
 these are photos of real people).
 
 Usage: scripts/make-truth-videos.py --lfw ../shared/data/lfw --out /tmp/truth-videos
+       scripts/make-truth-videos.py --lfw ../shared/data/lfw --out /tmp/truth-held-out --seed 1 --gaps 0.5,3
+
+--seed N (held-out check): instead of the fixed twelve people below, another dozen drawn with
+N from LFW's people_counts.tsv (the same N gives the same people): six wanted among the identities
+with >= 2 images, six strangers among the rest, none of the fixed twelve and none named in
+known_label_errors.tsv (either column). OUT/people.json records who was drawn.
+--gaps G,G,... builds only those queue videos (default 0,0.2,0.5,1,3).
 
 Writes OUT/gallery/<Name>/<Name>_0001.jpg (links: the watchlist, one photo each of six people)
 and, each with OUT/<video>.truth.json:
@@ -52,12 +59,48 @@ def write_truth(path, spans):
         f.write('[\n' + ',\n'.join('  ' + json.dumps(s) for s in spans) + '\n]\n')
 
 
+def held_out(lfw, seed):
+    """Six wanted (>= 2 images) and six strangers drawn with `seed`, none of the fixed twelve."""
+    import random
+    counts = {}
+    with open(os.path.join(lfw, 'people_counts.tsv')) as f:
+        for line in f:
+            name, n = line.rstrip('\n').split('\t')
+            counts[name] = int(n)
+    skip = set(WANTED) | set(STRANGERS)
+    errors = os.path.join(lfw, 'known_label_errors.tsv')
+    if os.path.exists(errors):
+        with open(errors) as f:
+            for line in f:
+                if line.startswith('#') or not line.strip():
+                    continue
+                single, other = (line.rstrip('\n').split('\t') + [''])[:2]
+                skip.add(single)
+                if other.split():
+                    skip.add(other.split()[0])
+    rng = random.Random(seed)
+    wanted = rng.sample(sorted(n for n, c in counts.items() if c >= 2 and n not in skip), 6)
+    strangers = rng.sample(sorted(n for n in counts if n not in skip and n not in wanted), 6)
+    return wanted, strangers
+
+
 def main():
+    global WANTED, STRANGERS
     ap = argparse.ArgumentParser()
     ap.add_argument('--lfw', required=True)
     ap.add_argument('--out', required=True)
+    ap.add_argument('--seed', type=int, help='held-out check: draw another dozen people with this seed')
+    ap.add_argument('--gaps', default='0,0.2,0.5,1,3', help='queue gaps in seconds, comma-separated')
     a = ap.parse_args()
+    gaps = [g.strip() for g in a.gaps.split(',') if g.strip()]
+    for g in gaps:
+        float(g)
+    if a.seed is not None:
+        WANTED, STRANGERS = held_out(a.lfw, a.seed)
     os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, 'people.json'), 'w') as f:
+        json.dump({'seed': a.seed, 'wanted': WANTED, 'strangers': STRANGERS}, f, indent=1)
+        f.write('\n')
     for n in WANTED:
         d = os.path.join(a.out, 'gallery', n)
         os.makedirs(d, exist_ok=True)
@@ -67,7 +110,7 @@ def main():
     # A 250x250 photo letterboxed into 1280x720 fills a 720x720 square in the middle.
     centre = [round(280 / W, 4), 0, round(720 / W, 4), 1]
 
-    for gap in ['0', '0.2', '0.5', '1', '3']:
+    for gap in gaps:
         segs, spans, t = ['black:1'], [], 1.0
         people = [p for pair in zip(WANTED, STRANGERS) for p in pair]
         for i, name in enumerate(people):
@@ -88,7 +131,14 @@ def main():
 
     # Crossing: A walks left to right, B right to left, 360x360 photos on a black 1280x720 scene;
     # B is drawn over A (nearer the camera). 20 steps of 0.2 s, held 1 s at each end.
-    a_img, b_img = photo(a.lfw, WANTED[0], 3), photo(a.lfw, WANTED[1], 3)
+    # They are shown with their third photo: with --seed, the first wanted people who have one.
+    three = [n for n in WANTED if os.path.exists(photo(a.lfw, n, 3))]
+    if len(three) < 2:
+        print(f'cross.mp4 and return.mp4 not written: {len(three)} wanted with a third photo', file=sys.stderr)
+        print(a.out)
+        return 0
+    a_name, b_name = three[0], three[1]
+    a_img, b_img = photo(a.lfw, a_name, 3), photo(a.lfw, b_name, 3)
     steps, size, y = 20, 360, 180
     segs, spans, t = ['black:1'], [], 1.0
     for k in range(steps + 1):
@@ -98,7 +148,7 @@ def main():
         jpg = os.path.join(a.out, f'cross-{k:02d}.jpg')
         compose(jpg, [(a_img, ax, y, size), (b_img, bx, y, size)])
         segs.append(f'{jpg}:{secs}')
-        for name, x in ((WANTED[0], ax), (WANTED[1], bx)):
+        for name, x in ((a_name, ax), (b_name, bx)):
             spans.append({'identity': name, 'start': round(t, 3), 'end': round(t + secs, 3), 'box': [round(x / W, 4), round(y / H, 4), round(size / W, 4), round(size / H, 4)]})
         t += secs
     segs.append('black:1')
@@ -107,7 +157,7 @@ def main():
     write_truth(out.replace('.mp4', '.truth.json'), spans)
 
     # Leaves and comes back: another photo the second time.
-    name = WANTED[2]
+    name = three[2] if len(three) > 2 else three[0]
     video(os.path.join(a.out, 'return.mp4'), ['black:1', f'{photo(a.lfw, name, 2)}:3', 'black:2', f'{photo(a.lfw, name, 3)}:3', 'black:1'])
     write_truth(os.path.join(a.out, 'return.truth.json'), [
         {'identity': name, 'start': 1, 'end': 4, 'box': centre},
