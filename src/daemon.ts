@@ -227,7 +227,7 @@ export class Daemon {
       },
       analysis: () => {
         const c = this.analysis.counters();
-        return { analysing: this.analysis.isAnalysing, framesAnalysed: c.framesAnalysed, facesAnalysed: c.facesAnalysed, embedded: c.embedded, tracks: c.tracks, alerts: c.alerts };
+        return { analysing: this.analysis.isAnalysing, framesAnalysed: c.framesAnalysed, facesAnalysed: c.facesAnalysed, embedded: c.embedded, tracks: c.tracks, splits: c.splits, alerts: c.alerts };
       },
       publishStatus: (s) => this.alerts.publishStatus(withHead(toStatusPayload(s, this.alerts.pendingCount(), wlSummary()), this.witness.latest)),
     });

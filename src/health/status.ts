@@ -27,7 +27,7 @@ export interface StatusSummary {
   staleReports?: Array<{ deploymentId: string; writtenVersion: number; writtenAt: number; latestVersion: number }>;
   cameras: Array<{ name: string; state: string; fps: number | null; dropped: number | null }>;
   /** The live matcher since the daemon started: frames, faces (counted, never stored), embeddings, people (tracks), alerts. Null outside the daemon. */
-  analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; alerts: number };
+  analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; splits: number; alerts: number };
   /** Result of the last watchlist import from USB or the CLI, for the tablets and the technician. */
   lastImport: null | { at: string; source: string; ok: boolean; message: string; subjects?: number };
   /** Event-loop delay and frame-to-decision latency (issue 13: the daemon answers at full load). */

@@ -60,6 +60,13 @@ export interface LiveCounters {
   facesAnalysed: number;
   embedded: number;
   tracks: number;
+  /**
+   * Tracks begun by the appearance gate splitting a look off another track (issue 19): in a queue
+   * the next person, but also one person whose look disagreed with their own earlier looks (a
+   * tiny or blurred face). They are counted in `tracks`, so "people seen" may count one person
+   * twice; this says how many tracks began that way.
+   */
+  splits: number;
   alerts: number;
   alertsSuppressed: number;
   alertErrors: number;
@@ -206,12 +213,13 @@ export class LiveAnalysis implements Component, AnalysisControl {
   }
 
   counters(): LiveCounters {
-    const c: LiveCounters = { framesAnalysed: 0, facesAnalysed: 0, embedded: 0, tracks: 0, alerts: 0, alertsSuppressed: 0, alertErrors: this.alertErrors };
+    const c: LiveCounters = { framesAnalysed: 0, facesAnalysed: 0, embedded: 0, tracks: 0, splits: 0, alerts: 0, alertsSuppressed: 0, alertErrors: this.alertErrors };
     for (const a of this.analysers.values()) {
       c.framesAnalysed += a.counters.frames;
       c.facesAnalysed += a.counters.faces;
       c.embedded += a.counters.embedded;
       c.tracks += a.counters.tracks;
+      c.splits += a.counters.splits;
       c.alerts += a.counters.alerts;
       c.alertsSuppressed += a.counters.suppressed;
     }

@@ -92,6 +92,9 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   // A folder on another filesystem (tmpfs here, a USB stick in the van).
   const stick = mkdtempSync('/dev/shm/lfr-report-');
   t.teardown(() => rmSync(stick, { recursive: true, force: true }));
+  // Tracks the appearance gate split off (issue 19): one person's look that disagreed with their
+  // own earlier looks (the two small background faces of photo 1, under load) starts a track too.
+  const splits = ((await van.status()).analysis as { splits: number }).splits;
   const r = await van.endDeployment(['--out', stick]) as unknown as DeploymentReport;
   t.like(r, { schema: 2, version: 1, location: 'Test rig', threshold: 0.56, confirmed: 1, falseAlerts: 1, lateDecisions: 0, watchlistPurged: true });
   t.is(r.engagements.arrested, 1);
@@ -100,7 +103,7 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   // Known tracks: demo photo 1 shows THREE people (one watchlisted). They appear, leave for 2 s
   // (longer than a track lives), appear again: three tracks per appearance, one alert (cooldown
   // 0); only the appearance cut by the end may have tracks but no alert yet.
-  t.true(r.peopleSeen >= 3 * r.alerts && r.peopleSeen <= 3 * (r.alerts + 1), `people seen ${r.peopleSeen}, alerts ${r.alerts}`);
+  t.true(r.peopleSeen >= 3 * r.alerts && r.peopleSeen <= 3 * (r.alerts + 1) + splits, `people seen ${r.peopleSeen}, alerts ${r.alerts}, splits ${splits}`);
   t.true(r.facesAnalysed > r.peopleSeen, `faces analysed frame by frame (${r.facesAnalysed}) > people (${r.peopleSeen})`);
   t.is(r.falseAlertRate, 1 / r.peopleSeen);
   t.is(r.watchlist.subjects, 1);
@@ -110,7 +113,7 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   t.is(cams['south-1']!.liveMinutes, 0);
   t.is(cams['south-1']!.livePercent, 0);
   t.is(cams['south-1']!.location, 'Market Sq');
-  t.true(cams['north-1']!.livePercent > 50, JSON.stringify(cams['north-1']));
+  t.true(cams['north-1']!.livePercent > 50, `${JSON.stringify(cams['north-1'])}; deployment ${r.startedAt} to ${r.endedAt}; ${van.log().split('\n').filter((l) => /north-1.*camera state|deployment (started|ended)/.test(l)).map((l) => l.slice(60, 260)).join(' | ')}`);
   t.regex(r.publishBy, /^\d{4}-\d{2}-\d{2}$/);
   t.true(r.publishBy > r.endedAt.slice(0, 10));
   t.truthy(r.auditHead?.value, 'the signed audit head');

@@ -16,6 +16,7 @@
 //   (e) the audit holds the checks (who, which alert, outcome) and no image; the results report
 //       counts them and the deployment record says the check was on.
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -261,6 +262,10 @@ serial('photo check on the running van: same person likely / not supported from 
   const huge = await postPhoto(van, alertId, Buffer.concat([hers.jpeg, Buffer.alloc(MAX_BYTES)]));
   t.is(huge.status, 413);
   t.regex(String(huge.body.refused), /too large/);
+  // A damaged photo: a JPEG's first bytes, then noise. Refused plainly, nothing decoded.
+  const damaged = await postPhoto(van, alertId, Buffer.concat([hers.jpeg.subarray(0, 20), randomBytes(20_000)]));
+  t.is(damaged.status, 422, JSON.stringify(damaged.body));
+  t.regex(String(damaged.body.refused), /could not be read/);
   const unknown = await postPhoto(van, '0000000aa-0123456789abcdef', hers.jpeg);
   t.is(unknown.status, 404);
   let limited = null;

@@ -2,7 +2,7 @@
 // negative controls: a detector that cannot find a planted template would make those tests vacuous.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { findFloatVectors, scanFiles } from '../helpers/forensics.js';
+import { findFloatVectors, findJpeg, scanFiles } from '../helpers/forensics.js';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,9 +36,21 @@ test('scanFiles reports JPEG markers, template runs and planted needles per file
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lfr-forensics-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'clean'), randomBytes(50_000));
-  writeFileSync(path.join(dir, 'jpeg'), Buffer.concat([randomBytes(100).fill(1), Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(100)]));
+  // A real JPEG's first bytes (SOI, a JFIF APP0 segment of 16 bytes, then the DQT marker).
+  const jfif = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF\0\x01\x01\0\0\x01\0\x01\0\0', 'latin1'), Buffer.from([0xff, 0xdb, 0x00, 0x43]), Buffer.alloc(65)]);
+  writeFileSync(path.join(dir, 'jpeg'), Buffer.concat([randomBytes(100).fill(1), jfif, Buffer.alloc(100)]));
+  // The SOI bytes alone, as ciphertext holds them by chance: not a JPEG.
+  writeFileSync(path.join(dir, 'soi-only'), Buffer.concat([randomBytes(100).fill(1), Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x12, 0x34]), Buffer.alloc(100, 7)]));
   writeFileSync(path.join(dir, 'tpl'), Buffer.concat([Buffer.alloc(64), Buffer.from(template(512, 7).buffer)]));
   writeFileSync(path.join(dir, 'needle'), Buffer.from('xx ALERT-ID-123 yy'));
-  const f = scanFiles(['clean', 'jpeg', 'tpl', 'needle'].map((n) => path.join(dir, n)), [{ what: 'the alert id', bytes: Buffer.from('ALERT-ID-123') }]);
+  const f = scanFiles(['clean', 'jpeg', 'soi-only', 'tpl', 'needle'].map((n) => path.join(dir, n)), [{ what: 'the alert id', bytes: Buffer.from('ALERT-ID-123') }]);
   t.deepEqual(f.map((x) => `${path.basename(x.file)}: ${x.what.split(' ')[0]}`).sort(), ['jpeg: JPEG', 'needle: the', 'tpl: a']);
+});
+
+test('findJpeg finds a real encoder JPEG inside other bytes, and nothing in 20 MB of random bytes', async (t) => {
+  const sharp = (await import('sharp')).default;
+  const jpeg = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 10, b: 10 } } }).jpeg().toBuffer();
+  t.is(findJpeg(Buffer.concat([randomBytes(1000), jpeg, randomBytes(1000)])), 1000);
+  // About 1.2 chance hits of the bare SOI bytes expected here; none passes the structure check.
+  t.is(findJpeg(randomBytes(20_000_000)), -1);
 });
