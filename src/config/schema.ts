@@ -290,6 +290,13 @@ export const configSchema = z
         wsPort: z.number().int().min(1).max(65535).default(8884).describe('MQTT over WebSocket over TLS listener: officers\' tablets only (client id forced to the account name).'),
         wsBind: z.string().default('127.0.0.1').describe('Address of the WebSocket listener: loopback (tablets reach it through the page server). mosquitto 2.0.11 binds it on every address whatever this says; the broker unit\'s IPAddressAllow=localhost is what closes it.'),
         hosts: z.array(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/)).default([]).describe('Names and addresses tablets use for the van (e.g. "10.20.0.1", "van7.local"), added to localhost and 127.0.0.1 in the broker\'s and the tablet page\'s certificates.'),
+        caDays: z
+          .number()
+          .int()
+          .min(7)
+          .max(90)
+          .default(30)
+          .describe('Life of the van CA in days: the van\'s field period between depot visits. The CA can vouch only for the van\'s own names (name constraints: localhost, 127.0.0.1, tablet.host, broker.hosts); `lfr broker setup` makes a new one (new key, leaves re-issued) once a quarter of its life is left, and every tablet must then be given the new ca.crt (docs/mqtt.md).'),
         pidFile: z.string().default('/run/mosquitto/mosquitto.pid').describe('mosquitto\'s pid file: `lfr officers add|remove` sends it SIGHUP so the broker reloads the accounts at once.'),
       })
       .strict()

@@ -15,6 +15,7 @@ import { readClockFacts } from './system.js';
 import { readVolatileFacts } from './storage.js';
 import { vanKeyProtection } from '../crypto/sealed.js';
 import { readSystemFactsOffLoop } from './system-probe.js';
+import { readVanCaFacts } from './van-ca.js';
 import type { AnalysisFacts, PerformanceFacts, AuditFacts, BrokerFacts, CameraFacts, HealthFacts, HealthReport, HealthThresholds, ModelFacts, WatchlistFacts } from './types.js';
 
 /** What a running daemon knows better than any probe. Every member is optional. */
@@ -87,6 +88,7 @@ export class HealthService {
       memory,
       volatile: readVolatileFacts(this.cfg),
       keys: vanKeyProtection(this.cfg.watchlist.vanKeyFile),
+      ...(this.cfg.mqtt.caFile ? { vanCa: readVanCaFacts(this.cfg.mqtt.caFile) } : {}),
       now: this.clock(),
       daemonRunning: live !== null || this.daemonAnswers,
       system,

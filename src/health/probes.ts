@@ -6,6 +6,7 @@ import type { AlertFacts, AuditFacts, BrokerFacts, CameraFacts, Check, ClockFact
 import { checkMemorySafety } from './memory-safety.js';
 import { checkVolatileStorage } from './storage.js';
 import { checkKeyProtection } from './keys.js';
+import { checkVanCa } from './van-ca.js';
 
 const HOUR_MS = 3_600_000;
 const ok = (name: string, message: string): Check => ({ name, level: 'OK', message });
@@ -169,6 +170,7 @@ export function evaluate(f: HealthFacts, t: HealthThresholds, deploymentRunning 
   checks.push(checkWatchlist(f.watchlist, f.now, t, deploymentRunning));
   if (f.volatile) checks.push(checkVolatileStorage(f.volatile));
   if (f.keys) checks.push(checkKeyProtection(f.keys));
+  if (f.vanCa) checks.push(checkVanCa(f.vanCa, f.now));
   checks.push(f.alerts ? checkAlertAge(f.alerts, f.now) : warn('alerts.retention', 'alert store not readable from here'));
   checks.push(f.audit ? checkAudit(f.audit) : warn('audit', 'audit chain not checked'));
   if (f.memory) checks.push(checkMemorySafety(f.memory.facts, f.memory.self));

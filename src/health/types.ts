@@ -96,6 +96,8 @@ export interface HealthFacts {
   volatile?: import('./storage.js').VolatilePlace[];
   /** What protects the van key at rest (src/crypto/sealed.ts, src/health/keys.ts). */
   keys?: import('../crypto/sealed.js').Protection;
+  /** The van CA's validity (src/health/van-ca.ts); absent when mqtt.caFile is not set. */
+  vanCa?: import('./van-ca.js').VanCaFacts;
 }
 
 /** How the daemon keeps up, measured inside it (src/health/loop-lag.ts, latency.ts). */

@@ -12,11 +12,12 @@
 // plus broker.confFile (the mosquitto config), the van CA beside mqtt.caFile (ca.key stays there,
 // root only), the daemon's password in mqtt.passwordFile and the tablet page's certificate.
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { INSTALL_ROOT } from '../paths.js';
-import { ensureCa, ensureLeaf } from './certs.js';
+import { caRenewalReason, ensureCa, ensureLeaf, LOOPBACK_NAMES } from './certs.js';
 import { installBridgeFiles, renderBridgeConf } from './bridge.js';
 import { hashPassword, randomPassword, readPasswd, verifyPassword, writePasswd } from './passwd.js';
 import { OFFICER_ID_RE, topicsFor } from './topics.js';
@@ -43,9 +44,14 @@ export function brokerPaths(cfg: Config): BrokerPaths {
   return { conf: path.resolve(cfg.broker.confFile), dir, daemonPasswd: f('daemon.passwd'), daemonAcl: f('daemon.acl'), officersPasswd: f('officers.passwd'), officersAcl: f('officers.acl'), caFile: f('ca.crt'), certFile: f('broker.crt'), keyFile: f('broker.key') };
 }
 
-/** The names every certificate of the van holds: loopback plus broker.hosts. */
+/**
+ * The names every certificate of the van holds, and all the van CA may vouch for (its name
+ * constraints): loopback, the tablet page's address when it listens on one (not 0.0.0.0 or ::),
+ * and broker.hosts.
+ */
 export function certificateNames(cfg: Config): string[] {
-  return [...new Set(['localhost', '127.0.0.1', ...cfg.broker.hosts])];
+  const tabletHost = cfg.tablet.enabled && !['', '0.0.0.0', '::', '[::]'].includes(cfg.tablet.host) ? [cfg.tablet.host] : [];
+  return [...new Set([...LOOPBACK_NAMES, ...tabletHost, ...cfg.broker.hosts])];
 }
 
 export function renderBrokerConf(cfg: Config, template = readFileSync(path.join(INSTALL_ROOT, 'config', 'mosquitto', 'lfr.conf.template'), 'utf8')): string {
@@ -131,6 +137,10 @@ export interface BrokerSetupReport {
   created: string[];
   officers: string[];
   names: string[];
+  /** Why the van CA was made now ("none yet", "expired", ...), or null when it was kept: a new CA must be given to every tablet. */
+  caRenewed: string | null;
+  /** When the van CA ends (ISO-8601): run `lfr broker setup` before then (it renews in the last quarter). */
+  caExpiresAt: string;
 }
 
 /** Writes everything the broker and the tablet page need (see the header). */
@@ -142,9 +152,18 @@ export async function setupBroker(cfg: Config): Promise<BrokerSetupReport> {
   const p = brokerPaths(cfg);
   const created: string[] = [];
   const names = certificateNames(cfg);
+  let caRenewed: string | null = null;
 
-  // The CA (root only) and the broker's certificate, which mosquitto reads as broker.user.
-  if (ensureCa(path.resolve(cfg.mqtt.caFile))) created.push(path.resolve(cfg.mqtt.caFile));
+  // The CA (root only) and the broker's certificate, which mosquitto reads as broker.user. The CA
+  // is made anew when due (certs.ts: a quarter of its life left, expired, names changed, made
+  // before name constraints); the report says why, as the tablets must then get the new ca.crt.
+  const caFile = path.resolve(cfg.mqtt.caFile);
+  const caOpts = { names, days: cfg.broker.caDays };
+  const caWhy = existsSync(caFile) ? caRenewalReason(caFile, caOpts) : 'none yet';
+  if (ensureCa(caFile, caOpts)) {
+    created.push(caFile);
+    caRenewed = caWhy;
+  }
   mkdirSync(p.dir, { recursive: true });
   own(p.dir, o.broker, o.daemonGroup, 0o750);
   copyFileSync(path.resolve(cfg.mqtt.caFile), p.caFile);
@@ -187,7 +206,8 @@ export async function setupBroker(cfg: Config): Promise<BrokerSetupReport> {
   installBridgeFiles(cfg);
   writeAtomic(p.conf, renderBrokerConf(cfg) + renderBridgeConf(cfg));
   own(p.conf, null, null, 0o644);
-  return { confFile: p.conf, dir: p.dir, created, officers, names };
+  const caExpiresAt = new Date(new X509Certificate(readFileSync(caFile)).validTo).toISOString();
+  return { confFile: p.conf, dir: p.dir, created, officers, names, caRenewed, caExpiresAt };
 }
 
 /**

@@ -194,56 +194,8 @@ export interface StatusPayload {
   auditHead?: { value: string; keyId: string; signedAt: string };
 }
 
-/**
- * Strict parse of a decision from a tablet. `officerId` is the one the topic names (bound to the
- * broker account by the ACL); `retained` is the message's retain flag. Returns a reason string
- * when the message is refused.
- */
-/** 2026-11-27T16:05:00Z, with optional milliseconds and a numeric offset instead of Z. */
-const ISO_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
-
-export function parseDecision(topic: { officerId: string; alertId: string }, raw: Buffer, retained = false): DecisionPayload | string {
-  if (retained) return 'retained messages are refused: a decision is sent once, never kept on the broker';
-  if (raw.length > MAX_ADJUDICATION_BYTES) return `message too large (${raw.length} bytes, limit ${MAX_ADJUDICATION_BYTES})`;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return 'not valid JSON';
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
-  const o = v as Record<string, unknown>;
-  const allowed = new Set(['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'note', 'officerId', 'deploymentId', 'photoCheck']);
-  const extra = Object.keys(o).filter((k) => !allowed.has(k));
-  // Refusal reasons are audited: they name what was wrong, never echo what was sent (a tablet
-  // could otherwise write free text, even a person's name, into the trail through a field name).
-  if (extra.length) return `${extra.length} unknown field(s); allowed: ${[...allowed].join(', ')}`;
-  if (o.schema !== SCHEMA) return `unsupported schema (this van speaks schema ${SCHEMA})`;
-  if (typeof o.alertId !== 'string' || o.alertId !== topic.alertId) return 'alertId missing or does not match the topic';
-  if (o.officerId !== undefined && o.officerId !== topic.officerId) return `officerId is not the signed-in officer (${topic.officerId})`;
-  if (typeof o.outcome !== 'string' || !(ADJUDICATION_OUTCOMES as readonly string[]).includes(o.outcome)) return 'outcome must be one of ' + ADJUDICATION_OUTCOMES.join(', ');
-  if (o.engagement !== undefined) {
-    if (typeof o.engagement !== 'string' || !(ENGAGEMENT_OUTCOMES as readonly string[]).includes(o.engagement)) return 'engagement must be one of ' + ENGAGEMENT_OUTCOMES.join(', ');
-    if (o.outcome !== 'confirmed_match') return 'an engagement outcome follows a confirmed match only';
-  }
-  // Strict ISO-8601 (Date.parse also takes free text such as "Tue 1 Dec 2026 seen by PC Smith",
-  // which would land in the audit trail); stored normalised to UTC.
-  const decidedAt = typeof o.decidedAt === 'string' && ISO_TIME_RE.test(o.decidedAt) ? new Date(o.decidedAt) : null;
-  if (!decidedAt || Number.isNaN(decidedAt.getTime())) return 'decidedAt must be an ISO-8601 time such as 2026-11-27T16:05:00.000Z';
-  if (o.note !== undefined && (typeof o.note !== 'string' || o.note.length > MAX_NOTE_CHARS)) return `note must be a string of at most ${MAX_NOTE_CHARS} characters`;
-  if (o.deploymentId !== undefined && o.deploymentId !== null && (typeof o.deploymentId !== 'string' || !DEPLOYMENT_ID_RE.test(o.deploymentId))) return 'deploymentId must be a deployment id or null';
-  if (o.photoCheck !== undefined && (typeof o.photoCheck !== 'string' || !PHOTO_CHECK_ID_RE.test(o.photoCheck))) return 'photoCheck must be the id of a photo check (chk- and 16 hex digits)';
-  return {
-    schema: SCHEMA,
-    alertId: o.alertId,
-    outcome: o.outcome as AdjudicationOutcome,
-    ...(o.engagement !== undefined ? { engagement: o.engagement as EngagementOutcome } : {}),
-    decidedAt: decidedAt.toISOString(),
-    ...(o.note !== undefined && o.note !== '' ? { note: o.note as string } : {}),
-    ...(o.deploymentId !== undefined ? { deploymentId: o.deploymentId as string | null } : {}),
-    ...(o.photoCheck !== undefined ? { photoCheck: o.photoCheck as string } : {}),
-  };
-}
+// A decision is parsed by its schema in decision.ts (zod; the tablet page, which imports this
+// module, has no zod).
 
 /** Id of a photo check: random, unguessable, carries nothing about the person. */
 export const PHOTO_CHECK_ID_RE = /^chk-[0-9a-f]{16}$/;

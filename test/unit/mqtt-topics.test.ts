@@ -1,6 +1,7 @@
 // The MQTT contract (src/mqtt/topics.ts), pure: topic shapes, the strict decision parser, ids.
 import test from 'ava';
-import { ALERT_ID_RE, MAX_ADJUDICATION_BYTES, SCHEMA, alertIdFromTopic, decisionTopicParts, parseDecision, topicsFor } from '../../src/mqtt/topics.js';
+import { ALERT_ID_RE, MAX_ADJUDICATION_BYTES, SCHEMA, alertIdFromTopic, decisionTopicParts, topicsFor } from '../../src/mqtt/topics.js';
+import { parseDecision } from '../../src/mqtt/decision.js';
 import { matches } from '../../src/mqtt/client.js';
 import { newAlertId, normalisedBox } from '../../src/alerts/content.js';
 
