@@ -18,6 +18,7 @@ import type { Config } from '../config/schema.js';
 import { INSTALL_ROOT } from '../paths.js';
 import { ensureCa, ensureLeaf } from './certs.js';
 import { installBridgeFiles, renderBridgeConf } from './bridge.js';
+import { daemonGroupProblem, pidFolderProblem } from './broker-checks.js';
 import { hashPassword, randomPassword, readPasswd, verifyPassword, writePasswd } from './passwd.js';
 import { OFFICER_ID_RE, topicsFor } from './topics.js';
 
@@ -131,6 +132,8 @@ export interface BrokerSetupReport {
   created: string[];
   officers: string[];
   names: string[];
+  /** What the box lacks for the broker or the daemon (src/mqtt/broker-checks.ts), in plain words; empty when nothing. */
+  warnings: string[];
 }
 
 /** Writes everything the broker and the tablet page need (see the header). */
@@ -187,7 +190,10 @@ export async function setupBroker(cfg: Config): Promise<BrokerSetupReport> {
   installBridgeFiles(cfg);
   writeAtomic(p.conf, renderBrokerConf(cfg) + renderBridgeConf(cfg));
   own(p.conf, null, null, 0o644);
-  return { confFile: p.conf, dir: p.dir, created, officers, names };
+  const root = process.getuid?.() === 0;
+  const brokerAccount = root && o.broker !== null ? { name: cfg.broker.user, uid: o.broker, gid: o.brokerGroup ?? null } : null;
+  const warnings = [daemonGroupProblem(cfg.broker.daemonGroup, o.daemonGroup, root), pidFolderProblem(cfg.broker.pidFile, brokerAccount)].filter((w): w is string => w !== null);
+  return { confFile: p.conf, dir: p.dir, created, officers, names, warnings };
 }
 
 /**
