@@ -410,6 +410,11 @@ export class DeploymentService implements Component {
     const thresholdSource = req.threshold === undefined && req.targetFpir === undefined ? 'config' : 'request';
     if (threshold === undefined && thresholdSource === 'config' && this.limits.configThreshold !== undefined) threshold = this.limits.configThreshold;
     if (threshold === undefined) throw new DeploymentError('this van cannot derive a threshold from a target FPIR: start with --threshold', 'invalid');
+    // The deployment starts when it is recorded, not when the request came: the readiness wait
+    // (up to 15 s for a camera still connecting, the whole of it for a dead camera with
+    // --allow-degraded) and the bundle import come before, and counting them made a camera live
+    // all along read "49.9 % live" in a short deployment's report.
+    const startedAt = this.clock();
     const rec: DeploymentRecord = {
       id: `dep-${new Date(now).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
       authorisationRef: req.authorisationRef,
@@ -422,7 +427,7 @@ export class DeploymentService implements Component {
       thresholdSource,
       watchlist,
       cameras: this.hooks.cameras(),
-      startedAt: now,
+      startedAt,
       endsAt,
       endedAt: null,
       endReason: null,
@@ -459,10 +464,11 @@ export class DeploymentService implements Component {
     if (degraded.length) this.log.warn({ deploymentId: rec.id, degraded }, 'deployment started DEGRADED (--allow-degraded)');
     this.store.insert(rec);
     if (endsAt < req.endsAt) this.log.warn({ deploymentId: rec.id }, 'deployment end moved earlier to the watchlist expiry');
+    // Live time from the same moment as the report's span; camera changes while analysis starts count.
+    this.uptime = new UptimeTracker(startedAt, this.cameraStates());
     try {
       await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false });
       this.analysing = true;
-      this.uptime = new UptimeTracker(this.clock(), this.cameraStates());
     } catch (err) {
       this.log.error({ err }, 'analysis could not start; ending the deployment');
       await this.end('start_failed', 'system');
