@@ -186,6 +186,7 @@ node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").pop());
   for (const f of r.created) console.log(`install: created ${f.slice(process.argv[2].length)}`);
   console.log(`install: broker config ${r.confFile.slice(process.argv[2].length)}; certificate names: ${r.names.join(" ")}; officers: ${r.officers.length}`);
+  for (const w of r.warnings ?? []) console.log(`install: WARNING: ${w}`);
 ' "$R/etc/lfr/.broker-setup.out" "$R"
 rm -f "$R/etc/lfr/.broker-setup.out" "$R/etc/lfr/.broker-setup.json"
 

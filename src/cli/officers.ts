@@ -69,7 +69,7 @@ export function register(program: Command): void {
         const r = await setupBroker(cfg).catch(setupError);
         emit(
           o,
-          () => [`broker config ${r.confFile}; accounts and certificates in ${r.dir}`, `  certificate names: ${r.names.join(', ')} (the van CA may vouch for these only)`, `  van CA ends ${r.caExpiresAt}; run "lfr broker setup" again before then (it renews the CA in its last quarter)`, ...(r.caRenewed ? [`  NEW van CA (${r.caRenewed}): give ${cfg.mqtt.caFile} to every tablet, then restart mosquitto and lfr`] : []), `  officers: ${r.officers.length ? r.officers.join(', ') : 'none yet (lfr officers add ID)'}`, ...r.created.map((f) => `  created ${f}`)].join('\n'),
+          () => [`broker config ${r.confFile}; accounts and certificates in ${r.dir}`, `  certificate names: ${r.names.join(', ')} (the van CA may vouch for these only)`, `  van CA ends ${r.caExpiresAt}; run "lfr broker setup" again before then (it renews the CA in its last quarter)`, ...(r.caRenewed ? [`  NEW van CA (${r.caRenewed}): give ${cfg.mqtt.caFile} to every tablet, then restart mosquitto and lfr`] : []), `  officers: ${r.officers.length ? r.officers.join(', ') : 'none yet (lfr officers add ID)'}`, ...r.created.map((f) => `  created ${f}`), ...r.warnings.map((w) => `  WARNING: ${w}`)].join('\n'),
           () => r,
         );
       }),

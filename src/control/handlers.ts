@@ -1,6 +1,7 @@
 // The handler table the daemon mounts on its ControlServer. Every request's params are parsed by
 // a schema (schemas.ts, zod); a refusal's reason is audited (control.refused), built from the
-// schema, never echoing the payload. The rules live in DeploymentService. Mounting:
+// schema, never echoing the payload. The rules live in DeploymentService, whose own errors
+// (deployment/errors.ts) become wire codes here (wire-errors.ts). Mounting:
 //   new ControlServer(controlSocketPath(cfg.paths.runtimeDir), controlHandlers({...}), log)
 import { ControlError, type ControlEntry } from './protocol.js';
 import type { DeploymentService } from '../deployment/service.js';
@@ -10,6 +11,7 @@ import type { StatusSummary } from '../health/status.js';
 import type { PoolAudit } from '../vision/buffers.js';
 import type { z } from 'zod';
 import { describeIssues, ImportParams, NoParams, StartParams } from './schemas.js';
+import { wired } from './wire-errors.js';
 
 export interface HandlerDeps {
   deployments: DeploymentService;
@@ -89,10 +91,10 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
       optional: true,
       maxBytes: d.upload?.maxBytes ?? 2e9,
       timeoutMs: d.upload?.timeoutMs ?? 30 * 60_000,
-      precheck: (p, actor) => d.deployments.checkStart(startRequest(d, p, actor)),
-      run: (p, actor, file) => after(d, d.deployments.startDeployment({ ...startRequest(d, p, actor), ...(file ? { watchlistFile: file } : {}) }, actor).catch(refusal)),
+      precheck: (p, actor) => wired(() => d.deployments.checkStart(startRequest(d, p, actor))),
+      run: (p, actor, file) => after(d, wired(() => d.deployments.startDeployment({ ...startRequest(d, p, actor), ...(file ? { watchlistFile: file } : {}) }, actor)).catch(refusal)),
     },
-    'deployment.end': (p, actor) => (parsed(d, 'deployment.end', NoParams, p, actor), after(d, d.deployments.endDeployment('ended_by_operator', actor))),
+    'deployment.end': (p, actor) => (parsed(d, 'deployment.end', NoParams, p, actor), after(d, wired(() => d.deployments.endDeployment('ended_by_operator', actor)))),
   };
   if (d.bufferAudit) {
     const audit = d.bufferAudit;

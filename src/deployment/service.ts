@@ -12,8 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { ControlError } from '../control/protocol.js';
 import type { AuditRecorder } from '../audit/log.js';
+import { DeploymentError } from './errors.js';
 import { DeploymentStore } from './store.js';
 import { effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
 import { buildReport, ledgerCounts, reportChanges } from './report.js';
@@ -334,8 +334,8 @@ export class DeploymentService implements Component {
     return problems;
   }
 
-  private degradedRefusal(problems: string[]): ControlError {
-    return new ControlError(`the van is not ready: ${problems.join('; ')}. Fix it and start again, or start anyway with --allow-degraded (recorded in the deployment and its report)`, 'degraded');
+  private degradedRefusal(problems: string[]): DeploymentError {
+    return new DeploymentError(`the van is not ready: ${problems.join('; ')}. Fix it and start again, or start anyway with --allow-degraded (recorded in the deployment and its report)`, 'not_ready');
   }
 
   /** The checks a start request must pass before anything is imported (validation, one at a time). */
@@ -343,11 +343,11 @@ export class DeploymentService implements Component {
     try {
       validateStart(raw, this.clock(), this.limits);
     } catch (err) {
-      if (err instanceof PolicyError) throw new ControlError(err.message, 'bad_request');
+      if (err instanceof PolicyError) throw new DeploymentError(err.message, 'invalid');
       throw err;
     }
     const cur = this.store.running();
-    if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
+    if (cur) throw new DeploymentError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
     if (!raw.allowDegraded && this.limits.requireReady !== false) {
       // Cameras still connecting are judged later (doStart waits for them); a failed camera or a
       // broker that is down refuses the start here, before a byte of the bundle is sent.
@@ -378,18 +378,18 @@ export class DeploymentService implements Component {
     try {
       req = validateStart(raw, now, this.limits);
     } catch (err) {
-      if (err instanceof PolicyError) throw new ControlError(err.message, 'bad_request');
+      if (err instanceof PolicyError) throw new DeploymentError(err.message, 'invalid');
       throw err;
     }
     const cur = this.store.running();
-    if (cur) throw new ControlError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
+    if (cur) throw new DeploymentError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
     const degraded = this.limits.requireReady === false ? [] : await this.readiness(CONNECTING_GRACE_MS);
     if (degraded.length && !req.allowDegraded) throw this.degradedRefusal(degraded);
 
     const loaded = req.watchlistFile ? await this.hooks.loadWatchlist(req.watchlistFile, actor) : this.hooks.currentWatchlist();
-    if (!loaded) throw new ControlError('no watchlist has been imported: insert the USB stick with the bundle, or pass --watchlist FILE', 'bad_request');
+    if (!loaded) throw new DeploymentError('no watchlist has been imported: insert the USB stick with the bundle, or pass --watchlist FILE', 'invalid');
     const watchlist = summaryOf(loaded);
-    if (req.expectBundleSha256 && req.expectBundleSha256 !== watchlist.bundleSha256) throw new ControlError(`the watchlist now loaded is bundle ${watchlist.bundleSha256.slice(0, 16)}, not ${req.expectBundleSha256.slice(0, 16)} that was sent for this deployment: nothing started`, 'conflict');
+    if (req.expectBundleSha256 && req.expectBundleSha256 !== watchlist.bundleSha256) throw new DeploymentError(`the watchlist now loaded is bundle ${watchlist.bundleSha256.slice(0, 16)}, not ${req.expectBundleSha256.slice(0, 16)} that was sent for this deployment: nothing started`, 'conflict');
     const endsAt = effectiveEnd(req.endsAt, Date.parse(watchlist.expiresAt));
     let threshold = req.threshold;
     let thresholdBasis: ThresholdBasis | null = null;
@@ -401,7 +401,7 @@ export class DeploymentService implements Component {
         if (b.message) this.log.info({ threshold, targetFpir: req.targetFpir ?? null }, b.message);
       } catch (err) {
         // A fixed threshold never depends on the calibration; a target FPIR cannot work without it.
-        if (req.targetFpir !== undefined) throw new ControlError((err as Error).message, 'bad_request');
+        if (req.targetFpir !== undefined) throw new DeploymentError((err as Error).message, 'invalid');
         this.log.warn({ err }, 'no false-alert estimate for the fixed threshold');
       }
     }
@@ -409,7 +409,7 @@ export class DeploymentService implements Component {
     // or its match.threshold, recorded as coming from the config (README: a recorded setting).
     const thresholdSource = req.threshold === undefined && req.targetFpir === undefined ? 'config' : 'request';
     if (threshold === undefined && thresholdSource === 'config' && this.limits.configThreshold !== undefined) threshold = this.limits.configThreshold;
-    if (threshold === undefined) throw new ControlError('this van cannot derive a threshold from a target FPIR: start with --threshold', 'bad_request');
+    if (threshold === undefined) throw new DeploymentError('this van cannot derive a threshold from a target FPIR: start with --threshold', 'invalid');
     // The deployment starts when it is recorded, not when it was asked for: the readiness wait and
     // the watchlist import above take seconds (15 s for a one-person bundle on a loaded box), and a
     // start time before them made the report's span longer than the cameras' live time counted
@@ -472,7 +472,7 @@ export class DeploymentService implements Component {
     } catch (err) {
       this.log.error({ err }, 'analysis could not start; ending the deployment');
       await this.end('start_failed', 'system');
-      throw new ControlError(`analysis could not start (${(err as Error).message}); the deployment was ended and the watchlist purged`, 'failed');
+      throw new DeploymentError(`analysis could not start (${(err as Error).message}); the deployment was ended and the watchlist purged`, 'start_failed');
     }
     this.log.info({ deploymentId: rec.id, threshold: rec.threshold, endsAt: new Date(endsAt).toISOString() }, 'deployment started');
     this.arm();
@@ -481,7 +481,7 @@ export class DeploymentService implements Component {
 
   private async end(reason: EndReason, actor: string): Promise<DeploymentReport> {
     const cur = this.store.running();
-    if (!cur) throw new ControlError('no deployment is running', 'not_running');
+    if (!cur) throw new DeploymentError('no deployment is running', 'not_running');
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     // Each step in its own try: a failing matcher must not keep the watchlist alive.

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import type { CameraConfig, Config } from '../config/schema.js';
 import type { BrokerFacts, CameraFacts } from './types.js';
+import { credentialFreeUrl } from '../ingest/safe-url.js';
 
 /** Status line of an RTSP reply: any RTSP answer (even 401) proves a camera is listening. */
 export function parseRtspStatus(text: string): number | null {
@@ -17,7 +18,7 @@ export function parseRtspStatus(text: string): number | null {
 }
 
 export function probeCamera(cam: CameraConfig, timeoutMs = 3000): Promise<CameraFacts> {
-  const base = { name: cam.name, enabled: cam.enabled, fps: null, dropped: null };
+  const base = { name: cam.name, enabled: cam.enabled, fps: null, dropped: null, url: credentialFreeUrl(cam.url) };
   if (!cam.enabled) return Promise.resolve({ ...base, state: 'stopped' });
   if (cam.url.startsWith('file://')) {
     try {

@@ -81,6 +81,11 @@ export function checkClock(c: ClockFacts): Check {
 }
 
 export function checkCamera(c: CameraFacts, t: HealthThresholds): Check {
+  const check = cameraCheck(c, t);
+  return check.level !== 'OK' && c.url ? { ...check, url: c.url } : check;
+}
+
+function cameraCheck(c: CameraFacts, t: HealthThresholds): Check {
   const name = `camera ${c.name}`;
   if (!c.enabled) return ok(name, 'disabled in the config');
   const why = c.reason ? `: ${c.reason}` : '';
@@ -185,7 +190,7 @@ export function evaluate(f: HealthFacts, t: HealthThresholds, deploymentRunning 
 /** One line per check, as `lfr health` prints them. */
 export function formatReport(r: HealthReport): string {
   const width = Math.max(...r.checks.map((c) => c.name.length), 6);
-  const lines = r.checks.map((c) => `${c.level.padEnd(4)} ${c.name.padEnd(width)}  ${c.message}`);
+  const lines = r.checks.map((c) => `${c.level.padEnd(4)} ${c.name.padEnd(width)}  ${c.message}${c.url ? ` (${c.url})` : ''}`);
   lines.push(`overall: ${r.level}`);
   return lines.join('\n');
 }

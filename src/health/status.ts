@@ -4,6 +4,7 @@
 import type { DeploymentCounts, DeploymentRecord, DeploymentReport } from '../deployment/types.js';
 import type { AuditFacts, CameraFacts, HealthReport, Level, PerformanceFacts } from './types.js';
 import { SCHEMA, type StatusPayload } from '../mqtt/topics.js';
+import { credentialFreeUrl } from '../ingest/safe-url.js';
 
 export interface StatusSummary {
   schema: 1;
@@ -25,7 +26,8 @@ export interface StatusSummary {
   lastReport: DeploymentReport | null;
   /** Reports written to a stick that a late decision has changed since: write them again. */
   staleReports?: Array<{ deploymentId: string; writtenVersion: number; writtenAt: number; latestVersion: number }>;
-  cameras: Array<{ name: string; state: string; fps: number | null; dropped: number | null }>;
+  /** url: a camera that is not live, its URL without credentials (where to look; never on the status topic). */
+  cameras: Array<{ name: string; state: string; fps: number | null; dropped: number | null; url?: string }>;
   /** The live matcher since the daemon started: frames, faces (counted, never stored), embeddings, people (tracks), alerts. Null outside the daemon. */
   analysis: null | { analysing: boolean; framesAnalysed: number; facesAnalysed: number; embedded: number; tracks: number; splits: number; alerts: number };
   /** Result of the last watchlist import from USB or the CLI, for the tablets and the technician. */
@@ -71,7 +73,7 @@ export function buildStatus(s: StatusInput): StatusSummary {
       : null,
     lastReport: s.deployment.lastReport,
     staleReports: s.deployment.staleReports ?? [],
-    cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped })),
+    cameras: s.cameras.map((c) => ({ name: c.name, state: c.state, fps: c.fps, dropped: c.dropped, ...(c.url && c.state !== 'live' ? { url: c.url } : {}) })),
     analysis: s.analysis ?? null,
     lastImport: s.lastImport,
     ...(s.performance ? { performance: s.performance } : {}),
@@ -96,7 +98,7 @@ export function formatStatus(s: StatusSummary): string {
     if (s.lastReport) lines.push(`  last: ${s.lastReport.deploymentId} ended ${s.lastReport.endedAt} (${s.lastReport.alerts} alerts)`);
   }
   for (const st of s.staleReports ?? []) lines.push(staleLine(st));
-  for (const c of s.cameras) lines.push(`camera ${c.name}: ${c.state}${c.fps !== null ? ` ${c.fps.toFixed(1)} fps` : ''}${c.dropped ? `, ${c.dropped} dropped` : ''}`);
+  for (const c of s.cameras) lines.push(`camera ${c.name}: ${c.state}${c.fps !== null ? ` ${c.fps.toFixed(1)} fps` : ''}${c.dropped ? `, ${c.dropped} dropped` : ''}${c.url ? ` (${c.url})` : ''}`);
   if (s.lastImport) lines.push(`last watchlist import (${s.lastImport.source}) ${s.lastImport.at}: ${s.lastImport.ok ? 'OK' : 'FAILED'}: ${s.lastImport.message}`);
   const p = s.performance;
   if (p) {
@@ -135,16 +137,17 @@ export function toStatusPayload(s: StatusSummary, pendingOutbox: number, watchli
 /** Camera facts from the camera manager's stats (src/ingest CameraManager.stats()). */
 export function cameraFactsFromStats(
   stats: ReadonlyArray<{ camera: string; state: string; fps: number; dropped: number; lastError: string | null }>,
-  configured: ReadonlyArray<{ name: string; enabled: boolean }>,
+  configured: ReadonlyArray<{ name: string; enabled: boolean; url?: string }>,
 ): CameraFacts[] {
   const byName = new Map(stats.map((s) => [s.camera, s]));
   return configured.map((c) => {
     const s = byName.get(c.name);
-    if (!s) return { name: c.name, enabled: c.enabled, state: c.enabled ? 'failed' : 'stopped', fps: null, dropped: null, ...(c.enabled ? { reason: 'not started by the daemon' } : {}) };
+    const url = c.url ? { url: credentialFreeUrl(c.url) } : {};
+    if (!s) return { name: c.name, enabled: c.enabled, state: c.enabled ? 'failed' : 'stopped', fps: null, dropped: null, ...(c.enabled ? { reason: 'not started by the daemon' } : {}), ...url };
     // A camera connecting again after an error is down, not starting: the probe must FAIL it,
     // not flicker between FAIL (failed) and WARN (connecting) with each retry.
     const state = s.state === 'connecting' && s.lastError ? 'reconnecting' : s.state;
-    return { name: c.name, enabled: c.enabled, state, fps: s.fps, dropped: s.dropped, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}) };
+    return { name: c.name, enabled: c.enabled, state, fps: s.fps, dropped: s.dropped, ...(s.lastError && s.state !== 'live' ? { reason: s.lastError } : {}), ...url };
   });
 }
 

@@ -10,6 +10,9 @@ export interface Check {
   name: string;
   level: Level;
   message: string;
+  /** The camera's URL without credentials, on a camera check that is not OK: where the technician
+   * looks. Printed by the CLI only; the status topic's problems (to tablets and HQ) carry the message alone. */
+  url?: string;
 }
 
 export interface SystemFacts {
@@ -42,6 +45,8 @@ export interface CameraFacts {
   /** Frames dropped because analysis was busy (bounded queue), since start. */
   dropped: number | null;
   reason?: string;
+  /** The configured URL without credentials (src/ingest/safe-url.ts). */
+  url?: string;
 }
 
 export interface BrokerFacts {

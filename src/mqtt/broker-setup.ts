@@ -19,6 +19,7 @@ import type { Config } from '../config/schema.js';
 import { INSTALL_ROOT } from '../paths.js';
 import { caRenewalReason, ensureCa, ensureLeaf, LOOPBACK_NAMES } from './certs.js';
 import { installBridgeFiles, renderBridgeConf } from './bridge.js';
+import { daemonGroupProblem, pidFolderProblem } from './broker-checks.js';
 import { hashPassword, randomPassword, readPasswd, verifyPassword, writePasswd } from './passwd.js';
 import { OFFICER_ID_RE, topicsFor } from './topics.js';
 
@@ -141,6 +142,8 @@ export interface BrokerSetupReport {
   caRenewed: string | null;
   /** When the van CA ends (ISO-8601): run `lfr broker setup` before then (it renews in the last quarter). */
   caExpiresAt: string;
+  /** What the box lacks for the broker or the daemon (src/mqtt/broker-checks.ts), in plain words; empty when nothing. */
+  warnings: string[];
 }
 
 /** Writes everything the broker and the tablet page need (see the header). */
@@ -207,7 +210,10 @@ export async function setupBroker(cfg: Config): Promise<BrokerSetupReport> {
   writeAtomic(p.conf, renderBrokerConf(cfg) + renderBridgeConf(cfg));
   own(p.conf, null, null, 0o644);
   const caExpiresAt = new Date(new X509Certificate(readFileSync(caFile)).validTo).toISOString();
-  return { confFile: p.conf, dir: p.dir, created, officers, names, caRenewed, caExpiresAt };
+  const root = process.getuid?.() === 0;
+  const brokerAccount = root && o.broker !== null ? { name: cfg.broker.user, uid: o.broker, gid: o.brokerGroup ?? null } : null;
+  const warnings = [daemonGroupProblem(cfg.broker.daemonGroup, o.daemonGroup, root), pidFolderProblem(cfg.broker.pidFile, brokerAccount)].filter((w): w is string => w !== null);
+  return { confFile: p.conf, dir: p.dir, created, officers, names, caRenewed, caExpiresAt, warnings };
 }
 
 /**

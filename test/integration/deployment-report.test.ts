@@ -15,7 +15,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { configSchema } from '../../src/config/schema.js';
 import { SCHEMA, topicsFor, type AlertMessage } from '../../src/mqtt/topics.js';
-import type { DeploymentReport } from '../../src/deployment/types.js';
+import type { DeploymentCounts, DeploymentReport } from '../../src/deployment/types.js';
 import { demoVideo, referenceFace } from '../helpers/faces.js';
 import { needs } from '../helpers/prereq.js';
 import { Van, sleep } from '../helpers/van.js';
@@ -75,7 +75,19 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   await decide(alerts[0]!.alertId, { outcome: 'confirmed_match' });
   await decide(alerts[0]!.alertId, { outcome: 'confirmed_match', engagement: 'arrested' });
   await decide(alerts[1]!.alertId, { outcome: 'false_alert' });
-  await until(() => false, 1500, 'the decisions to land').catch(() => undefined);
+  // The decisions landed (the running deployment's counts say so): polled, not a fixed wait,
+  // which on a loaded box could assert before they arrived (issue 20 item 13).
+  let landed: DeploymentCounts | null = null;
+  for (let i = 0; i < 150; i++) {
+    const c = ((await van.status()).deployment as { counts: DeploymentCounts } | null)?.counts ?? null;
+    if (c && c.confirmed >= 1 && c.falseAlerts >= 1 && c.engagements.arrested >= 1) {
+      landed = c;
+      break;
+    }
+    await sleep(200);
+  }
+  t.truthy(landed, 'the two decisions and the arrest reached the running deployment');
+  t.like(landed, { confirmed: 1, falseAlerts: 1, engagements: { arrested: 1 } });
 
   // --out: a missing folder and a folder on the root disk are refused BEFORE anything ends.
   const missing = await van.cli('deployment', 'end', '--out', path.join(van.dir, 'no-such-stick'));

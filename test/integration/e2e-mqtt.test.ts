@@ -50,7 +50,8 @@ serial('lfr run: a watchlisted person on camera reaches the tablet as a content-
     if (topic === topics.status) statuses.push(JSON.parse(payload.toString()) as StatusPayload);
   });
   await tab.client.subscribeAsync(topics.status, { qos: 1 });
-  await van.startDeployment(['--watchlist', bundle, '--threshold', '0.61']);
+  const dep = (await van.startDeployment(['--watchlist', bundle, '--threshold', '0.61'])) as { id: string };
+  t.regex(dep.id, /^dep-\d{4}-\d{2}-\d{2}-[0-9a-f]{8}$/);
   const t0 = Date.now();
   while (tab.received.length === 0) {
     if (Date.now() - t0 > 60_000) return t.fail(`no alert on the tablet; daemon log tail: ${van.log().slice(-1500)}`);
@@ -60,7 +61,8 @@ serial('lfr run: a watchlisted person on camera reaches the tablet as a content-
   t.deepEqual(Object.keys(a).sort(), ['alertId', 'camera', 'capturedAt', 'category', 'decision', 'deploymentId', 'expiresAt', 'likelihood', 'raisedAt', 'schema', 'threshold', 'vanId'], 'nothing that shows or names a person');
   t.like(a, { schema: SCHEMA, camera: 'north-1', category: 'wanted', decision: 'suggestion', threshold: 0.61 });
   t.true(a.likelihood >= a.threshold);
-  t.truthy(a.deploymentId);
+  // The alert belongs to THIS deployment (the running one), not merely to some deployment.
+  t.is(a.deploymentId, dep.id);
 
   // The content, over HTTPS from the daemon, with the officer's own account only.
   const ca = readFileSync(cfg.mqtt.caFile!);
@@ -74,9 +76,10 @@ serial('lfr run: a watchlisted person on camera reaches the tablet as a content-
   t.false(van.log().includes('WL-42'), 'the subject reference never reaches the log');
   t.false(van.log().includes('REASON-MARK'), 'nor the reason');
 
-  const counts = (await van.status()).deployment as { counts: { facesAnalysed: number; alerts: number } };
+  const counts = (await van.status()).deployment as { id: string; counts: { facesAnalysed: number; alerts: number } };
+  t.is(counts.id, dep.id, 'lfr status names the same running deployment');
   t.true(counts.counts.facesAnalysed >= 1 && counts.counts.alerts >= 1, JSON.stringify(counts));
-  t.true(statuses.some((s) => s.deployment?.location === 'Test rig'), JSON.stringify(statuses.at(-1)));
+  t.true(statuses.some((s) => s.deployment?.id === dep.id && s.deployment.location === 'Test rig'), JSON.stringify(statuses.at(-1)));
 
   // The officer's decision, under their own name, is counted in the results report.
   await tab.client.publishAsync(topics.adjudication(tab.officer, a.alertId), JSON.stringify({ schema: SCHEMA, alertId: a.alertId, outcome: 'confirmed_match', decidedAt: new Date().toISOString() }), { qos: 1 });
@@ -88,6 +91,7 @@ serial('lfr run: a watchlisted person on camera reaches the tablet as a content-
   }
   t.truthy(rep, 'the decision reached the deployment counts');
   t.is(rep?.confirmed, 1);
+  t.is(rep?.deploymentId, dep.id);
   t.true(rep!.alerts >= 1 && rep!.watchlistPurged);
   t.like(await van.stop(), { code: 0 });
   const audit = await van.cliJson<{ entries: Array<{ type: string; actor: string | null }> }>(['audit', 'show', '--limit', '500']);
