@@ -101,3 +101,39 @@ test('a report is overdue once its publish-by date (London) has passed', (t) => 
   t.is(publication(r, Date.parse('2026-12-04T20:00:00Z')), 'due');
   t.is(publication(r, Date.parse('2026-12-05T09:00:00Z')), 'overdue');
 });
+
+test('a van whose clock is far off: its record is kept with both times and flagged, not refused', async (t) => {
+  const k = generateKeyFiles('van', path.join(dir, 'skew'), 'van');
+  const a = anchorPublicKey(k.privateFile);
+  const saved: Array<{ vanTime: string; received: string; flag: string | null }> = [];
+  let offset: number | null = null;
+  const store: IngestStore = {
+    van: async (id) => ({ vanId: id, publicKey: a.publicKey, keyId: a.keyId, clockOffsetMs: offset }),
+    saveStatus: async () => undefined,
+    saveLink: async () => undefined,
+    saveDeployment: async (_v, _d, vanTime, received, flag) => (saved.push({ vanTime: vanTime.toISOString(), received: received.toISOString(), flag }), true),
+    saveReport: async () => 'stored',
+    saveHead: async () => true,
+    reject: async () => undefined,
+    duplicate: async () => undefined,
+  };
+  const o = { prefix: 'lfr', maxSkewMs: 300_000 };
+  const s = new FleetSigner(k.privateFile, 'van-1');
+  const body = { deploymentId: 'd1', authorisationRef: 'A', location: 'L', threshold: 0.6, watchlistSubjects: 1, watchlistExpiresAt: '2026-12-05T00:00:00.000Z', cameras: [], startedAt: '2026-12-04T10:00:00.000Z', endsAt: '2026-12-04T11:00:00.000Z', endedAt: null, endReason: null, degraded: [] };
+  const received = new Date('2026-12-04T12:00:00.000Z');
+  // Sent "an hour from now" by the van's clock: kept, both times, flagged as ahead.
+  const ahead = s.sign('deployment', body, new Date(received.getTime() + 3_600_000));
+  t.like(await ingest(store, o, 'lfr/van-1/fleet/deployments/d1', Buffer.from(JSON.stringify(ahead)), received), { ok: true });
+  t.is(saved[0]!.vanTime, '2026-12-04T13:00:00.000Z');
+  t.is(saved[0]!.received, '2026-12-04T12:00:00.000Z');
+  t.regex(saved[0]!.flag ?? '', /van clock ahead/);
+  // Sent a day late (a van offline for a day) with a right clock: kept, not flagged for that alone.
+  const late = s.sign('deployment', body, new Date(received.getTime() - 86_400_000));
+  t.like(await ingest(store, o, 'lfr/van-1/fleet/deployments/d1', Buffer.from(JSON.stringify(late)), received), { ok: true });
+  t.is(saved[1]!.flag, null);
+  // Its last status said its clock was 10 minutes behind HQ's: flagged too.
+  offset = -600_000;
+  t.like(await ingest(store, o, 'lfr/van-1/fleet/deployments/d1', Buffer.from(JSON.stringify(late)), received), { ok: true });
+  t.regex(saved[2]!.flag ?? '', /van clock off by -600 s/);
+  s.destroy();
+});
