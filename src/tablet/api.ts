@@ -99,7 +99,11 @@ export class TabletApi {
     const check = PHOTO_CHECK_PATH_RE.exec(pathname);
     if (check || req.method === 'POST') {
       if (check && req.method === 'POST' && this.d.photoCheck) await this.d.photoCheck.handle(req, res, who.officerId, check[1]!, send);
-      else if (check && req.method === 'POST') send(res, 403, JSON_TYPE, JSON.stringify({ schema: SCHEMA, refused: 'photo checks are switched off on this van' }));
+      else if (check && req.method === 'POST') {
+        // Off on this van: refused before a byte of the photo is read, and audited like any refusal.
+        this.d.audit.record('photo_check.refused', { alertId: ALERT_ID_RE.test(check[1]!) ? check[1]! : null, reason: 'disabled' }, who.officerId);
+        send(res, 403, JSON_TYPE, JSON.stringify({ schema: SCHEMA, refused: 'photo checks are switched off on this van' }));
+      }
       else send(res, 405, 'text/plain; charset=utf-8', 'method not allowed', { Allow: check ? 'POST' : 'GET, HEAD' });
       return true;
     }

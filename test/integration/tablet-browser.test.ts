@@ -77,6 +77,18 @@ function httpsGet(port: number, p: string, ca: Buffer, auth?: string, rawAuth?: 
   });
 }
 
+function httpsPost(port: number, p: string, ca: Buffer, auth: string, body: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: p, method: 'POST', ca, headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}`, 'Content-Type': 'image/jpeg', 'Content-Length': body.length } }, (res) => {
+      let b = '';
+      res.on('data', (d: Buffer) => (b += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 serial('tablet on the running van: earlier vs live, one card per person, full alert card, decision with note and outcome, deployment end', async (t) => {
   t.timeout(360_000);
   // The face for 2 s, then 1 s of nothing: every loop is a new sighting (cooldown 0).
@@ -216,6 +228,12 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   t.is((await httpsGet(van.tabletPort, `/api/alerts/${ids[0]}`, ca, auth)).status, 200);
   const unknown = await httpsGet(van.tabletPort, '/api/alerts/0mwtc5ysh-0000000000000000', ca, auth);
   t.deepEqual(unknown, { status: 404, body: 'not found' });
+  // The photo check is off on this van (its default, issue 25): refused plainly, audited.
+  const off = await httpsPost(van.tabletPort, `/api/alerts/${ids[0]}/photo-check`, ca, auth, Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+  t.is(off.status, 403);
+  t.regex(off.body, /photo checks are switched off on this van/);
+  const refusedChecks = await van.cliJson<{ entries: Array<{ actor: string | null; fields: Record<string, unknown> }> }>(['audit', 'show', '--type', 'photo_check.refused']);
+  t.true(refusedChecks.entries.some((e) => e.fields.reason === 'disabled' && e.actor === officer.user), 'the refused check is audited');
 
   const stored = await page.evaluate(`(async () => ({
     local: Object.keys(localStorage).filter((k) => k !== 'lfr.auditHeads').length,
