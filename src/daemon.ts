@@ -30,7 +30,7 @@ import { component, systemClock } from './lifecycle.js';
 import { scrubUrl, type Logger } from './log.js';
 import { InferencePool } from './vision/pool/pool.js';
 import { RunLock } from './run-lock.js';
-import type { PoolAudit } from './vision/buffers.js';
+import type { PoolAudit } from './buffers/pools.js';
 import { LoopLag } from './health/loop-lag.js';
 import { stalledCameras } from './health/analysis.js';
 import type { AnalysisFacts, PerformanceFacts } from './health/types.js';

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { callDaemon, DaemonNotRunning } from '../control/client.js';
 import { controlSocketPath } from '../control/protocol.js';
-import type { PoolAudit } from '../vision/buffers.js';
+import type { PoolAudit } from '../buffers/pools.js';
 import { action, CliError, emit, EXIT } from './output.js';
 
 export function summarise(pools: readonly PoolAudit[]): { buffers: number; bytes: number; inUse: number; released: number; releasedNotZero: number } {

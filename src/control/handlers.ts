@@ -8,7 +8,7 @@ import type { DeploymentService } from '../deployment/service.js';
 import type { StartRequest } from '../deployment/types.js';
 import type { HealthReport } from '../health/types.js';
 import type { StatusSummary } from '../health/status.js';
-import type { PoolAudit } from '../vision/buffers.js';
+import type { PoolAudit } from '../buffers/pools.js';
 import type { z } from 'zod';
 import { describeIssues, ImportParams, NoParams, StartParams } from './schemas.js';
 import { wired } from './wire-errors.js';

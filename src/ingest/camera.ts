@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { CameraConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lifecycle.js';
 import { scrubUrl, type Logger } from '../log.js';
-import type { BufferPools } from '../vision/buffers.js';
+import type { BufferPools } from '../buffers/pools.js';
 import { captureTime, type Frame } from './frame.js';
 import { readCredentials } from './credentials.js';
 import { selectDecoder, type DecoderChoice, type ElementProbe } from './decoder.js';

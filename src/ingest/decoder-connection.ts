@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
-import type { BufferPools } from '../vision/buffers.js';
+import type { BufferPools } from '../buffers/pools.js';
 import type { DecoderEvent, DecoderStart } from './decoder-protocol.js';
 import { FrameReader, type ReceivedFrame } from './frame-reader.js';
 

@@ -2,7 +2,7 @@
 // shared frame buffers: the socket's `onread` hands libuv the exact slice of the frame buffer to
 // fill next, so the bytes go from the kernel into the buffer the inference workers read, with no
 // intermediate copy and no garbage-collected chunk left holding a face.
-import type { BufferPools, Lease } from '../vision/buffers.js';
+import type { BufferPools, Lease } from '../buffers/pools.js';
 import { FRAME_MAGIC, HEADER_BYTES } from './decoder-protocol.js';
 
 /** 4K RGB: anything larger in a header is a broken stream, not a frame. */

@@ -1,5 +1,5 @@
 // What ingest hands to vision: one decoded, scaled RGB frame of one camera, with its lease.
-import { BufferPools, type Lease } from '../vision/buffers.js';
+import { BufferPools, type Lease } from '../buffers/pools.js';
 import type { RgbImage } from '../vision/types.js';
 import { wipe } from '../crypto/secure.js';
 

@@ -5,7 +5,7 @@ import type { CameraConfig, Config } from '../config/schema.js';
 import type { Clock, Component } from '../lifecycle.js';
 import { systemClock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { BufferPools } from '../vision/buffers.js';
+import { BufferPools } from '../buffers/pools.js';
 import type { Frame } from './frame.js';
 import { Camera, type CameraStats } from './camera.js';
 import type { ElementProbe } from './decoder.js';

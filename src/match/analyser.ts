@@ -28,7 +28,7 @@ import { FaceTracker, type Track, type TrackerSettings } from './tracker.js';
 import { AlertPolicy, type PolicySettings } from './policy.js';
 import { noteEmbedded, qualityScore, shouldEmbed, type ScheduleSettings } from './schedule.js';
 import { DEFAULT_FUSION, TrackFusion, type FusionSettings } from './fusion.js';
-import type { BufferPools } from '../vision/buffers.js';
+import type { BufferPools } from '../buffers/pools.js';
 
 export interface MatchTarget {
   gallery: Gallery;

@@ -14,7 +14,7 @@
 // embeddings in buffers this class owns (copies; the caller wipes its own), wiped (sodium
 // memzero) when the track ends, when the camera stops, and when an entry is displaced. Nothing
 // here is logged or written; workers never see it (the gallery search stays on the main thread).
-import { BufferPools, type Lease } from '../vision/buffers.js';
+import { BufferPools, type Lease } from '../buffers/pools.js';
 
 export interface FusionSettings {
   /** Embeddings kept per track (the best by quality). */

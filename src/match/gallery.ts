@@ -8,7 +8,7 @@
 import type { GalleryTemplate, SearchHit } from '../watchlist/types.js';
 import { wipe } from '../crypto/secure.js';
 import { topK } from './search/topk.js';
-import type { Lease } from '../vision/buffers.js';
+import type { Lease } from '../buffers/pools.js';
 
 export interface ScoreBackend {
   readonly name: string;

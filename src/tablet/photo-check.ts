@@ -20,7 +20,7 @@ import type { AuditRecorder } from '../audit/log.js';
 import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { wipe } from '../crypto/secure.js';
-import type { BufferPools, Lease } from '../vision/buffers.js';
+import type { BufferPools, Lease } from '../buffers/pools.js';
 import { decodeImage, ImageError } from '../vision/decode.js';
 import { findModel, loadManifest } from '../vision/manifest.js';
 import { modelsDirOf } from '../vision/engine.js';

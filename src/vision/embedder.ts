@@ -5,7 +5,7 @@
 // and its mirror run as one batch of two (`lfr bench vision` measures the batched and separate
 // runs side by side).
 import type { ModelContext } from './detectors/factory.js';
-import { withLease, type Lease } from './buffers.js';
+import { withLease, type Lease } from '../buffers/pools.js';
 import { batchable } from './graph-rewrite.js';
 import { fullRoi, tensorLength, toTensor } from './preprocess.js';
 import { ort } from './session.js';

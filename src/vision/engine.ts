@@ -14,7 +14,7 @@ import { findModel, loadManifest, ModelError, readVerifiedModel, type Manifest, 
 import { assessQuality } from './quality.js';
 import { chooseProviders, createSession, describeProviders, type ProviderName } from './session.js';
 import type { AnalysedFace, FaceDetection, FaceEngine, FaceQuality, QualityGateSettings, RgbImage } from './types.js';
-import { withLease, type Lease } from './buffers.js';
+import { withLease, type Lease } from '../buffers/pools.js';
 
 export interface FaceEngineInfo {
   modelsDir: string;

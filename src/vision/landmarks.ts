@@ -3,7 +3,7 @@
 // (faceplugin fr_detect.js + fr_landmark.js): the detector box made square on its height, centred,
 // resized to the model input; outputs are x,y pairs in [0,1] of that crop.
 import type { ModelContext } from './detectors/factory.js';
-import { withLease, type Lease } from './buffers.js';
+import { withLease, type Lease } from '../buffers/pools.js';
 import { batchable } from './graph-rewrite.js';
 import type { ModelEntry } from './manifest.js';
 import { fullRoi, tensorLength, toTensor, type Roi } from './preprocess.js';

@@ -1,6 +1,6 @@
 // Model-neutral types of the face pipeline. Everything downstream (watchlist enrolment, the live
 // matcher, eval) depends only on these and on FaceEngine, never on a particular model.
-import type { Lease } from './buffers.js';
+import type { Lease } from '../buffers/pools.js';
 
 /** 8-bit RGB, interleaved, rows packed (stride = width * 3). */
 export interface RgbImage {

@@ -11,7 +11,7 @@ import { needs } from '../helpers/prereq.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { InferencePool, PoolUnavailableError } from '../../src/vision/pool/pool.js';
-import { BufferPools, type PoolAudit } from '../../src/vision/buffers.js';
+import { BufferPools, type PoolAudit } from '../../src/buffers/pools.js';
 import { frameOf } from '../../src/ingest/frame.js';
 import { decodeImageFile } from '../../src/vision/decode.js';
 import { demoPhoto } from '../../src/tools/demo/kit.js';

@@ -10,7 +10,7 @@ import { CameraAnalyser, type DecisionContext } from '../../src/match/analyser.j
 import { Gallery } from '../../src/match/gallery.js';
 import type { AnalysedFace, FaceDetection, FaceEngine, RgbImage } from '../../src/vision/types.js';
 import { frameOf, type Frame } from '../../src/ingest/frame.js';
-import { BufferPools } from '../../src/vision/buffers.js';
+import { BufferPools } from '../../src/buffers/pools.js';
 import { localFrameAnalysis } from '../../src/vision/frame-analysis.js';
 import { parseConfig } from '../../src/config/load.js';
 import { analyserSettings } from '../../src/match/settings.js';

@@ -1,7 +1,7 @@
-// Owned, reused face buffers (src/vision/buffers.ts): one lease per frame, wiped at its one
+// Owned, reused face buffers (src/buffers/pools.ts): one lease per frame, wiped at its one
 // release point, reused by the next frame; the audit reads the buffers themselves.
 import test from 'ava';
-import { BufferPools, isAllZero, withLease } from '../../src/vision/buffers.js';
+import { BufferPools, isAllZero, withLease } from '../../src/buffers/pools.js';
 import { frameOf } from '../../src/ingest/frame.js';
 import { FairQueue } from '../../src/vision/pool/fair-queue.js';
 

@@ -9,7 +9,7 @@
 import { JsScoreBackend, type ScoreBackend } from '../gallery.js';
 import { OrtGemmIndex, type GemmPrecision } from './ort-gemm.js';
 import { topK } from './topk.js';
-import type { Lease } from '../../vision/buffers.js';
+import type { Lease } from '../../buffers/pools.js';
 
 export interface OrtScoreBackendOptions {
   precision: GemmPrecision;

@@ -9,7 +9,7 @@
 // quantised matrix is inside ONNX Runtime) and releases it on clear().
 import * as ort from 'onnxruntime-node';
 import { DT, encodeModel, makeTensor, type QModel } from '../../vision/onnx-graph.js';
-import type { Lease } from '../../vision/buffers.js';
+import type { Lease } from '../../buffers/pools.js';
 
 export type GemmPrecision = 'f32' | 'int8';
 

@@ -4,7 +4,7 @@
 // warm caches and a shared box has noisy neighbours.
 import type { FaceDetection, FaceEngine, QualityGateSettings, RgbImage } from '../../vision/types.js';
 import type { FaceEngineWithInfo } from '../../vision/engine.js';
-import { BufferPools } from '../../vision/buffers.js';
+import { BufferPools } from '../../buffers/pools.js';
 import { ort } from '../../vision/session.js';
 
 export interface PerFaceBench {

@@ -7,7 +7,7 @@ import { buildLaunch, NAMES } from '../../ingest/pipeline.js';
 import { loadGstreamer, type GstAppSink } from '../../ingest/gst.js';
 import type { Frame } from '../../ingest/frame.js';
 import { frameOf } from '../../ingest/frame.js';
-import { BufferPools } from '../../vision/buffers.js';
+import { BufferPools } from '../../buffers/pools.js';
 
 export interface FileFramesOptions {
   file: string;

@@ -15,7 +15,7 @@
 // at the half-width the ArcFace reference has: (70.73 - 41.55) / 2 / (73.53 - 38.29) = 0.414 of the
 // inter-eye distance. Alignment with these synthetic corners is measured in docs/accuracy.md.
 import { iou } from '../nms.js';
-import { withLease, type Lease } from '../buffers.js';
+import { withLease, type Lease } from '../../buffers/pools.js';
 import { tensorLength, toTensor, type Roi } from '../preprocess.js';
 import { ort } from '../session.js';
 import type { DetectorAdapter, FaceDetection, Point, RgbImage } from '../types.js';

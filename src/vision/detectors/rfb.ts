@@ -7,7 +7,7 @@
 // At 640 px on a 1280x720 analysis frame the smallest prior (10 px) is a 20 px face.
 import { cutGraph } from '../graph-rewrite.js';
 import { iou, nms, type Scored } from '../nms.js';
-import { withLease, type Lease } from '../buffers.js';
+import { withLease, type Lease } from '../../buffers/pools.js';
 import { fullRoi, toTensor, type Roi } from '../preprocess.js';
 import { AREA_RESAMPLE_ABOVE, areaCrop } from '../resample.js';
 import { wipe } from '../../crypto/secure.js';

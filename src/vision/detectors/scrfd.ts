@@ -10,7 +10,7 @@
 // Outputs are told apart by their shape ([1, N, C] with C = 1, 4 or 10 and N giving the stride),
 // because re-exports name them differently (score_8 ... or out0 ... out8).
 import { nms } from '../nms.js';
-import { withLease, type Lease } from '../buffers.js';
+import { withLease, type Lease } from '../../buffers/pools.js';
 import { tensorLength, toTensor } from '../preprocess.js';
 import { ort } from '../session.js';
 import type { DetectorAdapter, FaceDetection, Point, RgbImage } from '../types.js';

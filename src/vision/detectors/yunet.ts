@@ -10,7 +10,7 @@
 // A fixed-size export (e.g. 640x640) gets the image scaled to fit and padded; a dynamic export runs
 // at vision.detectorInputWidth (never upscaling, as for RFB), height following the aspect.
 import { nms } from '../nms.js';
-import { withLease, type Lease } from '../buffers.js';
+import { withLease, type Lease } from '../../buffers/pools.js';
 import { tensorLength, toTensor } from '../preprocess.js';
 import { ort } from '../session.js';
 import type { DetectorAdapter, FaceDetection, Point, RgbImage } from '../types.js';

@@ -20,7 +20,7 @@ import type { Clock, Component } from '../../lifecycle.js';
 import { systemClock } from '../../lifecycle.js';
 import type { Logger } from '../../log.js';
 import { wipe } from '../../crypto/secure.js';
-import type { PoolAudit } from '../buffers.js';
+import type { PoolAudit } from '../../buffers/pools.js';
 import { analyseStill } from '../engine.js';
 import type { AnalysedFrame, FrameAnalysis } from '../frame-analysis.js';
 import type { Frame } from '../../ingest/frame.js';

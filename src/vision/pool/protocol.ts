@@ -5,7 +5,7 @@
 // thread.
 import type { Config } from '../../config/schema.js';
 import type { FrameFace } from '../engine.js';
-import type { PoolAudit } from '../buffers.js';
+import type { PoolAudit } from '../../buffers/pools.js';
 import type { FaceDetection, QualityGateSettings } from '../types.js';
 
 export interface WorkerInit {

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../log.js';
-import { BufferPools, type Lease } from '../buffers.js';
+import { BufferPools, type Lease } from '../../buffers/pools.js';
 import { createFaceEngine } from '../engine.js';
 import type { RgbImage } from '../types.js';
 import { wipe } from '../../crypto/secure.js';
