@@ -2,7 +2,7 @@
 // running daemon (it owns the watchlist and the matcher); report and list read the records
 // directly, so a results report can be produced on a box whose daemon is stopped.
 import { staleLine } from '../health/status.js';
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -80,10 +80,30 @@ function writeReport(dir: string, r: DeploymentReport, tz: string): string[] {
     [`${base}.csv`, reportCsv(r, tz)],
     [`${base}.html`, reportHtml(r, tz)],
   ];
+  // Every file is written whole as NAME.part first, and only then are they all renamed: a stick
+  // pulled (or full) mid-write leaves .part files, never a report that looks complete but is cut.
+  const parts: string[] = [];
   try {
-    for (const [f, body] of files) writeFileSync(f, body, { mode: 0o644 });
+    for (const [f, body] of files) {
+      parts.push(`${f}.part`);
+      const fd = openSync(`${f}.part`, 'w', 0o644);
+      try {
+        writeSync(fd, body);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    for (const [f] of files) renameSync(`${f}.part`, f);
   } catch (err) {
-    throw new CliError(`the report could not be written to ${dir} (${(err as NodeJS.ErrnoException).code ?? err}); it is kept in the van's records: lfr deployment report ${r.deploymentId} --out DIR`, EXIT.failure);
+    for (const p of parts) {
+      try {
+        rmSync(p, { force: true });
+      } catch {
+        // not a file we wrote (a folder of that name): leave it
+      }
+    }
+    throw new CliError(`the report could not be written to ${dir} (${(err as NodeJS.ErrnoException).code ?? err}); it is kept in the van's records, unchanged: write it again with "lfr deployment report ${r.deploymentId} --out DIR"`, EXIT.failure);
   }
   return files.map(([f]) => f);
 }

@@ -136,6 +136,18 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   t.regex(readFileSync(path.join(stick, `${r.deploymentId}.txt`), 'utf8'), /STARTED DEGRADED/);
   t.regex(readFileSync(path.join(stick, `${r.deploymentId}.html`), 'utf8'), /<th scope="row">Arrests<\/th><td>1<\/td>/);
 
+  // A stick that fails mid-write (here: one file's name taken by a folder, so the fourth write
+  // fails after three succeeded): no report file appears at all, the error says to write it
+  // again, and the van's record is unchanged.
+  const badStick = mkdtempSync('/dev/shm/lfr-report-bad-');
+  t.teardown(() => rmSync(badStick, { recursive: true, force: true }));
+  mkdirSync(path.join(badStick, `${r.deploymentId}.html.part`));
+  const cut = await van.cli('deployment', 'report', r.deploymentId, '--out', badStick);
+  t.not(cut.code, 0);
+  t.regex(cut.stderr, /could not be written .*kept in the van's records, unchanged: write it again with "lfr deployment report/);
+  t.deepEqual(readdirSync(badStick), [`${r.deploymentId}.html.part`], 'no report file, complete or cut, and no .part left by the van');
+  t.like(await van.cliJson<DeploymentReport>(['deployment', 'report', r.deploymentId]), { version: 1, confirmed: 1, falseAlerts: 1 });
+
   // A decision after the end (an officer's tablet was out of reach): version 2, from the records.
   // It names the ended deployment (else it is refused: not the one running now) and comes from
   // an officer who was on it (this one decided while it ran).
