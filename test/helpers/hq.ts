@@ -2,6 +2,7 @@
 // `lfr hq broker setup` writes it (client certificates required, per-van ACL), a throw-away
 // PostgreSQL cluster (src/tools/postgres.ts), and `lfr hq run` as a real process. Loopback only.
 import { spawn, type ChildProcess } from 'node:child_process';
+import https from 'node:https';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,6 +125,19 @@ export class TestHq {
     await new Promise<void>((r) => {
       p.once('exit', () => r());
       p.kill('SIGTERM');
+    });
+  }
+
+  /** GET /api/fleet of HQ's page (what the page shows, as JSON); T is the caller's view of it. */
+  api<T>(): Promise<T> {
+    return new Promise((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: this.webPort, path: '/api/fleet', ca: readFileSync(this.caFile), servername: 'localhost' }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(b) as T) : reject(new Error(`${res.statusCode}: ${b}`))));
+        })
+        .on('error', reject);
     });
   }
 

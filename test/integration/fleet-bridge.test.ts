@@ -6,7 +6,6 @@
 // status and fleet records only, never an alert, an acknowledgement, a decision, a subject
 // reference or a reason; forged, unknown-van and malformed messages are refused and counted; the
 // page in Chromium shows both vans and both deployments, v2 replacing v1.
-import https from 'node:https';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { SCHEMA, topicsFor } from '../../src/mqtt/topics.js';
@@ -26,17 +25,7 @@ interface ApiFleet {
   rejections: { total: number; recent: Array<{ vanId: string | null; topic: string; reason: string }> };
 }
 
-function api(hq: TestHq): Promise<ApiFleet> {
-  return new Promise((resolve, reject) => {
-    https
-      .get({ host: '127.0.0.1', port: hq.webPort, path: '/api/fleet', ca: readFileSync(hq.caFile), servername: 'localhost' }, (res) => {
-        let b = '';
-        res.on('data', (d: Buffer) => (b += d.toString()));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(b) as ApiFleet) : reject(new Error(`${res.statusCode}: ${b}`))));
-      })
-      .on('error', reject);
-  });
-}
+const api = (hq: TestHq): Promise<ApiFleet> => hq.api<ApiFleet>();
 
 async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms: number, tail: () => string | Promise<string>): Promise<T> {
   const t0 = Date.now();

@@ -5,7 +5,6 @@
 // arrive: HQ must not acknowledge them (the broker keeps them for HQ's session), and once the
 // database is back every record is stored, once. The van side of queueing (the bridge, an HQ broker
 // outage) is proven on two running vans in fleet-bridge.test.ts.
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -25,17 +24,7 @@ interface ApiFleet {
   rejections: { total: number };
 }
 
-function api(hq: TestHq): Promise<ApiFleet> {
-  return new Promise((resolve, reject) => {
-    https
-      .get({ host: '127.0.0.1', port: hq.webPort, path: '/api/fleet', ca: readFileSync(hq.caFile), servername: 'localhost' }, (res) => {
-        let b = '';
-        res.on('data', (d: Buffer) => (b += d.toString()));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(b) as ApiFleet) : reject(new Error(`${res.statusCode}: ${b}`))));
-      })
-      .on('error', reject);
-  });
-}
+const api = (hq: TestHq): Promise<ApiFleet> => hq.api<ApiFleet>();
 
 const record = (id: string) => ({ deploymentId: id, authorisationRef: 'AUTH-DB', location: 'Test St', threshold: 0.56, watchlistSubjects: 1, watchlistExpiresAt: '2026-12-07T00:00:00.000Z', cameras: ['north-1'], startedAt: new Date(Date.now() - 60_000).toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString(), endedAt: null, endReason: null, degraded: [] });
 
