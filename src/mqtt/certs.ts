@@ -30,7 +30,8 @@ export const DEFAULT_CA_DAYS = 30;
 /** Names every van CA permits, whatever the config says: the van talking to itself. */
 export const LOOPBACK_NAMES = ['localhost', '127.0.0.1'] as const;
 
-function openssl(args: string[]): string {
+/** Run openssl; its last stderr line becomes a CertError (also used by the fleet PKI, src/hq/certs.ts). */
+export function openssl(args: string[]): string {
   try {
     return execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   } catch (err) {
@@ -162,18 +163,42 @@ export function ensureLeaf(caCert: string, certFile: string, keyFile: string, na
   const dir = path.dirname(certFile);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o750 });
-  const tmp = `${certFile}.tmp-${process.pid}`;
-  const san = names.map((n) => (/^[0-9.]+$/.test(n) || n.includes(':') ? `IP:${n}` : `DNS:${n}`)).join(',');
+  signLeaf({ caCert, caKey, cn: names[0] ?? 'localhost', names, usage: 'serverAuth', days, certFile, keyFile, tmp: `${certFile}.tmp-${process.pid}` });
+  return true;
+}
+
+export interface LeafRequest {
+  caCert: string;
+  caKey: string;
+  /** Subject CN (the fleet's client certificates carry the van id here). */
+  cn: string;
+  /** Subject alternative names: IP addresses as IP:, anything else as DNS:. */
+  names: readonly string[];
+  usage: 'serverAuth' | 'clientAuth';
+  days: number;
+  certFile: string;
+  keyFile: string;
+  /** Temp-file stem beside the outputs: written there, then renamed; always cleaned up. */
+  tmp: string;
+}
+
+/**
+ * One EC P-256 leaf signed by a CA, for the van (broker, tablet page) and the fleet (HQ broker,
+ * HQ page, vans' client certificates): key 0600, certificate 0644, each renamed into place only
+ * when complete, temp files removed whatever happens.
+ */
+export function signLeaf(r: LeafRequest): void {
+  const { tmp } = r;
+  const san = r.names.map((n) => (/^[0-9.]+$/.test(n) || n.includes(':') ? `IP:${n}` : `DNS:${n}`)).join(',');
   try {
-    writeFileSync(`${tmp}.ext`, `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${names[0] ?? 'localhost'}`, '-keyout', `${tmp}.key`, '-out', `${tmp}.csr`]);
-    openssl(['x509', '-req', '-in', `${tmp}.csr`, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-CAserial', `${tmp}.srl`, '-days', String(days), '-extfile', `${tmp}.ext`, '-out', `${tmp}.crt`]);
+    writeFileSync(`${tmp}.ext`, `${san ? `subjectAltName=${san}\n` : ''}extendedKeyUsage=${r.usage}\nbasicConstraints=CA:FALSE\n`);
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${r.cn}`, '-keyout', `${tmp}.key`, '-out', `${tmp}.csr`]);
+    openssl(['x509', '-req', '-in', `${tmp}.csr`, '-CA', r.caCert, '-CAkey', r.caKey, '-CAcreateserial', '-CAserial', `${tmp}.srl`, '-days', String(r.days), '-extfile', `${tmp}.ext`, '-out', `${tmp}.crt`]);
     chmodSync(`${tmp}.key`, 0o600);
     chmodSync(`${tmp}.crt`, 0o644);
-    renameSync(`${tmp}.key`, keyFile);
-    renameSync(`${tmp}.crt`, certFile);
+    renameSync(`${tmp}.key`, r.keyFile);
+    renameSync(`${tmp}.crt`, r.certFile);
   } finally {
     for (const ext of ['.ext', '.csr', '.srl', '.key', '.crt']) rmSync(`${tmp}${ext}`, { force: true });
   }
-  return true;
 }
