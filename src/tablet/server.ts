@@ -125,7 +125,11 @@ export class TabletServer implements Component {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    const [cert, key] = await Promise.all([readFile(this.opts.certFile), readFile(this.opts.keyFile)]);
+    // One after the other, certificate first: with both missing, the error always names the
+    // certificate (read together, whichever failed first was reported, and the message changed
+    // from run to run).
+    const cert = await readFile(this.opts.certFile);
+    const key = await readFile(this.opts.keyFile);
     signal.throwIfAborted();
     const server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
