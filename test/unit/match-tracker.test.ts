@@ -81,3 +81,17 @@ test('assign: optimal where greedy is not, forbidden pairs never chosen', (t) =>
   t.deepEqual(assign([]), []);
   t.deepEqual(assign([[0.5, 0.1, 0.9]]), [1]);
 });
+
+test('a slow box: one analysed frame that misses a face (detector flicker) does not end its track; two do', (t) => {
+  // Frames every 700 ms (a loaded box). The face is seen, missed once, seen again 1.4 s after the
+  // last sighting: still the same person (this counted one person twice in the published report).
+  const tr = new FaceTracker(S);
+  const a = tr.update([box(100)], 0).trackIds[0]!;
+  t.deepEqual(tr.update([], 700).ended, []);
+  t.is(tr.update([box(102)], 1400).trackIds[0], a);
+  // The person leaves: two analysed frames in a row miss them, past the window: the track ends,
+  // and a face there afterwards is someone new.
+  t.deepEqual(tr.update([], 2100).ended, []);
+  t.deepEqual(tr.update([], 2800).ended.map((x) => x.id), [a]);
+  t.not(tr.update([box(100)], 3500).trackIds[0], a);
+});
