@@ -11,6 +11,7 @@ import type { CameraStats } from '../ingest/manager.js';
 import type { CameraReadiness, DeploymentHooks } from './service.js';
 import type { AnalysisCounts, DeploymentRecord, ThresholdBasis, WatchlistSummary } from './types.js';
 import { describeChoice, fpirAt, loadCalibration, thresholdForFpir, type ImpostorCalibration } from '../match/fpir.js';
+import { readStatement, statementAt, type EquitabilityRecord } from '../match/equitability.js';
 import { findModel, loadManifest } from '../vision/manifest.js';
 import { modelsDirOf } from '../vision/engine.js';
 import { checkVolatileStorage, readVolatileFacts } from '../health/storage.js';
@@ -143,6 +144,23 @@ export class VanDeploymentHooks implements DeploymentHooks {
       embedderSha256: cal.embedderSha256,
     };
     return { threshold: choice.threshold, basis, message: describeChoice({ ...choice, targetFpir: targetFpir ?? null }) };
+  }
+
+  /**
+   * The model pack's equitability statement at the deployment's threshold. A missing or foreign
+   * statement never stops a deployment (the report then says there is none, and why): it is a
+   * published fact about the models, not a safeguard of this run.
+   */
+  async equitability(threshold: number): Promise<EquitabilityRecord> {
+    const cfg = this.d.config;
+    try {
+      const dir = modelsDirOf(cfg);
+      const entry = findModel(await loadManifest(dir), cfg.vision.embedder, 'embedder');
+      const s = await readStatement(dir, entry);
+      return statementAt(s, { threshold, detector: cfg.vision.detector, landmarker: cfg.vision.landmarker, mirrorAugment: cfg.vision.mirrorAugment });
+    } catch (err) {
+      return { available: false, reason: (err as Error).message };
+    }
   }
 }
 

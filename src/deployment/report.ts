@@ -4,6 +4,7 @@
 // no clock (times come in). Formats: JSON (the object), text, a one-row CSV and a small HTML page
 // shaped like the tables forces put on their websites (date, location, watchlist size, people
 // seen, alerts, false alerts, arrests).
+import { statementWords } from '../match/equitability.js';
 import { londonDate, publishBy } from './calendar.js';
 import { ZERO_ENGAGEMENTS, type AnalysisCounts, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert } from './types.js';
 import type { UptimeState } from './uptime.js';
@@ -108,6 +109,7 @@ export function buildReport(i: ReportInput): DeploymentReport {
     notCovered: (r.notCovered ?? []).filter((g) => g.to > g.from).map((g) => ({ from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString(), minutes: Math.round((g.to - g.from) / MIN_MS), why: g.why })),
     photoChecks: photoCheckCounts(r.photoCheck?.enabled ?? false, i.alerts),
     watchlistPurged: i.watchlistPurged,
+    equitability: r.equitability ?? null,
     ...(i.auditHead !== undefined ? { auditHead: i.auditHead } : {}),
   };
 }
@@ -208,6 +210,7 @@ export function formatReport(r: DeploymentReport, tz = DEFAULT_TIME_ZONE): strin
     ...(r.repeatSightings ? [`    later sightings of people already dealt with: ${r.repeatSightings} (not counted as alerts)`] : []),
     ...(r.changes?.length ? ['  Changes after the end:', ...r.changes.map((c) => `    version ${c.version}, ${at(c.at)}: ${c.what}`)] : []),
     `  Photo checks:         ${photoCheckWords(r)}`,
+    ...(r.equitability ? ['  Equitability (the models, as measured at the station):', ...statementWords(r.equitability).map((l) => `    ${l}`)] : []),
     `  Watchlist deleted:    ${r.watchlistPurged ? 'yes' : 'NO: delete it now with "lfr watchlist purge"'}`,
     ...(r.auditHead ? [`  Audit head:           ${r.auditHead.value}`, `                        (signed by van anchor key ${r.auditHead.keyId}; check with: lfr audit verify --head <this value>)`] : []),
     `  Operator:             ${r.operator}`,

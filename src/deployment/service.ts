@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { AuditRecorder } from '../audit/log.js';
+import type { EquitabilityRecord } from '../match/equitability.js';
 import { DeploymentError } from './errors.js';
 import { DeploymentStore } from './store.js';
 import { effectiveEnd, PolicyError, validateStart, type StartLimits } from './policy.js';
@@ -67,6 +68,8 @@ export interface DeploymentHooks {
    * templates, or the basis of a fixed threshold (null: no calibration for this embedder).
    */
   thresholdBasis?(q: { targetFpir?: number; threshold?: number; templates: number }): Promise<{ threshold: number; basis: ThresholdBasis | null; message: string | null }>;
+  /** The model pack's equitability statement at a threshold (src/match/equitability.ts); never throws. */
+  equitability?(threshold: number): Promise<EquitabilityRecord>;
   /** Checked at daemon start: throws a plain message when a configured calibration cannot be used. */
   checkCalibration?(): Promise<void>;
 }
@@ -410,6 +413,9 @@ export class DeploymentService implements Component {
     const thresholdSource = req.threshold === undefined && req.targetFpir === undefined ? 'config' : 'request';
     if (threshold === undefined && thresholdSource === 'config' && this.limits.configThreshold !== undefined) threshold = this.limits.configThreshold;
     if (threshold === undefined) throw new DeploymentError('this van cannot derive a threshold from a target FPIR: start with --threshold', 'invalid');
+    // What the models are known to do per group at this threshold, from the model pack (read
+    // before the start time is taken: nothing awaits between it and the record).
+    const equitability = (await this.hooks.equitability?.(threshold)) ?? null;
     // The deployment starts when it is recorded, not when it was asked for: the readiness wait and
     // the watchlist import above take seconds (15 s for a one-person bundle on a loaded box), and a
     // start time before them made the report's span longer than the cameras' live time counted
@@ -435,6 +441,7 @@ export class DeploymentService implements Component {
       degraded,
       uptime: null,
       photoCheck: this.photoCheck?.() ?? { enabled: false, falseMatchRate: 0, threshold: null, tar: null },
+      equitability,
     };
     // Audited and recorded BEFORE a single frame is matched. Audit first: an entry the audit
     // log refuses must stop the start, not leave a running deployment without its entry.

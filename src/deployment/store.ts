@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ZERO_COUNTS, ZERO_ENGAGEMENTS, type DeploymentCounts, type DeploymentRecord, type DeploymentReport, type EndReason, type LedgerAlert, type NotCovered, type PhotoCheckRecord } from './types.js';
 import type { UptimeState } from './uptime.js';
 import type { AdjudicationOutcome, EngagementOutcome } from '../mqtt/topics.js';
+import type { EquitabilityRecord } from '../match/equitability.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deployments (
@@ -80,6 +81,7 @@ interface Extra {
   thresholdSource?: 'request' | 'config';
   recordUnwritable?: Array<{ from: number; to: number }>;
   photoCheck?: PhotoCheckRecord | null;
+  equitability?: EquitabilityRecord | null;
 }
 
 /** Photo check outcome -> its counting column in deployment_alerts (a fixed list: never from input). */
@@ -122,11 +124,11 @@ const toRecord = (r: Row): DeploymentRecord => ({
   endReason: r.end_reason as EndReason | null,
   // Counts checkpointed by an older version lack the newer fields: zero them.
   counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>), engagements: { ...ZERO_ENGAGEMENTS, ...(JSON.parse(r.counts) as Partial<DeploymentCounts>).engagements } },
-  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request', recordUnwritable: e.recordUnwritable ?? [], ...(e.photoCheck !== undefined ? { photoCheck: e.photoCheck } : {}) }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
+  ...((e: Extra) => ({ degraded: e.degraded ?? [], uptime: e.uptime ?? null, checkpointAt: e.checkpointAt ?? null, suspendedAt: e.suspendedAt ?? null, notCovered: e.notCovered ?? [], thresholdSource: e.thresholdSource ?? 'request', recordUnwritable: e.recordUnwritable ?? [], ...(e.photoCheck !== undefined ? { photoCheck: e.photoCheck } : {}), ...(e.equitability !== undefined ? { equitability: e.equitability } : {}) }))(r.extra ? (JSON.parse(r.extra) as Extra) : {}),
 });
 
-type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource' | 'recordUnwritable' | 'photoCheck'>;
-const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request', recordUnwritable: r.recordUnwritable ?? [], ...(r.photoCheck !== undefined ? { photoCheck: r.photoCheck } : {}) } satisfies Extra);
+type ExtraFields = Pick<DeploymentRecord, 'degraded' | 'uptime' | 'checkpointAt' | 'suspendedAt' | 'notCovered' | 'thresholdSource' | 'recordUnwritable' | 'photoCheck' | 'equitability'>;
+const extraOf = (r: ExtraFields): string => JSON.stringify({ degraded: r.degraded, uptime: r.uptime, checkpointAt: r.checkpointAt ?? null, suspendedAt: r.suspendedAt ?? null, notCovered: r.notCovered ?? [], thresholdSource: r.thresholdSource ?? 'request', recordUnwritable: r.recordUnwritable ?? [], ...(r.photoCheck !== undefined ? { photoCheck: r.photoCheck } : {}), ...(r.equitability !== undefined ? { equitability: r.equitability } : {}) } satisfies Extra);
 
 export class DeploymentStore {
   private db: Database.Database | null = null;

@@ -1,6 +1,7 @@
 // A deployment as the force records and publishes it. Nothing here is biometric: the watchlist
 // appears only as its composition (counts by category, bundle hash, signer), faces only as a count.
 import type { EngagementOutcome } from '../mqtt/topics.js';
+import type { EquitabilityRecord } from '../match/equitability.js';
 import type { UptimeState } from './uptime.js';
 
 /** What the watchlist contributes to the record (a subset of the watchlist's composition). */
@@ -127,6 +128,8 @@ export interface DeploymentRecord {
   recordUnwritable?: Array<{ from: number; to: number }>;
   /** Whether the tablet's photo check (issue 25) was on, at which false-match rate and 1:1 threshold (absent: records older than it). */
   photoCheck?: PhotoCheckRecord | null;
+  /** The model pack's equitability statement at this deployment's threshold, as recorded at the start (absent: records older than it). */
+  equitability?: EquitabilityRecord | null;
 }
 
 /** The photo check as the deployment record states it (config tablet.photoCheck, threshold from models/). */
@@ -219,6 +222,8 @@ export interface DeploymentReport {
   /** The tablet's photo check: whether it was on, checks made and their outcomes, decisions that cited one. */
   photoChecks: { enabled: boolean; made: number; sameLikely: number; notSupported: number; unusable: number; decisionsCitingACheck: number };
   watchlistPurged: boolean;
+  /** What the models are known to do per group (measured at the station, recorded at the start; null: not recorded). */
+  equitability?: EquitabilityRecord | null;
   /**
    * The audit head at the end of the deployment (or at this version's regeneration), signed by the
    * van (src/audit/anchor.ts): once published, `lfr audit verify --head <value>` detects any rewrite.

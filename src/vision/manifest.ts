@@ -46,6 +46,11 @@ export const modelEntrySchema = z
      * this entry's SHA-256 and is refused when they differ.
      */
     calibration: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a plain file name inside the models folder').optional(),
+    /**
+     * Embedders: the equitability statement (missed matches and false alerts per group, measured
+     * at the station for these bytes, src/match/equitability.ts) that deployment reports quote.
+     */
+    equitability: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a plain file name inside the models folder').optional(),
   })
   .strict();
 

@@ -133,7 +133,14 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   t.deepEqual(files, [`${r.deploymentId}.csv`, `${r.deploymentId}.html`, `${r.deploymentId}.json`, `${r.deploymentId}.txt`]);
   const csv = readFileSync(path.join(stick, `${r.deploymentId}.csv`), 'utf8').trim().split('\r\n');
   t.is(csv.length, 2, 'a header and one row');
-  t.regex(readFileSync(path.join(stick, `${r.deploymentId}.txt`), 'utf8'), /STARTED DEGRADED/);
+  const txt = readFileSync(path.join(stick, `${r.deploymentId}.txt`), 'utf8');
+  t.regex(txt, /STARTED DEGRADED/);
+  // The model pack's equitability statement (issue 22), recorded at the start for threshold 0.56:
+  // the row measured there, with its counts, quoted in the published report.
+  t.like(r.equitability, { available: true, threshold: 0.56, measuredAtThreshold: 0.56, embedder: 'faceplugin-feature-int8' });
+  t.deepEqual(r.equitability?.available ? r.equitability.groups.map((g) => [g.name, g.mated > 1000, g.nonMated > 1000]) : [], [['female', true, true], ['male', true, true]]);
+  t.regex(txt, /Equitability \(the models, as measured at the station\):\n\s+models rfb320 \(detector\), pfld68 \(landmarks\), faceplugin-feature-int8/);
+  t.regex(txt, /female: missed \d+\.\d % of 1,490 searches/);
   t.regex(readFileSync(path.join(stick, `${r.deploymentId}.html`), 'utf8'), /<th scope="row">Arrests<\/th><td>1<\/td>/);
 
   // A stick that fails mid-write (here: one file's name taken by a folder, so the fourth write

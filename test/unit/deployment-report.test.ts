@@ -127,3 +127,38 @@ test('a false-alert rate over nobody is "not measured", never "1 in 0 people"', 
   t.is(rateWords(0, 320), 'none in 320 people');
   t.is(rateWords(2, 640), '1 in 320 people seen');
 });
+
+test("the report quotes the model pack's equitability statement recorded at the start, or says why there is none", (t) => {
+  const endedAt = T('2026-12-23T16:05:00Z');
+  const g = (name: string, mated: number, misses: number) => ({ name, mated, misses, fnir: misses / mated, fnirCi: [0.1, 0.2] as [number, number], nonMated: 1000, falseAlerts: 2, fpir: 0.002, fpirCi: [0.0005, 0.007] as [number, number] });
+  const equitability = {
+    available: true as const,
+    embedder: 'faceplugin-feature-int8',
+    embedderSha256: 'ab'.repeat(32),
+    detector: 'rfb320',
+    landmarker: 'pfld68',
+    dataset: 'LFW',
+    labels: 'perceived sex (AFIF4)',
+    protocol: 'one photo enrolled',
+    measuredOn: '2026-12-06',
+    gallery: 1680,
+    limits: 'LFW is mostly white and male',
+    threshold: 0.6,
+    measuredAtThreshold: 0.6,
+    groups: [g('female', 1490, 300), g('male', 5992, 480)],
+    fnirRatio: 2.51,
+    fpirRatio: 1,
+  };
+  const args = { endedAt, endReason: 'ended_by_operator' as const, analysis: { facesAnalysed: 10, peopleSeen: 4 }, alerts: [], uptime: null, cameraLocations: {}, watchlistPurged: true, version: 1, generatedAt: endedAt };
+  const r = buildReport({ ...args, record: { ...REC, equitability } });
+  t.deepEqual(r.equitability, equitability);
+  const text = formatReport(r);
+  t.regex(text, /Equitability \(the models, as measured at the station\):/);
+  t.regex(text, /female: missed 20\.1 % of 1,490 searches/);
+  t.regex(text, /ratio of missed matches, highest group to lowest: 2\.51/);
+  t.regex(reportHtml(r), /female: missed 20\.1 %/);
+  const none = formatReport(buildReport({ ...args, record: { ...REC, equitability: { available: false, reason: 'measured with detector yunet' } } }));
+  t.regex(none, /Equitability[^\n]*\n\s+no statement for these models: measured with detector yunet/);
+  // A record from before the statement existed: no section, no invented figures.
+  t.notRegex(formatReport(buildReport({ ...args, record: REC })), /Equitability/);
+});

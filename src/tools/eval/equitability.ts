@@ -138,6 +138,8 @@ export interface EquitabilityReport {
   fnirRatio: number | null;
   fpirRatio: number | null;
   unlabelled: { mated: number; nonMated: number };
+  /** Every probe, labelled or not: the figure each lever is also judged by (it must not buy equality with more misses for all). */
+  overall: { mated: number; misses: number; fnir: number; nonMated: number; falseAlerts: number; fpir: number };
   gallery: number;
   warnings: string[];
 }
@@ -215,14 +217,50 @@ export function equitability(s: Pick<WatchlistSearches, 'mated' | 'nonMated' | '
     if (g.fnir === null) warnings.push(`group ${g.name}: ${g.mated} mated probes, fewer than ${MIN_PROBES}: FNIR too few to measure`);
     if (g.fpir === null) warnings.push(`group ${g.name}: ${g.nonMated} non-mated probes, fewer than ${MIN_PROBES}: FPIR too few to measure`);
   }
+  const usableAll = reported.filter((p): p is Extract<NonMatedProbe, { failed: false }> => !p.failed);
+  const allMisses = s.mated.filter((m) => !matedHit(m, threshold)).length;
+  const allFalse = usableAll.filter((p) => p.best >= threshold).length;
   return {
     threshold,
     groups,
     thresholdFrom,
+    overall: { mated: s.mated.length, misses: allMisses, fnir: s.mated.length ? allMisses / s.mated.length : NaN, nonMated: usableAll.length, falseAlerts: allFalse, fpir: usableAll.length ? allFalse / usableAll.length : NaN },
     fnirRatio: ratio(groups.map((g) => g.fnir)),
     fpirRatio: ratio(groups.map((g) => g.fpir)),
     unlabelled,
     gallery: s.gallery,
     warnings,
   };
+}
+
+/** Thresholds a model pack's statement is measured at: wide enough for any operating point. */
+export function statementGrid(extra: readonly number[] = []): number[] {
+  const grid = new Set<number>();
+  for (let i = 30; i <= 80; i++) grid.add(i / 100);
+  for (const t of extra) grid.add(Number(t.toFixed(4)));
+  return [...grid].sort((a, b) => a - b);
+}
+
+/**
+ * The statement's rows: per-group figures at each threshold of the grid, over ALL non-mated
+ * probes (a fixed threshold is not chosen from the data, so no half needs holding out). Groups
+ * under MIN_PROBES keep their counts and a null rate, as in the report.
+ */
+export function statementRows(s: Pick<WatchlistSearches, 'mated' | 'nonMated' | 'gallery'>, assignment: GroupAssignment, groupNames: readonly string[], thresholds: readonly number[]): StatementRow[] {
+  return thresholds.map((threshold) => {
+    const r = equitability(s, assignment, groupNames, { threshold });
+    return {
+      threshold,
+      groups: r.groups.map((g) => ({ name: g.name, mated: g.mated, misses: g.misses, fnir: g.fnir, fnirCi: g.fnirCi, nonMated: g.nonMated, falseAlerts: g.falseAlerts, fpir: g.fpir, fpirCi: g.fpirCi })),
+      fnirRatio: r.fnirRatio,
+      fpirRatio: r.fpirRatio,
+    };
+  });
+}
+
+export interface StatementRow {
+  threshold: number;
+  groups: Array<Pick<GroupFigures, 'name' | 'mated' | 'misses' | 'fnir' | 'fnirCi' | 'nonMated' | 'falseAlerts' | 'fpir' | 'fpirCi'>>;
+  fnirRatio: number | null;
+  fpirRatio: number | null;
 }

@@ -9,6 +9,7 @@
 //   denominator (reported as nonMatedFailures), which keeps FPIR conservative.
 import type { FaceEngine } from '../../vision/types.js';
 import { readIdentityFolders, splitWatchlist } from './datasets.js';
+import { cohortMember, cohortStats, normalise, type NormMode, type ScoreStats } from './cohort.js';
 import { ImageEmbedder } from './embed-images.js';
 import { noProgress, type Progress } from './lfw.js';
 import { fnirAt, identificationPoints, rateAtOrAbove, type IdentificationPoint, type MatedSearch } from './protocol.js';
@@ -36,21 +37,36 @@ export interface WatchlistReport {
   note: string;
 }
 
-/** Row-major gallery matrix; returns, per probe, the best score and its row. */
-function search(gallery: Float32Array, rows: number, dim: number, probe: Float32Array, skipRow = -1): { best: number; row: number } {
+/** How scores are put on one scale (cohort normalisation, src/tools/eval/cohort.ts), or raw. */
+interface Scale {
+  mode: NormMode;
+  cohort: Float32Array;
+  cohortRows: number;
+  /** Per gallery row (Z-norm), when the mode needs it. */
+  templates: ScoreStats[];
+}
+
+/** Row-major gallery matrix; returns, per probe, the best score and its row, and the score of `mateRow`. */
+function search(gallery: Float32Array, rows: number, dim: number, probe: Float32Array, skipRow = -1, scale?: Scale): { best: number; row: number; mate: number } {
+  const pStats = scale && scale.mode !== 'z' && scale.mode !== 'none' ? cohortStats(scale.cohort, scale.cohortRows, dim, probe) : null;
   let best = -Infinity;
   let row = -1;
+  let mate = -Infinity;
   for (let r = 0; r < rows; r++) {
-    if (r === skipRow) continue;
     let s = 0;
     const o = r * dim;
     for (let i = 0; i < dim; i++) s += gallery[o + i]! * probe[i]!;
+    if (scale) s = normalise(scale.mode, s, pStats, scale.templates[r] ?? null);
+    if (r === skipRow) {
+      mate = s;
+      continue;
+    }
     if (s > best) {
       best = s;
       row = r;
     }
   }
-  return { best, row };
+  return { best, row, mate };
 }
 
 /** One mated probe's search, with the probe's file (relative to the dataset root). */
@@ -69,6 +85,9 @@ export interface WatchlistSearches {
   mated: MatedProbe[];
   nonMated: NonMatedProbe[];
   msPerImage: number;
+  /** Score scale (cohort normalisation) and the cohort's size; 'none' = raw cosines. */
+  norm: NormMode;
+  cohort: number;
 }
 
 /**
@@ -78,19 +97,24 @@ export interface WatchlistSearches {
 export async function runWatchlistSearches(
   engine: FaceEngine,
   dir: string,
-  opts: { exclude?: string[]; progress?: Progress },
+  opts: { exclude?: string[]; progress?: Progress; norm?: NormMode },
 ): Promise<WatchlistSearches> {
   const { identities } = await readIdentityFolders(dir);
   const split = splitWatchlist(identities, opts.exclude ?? []);
+  const norm = opts.norm ?? 'none';
+  // With a cohort, half of the non-mated identities (a fixed hash bit) are the cohort, not probes.
+  const cohortIds = norm === 'none' ? [] : split.nonMated.filter((n) => cohortMember(n.name));
+  if (norm !== 'none') split.nonMated = split.nonMated.filter((n) => !cohortMember(n.name));
   const progress = opts.progress ?? noProgress;
   const embedder = new ImageEmbedder(engine);
-  const total = split.enrolled.reduce((a, e) => a + 1 + e.probes.length, 0) + split.nonMated.length;
+  const total = split.enrolled.reduce((a, e) => a + 1 + e.probes.length, 0) + split.nonMated.length + cohortIds.length;
   progress.start(total);
   const dim = engine.embeddingSize;
   const refs: { name: string; embedding: Float32Array }[] = [];
   const mated: MatedProbe[] = [];
   const nonMated: NonMatedProbe[] = [];
   let enrolmentFailures = 0;
+  let cohortFaces = 0;
   try {
     for (const e of split.enrolled) {
       const r = await embedder.embed(e.reference);
@@ -102,6 +126,20 @@ export async function runWatchlistSearches(
     const gallery = new Float32Array(rows * dim);
     refs.forEach((r, i) => gallery.set(r.embedding, i * dim));
     const rowOf = new Map(refs.map((r, i) => [r.name, i]));
+    let scale: Scale | undefined;
+    if (norm !== 'none') {
+      const faces: Float32Array[] = [];
+      for (const c of cohortIds) {
+        const r = await embedder.embed(c.image);
+        progress.tick();
+        if (r.ok) faces.push(r.embedding);
+      }
+      const cohort = new Float32Array(faces.length * dim);
+      faces.forEach((f, i) => cohort.set(f, i * dim));
+      const templates = norm === 't' ? [] : refs.map((r) => cohortStats(cohort, faces.length, dim, r.embedding));
+      scale = { mode: norm, cohort, cohortRows: faces.length, templates };
+      cohortFaces = faces.length;
+    }
     for (const e of split.enrolled) {
       const mateRow = rowOf.get(e.name) ?? -1;
       for (const p of e.probes) {
@@ -111,27 +149,23 @@ export async function runWatchlistSearches(
           mated.push({ file: p, mateScore: -Infinity, bestNonMateScore: -Infinity, failed: true });
           continue;
         }
-        let mateScore = -Infinity;
-        if (mateRow >= 0) {
-          mateScore = 0;
-          for (let i = 0; i < dim; i++) mateScore += gallery[mateRow * dim + i]! * r.embedding[i]!;
-        }
-        const other = search(gallery, rows, dim, r.embedding, mateRow);
-        mated.push({ file: p, mateScore, bestNonMateScore: other.best, failed: false });
+        const other = search(gallery, rows, dim, r.embedding, mateRow, scale);
+        mated.push({ file: p, mateScore: other.mate, bestNonMateScore: other.best, failed: false });
       }
     }
     for (const n of split.nonMated) {
       const r = await embedder.embed(n.image);
       progress.tick();
-      nonMated.push(r.ok ? { file: n.image, failed: false, best: search(gallery, rows, dim, r.embedding).best } : { file: n.image, failed: true });
+      nonMated.push(r.ok ? { file: n.image, failed: false, best: search(gallery, rows, dim, r.embedding, -1, scale).best } : { file: n.image, failed: true });
     }
     gallery.fill(0);
+    scale?.cohort.fill(0);
   } finally {
     progress.stop();
   }
   const msPerImage = embedder.msPerImage();
   embedder.clear();
-  return { gallery: refs.length, enrolmentFailures, excluded: split.excluded, mated, nonMated, msPerImage };
+  return { gallery: refs.length, enrolmentFailures, excluded: split.excluded, mated, nonMated, msPerImage, norm, cohort: cohortFaces };
 }
 
 export async function evalWatchlist(
