@@ -13,6 +13,7 @@
 //     - `lfr alerts purge --operator NAME`: refused, the name nowhere; the purge's actor is the uid
 //     - `lfr officers add` with the broker's pid file naming another process: not signalled, audited
 //     - operators cannot read officers' password hashes; the van CA is name-constrained and short-lived
+//     - a signed bundle with a category outside the closed list: refused at the van, audited
 //   the clock (one van, its wall clock moved by libfaketime, CLOCK_MONOTONIC left alone):
 //     - repeated backwards steps do not keep an alert past its retention
 //     - 25 h forward: no alert is raised against a watchlist past its life; the watchlist is purged
@@ -32,6 +33,8 @@ import { FREE_REFUSALS, PUBLISH_BURST } from '../../src/tablet/mqtt-proxy.js';
 import { FREE_FAILURES } from '../../src/tablet/officers.js';
 import { lastJson } from '../helpers/cli.js';
 import { demoVideo, referenceFace } from '../helpers/faces.js';
+import { bundleBuffer, type Keys } from '../helpers/watchlist-fake.js';
+import { readPublicKey, readSigningSecretKey } from '../../src/crypto/keys.js';
 import { needs } from '../helpers/prereq.js';
 import { Van, sleep } from '../helpers/van.js';
 
@@ -258,14 +261,52 @@ serial('the clock: repeated backwards steps keep no alert past its retention; 25
   const purged = audit(van).find((e) => e.type === 'alert.purged' && e.fields.alertId === first.id);
   t.is(purged?.fields.reason, 'retention', 'audited');
 
+  // The running deployment's watchlist lived through the steps: the health probe (raw wall clock,
+  // every 5 s) used to delete it, unaudited, as "imported in the future" after a step of over a minute.
+  t.true((await van.cliJson<{ present: boolean }>(['watchlist', 'status'])).present, 'the watchlist survived the backwards steps');
+  t.false(audit(van).some((e) => e.type === 'watchlist.purged'), 'nothing purged it during the steps');
+
   // 25 h forward (the review: one alert was still raised against the watchlist past its 24 h).
+  // This deployment alerts once per person (later passes are sightings), so what is checked is
+  // the state: the watchlist purged (audited) and no alert raised after the step.
   writeFileSync(offset, '+25h\n');
   const stepped = Date.now();
-  const ended = await waitFor('the watchlist purged', 40_000, () => audit(van).find((e) => e.type === 'watchlist.purged' && Date.parse(e.at) > stepped + 12 * 3_600_000));
+  const ended = await waitFor('the watchlist purged', 40_000, () => audit(van).find((e) => e.type === 'watchlist.purged' && Date.parse(e.at) > stepped + 12 * 3_600_000)).catch((err: Error) => {
+    const tail = audit(van).filter((e) => !e.type.startsWith('alert.')).slice(-25).map((e) => `${e.seq} ${e.at} ${e.type} ${JSON.stringify(e.fields).slice(0, 200)}`);
+    throw new Error(`${err.message}; now ${new Date().toISOString()}; audit tail:\n${tail.join('\n')}\nlog: ${van.log().split('\n').filter((l) => /watchlist|deployment/.test(l)).slice(-15).join('\n')}`);
+  });
   t.true(['expired', 'deployment_end'].includes(String(ended.fields.reason)), JSON.stringify(ended));
   await sleep(8_000); // frames in flight at the step have been decided by now
   const late = audit(van).filter((e) => e.type === 'alert.raised' && Date.parse(e.at) > stepped + 12 * 3_600_000);
   t.deepEqual(late, [], 'no alert raised once the clock is past the watchlist life');
   const refusedMatches = (van.log().match(/match against a watchlist past its life/g) ?? []).length;
   t.log(`matches refused at the alert for the watchlist's life before the purge: ${refusedMatches}; purge reason ${String(ended.fields.reason)}`);
+});
+
+serial('a signed bundle whose category is outside the closed list is refused at the van and audited, the text never echoed', async (t) => {
+  t.timeout(240_000);
+  // The station's `lfr watchlist build` refuses such a CSV; this is a bundle built another way
+  // (any tool holding the signing key): the van must check the list itself (Low: free text left the van).
+  const van = await Van.create(t, { broker: false });
+  const free = 'Smith family feud';
+  const csv = `subject_ref,category,reason,images\nWL-CAT-1,${free},test,a.jpg\n`;
+  const signer = readSigningSecretKey(van.keys.signingKey);
+  const bundle = await bundleBuffer({ signer } as unknown as Keys, csv, [['a.jpg', await referenceFace(1)]], { vanPublicKey: readPublicKey(van.keys.vanPub, 'van').publicKey });
+  const file = path.join(van.dir, 'free-category.lfrwl');
+  writeFileSync(file, bundle);
+  await van.start();
+  const r = await van.cli('watchlist', 'import', file);
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stderr, /CSV is not valid \(1 problem\)/); // the van names no cell, not even the rule
+  t.false(r.stderr.includes(free));
+  const rej = audit(van).filter((e) => e.type === 'watchlist.import_rejected');
+  t.is(rej.length, 1);
+  t.false(JSON.stringify(audit(van)).includes(free), 'the free text is not in the audit trail');
+  t.false(van.log().includes(free));
+  t.false((await van.cliJson<{ present: boolean }>(['watchlist', 'status'])).present, 'nothing imported');
+  // Positive control: the same bundle with a category from the list is imported.
+  const okFile = path.join(van.dir, 'listed-category.lfrwl');
+  writeFileSync(okFile, await bundleBuffer({ signer } as unknown as Keys, csv.replace(free, 'wanted'), [['a.jpg', await referenceFace(1)]], { vanPublicKey: readPublicKey(van.keys.vanPub, 'van').publicKey }));
+  const ok = await van.cli('watchlist', 'import', okFile);
+  t.is(ok.code, 0, ok.stderr);
 });
