@@ -1,9 +1,10 @@
 // `lfr broker setup` and `lfr officers add|remove|list`: the broker's whole set-up, and one broker
 // account per officer (the same account signs the officer in to the tablet page). Thin: the work
 // is in src/mqtt/broker-setup.ts and src/mqtt/passwd.ts. Account changes are audited with the
-// operator's login name; passwords never appear on a command line, in a log or in the audit.
+// account the KERNEL gives this process (its uid: cli/offline-audit.ts), never SUDO_USER, which is
+// whatever the caller exports (the same caller-chosen actor as `lfr alerts purge --operator`,
+// issue 21); passwords never appear on a command line, in a log or in the audit.
 import { NotARegularFile, readSmallFileSync } from '../util/files.js';
-import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AuditLog, auditFile } from '../audit/log.js';
@@ -14,9 +15,9 @@ import { CertError } from '../mqtt/certs.js';
 import { PasswdError, hashPassword, randomPassword, readPasswd } from '../mqtt/passwd.js';
 import { OFFICER_ID_RE } from '../mqtt/topics.js';
 import { action, CliError, emit, EXIT } from './output.js';
+import { kernelActor } from './offline-audit.js';
 
 const MIN_PASSWORD = 12;
-const operator = () => process.env.SUDO_USER ?? os.userInfo().username;
 
 /** Reads one line from stdin (a pipe, or the keyboard: echo is the terminal's business). */
 async function readLine(): Promise<string> {
@@ -28,17 +29,25 @@ async function readLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split('\n')[0]!.replace(/\r$/, '');
 }
 
-function audit(cfgFile: string | undefined, type: string, fields: Record<string, string>): void {
+function audit(cfgFile: string | undefined, type: string, fields: Record<string, string | boolean>): void {
   try {
     const log = new AuditLog(auditFile(loadConfig(cfgFile)), systemClock).open();
     try {
-      log.record(type, fields, operator());
+      log.record(type, fields, kernelActor());
     } finally {
       log.close();
     }
   } catch {
     /* no state folder on a broker-only box: the account change itself still stands */
   }
+}
+
+/**
+ * Whether the broker was told, for the audit: the pid file is writable by the mosquitto user, so a
+ * pid it names that is not mosquitto is refused (reloadBroker), and that refusal is evidence too.
+ */
+function reloadFields(r: { reloaded: boolean; message: string }): Record<string, string | boolean> {
+  return r.reloaded ? { brokerReloaded: true } : { brokerReloaded: false, reloadRefused: r.message.slice(0, 300) };
 }
 
 function setupError(err: unknown): never {
@@ -123,7 +132,7 @@ export function register(program: Command): void {
           setupError(err);
         }
         const reload = reloadBroker(cfg);
-        audit(cfgFile(), o.reset ? 'officer.password_reset' : 'officer.added', { officerId: id });
+        audit(cfgFile(), o.reset ? 'officer.password_reset' : 'officer.added', { officerId: id, ...reloadFields(reload) });
         emit(
           o,
           () => [`officer ${id} ${o.reset ? 'password changed' : 'added'}; ${reload.message}`, ...(o.generate ? [`  password (shown once): ${password}`] : [])].join('\n'),
@@ -147,7 +156,7 @@ export function register(program: Command): void {
           setupError(err);
         }
         const reload = reloadBroker(cfg);
-        audit(cfgFile(), 'officer.removed', { officerId: id });
+        audit(cfgFile(), 'officer.removed', { officerId: id, ...reloadFields(reload) });
         emit(o, () => `officer ${id} removed; ${reload.message}`, () => ({ officerId: id, removed: true, reloaded: reload.reloaded }));
       }),
     );

@@ -243,14 +243,17 @@ export function register(program: Command): void {
   wl.command('status')
     .option('--store <path>', 'store file (default: config watchlist.storeFile)')
     .option('--json', 'machine-readable output')
-    .description('composition of the current watchlist (no personal data); an expired one is purged')
+    .description('composition of the current watchlist (no personal data); read only (the daemon purges, audited)')
     .action(
       action((opts: { store?: string; json?: boolean }) => {
         const cfg = cfgOf();
         const storeFile = opts.store ?? cfg.watchlist.storeFile;
         let st;
         try {
-          st = watchlistStatus({ storeFile, maxAgeHours: cfg.watchlist.maxAgeHours, clock: systemClock });
+          // Read only: with the raw wall clock stepped back, "expired" here meant deleting the running
+          // deployment's store, unaudited (issue 21 replay). The daemon's holder purges, audited;
+          // `lfr watchlist purge` deletes on purpose, audited.
+          st = watchlistStatus({ storeFile, maxAgeHours: cfg.watchlist.maxAgeHours, clock: systemClock, readOnly: true });
         } catch (err) {
           return inputError(err);
         }

@@ -91,7 +91,7 @@ export function controlHandlers(d: HandlerDeps): Record<string, ControlEntry> {
       optional: true,
       maxBytes: d.upload?.maxBytes ?? 2e9,
       timeoutMs: d.upload?.timeoutMs ?? 30 * 60_000,
-      precheck: (p, actor) => wired(() => d.deployments.checkStart(startRequest(d, p, actor))),
+      precheck: (p, actor) => wired(() => d.deployments.checkStart(startRequest(d, p, actor), actor)),
       run: (p, actor, file) => after(d, wired(() => d.deployments.startDeployment({ ...startRequest(d, p, actor), ...(file ? { watchlistFile: file } : {}) }, actor)).catch(refusal)),
     },
     'deployment.end': (p, actor) => (parsed(d, 'deployment.end', NoParams, p, actor), after(d, wired(() => d.deployments.endDeployment('ended_by_operator', actor)))),

@@ -337,12 +337,23 @@ export class DeploymentService implements Component {
     return problems;
   }
 
-  private degradedRefusal(problems: string[]): DeploymentError {
+  /**
+   * A start refused because the van is not ready (a dead camera, the broker down, a safeguard that
+   * FAILs such as storage.volatile): audited, since a refused start is part of what happened on the
+   * van (issue 21: "replayed on the running van, refused AND audited"). The problems are the
+   * checks' plain words (camera names, folders), never personal data.
+   */
+  private degradedRefusal(problems: string[], actor: string): DeploymentError {
+    try {
+      this.audit.record('deployment.start_refused', { code: 'not_ready', problems: problems.join('; ').slice(0, 500) }, actor);
+    } catch (err) {
+      this.log.error({ err }, 'the refused start could not be audited');
+    }
     return new DeploymentError(`the van is not ready: ${problems.join('; ')}. Fix it and start again, or start anyway with --allow-degraded (recorded in the deployment and its report)`, 'not_ready');
   }
 
   /** The checks a start request must pass before anything is imported (validation, one at a time). */
-  checkStart(raw: StartRequest): void {
+  checkStart(raw: StartRequest, actor = 'system'): void {
     try {
       validateStart(raw, this.clock(), this.limits);
     } catch (err) {
@@ -357,7 +368,7 @@ export class DeploymentService implements Component {
       const cams = this.cameraStates().filter((c) => !c.live && c.state !== 'connecting').map((c) => `camera ${c.name} is not live (${c.state}${c.reason ? `: ${c.reason}` : ''})`);
       if (this.hooks.brokerConnected && !this.hooks.brokerConnected()) cams.push('the broker is not connected (no alert would reach a tablet)');
       cams.push(...(this.hooks.safeguardProblems?.() ?? []));
-      if (cams.length) throw this.degradedRefusal(cams);
+      if (cams.length) throw this.degradedRefusal(cams, actor);
     }
   }
 
@@ -387,7 +398,7 @@ export class DeploymentService implements Component {
     const cur = this.store.running();
     if (cur) throw new DeploymentError(`deployment ${cur.id} (${cur.authorisationRef}) is still running: end it first with "lfr deployment end"`, 'conflict');
     const degraded = this.limits.requireReady === false ? [] : await this.readiness(CONNECTING_GRACE_MS);
-    if (degraded.length && !req.allowDegraded) throw this.degradedRefusal(degraded);
+    if (degraded.length && !req.allowDegraded) throw this.degradedRefusal(degraded, actor);
 
     const loaded = req.watchlistFile ? await this.hooks.loadWatchlist(req.watchlistFile, actor) : this.hooks.currentWatchlist();
     if (!loaded) throw new DeploymentError('no watchlist has been imported: insert the USB stick with the bundle, or pass --watchlist FILE', 'invalid');

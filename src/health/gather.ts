@@ -109,7 +109,9 @@ export class HealthService {
 
   private watchlistFacts(): WatchlistFacts {
     try {
-      const st = watchlistStatus({ storeFile: this.cfg.watchlist.storeFile, maxAgeHours: this.cfg.watchlist.maxAgeHours, clock: this.clock });
+      // Read only: a probe never deletes (the holder purges, on its guarded clock, audited). A store
+      // past its life shows as such (expiresAtMs in the past: FAIL) until the holder's tick.
+      const st = watchlistStatus({ storeFile: this.cfg.watchlist.storeFile, maxAgeHours: this.cfg.watchlist.maxAgeHours, clock: this.clock, readOnly: true });
       if (!st.present) return { present: false, loaded: this.live?.watchlistLoaded?.() ?? null, expiresAtMs: null, subjects: null };
       return { present: true, loaded: this.live?.watchlistLoaded?.() ?? null, expiresAtMs: st.expiresAtMs, subjects: st.composition.subjects };
     } catch (err) {

@@ -12,6 +12,12 @@
 //      password. A ticket may connect at most CONNECTS_PER_MINUTE times a minute (reconnects).
 //   4. Only then is the broker's WebSocket listener dialled, on loopback, and the bytes piped both
 //      ways. The broker still checks the password, as before, once per genuine (re)connect.
+//   5. An officer may publish (decide) at most PUBLISH_BURST at once and PUBLISH_PER_SECOND more a
+//      second, across all their connections; beyond that the connection is cut before the packet
+//      reaches the broker, and audited. Without this one officer's flood (2,000 decisions) filled
+//      the broker's queue for the daemon (max_queued_messages 200) and the broker dropped other
+//      officers' decisions, unaudited (issue 21, Low); the daemon's own per-officer limit cannot
+//      help there, since the broker drops them before the daemon sees them.
 //
 // The broker's listener is reachable from loopback only (mosquitto 2.0.11 binds its WebSocket
 // listener on every address whatever the config says, so its unit's IPAddressAllow=localhost is
@@ -26,6 +32,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { AuditRecorder } from '../audit/log.js';
 import type { Clock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
+import { PublishCounter } from './mqtt-frames.js';
 
 /** A ticket lives for a shift; signing out or a page reload asks for a new one. */
 export const TICKET_TTL_MS = 12 * 3_600_000;
@@ -34,6 +41,13 @@ export const CONNECTS_PER_MINUTE = 20;
 /** Refused upgrades an address may make per minute before it gets 429. */
 export const FREE_REFUSALS = 5;
 const MAX_TICKETS = 2048;
+/**
+ * Decisions an officer may publish at once, and per second after that: the daemon's own limit
+ * (alerts/service.ts OFFICER_BURST, OFFICER_PER_SECOND). A shift's real decisions are rarely over
+ * 20; 60 in flight stays well under the broker's queue for the daemon (20 in flight + 200 queued).
+ */
+export const PUBLISH_BURST = 60;
+export const PUBLISH_PER_SECOND = 2;
 /** The first packet must arrive soon and be small (a CONNECT is < 1 KB). */
 const CONNECT_WAIT_MS = 10_000;
 const MAX_CONNECT_BYTES = 8 * 1024;
@@ -62,6 +76,8 @@ export class MqttProxy {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, handleProtocols: (p) => (p.has('mqtt') ? 'mqtt' : false) });
   private readonly live = new Set<WebSocket>();
   private auditWindow = { start: 0, n: 0, suppressed: 0 };
+  /** officerId -> publish token bucket (all of that officer's connections share it). */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly o: MqttProxyOptions) {}
 
@@ -182,8 +198,20 @@ export class MqttProxy {
         end();
       }
     });
+    const counter = new PublishCounter();
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const b = isBinary ? data : Buffer.from(data);
+      let publishes: number;
+      try {
+        publishes = counter.feed(b);
+      } catch {
+        this.refused('malformed MQTT', officerId, address);
+        return end();
+      }
+      if (publishes > 0 && !this.take(officerId, publishes)) {
+        this.refused(`too many messages (over ${PUBLISH_BURST} at once, ${PUBLISH_PER_SECOND}/s)`, officerId, address);
+        return end();
+      }
       if (upstream && upstream.readyState === WebSocket.OPEN) return upstream.send(b);
       pendingBytes += b.length;
       if (pendingBytes > MAX_CONNECT_BYTES) return end();
@@ -192,6 +220,21 @@ export class MqttProxy {
     });
     ws.on('close', end);
     ws.on('error', end);
+  }
+
+  /** Takes n publishes from the officer's bucket; false (nothing taken) when there are not enough. */
+  private take(officerId: string, n: number): boolean {
+    const now = this.o.clock();
+    let b = this.buckets.get(officerId);
+    if (!b) {
+      if (this.buckets.size >= MAX_TICKETS) this.buckets.delete(this.buckets.keys().next().value!);
+      this.buckets.set(officerId, (b = { tokens: PUBLISH_BURST, at: now }));
+    }
+    b.tokens = Math.min(PUBLISH_BURST, b.tokens + (Math.max(0, now - b.at) / 1000) * PUBLISH_PER_SECOND);
+    b.at = now;
+    if (b.tokens < n) return false;
+    b.tokens -= n;
+    return true;
   }
 
   private reject(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {

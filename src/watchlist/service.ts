@@ -37,6 +37,14 @@ export interface WatchlistPolicy {
   maxAgeHours: number;
   clock: Clock;
   onEvent?: WatchlistEventSink;
+  /**
+   * Read only: never delete, even a store past its life or damaged (default false). The daemon's
+   * health probe reads the store every few seconds with the raw wall clock and no audit sink: when
+   * it purged, a wall clock stepped back by over a minute made it delete the RUNNING deployment's
+   * watchlist, unaudited, behind the holder (found replaying issue 21's clock steps on the running
+   * van). Purging is the holder's job: its clock is guarded and every purge it makes is audited.
+   */
+  readOnly?: boolean;
 }
 
 /** Delete the store (crypto-shred, secure_delete, unlink). Returns false when there was none. */
@@ -63,11 +71,11 @@ export function watchlistStatus(p: WatchlistPolicy): WatchlistStatus {
     meta = readStoreMeta(p.storeFile);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
-    purgeWatchlist(p.storeFile, 'damaged', p.onEvent);
+    if (!p.readOnly) purgeWatchlist(p.storeFile, 'damaged', p.onEvent);
     throw err;
   }
   if (!meta) return { present: false, purgedExpired: false };
-  if (shouldPurgeWatchlist(meta, p.clock(), p.maxAgeHours)) {
+  if (!p.readOnly && shouldPurgeWatchlist(meta, p.clock(), p.maxAgeHours)) {
     purgeWatchlist(p.storeFile, 'expired', p.onEvent);
     return { present: false, purgedExpired: true };
   }

@@ -67,6 +67,12 @@ serial('health FAILs when the watchlist store, alert keys and uploads are on a d
   const refused = await onDisk.cli('deployment', 'start', '--authorisation', 'A', '--location', 'L', '--officer', 'O', '--ends-at', '+1h', '--threshold', '0.56', '--watchlist', bundle);
   t.not(refused.code, 0);
   t.regex(refused.stderr, /storage\.volatile: .*not tmpfs/);
+  // ...and audited (issue 21: refused AND audited), with the checks' words and the caller's uid.
+  const refusals = await onDisk.cliJson<{ entries: Array<{ actor: string | null; fields: Record<string, unknown> }> }>(['audit', 'show', '--type', 'deployment.start_refused']);
+  t.is(refusals.entries.length, 1, JSON.stringify(refusals.entries));
+  t.is(refusals.entries[0]!.fields.code, 'not_ready');
+  t.regex(String(refusals.entries[0]!.fields.problems), /storage\.volatile: .*not tmpfs/);
+  t.is(refusals.entries[0]!.actor, (await import('node:os')).userInfo().username);
   // ...and with --allow-degraded it is recorded in the deployment's degraded list.
   const started = await onDisk.cliJson<{ degraded: string[] }>(['deployment', 'start', '--authorisation', 'A', '--location', 'L', '--officer', 'O', '--ends-at', '+1h', '--threshold', '0.56', '--watchlist', bundle, '--allow-degraded', '--json']);
   t.true(started.degraded.some((d) => /^storage\.volatile: /.test(d)), JSON.stringify(started.degraded));

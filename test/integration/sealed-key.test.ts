@@ -93,7 +93,7 @@ test.serial('sealed van key: loads on its box, from FILE.cred and from $CREDENTI
   delete process.env.CREDENTIALS_DIRECTORY;
 });
 
-test.serial('lfr run refuses to start on a van key sealed to another box, naming the credential; on its own box it runs and lfr health says "sealed (host key)"', async (t) => {
+test.serial('lfr run refuses to start on a van key sealed to another box or tampered, naming the credential; on its own box it runs and lfr health says "sealed (host key)"', async (t) => {
   requirePrereqs(['systemd-creds']);
   const d = mkdtempSync(path.join(os.tmpdir(), 'lfr-sealed-van-'));
   t.teardown(() => rmSync(d, { recursive: true, force: true }));
@@ -110,6 +110,19 @@ test.serial('lfr run refuses to start on a van key sealed to another box, naming
   const state = path.join(van.dir, 'state');
   t.false(existsSync(path.join(state, 'audit.db')), 'audit never opened');
   t.false(existsSync(path.join(state, 'alerts.db')), 'alert store never opened');
+
+  // Tampered on its own box (issue 21, Bad input): refused the same way, naming the credential.
+  const tampered = await Van.create(t, { broker: false, metrics: false, env: { SYSTEMD_CREDENTIAL_SECRET: boxA } });
+  sealOn(boxA, tampered.keys.vanKey);
+  rmSync(tampered.keys.vanKey);
+  const credFile = `${tampered.keys.vanKey}.cred`;
+  const raw = Buffer.from(readFileSync(credFile, 'utf8').replace(/\s+/g, ''), 'base64');
+  raw[raw.length - 20] = raw[raw.length - 20]! ^ 0x01;
+  writeFileSync(credFile, raw.toString('base64'));
+  const bad = await t.throwsAsync(() => tampered.start());
+  t.regex(bad!.message, /credential lfr-van-key \(.*van\.key\.cred\) cannot be decrypted/);
+  t.false(existsSync(path.join(tampered.dir, 'state', 'audit.db')), 'audit never opened');
+  t.false(existsSync(path.join(tampered.dir, 'state', 'alerts.db')), 'alert store never opened');
 
   const ok = await Van.create(t, { broker: false, metrics: false, env: { SYSTEMD_CREDENTIAL_SECRET: boxA } });
   sealOn(boxA, ok.keys.vanKey);
