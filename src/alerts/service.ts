@@ -34,7 +34,7 @@ const REJECT_AUDIT_MAX = 60;
 const OFFICER_BURST = 60;
 const OFFICER_PER_SECOND = 2;
 
-/** A decision (or the engagement outcome after one) as recorded. No note: notes stay sealed. */
+/** A decision (or the engagement outcome after one) as recorded. No note: notes stay sealed with the alert. */
 export interface AdjudicationRecord {
   alertId: string;
   deploymentId: string | null;
@@ -49,6 +49,16 @@ export interface AdjudicationRecord {
   /** The photo check the decision cites (its id and outcome), or null. */
   photoCheck: { checkId: string; verdict: string } | null;
 }
+
+/**
+ * Notes one officer may keep on one alert: the page sends one with a decision; a second and third
+ * allow a correction or an afterthought, and the cap keeps one account from growing a sealed blob
+ * without end (each note re-seals all of them).
+ */
+export const MAX_NOTES_PER_OFFICER = 3;
+
+/** What addOfficerNote did: stored, or why not (the route maps the code to an HTTP answer). */
+export type NoteOutcome = { ok: true; deploymentId: string | null } | { ok: false; code: 'unknown_alert' | 'no_decision' | 'too_many_notes' };
 
 /** Finds a photo check an officer made on an alert (src/tablet/photo-check.ts): its outcome, or null. */
 export type CheckLookup = (alertId: string, officerId: string, checkId: string) => string | null;
@@ -446,15 +456,40 @@ export class AlertService implements Component, AlertSink, PurgeTask {
     }
     if (engagement && CLOSING_ENGAGEMENTS.includes(engagement)) this.closePerson(alertId, row.deploymentId);
     if (row.deploymentId && row.deploymentId === this.deploymentId) this.deployments?.noteOfficer(officerId);
-    const note = parsed.note ? this.store.addNote(alertId, { officerId, at: new Date(this.deps.clock()).toISOString(), text: parsed.note }) : false;
     const rec: AdjudicationRecord = { alertId, deploymentId: row.deploymentId, outcome: parsed.outcome, engagement, officerId, decidedAt: parsed.decidedAt, recordedAt: this.deps.clock(), step, photoCheck };
     this.counts.adjudications++;
-    // The note itself stays with the alert (sealed, gone in 24 h); the audit says only that there was one.
-    this.deps.audit.record(step === 'decision' ? 'adjudication.recorded' : 'adjudication.engagement', { alertId, deploymentId: row.deploymentId, outcome: rec.outcome, engagement, decidedAt: rec.decidedAt, hasNote: note, ...(photoCheck ? { photoCheck: photoCheck.checkId, photoCheckOutcome: photoCheck.verdict } : {}) }, officerId);
+    // A note comes over HTTPS afterwards (addOfficerNote): nothing of it crosses the broker.
+    this.deps.audit.record(step === 'decision' ? 'adjudication.recorded' : 'adjudication.engagement', { alertId, deploymentId: row.deploymentId, outcome: rec.outcome, engagement, decidedAt: rec.decidedAt, ...(photoCheck ? { photoCheck: photoCheck.checkId, photoCheckOutcome: photoCheck.verdict } : {}) }, officerId);
     this.deps.log.info({ alertId, outcome: rec.outcome, engagement, step }, 'adjudication recorded');
     const now = this.store.get(alertId);
     this.reply(alertId, { accepted: true, officerId, outcome: rec.outcome, ...(now?.engagement ? { engagement: now.engagement } : {}) });
     this.emit(this.adjudicationListeners, rec);
+  }
+
+  /**
+   * An officer's note on an alert (POST /api/alerts/<id>/note, src/tablet/notes.ts), stored where
+   * notes have always been: with the alert, sealed under its key, gone with it (<= 24 h). Never on
+   * the broker, never in the audit trail, the deployment record or the report.
+   *
+   * The officer must have decided this alert themselves (its decision or its engagement step):
+   * the note belongs to THEIR adjudication. A note with no decision of theirs is refused (409)
+   * rather than kept: the page sends it only once the van has acknowledged the decision, so a
+   * refusal means the decision was not recorded (a colleague decided first, or it was refused),
+   * and an officer reading "note not saved: decide first" knows where they stand; a note kept
+   * without a decision would sit on a colleague's decision as if it were part of it.
+   * The alert must be one this officer may act on, as for a decision: the running deployment's
+   * (or one raised outside any deployment), or an ended deployment they were on; anything else is
+   * "no such alert" (as GET /api/alerts/<id> answers: the reply never says which).
+   */
+  addOfficerNote(alertId: string, officerId: string, text: string): NoteOutcome {
+    const row = this.store.get(alertId);
+    if (!row || row.expiresAt <= this.deps.clock()) return { ok: false, code: 'unknown_alert' };
+    if (this.deploymentRefusal(row, row.deploymentId, officerId)) return { ok: false, code: 'unknown_alert' };
+    if (row.officerId !== officerId && row.engagementOfficer !== officerId) return { ok: false, code: 'no_decision' };
+    const mine = this.store.notes(alertId).filter((n) => n.officerId === officerId).length;
+    if (mine >= MAX_NOTES_PER_OFFICER) return { ok: false, code: 'too_many_notes' };
+    if (!this.store.addNote(alertId, { officerId, at: new Date(this.deps.clock()).toISOString(), text })) return { ok: false, code: 'unknown_alert' }; // shredded meanwhile
+    return { ok: true, deploymentId: row.deploymentId };
   }
 
   // PurgeTask -----------------------------------------------------------------------------------

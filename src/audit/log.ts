@@ -37,6 +37,7 @@ export type AuditType =
   | 'watchlist.import' | 'watchlist.purge'
   | 'alert.raised' | 'alert.published' | 'alert.purged'
   | 'adjudication.recorded' | 'adjudication.rejected'
+  | 'alert.note_added' | 'alert.note_refused'
   | 'retention.purge' | 'config.change' | 'cli'
   | (string & {});
 

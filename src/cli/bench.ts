@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
-import { BENCHES, BenchNotReady, type Bench, type BenchOptions } from '../tools/bench/index.js';
+import { BENCHES, BenchNotReady, type Bench, type BenchFlag, type BenchOptions } from '../tools/bench/index.js';
 import { visionCliError } from './faces.js';
 import { action, CliError, emit, EXIT } from './output.js';
 
@@ -24,23 +24,35 @@ function parseIterations(v: string): number {
   return n;
 }
 
+/** A bench's own whole-number option: `true` when given alone (then its preset). */
+function parseFlag(f: BenchFlag, v: string | boolean): number {
+  if (v === true) return f.preset;
+  const n = Number(v);
+  const name = f.flags.split(' ')[0]!;
+  if (!Number.isInteger(n) || n < f.min || n > f.max) throw new CliError(`${name} must be a whole number from ${f.min} to ${f.max}, not "${String(v)}"`, EXIT.usage);
+  return n;
+}
+
 export function register(program: Command): void {
   const bench = program.command('bench').description('performance benchmarks on this machine (npm run bench runs "bench all")');
   const cfgOf = (): Config => loadConfig(program.opts<{ config?: string }>().config);
 
   for (const b of BENCHES) {
-    bench
+    const cmd = bench
       .command(b.name)
       .description(b.description)
       .option('--iterations <n>', 'timed passes', '5')
-      .option('--json', 'machine-readable output: one JSON object as the last stdout line')
-      .action(
-        action(async (opts: { iterations: string; json?: boolean }) => {
-          const r = await runBench(b, cfgOf(), { iterations: parseIterations(opts.iterations) });
-          emit(opts, () => r.human, () => ({ bench: b.name, ...(r.json as object) }));
-          return EXIT.ok;
-        }),
-      );
+      .option('--json', 'machine-readable output: one JSON object as the last stdout line');
+    for (const f of b.flags ?? []) cmd.option(f.flags, `${f.description} (alone: ${f.preset}; ${f.min} to ${f.max})`);
+    cmd.action(
+      action(async (opts: { iterations: string; json?: boolean } & Record<string, string | boolean | undefined>) => {
+        const extra: Partial<BenchOptions> = {};
+        for (const f of b.flags ?? []) if (opts[f.key] !== undefined) extra[f.key] = parseFlag(f, opts[f.key]!);
+        const r = await runBench(b, cfgOf(), { iterations: parseIterations(opts.iterations), ...extra });
+        emit(opts, () => r.human, () => ({ bench: b.name, ...(r.json as object) }));
+        return EXIT.ok;
+      }),
+    );
   }
 
   bench

@@ -6,14 +6,20 @@
 // from the SCHEMA's side of the first problem (one fixed sentence per field), never from what was
 // sent, so a tablet cannot write free text, even a person's name, into the trail through a field
 // name, a value or zod's own wording.
+//
+// Notes never travel through the broker (issue 21: "notes stay on the van"): a decision carrying a
+// `note` field is REFUSED, not stripped, so a tablet that still sends one learns it at once (the
+// ack says where notes go: POST /api/alerts/<id>/note, src/tablet/notes.ts) and its officer is
+// never told "recorded" about a note that was thrown away. The note's text is never read here.
 import { z } from 'zod';
-import { ADJUDICATION_OUTCOMES, DEPLOYMENT_ID_RE, ENGAGEMENT_OUTCOMES, MAX_ADJUDICATION_BYTES, MAX_NOTE_CHARS, PHOTO_CHECK_ID_RE, SCHEMA, type DecisionPayload } from './topics.js';
+import { ADJUDICATION_OUTCOMES, DEPLOYMENT_ID_RE, ENGAGEMENT_OUTCOMES, MAX_ADJUDICATION_BYTES, PHOTO_CHECK_ID_RE, SCHEMA, type DecisionPayload } from './topics.js';
 
 /** 2026-11-27T16:05:00Z, with optional milliseconds and a numeric offset instead of Z. */
 const ISO_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
 
-const FIELDS = ['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'note', 'officerId', 'deploymentId', 'photoCheck'] as const;
-type Field = (typeof FIELDS)[number];
+/** The fields a decision may carry, in the order their problems are reported. */
+const FIELDS = ['schema', 'alertId', 'outcome', 'engagement', 'decidedAt', 'officerId', 'deploymentId', 'photoCheck'] as const;
+type Field = (typeof FIELDS)[number] | 'note';
 
 /** The one sentence per field a refusal gives, whatever zod found wrong with it. */
 const REASONS: Record<Field, string> = {
@@ -22,7 +28,7 @@ const REASONS: Record<Field, string> = {
   outcome: 'outcome must be one of ' + ADJUDICATION_OUTCOMES.join(', '),
   engagement: 'engagement must be one of ' + ENGAGEMENT_OUTCOMES.join(', '),
   decidedAt: 'decidedAt must be an ISO-8601 time such as 2026-11-27T16:05:00.000Z',
-  note: `note must be a string of at most ${MAX_NOTE_CHARS} characters`,
+  note: 'notes are not taken over MQTT: send the decision without it, and the note over HTTPS (POST /api/alerts/<id>/note); nothing was recorded',
   officerId: 'officerId is not the signed-in officer',
   deploymentId: 'deploymentId must be a deployment id or null',
   photoCheck: 'photoCheck must be the id of a photo check (chk- and 16 hex digits)',
@@ -47,7 +53,10 @@ export const DecisionSchema = z
       .regex(ISO_TIME_RE)
       .refine((s) => !Number.isNaN(new Date(s).getTime()))
       .transform((s) => new Date(s).toISOString()),
-    note: z.string().max(MAX_NOTE_CHARS).optional(),
+    // Named by the schema only to be refused with its own reason (not as "an unknown field"): any
+    // value, even "" or null, is a note sent the wrong way. JSON has no `undefined`, so a message
+    // that carries the key always fails here.
+    note: z.undefined().optional(),
     officerId: z.string().optional(),
     deploymentId: z.string().regex(DEPLOYMENT_ID_RE).nullable().optional(),
     photoCheck: z.string().regex(PHOTO_CHECK_ID_RE).optional(),
@@ -56,11 +65,13 @@ export const DecisionSchema = z
 
 /** One plain reason for a refused decision, from the schema's side of its first problem. */
 export function decisionRefusal(issues: readonly z.core.$ZodIssue[]): string {
+  // A note first, whatever else is wrong: it tells a tablet of the old page where notes go now.
+  if (issues.some((i) => i.path[0] === 'note')) return REASONS.note;
   const unknown = issues.find((i) => i.code === 'unrecognized_keys');
-  // Unknown fields first, as they are the likeliest sign of a tablet speaking another version.
+  // Then unknown fields, as they are the likeliest sign of a tablet speaking another version.
   if (unknown && unknown.code === 'unrecognized_keys') return `${unknown.keys.length} unknown field(s); allowed: ${FIELDS.join(', ')}`;
   if (issues.some((i) => i.path.length === 0)) return 'not a JSON object';
-  const order = (i: z.core.$ZodIssue) => FIELDS.indexOf(i.path[0] as Field);
+  const order = (i: z.core.$ZodIssue) => FIELDS.indexOf(i.path[0] as (typeof FIELDS)[number]);
   const first = [...issues].sort((a, b) => order(a) - order(b))[0];
   if (!first) return 'not a valid decision';
   if (first.code === 'custom' && (first.params as { rule?: string } | undefined)?.rule === 'engagementAfterMatch') return ENGAGEMENT_AFTER_MATCH;
@@ -86,14 +97,13 @@ export function parseDecision(topic: { officerId: string; alertId: string }, raw
   const d = r.data;
   if (d.alertId !== topic.alertId) return REASONS.alertId;
   if (d.officerId !== undefined && d.officerId !== topic.officerId) return `officerId is not the signed-in officer (${topic.officerId})`;
-  // The officer is the topic's: a payload's officerId, once checked, is dropped; an empty note is none.
+  // The officer is the topic's: a payload's officerId, once checked, is dropped.
   return {
     schema: SCHEMA,
     alertId: d.alertId,
     outcome: d.outcome,
     ...(d.engagement !== undefined ? { engagement: d.engagement } : {}),
     decidedAt: d.decidedAt,
-    ...(d.note !== undefined && d.note !== '' ? { note: d.note } : {}),
     ...(d.deploymentId !== undefined ? { deploymentId: d.deploymentId } : {}),
     ...(d.photoCheck !== undefined ? { photoCheck: d.photoCheck } : {}),
   };

@@ -22,7 +22,10 @@ export const SCHEMA = 2 as const;
 
 /** Largest decision message accepted (bytes); anything bigger is refused and audited. */
 export const MAX_ADJUDICATION_BYTES = 2048;
-/** Longest officer note (characters). Notes live with the alert, encrypted, for its 24 h. */
+/**
+ * Longest officer note (characters, as JavaScript counts them: UTF-16 code units, which is what the
+ * page's textarea maxlength counts too). Notes live with the alert, encrypted, for its 24 h.
+ */
 export const MAX_NOTE_CHARS = 280;
 
 export type Availability = 'online' | 'offline' | 'stopped';
@@ -129,8 +132,9 @@ export const DEPLOYMENT_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 /**
  * Tablet -> daemon, on adjudications/<officer>/<alertId>. The officer is the topic's, which the
  * broker ACL binds to the signed-in account; an `officerId` field, if sent, must be the same.
- * First message: the decision (outcome, optional note). After "confirmed_match", a second
- * message with the same outcome and `engagement` records what happened.
+ * First message: the decision (outcome). After "confirmed_match", a second message with the
+ * same outcome and `engagement` records what happened. No note: a message with a `note` field is
+ * refused (notes stay off the broker, issue 21); a note goes over HTTPS, POST /api/alerts/<id>/note.
  */
 export interface DecisionPayload {
   schema: typeof SCHEMA;
@@ -139,8 +143,6 @@ export interface DecisionPayload {
   engagement?: EngagementOutcome;
   /** ISO-8601 time on the tablet when the officer decided. */
   decidedAt: string;
-  /** Optional short note: stored with the alert (encrypted) and deleted with it, never audited. */
-  note?: string;
   /** Optional; if present it must name the signed-in officer (else the decision is refused). */
   officerId?: string;
   /**
@@ -202,6 +204,24 @@ export const PHOTO_CHECK_ID_RE = /^chk-[0-9a-f]{16}$/;
 
 /** The tablet's photo check (issue 25): POST /api/alerts/<id>/photo-check, body: one JPEG. */
 export const PHOTO_CHECK_PATH_RE = /^\/api\/alerts\/([^/]+)\/photo-check$/;
+
+/**
+ * An officer's note on an alert they decided (src/tablet/notes.ts): POST /api/alerts/<id>/note,
+ * body `{"note": "..."}` (JSON, at most MAX_NOTE_CHARS). Never through the broker.
+ */
+export const NOTE_PATH_RE = /^\/api\/alerts\/([^/]+)\/note$/;
+
+/** The van's answer to a note: 201 saved (sealed with the alert), or a refusal ({schema, refused}). */
+export interface NoteSaved {
+  schema: typeof SCHEMA;
+  alertId: string;
+  saved: true;
+  /** Characters stored (the note is never echoed back). */
+  chars: number;
+}
+
+/** A refused note (4xx): the reason in plain words; nothing was stored. */
+export type NoteRefusal = PhotoCheckRefusal;
 
 export type PhotoCheckVerdict = 'same_person_likely' | 'not_supported' | 'photo_unusable';
 

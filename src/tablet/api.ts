@@ -8,6 +8,8 @@
 //   GET /api/mqtt-ticket    a ticket for wss://<this host>/mqtt (src/tablet/mqtt-proxy.ts): the
 //                           only way a tablet reaches the broker, after this throttled sign-in
 //   POST /api/alerts/<id>/photo-check   one photo compared 1:1 with the alert's subject (photo-check.ts)
+//   POST /api/alerts/<id>/note          the officer's note on their decision, kept sealed with the
+//                                       alert (notes.ts): notes never cross the broker
 //
 // 401 (audited, no detail) without a valid account; 404 with nothing else for anything unknown,
 // purged or another van's (ids are unguessable; the answer never says which). Who read which
@@ -17,14 +19,21 @@ import type { AuditRecorder } from '../audit/log.js';
 import type { Clock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { wipe } from '../crypto/secure.js';
-import { ALERT_ID_RE, PHOTO_CHECK_PATH_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
+import { ALERT_ID_RE, NOTE_PATH_RE, PHOTO_CHECK_PATH_RE, SCHEMA, type AlertSummary, type TabletState } from '../mqtt/topics.js';
 import type { OfficerDirectory } from './officers.js';
-import type { DeploymentMembership } from '../alerts/service.js';
+import type { DeploymentMembership, NoteOutcome } from '../alerts/service.js';
 import type { PhotoCheck } from './photo-check.js';
+import { NoteRoute } from './notes.js';
 
 export interface TabletApiDeps {
   officers: OfficerDirectory;
-  alerts: { summaries(): AlertSummary[]; contentJson(id: string): Buffer | null; store?: { get(id: string): { deploymentId: string | null } | null } };
+  alerts: {
+    summaries(): AlertSummary[];
+    contentJson(id: string): Buffer | null;
+    store?: { get(id: string): { deploymentId: string | null } | null };
+    /** Keeps an officer's note with the alert (AlertService); absent: no note route (404). */
+    addOfficerNote?(alertId: string, officerId: string, text: string): NoteOutcome;
+  };
   /**
    * The deployment record: an officer signed in while a deployment runs is on it; an ended
    * deployment's alerts are shown only to its own officers. Absent (a test of the page alone):
@@ -56,8 +65,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export class TabletApi {
   private readonly viewed = new Set<string>();
   private window = { start: 0, n: 0, suppressed: 0 };
+  private readonly notes: NoteRoute | null;
 
-  constructor(private readonly d: TabletApiDeps) {}
+  constructor(private readonly d: TabletApiDeps) {
+    const alerts = d.alerts;
+    this.notes = alerts.addOfficerNote ? new NoteRoute({ alerts: { addOfficerNote: (a, o, t) => alerts.addOfficerNote!(a, o, t) }, audit: d.audit, clock: d.clock, log: d.log }) : null;
+  }
 
   /** Handles /api/...; returns false when the path is not an API path. */
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string, send: Send): Promise<boolean> {
@@ -94,6 +107,12 @@ export class TabletApi {
     if (pathname === '/api/mqtt-ticket' && this.d.mqttTicket) {
       const t = this.d.mqttTicket(who.officerId);
       send(res, 200, JSON_TYPE, JSON.stringify({ ticket: t.ticket, expiresAt: t.expiresAt, path: '/mqtt' }));
+      return true;
+    }
+    const note = NOTE_PATH_RE.exec(pathname);
+    if (note && this.notes) {
+      if (req.method === 'POST') await this.notes.handle(req, res, who.officerId, note[1]!, send);
+      else send(res, 405, 'text/plain; charset=utf-8', 'method not allowed', { Allow: 'POST' });
       return true;
     }
     const check = PHOTO_CHECK_PATH_RE.exec(pathname);

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Component } from '../lifecycle.js';
 import { BUILD_ROOT, INSTALL_ROOT } from '../paths.js';
-import { PHOTO_CHECK_PATH_RE, SCHEMA } from '../mqtt/topics.js';
+import { NOTE_PATH_RE, PHOTO_CHECK_PATH_RE, SCHEMA } from '../mqtt/topics.js';
 import { brokerPaths } from '../mqtt/broker-setup.js';
 import { TabletApi, type TabletApiDeps } from './api.js';
 import { OfficerDirectory } from './officers.js';
@@ -170,9 +170,11 @@ export class TabletServer implements Component {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // The one POST: a photo check (the API routes it, signed in, to src/tablet/photo-check.ts).
-    const photoCheck = req.method === 'POST' && PHOTO_CHECK_PATH_RE.test(new URL(req.url ?? '/', 'https://tablet.invalid').pathname);
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !photoCheck) {
+    // The two POSTs: a photo check and an officer's note (the API routes them, signed in, to
+    // src/tablet/photo-check.ts and src/tablet/notes.ts).
+    const posted = new URL(req.url ?? '/', 'https://tablet.invalid').pathname;
+    const post = req.method === 'POST' && (PHOTO_CHECK_PATH_RE.test(posted) || NOTE_PATH_RE.test(posted));
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !post) {
       res.setHeader('Allow', 'GET, HEAD');
       return this.send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     }

@@ -1,9 +1,12 @@
 // Logs are evidence and a leak risk: run the whole alert path (raise, publish through the real
-// broker, adjudication, junk adjudication, purge; the parts wired by hand) with a capturing pino
-// destination at debug level and assert that no image, subject reference, note, key or password
-// reaches a log line.
+// broker, adjudication, a decision refused for carrying a note, junk adjudication, the note over
+// the HTTPS note route, purge; the parts wired by hand) with a capturing pino destination at debug
+// level and assert that no image, subject reference, note, key or password reaches a log line.
 import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { NoteRoute } from '../../src/tablet/notes.js';
 import { AuditLog } from '../../src/audit/log.js';
 import { AlertService } from '../../src/alerts/service.js';
 import { LfrMqttClient } from '../../src/mqtt/client.js';
@@ -49,9 +52,28 @@ test('the alert path logs no image, subject reference, note, key or password', a
     );
     await until(() => tab.received.length === 1, 10_000, 'alert');
     secrets.push({ what: 'context JPEG (base64)', value: context64.slice(200, 260) }, { what: 'note', value: 'NOTE-REDACTME' });
+    // A note in the MQTT decision is refused (and logged as a refusal, without the note)...
     await tab.client.publishAsync(topics.adjudication(tab.officer, id), JSON.stringify({ schema: SCHEMA, alertId: id, outcome: 'false_alert', decidedAt: new Date().toISOString(), note: 'NOTE-REDACTME' }), { qos: 1 });
+    await tab.client.publishAsync(topics.adjudication(tab.officer, id), JSON.stringify({ schema: SCHEMA, alertId: id, outcome: 'false_alert', decidedAt: new Date().toISOString() }), { qos: 1 });
     await tab.client.publishAsync(topics.adjudication(tab.officer, id), `{"schema":2,"alertId":"${id}","faceJpeg":"${face64.slice(0, 300)}"}`, { qos: 1 });
-    await until(() => svc.counts.adjudications === 1 && svc.counts.rejectedAdjudications === 1, 5000, 'adjudications');
+    await until(() => svc.counts.adjudications === 1 && svc.counts.rejectedAdjudications === 2, 5000, 'adjudications');
+    // ...and the note goes over the HTTPS note route (here on plain loopback HTTP: the route is what logs).
+    const notes = new NoteRoute({ alerts: svc, audit, clock: () => now, log: log.child({ module: 'tablet' }) });
+    const server = http.createServer((req, res) => void notes.handle(req, res, tab.officer, id, (r, status, type, body) => r.writeHead(status, { 'Content-Type': type }).end(body)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const status = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ note: 'NOTE-REDACTME' });
+      http
+        .request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, method: 'POST', path: '/', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject)
+        .end(body);
+    });
+    await new Promise<void>((r) => server.close(() => r()));
+    t.is(status, 201);
+    t.deepEqual(svc.store.notes(id).map((n) => n.text), ['NOTE-REDACTME']);
     now += 25 * 3600_000;
     await svc.purge(now);
     t.is(readdirSync(path.join(cfg.paths.runtimeDir, cfg.alerts.keyDir)).length, 0);
@@ -66,6 +88,7 @@ test('the alert path logs no image, subject reference, note, key or password', a
   t.true(lines.length >= 5, `the path logged something (${lines.length} lines)`); // positive control
   t.regex(text, /alert raised/);
   t.regex(text, /adjudication rejected/);
+  t.regex(text, /officer note saved with the alert/);
   for (const s of secrets) t.false(text.includes(s.value), `${s.what} leaked into the log`);
   t.false(/\/9j\//.test(text), 'no base64 JPEG start-of-image in the log');
 });

@@ -13,7 +13,9 @@
 //     same card (count, latest face) and each one beeps (Web Audio oscillator started in a
 //     running AudioContext) and vibrates;
 //  4. a note and "confirmed match", then the engagement step ("arrested"): recorded by the van
-//     against the signed-in officer, the note sealed with the alert and absent from the audit;
+//     against the signed-in officer; the decision went over MQTT without the note, the note over
+//     HTTPS once the van acknowledged it ("Note saved"), sealed with the alert, read back with its
+//     content, and absent from the audit (alert.note_added holds its length only);
 //  5. the deployment ends: the page says so and the cards turn read-only;
 //  6. the content API: 404 and nothing else for an unknown alert, 401 without an account;
 //     nothing stored in the browser, no page error.
@@ -191,6 +193,9 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   await card.locator('button[data-outcome="confirmed_match"]').click();
   await page.waitForSelector('li.alert[data-key="WL-0042"][data-stage="engage"]', { timeout: 15_000 });
   t.regex((await card.locator('.decision').textContent()) ?? '', new RegExp(`Recorded by the van: Confirmed match by ${officer.user}. What happened\\?`));
+  // The note follows over HTTPS once the van has acknowledged the decision.
+  await page.waitForSelector('li.alert[data-key="WL-0042"][data-note="saved"]', { timeout: 15_000 });
+  t.regex((await card.locator('.note-status').textContent()) ?? '', /Note saved on the van/);
   if (shots) {
     await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: path.join(shots, 'tablet.png') });
@@ -208,7 +213,13 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   const recorded = audit.entries.filter((e) => e.type === 'adjudication.recorded');
   t.is(recorded.length, ids.length, 'each sighting decided once');
   t.true(recorded.every((e) => e.actor === officer.user));
-  t.is(recorded.filter((e) => e.fields.hasNote === true).length, 1, `the note went with one alert: ${JSON.stringify(recorded.map((e) => e.fields))}`);
+  const noted = audit.entries.filter((e) => e.type === 'alert.note_added');
+  t.is(noted.length, 1, `the note went with one alert: ${JSON.stringify(noted.map((e) => e.fields))}`);
+  t.like(noted[0], { actor: officer.user, fields: { chars: 'NOTE-MARK seen by the bus stop'.length } });
+  t.true(ids.includes(String(noted[0]!.fields.alertId)));
+  t.false(audit.entries.some((e) => e.type === 'adjudication.rejected' || e.type === 'alert.note_refused'), 'the page sent no note over MQTT, and the van took the note at once');
+  const content = JSON.parse((await van.tabletGet(`/api/alerts/${String(noted[0]!.fields.alertId)}`, officer)).body) as { notes: Array<{ officerId: string; text: string }> };
+  t.deepEqual(content.notes.map((n) => [n.officerId, n.text]), [[officer.user, 'NOTE-MARK seen by the bus stop']], 'the note is kept with the alert');
   t.is(audit.entries.filter((e) => e.type === 'adjudication.engagement').length, ids.length);
   t.false(JSON.stringify(audit.entries).includes('NOTE-MARK'), 'no note text in the audit trail');
   t.true(audit.entries.some((e) => e.type === 'alert.viewed' && e.actor === officer.user), 'content views audited');

@@ -20,6 +20,7 @@
  * @property {string|null} sending              outcome this tablet sent, awaiting the van
  * @property {string|null} engaging             engagement this tablet sent, awaiting the van
  * @property {string|null} refused              the van's reason for refusing this tablet's message
+ * @property {{state: 'waiting'|'sending'|'saved'|'failed', detail: string}|null} note  this officer's note (app.js)
  */
 
 /**
@@ -61,7 +62,7 @@ export class AlertBook {
     const expiresMs = Date.parse(alert.expiresAt);
     if (!Number.isFinite(capturedMs) || !Number.isFinite(expiresMs) || expiresMs <= vanNow) return null;
     /** @type {Entry} */
-    const e = { alert, capturedMs, expiresMs, decision: alert.decision ?? null, sending: null, engaging: null, refused: null };
+    const e = { alert, capturedMs, expiresMs, decision: alert.decision ?? null, sending: null, engaging: null, refused: null, note: null };
     this.byId.set(alert.alertId, e);
     return e;
   }

@@ -2,13 +2,15 @@
 // for the broker's MQTT-over-WebSocket listener), learns of alerts over MQTT (messages that
 // carry no face and no name), fetches each alert's content over HTTPS from the van, shows one
 // card per person, publishes decisions under the officer's own name and shows the van's answer.
+// An officer's note goes to the van over HTTPS only (never through the broker), once the van has
+// recorded their decision.
 //
 // Missed alerts: on every (re)connect the page re-reads the van's state over HTTPS (deployment,
 // live alerts and their decisions), so nothing depends on the broker keeping anything; an MQTT 5
 // session (expiry from /config.json) also queues alerts across short link losses. Nothing is
 // written to any browser storage: the password and the alerts live in this module's memory.
 import mqtt from './lib/mqtt.esm.js';
-import { topicsFor, alertIdFromTopic, SCHEMA, ADJUDICATION_OUTCOMES, ENGAGEMENT_OUTCOMES } from './lib/topics.js';
+import { topicsFor, alertIdFromTopic, SCHEMA, ADJUDICATION_OUTCOMES, ENGAGEMENT_OUTCOMES, MAX_NOTE_CHARS } from './lib/topics.js';
 import { AlertBook } from './alert-list.js';
 import { keepHead } from './audit-heads.js';
 import { VanApi, SignInRefused } from './van-api.js';
@@ -77,16 +79,61 @@ function publish({ alertId, deploymentId }, body) {
   client?.publish(topics.adjudication(officerId, alertId), JSON.stringify({ schema: SCHEMA, alertId, deploymentId, decidedAt: new Date(api.now()).toISOString(), ...body }), { qos: 1 });
 }
 
-/** A decision applies to every undecided sighting on the card (one person, one deployment); the note goes with the latest. */
+/**
+ * A decision applies to every undecided sighting on the card (one person, one deployment). The
+ * note never goes through the broker (the van refuses a decision that carries one): it is held
+ * here, in memory, and sent over HTTPS to the latest sighting once the van has acknowledged this
+ * officer's decision on it (the van keeps a note only with the decision of the officer who wrote
+ * it).
+ */
 function decide(key, outcome, note) {
   if (!client || !ADJUDICATION_OUTCOMES.includes(outcome)) return;
   const ids = book.beginDecision(key, outcome, deployment?.id ?? null); // a decision is sent once, never twice
   // A photo check made on one of these sightings is cited with the decision on that sighting.
   ids.forEach((a, i) => {
     const check = checks.citeFor(a.alertId);
-    publish(a, { outcome, ...(i === 0 && note ? { note: note.slice(0, 280) } : {}), ...(check ? { photoCheck: check } : {}) });
+    publish(a, { outcome, ...(check ? { photoCheck: check } : {}) });
+    if (i === 0 && note) holdNote(a.alertId, note.slice(0, MAX_NOTE_CHARS));
   });
   refresh();
+}
+
+/** Notes waiting for the van to record their decision: alertId -> text (memory only). */
+const pendingNotes = new Map();
+
+function noteState(alertId, state, detail = '') {
+  const e = book.byId.get(alertId);
+  if (e) e.note = { state, detail };
+  refresh();
+}
+
+function holdNote(alertId, text) {
+  pendingNotes.set(alertId, text);
+  noteState(alertId, 'waiting');
+}
+
+/** This officer's decision on the alert is recorded: the note goes to the van now, over HTTPS. */
+async function sendNote(alertId) {
+  const text = pendingNotes.get(alertId);
+  if (text === undefined || !api) return;
+  pendingNotes.delete(alertId);
+  noteState(alertId, 'sending');
+  try {
+    await api.note(alertId, text);
+    noteState(alertId, 'saved');
+  } catch (e) {
+    if (e instanceof SignInRefused) return refuse(e.message);
+    // Shown with the officer's own text, so nothing they typed is lost.
+    noteState(alertId, 'failed', `${e.message}. Your note was: "${text}"`);
+  }
+}
+
+/** The decision was not recorded (refused, or a colleague's came first): the note is not sent. */
+function dropNote(alertId, why) {
+  const text = pendingNotes.get(alertId);
+  if (text === undefined) return;
+  pendingNotes.delete(alertId);
+  noteState(alertId, 'failed', `${why}. Your note was: "${text}"`);
 }
 
 function engage(key, engagement) {
@@ -122,6 +169,12 @@ async function sync() {
   const held = new Set(s.alerts.map((a) => a.alertId));
   book.expire(api.now(), held);
   for (const a of s.alerts) book.sync(a);
+  // A decision acknowledged while the link was down: send (or drop) its held note now.
+  for (const a of s.alerts) {
+    if (!pendingNotes.has(a.alertId) || !a.decision) continue;
+    if (a.decision.officerId === officerId) void sendNote(a.alertId);
+    else dropNote(a.alertId, `${a.decision.officerId} decided this sighting first`);
+  }
   refresh();
   await Promise.all(s.alerts.filter((a) => !book.has(a.alertId)).map((a) => fetchAlert(a.alertId, false)));
 }
@@ -151,7 +204,14 @@ function onMessage(topic, buf) {
     if (!messageAt.has(id)) messageAt.set(id, Date.now());
     void fetchAlert(id, true);
   }
-  else if (topic === topics.ack(id) && book.ack(msg, officerId)) refresh();
+  else if (topic === topics.ack(id)) {
+    if (book.ack(msg, officerId)) refresh();
+    // The van's answer to this officer's decision decides the fate of its held note.
+    if (msg.officerId === officerId && pendingNotes.has(id)) {
+      if (msg.accepted) void sendNote(id);
+      else dropNote(id, `your decision was not recorded (${msg.reason ?? 'refused'})`);
+    }
+  }
 }
 
 function refuse(text) {

@@ -45,6 +45,30 @@ export class VanApi {
     return res.json();
   }
 
+  /**
+   * An officer's note on an alert they decided (POST api/alerts/<id>/note): over HTTPS only, never
+   * through the broker. Resolves when the van has stored it; throws an Error whose message is the
+   * van's plain reason when it did not (or SignInRefused).
+   */
+  async note(alertId, text) {
+    let res;
+    try {
+      res = await fetch(`api/alerts/${encodeURIComponent(alertId)}/note`, {
+        method: 'POST',
+        headers: { Authorization: this.auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ note: text }),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      throw new Error('the van could not be reached');
+    }
+    if (res.status === 401) throw new SignInRefused('The van refused this officer ID or password.');
+    if (res.ok) return;
+    const answer = await res.json().catch(() => null);
+    throw new Error(answer?.refused ?? `the van answered ${res.status}`);
+  }
+
   /** @returns {Promise<import('./lib/topics.js').AlertContent|null>} null: gone from the van */
   async alert(alertId) {
     const res = await this.get(`api/alerts/${encodeURIComponent(alertId)}`);

@@ -5,6 +5,8 @@
 // deletion time passes. Times shown are the VAN's clock (VanApi.now()).
 
 const OUTCOME_TEXT = { confirmed_match: 'Confirmed match', false_alert: 'False alert', not_engaged: 'Not engaged' };
+/** This officer's note, by its state (app.js): what the card says under the decision. */
+const NOTE_TEXT = { waiting: 'Note: waiting for the van to record your decision…', sending: 'Note: saving on the van…', saved: '✔ Note saved on the van (kept with the alert, deleted with it).', failed: '✖ Note NOT saved:' };
 const ENGAGEMENT_TEXT = { arrested: 'Arrested', spoken_to: 'Spoken to', no_further_action: 'No further action', not_located: 'Not located' };
 
 // In the van's time zone (config van.timeZone, sent in /api/state), not the tablet's own.
@@ -174,6 +176,12 @@ export class CardsView {
     if (refused) text = `✖ Not recorded: ${refused}`;
     if (readOnly) text = `${text ? `${text}. ` : ''}Deployment ended: read only.`;
     line.textContent = text;
+
+    // This officer's note: it goes over HTTPS once the van has recorded the decision.
+    const note = c.entries.find((e) => e.note)?.note;
+    const noteLine = el.querySelector('.note-status');
+    el.dataset.note = note?.state ?? '';
+    noteLine.textContent = note ? NOTE_TEXT[note.state] + (note.detail ? ` ${note.detail}` : '') : '';
   }
 
   drop(key, el) {

@@ -24,7 +24,7 @@ import { reconnectBench } from './reconnect.js';
 import { auditBench } from './audit.js';
 import { fleetBench } from './fleet.js';
 
-export type { Bench, BenchOptions } from './types.js';
+export type { Bench, BenchFlag, BenchOptions } from './types.js';
 export { BenchNotReady } from './types.js';
 
 export const visionBench: Bench = {

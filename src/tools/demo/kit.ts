@@ -3,7 +3,7 @@
 // (scripts/make-demo-video.sh), keys and a signed, encrypted watchlist bundle of one person.
 // Used by `lfr demo`, the end-to-end tests and `lfr bench live`'s smoke mode.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from '../../vision/sharp.js';
 import type { Config } from '../../config/schema.js';
@@ -67,4 +67,20 @@ export async function buildDemoBundle(dir: string, reference: Buffer, subjectRef
     now: new Date(),
   });
   return { bundle, vanKeyFile: path.join(keys, 'van.key'), signingPubFile: path.join(keys, 'force.pub') };
+}
+
+/**
+ * A rig van's runtime folder (watchlist store, alert keys, uploads; `lfr demo`, `lfr bench
+ * tablet`): on a tmpfs like /run/lfr on a van, so the daemon's storage check passes and a purge
+ * leaves nothing on a disk. /dev/shm is a tmpfs on every Linux we run on; where it is not, the
+ * folder goes under the rig's temp folder `dir` and the deployment starts degraded (the caller
+ * says so).
+ */
+export function runtimeDirFor(dir: string, prefix: string): { runDir: string; onTmpfs: boolean } {
+  try {
+    if (Number(statfsSync('/dev/shm').type) === 0x01021994) return { runDir: mkdtempSync(path.join('/dev/shm', prefix)), onTmpfs: true };
+  } catch {
+    // no /dev/shm: fall through
+  }
+  return { runDir: path.join(dir, 'run'), onTmpfs: false };
 }

@@ -13,7 +13,7 @@
 //     so the running daemon's retention purges them during the demo.
 // Then the daemon starts, a deployment is started with the bundle, and after `seconds` the
 // deployment ends (results report) and the van stops. Every file lives in one temp dir.
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
@@ -27,7 +27,7 @@ import type { DeploymentReport } from '../../deployment/types.js';
 import { formatReport } from '../../deployment/report.js';
 import { LocalBroker } from '../broker.js';
 import { RtspServer } from '../rtsp-server.js';
-import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo } from './kit.js';
+import { buildDemoBundle, cropReferenceFace, demoPhoto, makeDemoVideo, runtimeDirFor } from './kit.js';
 
 export interface DemoOptions {
   base: Config;
@@ -62,24 +62,9 @@ export const DEMO_ENROLLED_PHOTO = 1;
 export const DEMO_MATCH_PHOTO = 3;
 export const DEMO_STRANGERS_PHOTO = 5;
 
-/**
- * The demo van's runtime folder (watchlist store, alert keys, uploads): on a tmpfs like /run/lfr
- * on a van, so the daemon's storage check passes and a purge leaves nothing on a disk. /dev/shm is
- * a tmpfs on every Linux we run on; where it is not, the folder goes under the demo's temp folder
- * and the deployment starts degraded (the demo says so).
- */
-function demoRuntimeDir(dir: string): { runDir: string; onTmpfs: boolean } {
-  try {
-    if (Number(statfsSync('/dev/shm').type) === 0x01021994) return { runDir: mkdtempSync(path.join('/dev/shm', 'lfr-demo-run-')), onTmpfs: true };
-  } catch {
-    // no /dev/shm: fall through
-  }
-  return { runDir: path.join(dir, 'run'), onTmpfs: false };
-}
-
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-demo-'));
-  const { runDir, onTmpfs } = demoRuntimeDir(dir);
+  const { runDir, onTmpfs } = runtimeDirFor(dir, 'lfr-demo-run-');
   const log = o.log ?? createLogger({ level: 'warn' });
   let server: RtspServer | null = null;
   const broker = new LocalBroker();
