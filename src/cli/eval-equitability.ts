@@ -148,7 +148,8 @@ export function registerEvalEquitability(ev: Command, program: Command): void {
                 dataset: `${opts.dir}: ${identities.length.toLocaleString('en-GB')} identities, ${images.size.toLocaleString('en-GB')} images${exclude.length ? `, ${exclude.length} known label errors left out` : ''}`,
                 labels: opts.labels!.trim(),
                 limits: opts.limits!.trim(),
-                command: `lfr eval equitability ${process.argv.slice(process.argv.indexOf('equitability') + 1).map(shellWord).join(' ')}`,
+                // The whole command line, global options (-c CONFIG) included: they choose the models.
+                command: `lfr ${process.argv.slice(2).map(shellWord).join(' ')}`,
               });
             }
             for (const w of r.warnings.slice(0, opts.json ? WARNINGS_SHOWN : 0)) process.stderr.write(`lfr: warning: ${w}\n`);

@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ModelEntry } from '../vision/manifest.js';
+import { measuredForShape } from './fpir.js';
 
 const interval = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
 
@@ -44,10 +45,7 @@ const rowSchema = z
 export const statementSchema = z
   .object({
     schema: z.literal(1),
-    embedder: z.string().min(1),
-    embedderSha256: z.string().regex(/^[0-9a-f]{64}$/),
-    mirrorAugment: z.boolean(),
-    pipeline: z.object({ detector: z.string(), landmarker: z.string() }).strict(),
+    ...measuredForShape,
     /** Which data, which labels, what protocol: in words a force can quote. */
     dataset: z.string().min(1),
     labels: z.string().min(1),

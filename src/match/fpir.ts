@@ -20,13 +20,22 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { ModelEntry } from '../vision/manifest.js';
 
+/**
+ * What a figure shipped beside a model was measured FOR (the calibration here, the equitability
+ * statement in equitability.ts): the embedder's bytes, mirror averaging and the pipeline before it.
+ * Scores of other bytes or another pipeline differ, so such a file is refused or not quoted.
+ */
+export const measuredForShape = {
+  embedder: z.string().min(1),
+  embedderSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  mirrorAugment: z.boolean(),
+  pipeline: z.object({ detector: z.string(), landmarker: z.string() }).strict(),
+};
+
 export const calibrationSchema = z
   .object({
     schema: z.literal(1),
-    embedder: z.string().min(1),
-    embedderSha256: z.string().regex(/^[0-9a-f]{64}$/),
-    mirrorAugment: z.boolean(),
-    pipeline: z.object({ detector: z.string(), landmarker: z.string() }).strict(),
+    ...measuredForShape,
     dataset: z.string(),
     command: z.string(),
     images: z.number().int().positive(),

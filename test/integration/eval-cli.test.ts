@@ -124,3 +124,36 @@ test('bench vision --json: per-face cost on one thread over the demo photos', as
   const bad = await runCli(['bench', 'vision', '--iterations', '0']);
   t.is(bad.code, 2);
 });
+
+test('eval equitability: groups too small are "too few to measure" with their counts; --statement-out writes what the van accepts; --norm and bad input', async (t) => {
+  const a = path.join(dir, 'group-a.txt');
+  const b = path.join(dir, 'group-b.txt');
+  await writeFile(a, ['S1', 'S2', 'S3'].flatMap((s) => [`${s}_0001.jpg`, `${s}_0002.jpg`]).join('\n') + '\nNobody_0001.jpg\n');
+  await writeFile(b, ['S4', 'S5', 'S6'].flatMap((s) => [`${s}_0001.jpg`, `${s}_0002.jpg`]).concat(['Solo_0001.jpg']).join('\n') + '\n');
+  const out = path.join(dir, 'stmt.equitability.json');
+  const r = await runCli(['eval', 'equitability', '--dir', dir, '--group', `a=${a}`, '--group', `b=${b}`, '--threshold', '0.4', '--statement-out', out, '--labels', 'test labels', '--limits', 'six demo photos', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const j = lastJson<{ groups: Array<{ name: string; mated: number; fnir: number | null; status: string }>; overall: { mated: number }; warnings: string[]; norm: string }>(r.stdout);
+  t.deepEqual(j.groups.map((g) => [g.name, g.mated, g.fnir, g.status]), [['a', 3, null, 'too few to measure'], ['b', 3, null, 'too few to measure']]);
+  t.is(j.overall.mated, 6);
+  t.is(j.norm, 'none');
+  t.true(j.warnings.some((w) => /Nobody_0001\.jpg is not an image of the dataset/.test(w)), j.warnings.join('; '));
+  t.true(j.warnings.some((w) => /group a: 3 mated probes, fewer than 20/.test(w)));
+  // The statement: the schema the van reads, for the models this config runs, no figure without its count.
+  const { statementSchema } = await import('../../src/match/equitability.js');
+  const s = statementSchema.parse(JSON.parse(await readFile(out, 'utf8')));
+  t.is(s.embedder, 'faceplugin-feature-int8');
+  t.is(s.limits, 'six demo photos');
+  t.true(s.rows.length >= 51 && s.rows.every((row) => row.groups.every((g) => g.fnir === null && g.mated === 3)));
+  t.regex(s.command, /^lfr eval equitability --dir .* --labels 'test labels' --limits 'six demo photos'/);
+  // Usage errors before any work: statement without its words, --norm without a threshold on its
+  // scale, --norm with a statement (the van runs raw cosines), an unknown mode.
+  t.is((await runCli(['eval', 'equitability', '--dir', dir, '--group', `a=${a}`, '--statement-out', out])).code, 2);
+  t.regex((await runCli(['eval', 'equitability', '--dir', dir, '--group', `a=${a}`, '--norm', 'zt'])).stderr, /--norm zt puts scores on another scale/);
+  t.is((await runCli(['eval', 'equitability', '--dir', dir, '--group', `a=${a}`, '--norm', 'zt', '--target-fpir', '0.1', '--statement-out', out, '--labels', 'x', '--limits', 'y'])).code, 2);
+  t.regex((await runCli(['eval', 'equitability', '--dir', dir, '--group', `a=${a}`, '--norm', 'q', '--target-fpir', '0.1'])).stderr, /--norm must be one of none, t, z, zt/);
+  // A cohort this small cannot normalise: a plain refusal naming the need, not a division by zero.
+  const tiny = await runCli(['eval', 'equitability', '--dir', dir, '--group', `a=${a}`, '--norm', 't', '--target-fpir', '0.1']);
+  t.is(tiny.code, 3, tiny.stderr);
+  t.regex(tiny.stderr, /needs a cohort of at least 20 usable faces/);
+});

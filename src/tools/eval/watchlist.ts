@@ -8,13 +8,16 @@
 // - a non-mated probe without a usable face cannot raise an alert; it is left out of the FPIR
 //   denominator (reported as nonMatedFailures), which keeps FPIR conservative.
 import type { FaceEngine } from '../../vision/types.js';
-import { readIdentityFolders, splitWatchlist } from './datasets.js';
+import { DatasetError, readIdentityFolders, splitWatchlist } from './datasets.js';
 import { cohortMember, cohortStats, normalise, type NormMode, type ScoreStats } from './cohort.js';
 import { ImageEmbedder } from './embed-images.js';
 import { noProgress, type Progress } from './lfw.js';
 import { fnirAt, identificationPoints, rateAtOrAbove, type IdentificationPoint, type MatedSearch } from './protocol.js';
 
 export const FPIR_TARGETS = [1e-2, 1e-3] as const;
+
+/** Fewer cohort faces than this give no usable spread for cohort normalisation. */
+export const MIN_COHORT = 20;
 
 export interface WatchlistReport {
   gallery: number;
@@ -134,6 +137,8 @@ export async function runWatchlistSearches(
         progress.tick();
         if (r.ok) faces.push(r.embedding);
       }
+      // A cohort of one or none has no spread to normalise by: say so rather than divide by it.
+      if (faces.length < MIN_COHORT) throw new DatasetError(`--norm ${norm} needs a cohort of at least ${MIN_COHORT} usable faces from the single-photo identities; this dataset gives ${faces.length}`);
       const cohort = new Float32Array(faces.length * dim);
       faces.forEach((f, i) => cohort.set(f, i * dim));
       const templates = norm === 't' ? [] : refs.map((r) => cohortStats(cohort, faces.length, dim, r.embedding));
