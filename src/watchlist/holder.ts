@@ -152,7 +152,19 @@ export class WatchlistHolder implements Component {
       ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}),
     });
     this.reopen();
-    this.ticker = setInterval(() => void this.checkNow(), TICK_MS);
+    // While a deployment runs, its service checks the clock for both (the deployment's end and
+    // this list's life) on one beat from the deployment's start (service.ts CLOCK_CHECK_MS), so
+    // a clock step ends the deployment and purges the list at the same check, and the live
+    // matcher's own alert-time check covers the seconds before that beat.
+    this.ticker = setInterval(() => {
+      let bound = false;
+      try {
+        bound = (this.d.deployment?.() ?? null) !== null;
+      } catch {
+        bound = false; // the record unreadable: check here rather than not at all
+      }
+      if (!bound) void this.checkNow();
+    }, TICK_MS);
     this.ticker.unref();
   }
 
