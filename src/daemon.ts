@@ -48,6 +48,7 @@ import { recordGeneration } from './watchlist/van-record.js';
 import { CameraManager } from './ingest/manager.js';
 import { cleanStaleCameraDirs } from './ingest/decoder-connection.js';
 import { LiveAnalysis, type AlertNotice, type LiveCounters } from './match/live.js';
+import { LateMatchAudit, type LateMatch } from './match/late-match.js';
 import { DeploymentService } from './deployment/service.js';
 import { DeploymentStore, deploymentsFile } from './deployment/store.js';
 import { VanDeploymentHooks } from './deployment/hooks.js';
@@ -142,7 +143,16 @@ export class Daemon {
     const timeGuard = guardedClock(clock);
     this.retention = new RetentionScheduler([this.alerts], { intervalMs: cfg.alerts.purgeIntervalSeconds * 1000, clock: timeGuard, log: log.child({ module: 'retention' }), audit: this.audit });
     this.cameras = new CameraManager({ cameras: cfg.cameras, ingest: cfg.ingest, log });
-    this.analysis = new LiveAnalysis({ config: cfg, log: log.child({ module: 'match' }), clock, engine, cameras: this.cameras, sink: this.alerts });
+    // A match refused at the alert for a deadline passed (late-match.ts): audited once per
+    // deployment and reason, and the holder and the deployment service check their deadlines at
+    // once instead of at their next beat.
+    const lateMatches = new LateMatchAudit(this.audit);
+    const onLateMatch = (m: LateMatch): void => {
+      lateMatches.refused(m);
+      if (m.reason === 'watchlist_expired') void this.watchlist.checkNow();
+      this.deployments.recheck();
+    };
+    this.analysis = new LiveAnalysis({ config: cfg, log: log.child({ module: 'match' }), clock, engine, cameras: this.cameras, sink: this.alerts, onLateMatch });
     this.watchlist = new WatchlistHolder({
       config: cfg,
       log: log.child({ module: 'watchlist' }),

@@ -46,7 +46,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
     return this.d.watchlist.composition();
   }
 
-  async startAnalysis({ deploymentId, threshold, resume }: { deploymentId: string; threshold: number; resume: boolean }): Promise<void> {
+  async startAnalysis({ deploymentId, threshold, resume, endsAt }: { deploymentId: string; threshold: number; resume: boolean; endsAt: number }): Promise<void> {
     // An import admitted before this deployment existed must not finish after it started.
     await this.d.watchlist.lockForDeployment(deploymentId);
     // After a restart (resume) or a USB import the store may exist but not be open yet.
@@ -59,12 +59,16 @@ export class VanDeploymentHooks implements DeploymentHooks {
     this.d.alerts.setDeployment(deploymentId);
     const c = resume ? this.d.running()?.counts : undefined;
     this.base = { facesAnalysed: c?.facesAnalysed ?? 0, peopleSeen: c?.peopleSeen ?? 0 };
-    this.d.analysis.startAnalysis(threshold);
+    this.d.analysis.startAnalysis(threshold, { deploymentId, endsAtMs: endsAt });
   }
 
   async stopAnalysis(): Promise<void> {
     this.d.analysis.stopAnalysis();
     this.d.alerts.setDeployment(null);
+  }
+
+  recheckWatchlist(): Promise<void> {
+    return this.d.watchlist.checkNow();
   }
 
   async purgeWatchlist(bundleId: string | null): Promise<boolean> {

@@ -45,8 +45,10 @@ export interface DeploymentHooks {
   /** The watchlist already imported and not expired (USB auto-import), or null. */
   currentWatchlist(): WatchlistSummary | null;
   /** Begin matching with this threshold. `resume` after a daemon restart mid-deployment. */
-  startAnalysis(d: { deploymentId: string; threshold: number; resume: boolean }): Promise<void>;
+  startAnalysis(d: { deploymentId: string; threshold: number; resume: boolean; endsAt: number }): Promise<void>;
   stopAnalysis(): Promise<void>;
+  /** Compare the watchlist's life (and its store file) with the clock now; on the clock check's beat. */
+  recheckWatchlist?(): Promise<void>;
   /**
    * Purge the watchlist store and wipe it from memory, and record the bundle (its id from the
    * deployment record) as ended; true when something was deleted or nothing was left.
@@ -89,12 +91,20 @@ function summaryOf(w: WatchlistSummary): WatchlistSummary {
   };
 }
 
-/** Re-check the deadline at least this often: a timer alone misses a clock step or a suspend. */
-const TICK_MS = 15_000;
+/**
+ * Re-check the deadline at least this often: a timer alone misses a clock step or a suspend.
+ * The checks fall on a fixed beat from the deployment's start (startedAt + k x 15 s, monotonic
+ * time), not 15 s after the last check finished, so a slow checkpoint never pushes the later
+ * ones back; the watchlist's life is checked on the same beat (hooks.recheckWatchlist), so the
+ * two halves of a clock step are seen together.
+ */
+export const CLOCK_CHECK_MS = 15_000;
 
 export class DeploymentService implements Component {
   readonly name = 'deployment';
   private timer: NodeJS.Timeout | null = null;
+  /** performance.now() at the running deployment's start (or resume): the clock check's beat. */
+  private beatOrigin = performance.now();
   private busy: Promise<unknown> = Promise.resolve();
   private lastReport: DeploymentReport | null = null;
   private uptime: UptimeTracker | null = null;
@@ -138,10 +148,11 @@ export class DeploymentService implements Component {
       return;
     }
     try {
-      await this.hooks.startAnalysis({ deploymentId: cur.id, threshold: cur.threshold, resume: true });
+      await this.hooks.startAnalysis({ deploymentId: cur.id, threshold: cur.threshold, resume: true, endsAt: cur.endsAt });
       this.uptime = new UptimeTracker(this.clock(), this.cameraStates(), cur.uptime);
       this.analysing = true;
       this.audit.record('deployment.resume', { deploymentId: cur.id }, 'system');
+      this.beatOrigin = performance.now();
       this.arm();
     } catch (err) {
       this.log.error({ err }, 'could not resume the running deployment');
@@ -485,7 +496,7 @@ export class DeploymentService implements Component {
     // Live time is counted from the recorded start, with the cameras as they are now.
     this.uptime = new UptimeTracker(startedAt, this.cameraStates());
     try {
-      await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false });
+      await this.hooks.startAnalysis({ deploymentId: rec.id, threshold: rec.threshold, resume: false, endsAt: rec.endsAt });
       this.analysing = true;
     } catch (err) {
       this.log.error({ err }, 'analysis could not start; ending the deployment');
@@ -493,6 +504,7 @@ export class DeploymentService implements Component {
       throw new DeploymentError(`analysis could not start (${(err as Error).message}); the deployment was ended and the watchlist purged`, 'start_failed');
     }
     this.log.info({ deploymentId: rec.id, threshold: rec.threshold, endsAt: new Date(endsAt).toISOString() }, 'deployment started');
+    this.beatOrigin = performance.now() - Math.max(0, this.clock() - rec.startedAt);
     this.arm();
     return rec;
   }
@@ -566,12 +578,23 @@ export class DeploymentService implements Component {
     return report;
   }
 
-  /** Wake at the deadline, or every TICK_MS, whichever is first, and compare with the clock. */
+  /**
+   * Compare the end with the clock now rather than at the next beat: the live matcher refused a
+   * match after a deadline (a clock stepped forward), so the deployment ends at once.
+   */
+  recheck(): void {
+    if (this.timer) this.arm();
+  }
+
+  /** Wake at the deadline, or at the next beat of the clock check, whichever is first, and compare with the clock. */
   private arm(): void {
     if (this.timer) clearTimeout(this.timer);
     const cur = this.store.running();
     if (!cur) return;
     const left = cur.endsAt - this.clock();
+    let toBeat = CLOCK_CHECK_MS - ((performance.now() - this.beatOrigin) % CLOCK_CHECK_MS);
+    // A timer that fired a hair before its beat must not check twice in a row.
+    if (toBeat < 1000) toBeat += CLOCK_CHECK_MS;
     this.timer = setTimeout(() => {
       this.timer = null;
       let still: DeploymentRecord | null;
@@ -589,8 +612,10 @@ export class DeploymentService implements Component {
         this.serial(() => this.end(reason, 'system')).catch((err: unknown) => this.log.error({ err }, 'automatic deployment end failed'));
       } else {
         this.checkpoint();
+        // The watchlist's life on the same beat (the holder skips its own check meanwhile).
+        this.hooks.recheckWatchlist?.().catch((err: unknown) => this.log.error({ err }, 'the watchlist check failed'));
         this.arm();
       }
-    }, Math.max(0, Math.min(left, TICK_MS)));
+    }, Math.max(0, Math.min(left, toBeat)));
   }
 }

@@ -21,6 +21,7 @@ import { CameraAnalyser, type AnalyserDeps, type DecisionContext } from './analy
 import { analyserSettings } from './settings.js';
 import { alertImages } from '../vision/context-frame.js';
 import type { CameraPace } from '../health/analysis.js';
+import { lateMatchReason, type LateMatch } from './late-match.js';
 
 /** A camera's analysis fell below, or came back to, the rate that keeps people apart. */
 export interface PaceEvent {
@@ -36,8 +37,14 @@ const PACE_WINDOW_MS = 10_000;
 const PACE_RECOVERY_FRAMES = 5;
 
 /** What the deployment service switches: analysis on/off and its counters. */
+/** What analysis was started for: the deployment and its end (a match after it raises no alert). */
+export interface AnalysisScope {
+  deploymentId: string;
+  endsAtMs: number;
+}
+
 export interface AnalysisControl {
-  startAnalysis(threshold: number): void;
+  startAnalysis(threshold: number, scope?: AnalysisScope): void;
   stopAnalysis(): void;
   /** Faces analysed, people (tracks) seen and alerts raised since startAnalysis. */
   analysisCounts(): { facesAnalysed: number; tracks: number; alerts: number };
@@ -80,6 +87,12 @@ export interface LiveAnalysisDeps {
   engine: () => FaceEngine & FrameAnalysis;
   cameras: CameraManager;
   sink: AlertSink;
+  /**
+   * A match refused at the moment of the alert because the watchlist is past its life or the
+   * deployment past its end (the daemon audits it, late-match.ts, and has the holder and the
+   * deployment service check their deadlines at once). Called for every such match.
+   */
+  onLateMatch?: (m: LateMatch) => void;
 }
 
 export class LiveAnalysis implements Component, AnalysisControl {
@@ -90,6 +103,7 @@ export class LiveAnalysis implements Component, AnalysisControl {
   private readonly listeners = new Set<(a: AlertNotice) => void>();
   private analysing: boolean;
   private threshold: number;
+  private scope: AnalysisScope | null = null;
   private running = false;
   private alertErrors = 0;
   private offFrame: (() => void) | null = null;
@@ -148,8 +162,9 @@ export class LiveAnalysis implements Component, AnalysisControl {
   }
 
   /** AnalysisControl (deployment start/resume): fresh analysers, so counters start at zero. */
-  startAnalysis(threshold: number): void {
+  startAnalysis(threshold: number, scope?: AnalysisScope): void {
     this.threshold = threshold;
+    this.scope = scope ?? null;
     for (const [name, a] of this.analysers) {
       a.endAll();
       this.analysers.set(name, this.build(name));
@@ -159,6 +174,7 @@ export class LiveAnalysis implements Component, AnalysisControl {
 
   stopAnalysis(): void {
     this.analysing = false;
+    this.scope = null;
     for (const a of this.analysers.values()) a.endAll();
   }
 
@@ -268,11 +284,20 @@ export class LiveAnalysis implements Component, AnalysisControl {
     const { decision, frame, box } = ctx;
     const subject = this.subjects.get(decision.subjectId);
     if (!subject) return; // watchlist replaced while deciding
-    // The watchlist's life is checked against the clock at the moment of the alert, not only by
-    // the holder's timer and 15 s tick: after the clock moved 25 h forward no alert may be raised
-    // against a list past its 24 h, even in the seconds before the holder purges it.
-    if (!this.current || this.d.clock() >= this.current.expiresAtMs) {
-      this.d.log.warn('match against a watchlist past its life: no alert raised (the watchlist is being purged)');
+    // The watchlist's life and the deployment's end are checked against the clock at the moment
+    // of the alert, not only by the holder's and the deployment's timers and 15 s clock check:
+    // after the clock moved 25 h forward no alert may be raised against a list past its 24 h (or
+    // for a deployment past its end), even in the seconds before the holder purges it.
+    const now = this.d.clock();
+    const late = lateMatchReason(now, this.current?.expiresAtMs ?? null, this.scope?.endsAtMs ?? null);
+    if (late) {
+      const deadlineMs = late === 'watchlist_expired' ? (this.current?.expiresAtMs ?? now) : this.scope!.endsAtMs;
+      this.d.log.warn({ camera: frame.camera, reason: late }, late === 'watchlist_expired' ? 'match against a watchlist past its life: no alert raised (the watchlist is being purged)' : 'match after the deployment end: no alert raised (the deployment is being ended)');
+      try {
+        this.d.onLateMatch?.({ reason: late, camera: frame.camera, deploymentId: this.scope?.deploymentId ?? null, deadlineMs, at: now });
+      } catch (err) {
+        this.d.log.error({ err }, 'late match listener failed');
+      }
       return;
     }
     const cfg = this.d.config;

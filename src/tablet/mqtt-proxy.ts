@@ -13,9 +13,12 @@
 //   4. Only then is the broker's WebSocket listener dialled, on loopback, and the bytes piped both
 //      ways. The broker still checks the password, as before, once per genuine (re)connect.
 //   5. An officer may publish (decide) at most PUBLISH_BURST at once and PUBLISH_PER_SECOND more a
-//      second, across all their connections; beyond that the connection is cut before the packet
-//      reaches the broker, and audited. Without this one officer's flood (2,000 decisions) filled
-//      the broker's queue for the daemon (max_queued_messages 200) and the broker dropped other
+//      second, across all their connections, and all officers together TOTAL_BURST at once and
+//      TOTAL_PER_SECOND more (with a reserve for officers who have published little:
+//      publish-budget.ts); beyond that the connection is cut before the packet reaches the
+//      broker, and audited with how many of its publishes had passed. Without this one officer's
+//      flood (2,000 decisions), or four officers each within their own limit, filled the broker's
+//      queue for the daemon (20 in flight + max_queued_messages 200) and the broker dropped other
 //      officers' decisions, unaudited (issue 21, Low); the daemon's own per-officer limit cannot
 //      help there, since the broker drops them before the daemon sees them.
 //
@@ -33,6 +36,7 @@ import type { AuditRecorder } from '../audit/log.js';
 import type { Clock } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { PublishCounter } from './mqtt-frames.js';
+import { PUBLISH_BURST, PUBLISH_PER_SECOND, PublishBudget, TOTAL_BURST, TOTAL_PER_SECOND } from './publish-budget.js';
 
 /** A ticket lives for a shift; signing out or a page reload asks for a new one. */
 export const TICKET_TTL_MS = 12 * 3_600_000;
@@ -41,13 +45,7 @@ export const CONNECTS_PER_MINUTE = 20;
 /** Refused upgrades an address may make per minute before it gets 429. */
 export const FREE_REFUSALS = 5;
 const MAX_TICKETS = 2048;
-/**
- * Decisions an officer may publish at once, and per second after that: the daemon's own limit
- * (alerts/service.ts OFFICER_BURST, OFFICER_PER_SECOND). A shift's real decisions are rarely over
- * 20; 60 in flight stays well under the broker's queue for the daemon (20 in flight + 200 queued).
- */
-export const PUBLISH_BURST = 60;
-export const PUBLISH_PER_SECOND = 2;
+export { PUBLISH_BURST, PUBLISH_PER_SECOND, TOTAL_BURST, TOTAL_PER_SECOND } from './publish-budget.js';
 /** The first packet must arrive soon and be small (a CONNECT is < 1 KB). */
 const CONNECT_WAIT_MS = 10_000;
 const MAX_CONNECT_BYTES = 8 * 1024;
@@ -76,8 +74,8 @@ export class MqttProxy {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, handleProtocols: (p) => (p.has('mqtt') ? 'mqtt' : false) });
   private readonly live = new Set<WebSocket>();
   private auditWindow = { start: 0, n: 0, suppressed: 0 };
-  /** officerId -> publish token bucket (all of that officer's connections share it). */
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** Publish budgets: per officer (all of their connections share it) and all officers together. */
+  private readonly budget = new PublishBudget(MAX_TICKETS);
 
   constructor(private readonly o: MqttProxyOptions) {}
 
@@ -199,6 +197,8 @@ export class MqttProxy {
       }
     });
     const counter = new PublishCounter();
+    /** Publishes of this connection passed to the broker (audited with a cut). */
+    let forwarded = 0;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const b = isBinary ? data : Buffer.from(data);
       let publishes: number;
@@ -208,10 +208,13 @@ export class MqttProxy {
         this.refused('malformed MQTT', officerId, address);
         return end();
       }
-      if (publishes > 0 && !this.take(officerId, publishes)) {
-        this.refused(`too many messages (over ${PUBLISH_BURST} at once, ${PUBLISH_PER_SECOND}/s)`, officerId, address);
+      const over = publishes > 0 ? this.budget.take(officerId, publishes, this.o.clock()) : null;
+      if (over) {
+        const why = over === 'officer' ? `too many messages (over ${PUBLISH_BURST} at once, ${PUBLISH_PER_SECOND}/s)` : `too many messages from all officers together (over ${TOTAL_BURST} at once, ${TOTAL_PER_SECOND}/s: the broker's queue for the van)`;
+        this.refused(why, officerId, address, { forwarded });
         return end();
       }
+      forwarded += publishes;
       if (upstream && upstream.readyState === WebSocket.OPEN) return upstream.send(b);
       pendingBytes += b.length;
       if (pendingBytes > MAX_CONNECT_BYTES) return end();
@@ -222,34 +225,19 @@ export class MqttProxy {
     ws.on('error', end);
   }
 
-  /** Takes n publishes from the officer's bucket; false (nothing taken) when there are not enough. */
-  private take(officerId: string, n: number): boolean {
-    const now = this.o.clock();
-    let b = this.buckets.get(officerId);
-    if (!b) {
-      if (this.buckets.size >= MAX_TICKETS) this.buckets.delete(this.buckets.keys().next().value!);
-      this.buckets.set(officerId, (b = { tokens: PUBLISH_BURST, at: now }));
-    }
-    b.tokens = Math.min(PUBLISH_BURST, b.tokens + (Math.max(0, now - b.at) / 1000) * PUBLISH_PER_SECOND);
-    b.at = now;
-    if (b.tokens < n) return false;
-    b.tokens -= n;
-    return true;
-  }
-
   private reject(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
     const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}\r\n${text}`);
   }
 
-  private refused(reason: string, officerId: string | null, address: string): void {
+  private refused(reason: string, officerId: string | null, address: string, extra: Record<string, number> = {}): void {
     const now = this.o.clock();
     if (now - this.auditWindow.start >= 60_000) {
       if (this.auditWindow.suppressed) this.o.audit.record('tablet.mqtt_refused', { reason: 'further refusals not itemised (rate limit)', count: this.auditWindow.suppressed });
       this.auditWindow = { start: now, n: 0, suppressed: 0 };
     }
     if (this.auditWindow.n++ < AUDIT_MAX) {
-      this.o.audit.record('tablet.mqtt_refused', { reason, user: officerId, address });
+      this.o.audit.record('tablet.mqtt_refused', { reason, user: officerId, address, ...extra });
       this.o.log.warn({ reason, user: officerId }, 'tablet MQTT connection refused');
     } else this.auditWindow.suppressed++;
   }

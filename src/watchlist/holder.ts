@@ -80,6 +80,8 @@ export class WatchlistHolder implements Component {
   private fileId: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  /** performance.now() of the last checkNow(), whoever called it (the deployment's beat, mostly). */
+  private lastCheckAt = Number.NEGATIVE_INFINITY;
   private busy: Promise<unknown> = Promise.resolve();
   private importing: AbortController | null = null;
   /** The van's record of imported and ended bundles; needs the van key, so set in start(). */
@@ -152,7 +154,20 @@ export class WatchlistHolder implements Component {
       ...(this.d.onEvent ? { onEvent: this.d.onEvent } : {}),
     });
     this.reopen();
-    this.ticker = setInterval(() => void this.checkNow(), TICK_MS);
+    // While a deployment runs, its service checks the clock for both (the deployment's end and
+    // this list's life) on one beat from the deployment's start (service.ts CLOCK_CHECK_MS), so
+    // a clock step ends the deployment and purges the list at the same check, and the live
+    // matcher's own alert-time check covers the seconds before that beat. Should that beat stop
+    // (its timer lost), the holder's own check resumes after two missed beats.
+    this.ticker = setInterval(() => {
+      let bound = false;
+      try {
+        bound = (this.d.deployment?.() ?? null) !== null;
+      } catch {
+        bound = false; // the record unreadable: check here rather than not at all
+      }
+      if (!bound || performance.now() - this.lastCheckAt > 2 * TICK_MS) void this.checkNow();
+    }, TICK_MS);
     this.ticker.unref();
   }
 
@@ -337,6 +352,7 @@ export class WatchlistHolder implements Component {
    * deployment, carry the deployment's bundle hash); drop the in-memory copy when it was deleted.
    */
   checkNow(): Promise<void> {
+    this.lastCheckAt = performance.now();
     return this.serial(async () => {
       const cfg = this.d.config.watchlist;
       const id = fileIdentity(cfg.storeFile);

@@ -3,8 +3,10 @@
 // (tabletServerFromConfig): a ticket comes only from the throttled, audited sign-in; the /mqtt
 // upgrade without one is 401 and audited, then 429; a ticket for one officer cannot carry a
 // CONNECT for another (no guessing a colleague's password through it); with a ticket the officer
-// gets the van's messages through the pipe. And the figure: alert delivery while six guessers
-// hammer the page's sign-in and the proxy.
+// gets the van's messages through the pipe. This file asserts the refusals, not a latency figure:
+// alert delivery while six guessers hammer the page's sign-in and the proxy (and, in a rig, the
+// broker's listener directly) is measured by `lfr bench tablet --guessers` (default 6) on the
+// running van, and its figures are in docs/mqtt.md ("Alert latency under a guessing load").
 import test from 'ava';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
