@@ -23,22 +23,14 @@ import { demoVideo, referenceFace } from '../helpers/faces.js';
 import { needs } from '../helpers/prereq.js';
 import { Van, sleep } from '../helpers/van.js';
 import { until } from '../helpers/alert-fixture.js';
+import { httpsRequest } from '../helpers/https.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
 
 type Audit = { entries: Array<{ type: string; actor: string | null; fields: Record<string, unknown> }> };
 
 function postNote(port: number, alertId: string, ca: Buffer, auth: string, body: string, type = 'application/json'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { Authorization: `Basic ${Buffer.from(auth).toString('base64')}`, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) };
-    const req = https.request({ host: '127.0.0.1', port, path: `/api/alerts/${alertId}/note`, method: 'POST', ca, headers }, (res) => {
-      let b = '';
-      res.on('data', (d: Buffer) => (b += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpsRequest({ port, path: `/api/alerts/${alertId}/note`, ca, auth, body, contentType: type });
 }
 
 serial('notes go over HTTPS only: a note in the MQTT decision is refused and audited, the HTTPS note is kept with the alert, and the broker never sees it', async (t) => {

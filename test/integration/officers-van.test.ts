@@ -20,16 +20,12 @@ import { demoVideo, referenceFace } from '../helpers/faces.js';
 import { needs } from '../helpers/prereq.js';
 import { Van, sleep } from '../helpers/van.js';
 import { until } from '../helpers/alert-fixture.js';
+import { httpsRequest } from '../helpers/https.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
 
-function httpsStatus(port: number, p: string, ca: Buffer, auth: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, path: p, ca, headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', reject);
-  });
+async function httpsStatus(port: number, p: string, ca: Buffer, auth: string): Promise<number> {
+  return (await httpsRequest({ port, path: p, ca, auth })).status;
 }
 
 serial('a decision counts for the signed-in officer only; no impersonation, no takeover, no retained decision; accounts change at once', async (t) => {

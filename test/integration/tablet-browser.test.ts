@@ -35,6 +35,7 @@ import { demoVideo, referenceFace } from '../helpers/faces.js';
 import { needs } from '../helpers/prereq.js';
 import { brokerPaths } from '../../src/mqtt/broker-setup.js';
 import { configSchema } from '../../src/config/schema.js';
+import { httpsRequest } from '../helpers/https.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'chromium', 'models', 'demo-photos']);
 
@@ -80,15 +81,7 @@ function httpsGet(port: number, p: string, ca: Buffer, auth?: string, rawAuth?: 
 }
 
 function httpsPost(port: number, p: string, ca: Buffer, auth: string, body: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path: p, method: 'POST', ca, headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}`, 'Content-Type': 'image/jpeg', 'Content-Length': body.length } }, (res) => {
-      let b = '';
-      res.on('data', (d: Buffer) => (b += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpsRequest({ port, path: p, ca, auth, body, contentType: 'image/jpeg' });
 }
 
 serial('tablet on the running van: earlier vs live, one card per person, full alert card, decision with note and outcome, deployment end', async (t) => {

@@ -21,18 +21,10 @@ import { freePort } from '../../src/util/net.js';
 import { topicsFor } from '../../src/mqtt/topics.js';
 import type { AuditFields } from '../../src/audit/log.js';
 import { requirePrereqs } from '../helpers/prereq.js';
+import { httpsRequest } from '../helpers/https.js';
 
 function get(port: number, p: string, auth?: string, localAddress = '127.0.0.1'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {};
-    const req = https.request({ host: '127.0.0.1', port, path: p, rejectUnauthorized: false, headers, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return httpsRequest({ port, path: p, auth, localAddress });
 }
 
 /** Status of a WebSocket upgrade to /mqtt (101 when accepted). */

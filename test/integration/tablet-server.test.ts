@@ -15,6 +15,7 @@ import { OfficerDirectory } from '../../src/tablet/officers.js';
 import { ensureCa, ensureLeaf } from '../../src/mqtt/certs.js';
 import { hashPassword, writePasswd } from '../../src/mqtt/passwd.js';
 import type { AuditFields } from '../../src/audit/log.js';
+import { httpsRequest } from '../helpers/https.js';
 
 interface Res {
   status: number;
@@ -22,16 +23,7 @@ interface Res {
   body: string;
 }
 function get(port: number, p: string, method = 'GET', auth?: string, localAddress = '127.0.0.1'): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {};
-    const req = https.request({ host: '127.0.0.1', port, path: p, method, rejectUnauthorized: false, headers, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return httpsRequest({ port, path: p, method, auth, localAddress });
 }
 
 const ALERT = '0mwtc5ysh-d038b88f58525b7c';
