@@ -141,7 +141,7 @@ export function statementAt(s: EquitabilityStatement, run: { threshold: number; 
     limits: s.limits,
     threshold: run.threshold,
     measuredAtThreshold: best.threshold,
-    groups: best.groups.map((g) => ({ ...g, ...(g.fnirCi ? { fnirCi: [g.fnirCi[0], g.fnirCi[1]] as [number, number] } : {}), ...(g.fpirCi ? { fpirCi: [g.fpirCi[0], g.fpirCi[1]] as [number, number] } : {}) })),
+    groups: structuredClone(best.groups),
     fnirRatio: best.fnirRatio,
     fpirRatio: best.fpirRatio,
   };
