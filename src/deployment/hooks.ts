@@ -33,7 +33,7 @@ export interface VanHooksDeps {
 }
 
 export class VanDeploymentHooks implements DeploymentHooks {
-  private base: AnalysisCounts = { facesAnalysed: 0, peopleSeen: 0 };
+  private base: Required<AnalysisCounts> = { facesAnalysed: 0, peopleSeen: 0, splitTracks: 0 };
 
   constructor(private readonly d: VanHooksDeps) {}
 
@@ -58,7 +58,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
     if (unsafe) throw new Error(unsafe);
     this.d.alerts.setDeployment(deploymentId);
     const c = resume ? this.d.running()?.counts : undefined;
-    this.base = { facesAnalysed: c?.facesAnalysed ?? 0, peopleSeen: c?.peopleSeen ?? 0 };
+    this.base = { facesAnalysed: c?.facesAnalysed ?? 0, peopleSeen: c?.peopleSeen ?? 0, splitTracks: c?.splitTracks ?? 0 };
     this.d.analysis.startAnalysis(threshold, { deploymentId, endsAtMs: endsAt });
   }
 
@@ -78,7 +78,7 @@ export class VanDeploymentHooks implements DeploymentHooks {
 
   counts(): AnalysisCounts {
     const a = this.d.analysis.analysisCounts();
-    return { facesAnalysed: this.base.facesAnalysed + a.facesAnalysed, peopleSeen: this.base.peopleSeen + a.tracks };
+    return { facesAnalysed: this.base.facesAnalysed + a.facesAnalysed, peopleSeen: this.base.peopleSeen + a.tracks, splitTracks: this.base.splitTracks + a.splits };
   }
 
   cameras(): string[] {

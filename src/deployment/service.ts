@@ -186,7 +186,7 @@ export class DeploymentService implements Component {
    * before or without a resume); alerts and decisions from the ledger.
    */
   private counts(cur: DeploymentRecord): DeploymentCounts {
-    const analysis = this.analysing ? this.hooks.counts() : { facesAnalysed: cur.counts.facesAnalysed, peopleSeen: cur.counts.peopleSeen };
+    const analysis = this.analysing ? this.hooks.counts() : { facesAnalysed: cur.counts.facesAnalysed, peopleSeen: cur.counts.peopleSeen, ...(cur.counts.splitTracks !== undefined ? { splitTracks: cur.counts.splitTracks } : {}) };
     return { ...analysis, ...ledgerCounts(this.store.ledger(cur.id)) };
   }
 

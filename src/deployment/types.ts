@@ -26,6 +26,13 @@ export interface DeploymentCounts {
   facesAnalysed: number;
   /** People seen: face tracks (one person passing one camera once; twice past, or past two cameras, counts twice). */
   peopleSeen: number;
+  /**
+   * Of those tracks, how many the appearance gate split off a track because the face did not look
+   * like the track's person (issue 19). Usually a second person; sometimes the same person counted
+   * twice, which makes the false-alert rate per person look lower: the report says so. Absent in
+   * records older than it.
+   */
+  splitTracks?: number;
   alerts: number;
   confirmed: number;
   falseAlerts: number;
@@ -44,6 +51,7 @@ export const ZERO_COUNTS: DeploymentCounts = { facesAnalysed: 0, peopleSeen: 0, 
 export interface AnalysisCounts {
   facesAnalysed: number;
   peopleSeen: number;
+  splitTracks?: number;
 }
 
 export interface StartRequest {
@@ -198,6 +206,8 @@ export interface DeploymentReport {
   facesAnalysed: number;
   /** People seen: face tracks. The false-alert rate is stated against these, not frames. */
   peopleSeen: number;
+  /** Tracks split off by the appearance gate, included in peopleSeen (absent: not recorded). */
+  splitTracks?: number;
   alerts: number;
   confirmed: number;
   falseAlerts: number;

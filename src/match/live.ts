@@ -47,7 +47,7 @@ export interface AnalysisControl {
   startAnalysis(threshold: number, scope?: AnalysisScope): void;
   stopAnalysis(): void;
   /** Faces analysed, people (tracks) seen and alerts raised since startAnalysis. */
-  analysisCounts(): { facesAnalysed: number; tracks: number; alerts: number };
+  analysisCounts(): { facesAnalysed: number; tracks: number; splits: number; alerts: number };
 }
 
 /** What a raised alert looks like to in-process listeners (the demo prints them): no images, no ref. */
@@ -178,9 +178,9 @@ export class LiveAnalysis implements Component, AnalysisControl {
     for (const a of this.analysers.values()) a.endAll();
   }
 
-  analysisCounts(): { facesAnalysed: number; tracks: number; alerts: number } {
+  analysisCounts(): { facesAnalysed: number; tracks: number; splits: number; alerts: number } {
     const c = this.counters();
-    return { facesAnalysed: c.facesAnalysed, tracks: c.tracks, alerts: c.alerts };
+    return { facesAnalysed: c.facesAnalysed, tracks: c.tracks, splits: c.splits, alerts: c.alerts };
   }
 
   /** Is each camera analysed fast enough to keep people apart by time (health, issue 19)? */

@@ -116,6 +116,9 @@ serial('a real deployment: degraded start refused then allowed, --out checks, re
   // (longer than a track lives), appear again: three tracks per appearance, one alert (cooldown
   // 0); only the appearance cut by the end may have tracks but no alert yet.
   t.true(r.peopleSeen >= 3 * r.alerts && r.peopleSeen <= 3 * (r.alerts + 1) + splits, `people seen ${r.peopleSeen}, alerts ${r.alerts}, splits ${splits}`);
+  // The report discloses the split-off tracks inside "people seen" (they may count a person twice):
+  // at least those the status showed before the end.
+  t.true(typeof r.splitTracks === 'number' && r.splitTracks >= splits, `report splitTracks ${r.splitTracks}, status ${splits}`);
   t.true(r.facesAnalysed > r.peopleSeen, `faces analysed frame by frame (${r.facesAnalysed}) > people (${r.peopleSeen})`);
   t.is(r.falseAlertRate, 1 / r.peopleSeen);
   t.is(r.watchlist.subjects, 1);

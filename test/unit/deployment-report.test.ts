@@ -162,3 +162,15 @@ test("the report quotes the model pack's equitability statement recorded at the 
   // A record from before the statement existed: no section, no invented figures.
   t.notRegex(formatReport(buildReport({ ...args, record: REC })), /Equitability/);
 });
+
+test('tracks split off by the appearance gate are disclosed beside people seen (they may count a person twice)', (t) => {
+  const endedAt = T('2026-12-23T16:05:00Z');
+  const args = { record: REC, endedAt, endReason: 'ended_by_operator' as const, alerts: [], uptime: null, cameraLocations: {}, watchlistPurged: true, version: 1, generatedAt: endedAt };
+  const r = buildReport({ ...args, analysis: { facesAnalysed: 900, peopleSeen: 120, splitTracks: 4 } });
+  t.is(r.splitTracks, 4);
+  t.regex(formatReport(r), /People seen:\s+120 \(face tracks;[^\n]*\n\s+4 of these tracks were split off another/);
+  // None split, or a record from before the count: no line, no invented figure.
+  t.notRegex(formatReport(buildReport({ ...args, analysis: { facesAnalysed: 900, peopleSeen: 120, splitTracks: 0 } })), /split off/);
+  const old = buildReport({ ...args, analysis: { facesAnalysed: 900, peopleSeen: 120 } });
+  t.false('splitTracks' in old);
+});
