@@ -71,8 +71,8 @@ export class VanDeploymentHooks implements DeploymentHooks {
     return this.d.watchlist.checkNow();
   }
 
-  async purgeWatchlist(bundleId: string | null): Promise<boolean> {
-    await this.d.watchlist.purge('deployment_end', undefined, bundleId);
+  async purgeWatchlist(bundleId: string | null, actor: string): Promise<boolean> {
+    await this.d.watchlist.purge('deployment_end', actor, bundleId);
     return this.d.watchlist.current === null;
   }
 

@@ -51,9 +51,11 @@ export interface DeploymentHooks {
   recheckWatchlist?(): Promise<void>;
   /**
    * Purge the watchlist store and wipe it from memory, and record the bundle (its id from the
-   * deployment record) as ended; true when something was deleted or nothing was left.
+   * deployment record) as ended; true when something was deleted or nothing was left. `actor` is
+   * the deployment end's (the operator's uid, or 'system' for a clock or power-cut end), so the
+   * purge's audit entry says who caused it (before, it was recorded with no actor).
    */
-  purgeWatchlist(bundleId: string | null): Promise<boolean>;
+  purgeWatchlist(bundleId: string | null, actor: string): Promise<boolean>;
   /** Analysis counters since startAnalysis (faces analysed, people seen), resumed base included. */
   counts(): AnalysisCounts;
   cameras(): string[];
@@ -536,7 +538,7 @@ export class DeploymentService implements Component {
     try {
       // The record names the bundle: after a power cut the tmpfs copy is gone, and the bundle must
       // still be recorded as ended so re-inserting the stick does not start it again.
-      purged = await this.hooks.purgeWatchlist(cur.watchlist.bundleId ?? null);
+      purged = await this.hooks.purgeWatchlist(cur.watchlist.bundleId ?? null, actor);
     } catch (err) {
       this.log.error({ err }, 'watchlist purge at deployment end failed');
     }

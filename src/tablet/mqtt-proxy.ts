@@ -60,6 +60,12 @@ export interface MqttProxyOptions {
   audit: AuditRecorder;
   clock: Clock;
   log: Logger;
+  /**
+   * The publish budget (publish-budget.ts). The daemon never passes one (a fresh PublishBudget);
+   * a test passes its own to empty it deterministically, as a flood by over ten accounts does, and
+   * so replay an honest decision refused by the total (test/integration/tablet-mqtt-proxy.test.ts).
+   */
+  budget?: PublishBudget;
 }
 
 interface Ticket {
@@ -75,9 +81,11 @@ export class MqttProxy {
   private readonly live = new Set<WebSocket>();
   private auditWindow = { start: 0, n: 0, suppressed: 0 };
   /** Publish budgets: per officer (all of their connections share it) and all officers together. */
-  private readonly budget = new PublishBudget(MAX_TICKETS);
+  private readonly budget: PublishBudget;
 
-  constructor(private readonly o: MqttProxyOptions) {}
+  constructor(private readonly o: MqttProxyOptions) {
+    this.budget = o.budget ?? new PublishBudget(MAX_TICKETS);
+  }
 
   /** A new ticket for an officer the API has just signed in. */
   issue(officerId: string): { ticket: string; expiresAt: number } {

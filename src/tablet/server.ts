@@ -22,7 +22,7 @@ import { NOTE_PATH_RE, PHOTO_CHECK_PATH_RE, SCHEMA } from '../mqtt/topics.js';
 import { brokerPaths } from '../mqtt/broker-setup.js';
 import { TabletApi, type TabletApiDeps } from './api.js';
 import { OfficerDirectory } from './officers.js';
-import { MqttProxy } from './mqtt-proxy.js';
+import { MqttProxy, type MqttProxyOptions } from './mqtt-proxy.js';
 import type { Duplex } from 'node:stream';
 
 export interface TabletServerOptions {
@@ -209,7 +209,7 @@ export type TabletVan = Omit<TabletApiDeps, 'officers' | 'cameras' | 'vanId' | '
  * The daemon's one-liner: the tablet page and its API as configured, or null when `tablet.enabled`
  * is false. Needs the alert service, the deployment state, the broker link, audit and clock.
  */
-export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan): TabletServer | null {
+export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan, proxy: Pick<MqttProxyOptions, 'budget'> = {}): TabletServer | null {
   if (!cfg.tablet.enabled) return null;
   const tlog = log.child({ module: 'tablet' });
   // The broker's WebSocket listener on loopback: tablets reach it only through this server.
@@ -219,6 +219,7 @@ export function tabletServerFromConfig(cfg: Config, log: Logger, van: TabletVan)
     audit: van.audit,
     clock: van.clock,
     log: tlog,
+    ...proxy,
   });
   const api = new TabletApi({
     mqttTicket: (officerId) => mqttProxy.issue(officerId),

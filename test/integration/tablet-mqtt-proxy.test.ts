@@ -16,9 +16,10 @@ import WebSocket from 'ws';
 import { LocalBroker } from '../../src/tools/broker.js';
 import { tabletServerFromConfig } from '../../src/tablet/server.js';
 import { FREE_REFUSALS } from '../../src/tablet/mqtt-proxy.js';
+import { LIGHT_USE, PUBLISH_BURST, PublishBudget, RESERVE, TOTAL_BURST } from '../../src/tablet/publish-budget.js';
 import { FREE_FAILURES } from '../../src/tablet/officers.js';
 import { freePort } from '../../src/util/net.js';
-import { topicsFor } from '../../src/mqtt/topics.js';
+import { SCHEMA, topicsFor } from '../../src/mqtt/topics.js';
 import type { AuditFields } from '../../src/audit/log.js';
 import { requirePrereqs } from '../helpers/prereq.js';
 import { httpsRequest } from '../helpers/https.js';
@@ -43,7 +44,7 @@ function upgradeStatus(port: number, query: string, localAddress = '127.0.0.1'):
   });
 }
 
-async function rig(t: import('ava').ExecutionContext) {
+async function rig(t: import('ava').ExecutionContext, budget?: PublishBudget) {
   requirePrereqs(['mosquitto', 'openssl']);
   const broker = await new LocalBroker({ officers: ['PC1001', 'PC1002'] }).setup();
   t.teardown(() => broker.stop());
@@ -56,7 +57,7 @@ async function rig(t: import('ava').ExecutionContext) {
     brokerConnected: () => true,
     audit: { record: (type, fields = {}, actor) => void audit.push({ type, fields, ...(actor ? { actor } : {}) }) },
     clock: Date.now,
-  })!;
+  }, budget ? { budget } : {})!;
   await srv.start(new AbortController().signal);
   t.teardown(() => srv.stop());
   const ca = readFileSync(broker.caFile);
@@ -114,4 +115,99 @@ test.serial('MQTT through the page only: no ticket is 401 then 429, audited; a w
   await daemon.publishAsync(topics.availability, 'online', { qos: 1, retain: true });
   t.is(await got, 'online');
   t.regex(broker.stderr, new RegExp(`u'${pc1!.user}'`), 'the broker authenticated the officer itself too');
+});
+
+/** The proxy's real budget on a clock the test moves: a flood can be held in place, then ended. */
+class HeldBudget extends PublishBudget {
+  now = 0;
+  override take(officerId: string, n: number): ReturnType<PublishBudget['take']> {
+    return super.take(officerId, n, this.now);
+  }
+}
+
+test.serial('a decision the proxy refuses under a flood by over ten accounts is re-sent by the page\'s MQTT client after it reconnects, and reaches the van once the flood passes', async (t) => {
+  t.timeout(120_000);
+  // The flood, replayed on the proxy's own budget (publish-budget.ts) with its clock held still so
+  // the refill cannot race the test: three heavy flooders take the total down to the reserve,
+  // then ten light accounts (LIGHT_USE each) empty the reserve, as docs/mqtt.md describes.
+  const budget = new HeldBudget();
+  const heavy = TOTAL_BURST - RESERVE;
+  for (let i = 0; heavy - i * PUBLISH_BURST > 0; i++) t.is(budget.take(`PC90${i}`, Math.min(PUBLISH_BURST, heavy - i * PUBLISH_BURST)), null);
+  for (let i = 0; i < RESERVE / LIGHT_USE; i++) t.is(budget.take(`PC80${i}`, LIGHT_USE), null);
+  t.is(budget.totalLeft, 0, 'the flood has emptied the total and its reserve');
+  const { broker, port, audit, ca } = await rig(t, budget);
+  const [pc1] = broker.officers;
+  const topics = topicsFor('lfr', 'van-1');
+
+  // The van's side: the daemon's account on the broker, subscribed to decisions as the daemon is.
+  const daemon = await mqtt.connectAsync(broker.url, { ca, username: broker.daemon.user, password: broker.daemon.password, protocolVersion: 5, reconnectPeriod: 0 });
+  t.teardown(() => daemon.end(true));
+  const received: string[] = [];
+  daemon.on('message', (topic, payload) => {
+    if (topic === topics.adjudication(pc1!.user, 'A-1')) received.push(payload.toString());
+  });
+  await daemon.subscribeAsync(topics.adjudicationsWildcard, { qos: 1 });
+
+  // The page's client, with the page's connect options (web/tablet/app.js signIn(); the page loads
+  // the same MQTT.js release from node_modules/mqtt/dist/mqtt.esm.js). Guard against drift:
+  const page = readFileSync(new URL('../../../web/tablet/app.js', import.meta.url), 'utf8');
+  for (const opt of ['clean: false', 'protocolVersion: 5', 'reconnectPeriod: RECONNECT_MS', 'resubscribe: false', 'keepalive: 15', 'connectTimeout: 10_000', '{ qos: 1 }']) t.true(page.includes(opt), `the page still connects with ${opt}`);
+  t.regex(page, /const RECONNECT_MS = 2000;/);
+  t.notRegex(page, /incomingStore|outgoingStore|queueQoSZero/, 'the page uses MQTT.js\'s default (in-memory) stores');
+  const ticket = await ticketFor(port, pc1!.user, pc1!.password);
+  const client = mqtt.connect(`wss://127.0.0.1:${port}/mqtt?ticket=${ticket}`, {
+    ca,
+    clientId: `tablet-${pc1!.user}`,
+    clean: false,
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: 300 },
+    username: pc1!.user,
+    password: pc1!.password,
+    reconnectPeriod: 2000,
+    connectTimeout: 10_000,
+    keepalive: 15,
+    resubscribe: false,
+  });
+  t.teardown(() => client.end(true));
+  // MQTT.js emits 'connect' only once its outgoing store has been re-sent AND acknowledged, so
+  // while the decision keeps being refused the reconnects are counted from 'reconnect'.
+  let connects = 0;
+  let reconnects = 0;
+  client.on('connect', () => connects++);
+  client.on('reconnect', () => reconnects++);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    setTimeout(() => reject(new Error('the page\'s client did not connect')), 15_000);
+  });
+
+  // The officer decides: published as the page does (QoS 1, not awaited).
+  const decision = JSON.stringify({ schema: SCHEMA, alertId: 'A-1', deploymentId: null, decidedAt: new Date().toISOString(), outcome: 'false_alert' });
+  let acked = false;
+  client.publish(topics.adjudication(pc1!.user, 'A-1'), decision, { qos: 1 }, (err) => {
+    if (!err) acked = true;
+  });
+  const refusals = () => audit.filter((a) => a.type === 'tablet.mqtt_refused' && a.fields.user === pc1!.user && /all officers together/.test(String(a.fields.reason)));
+  const waitFor = async (what: string, ms: number, ok: () => boolean): Promise<void> => {
+    const t0 = Date.now();
+    while (!ok()) {
+      if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms (connects ${connects}, reconnects ${reconnects}, refusals ${refusals().length}, received ${received.length})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  // While the flood lasts: refused by the total, audited, cut; the client reconnects and re-sends
+  // it from its outgoing store, and it is refused again (nothing reaches the broker).
+  await waitFor('the decision refused twice (the first send and a re-send after reconnecting)', 30_000, () => refusals().length >= 2);
+  t.true(reconnects >= 1, `the client reconnected (${reconnects} reconnects)`);
+  t.is(connects, 1, 'no \'connect\' event while the re-sent decision is unacknowledged (the page shows "reconnecting")');
+  t.is(refusals()[0]!.fields.forwarded, 0);
+  t.deepEqual(received, [], 'nothing reached the broker during the flood');
+  t.false(acked);
+
+  // The flood passes (the reserve refills at TOTAL_PER_SECOND): the next re-send gets through.
+  budget.now += 5_000;
+  await waitFor('the decision reaching the van after the flood', 30_000, () => received.length >= 1 && acked);
+  await new Promise((r) => setTimeout(r, 1_000));
+  t.deepEqual(received.map((r) => JSON.parse(r) as unknown), [JSON.parse(decision) as unknown], 'the same decision, once');
+  t.true(connects >= 2, `'connect' once the re-sent decision was acknowledged (${connects}): the page then subscribes and re-reads the van's state`);
+  t.log(`refused ${refusals().length} times during the flood (re-sent after ${reconnects} reconnects), delivered once after it`);
 });

@@ -5,6 +5,7 @@
 // while the first holds the lock, even when the first's control socket is gone.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { AuditLog, type AuditEntry } from '../../src/audit/log.js';
 import { configSchema } from '../../src/config/schema.js';
 import { topicsFor } from '../../src/mqtt/topics.js';
 import { runCli } from '../helpers/cli.js';
@@ -15,6 +16,16 @@ import { needs } from '../helpers/prereq.js';
 import { Van, sleep } from '../helpers/van.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
+
+/** The van's audit trail, oldest first, read read-only (as an auditor would, daemon running or not). */
+function audit(van: Van): AuditEntry[] {
+  const log = new AuditLog(path.join(van.stateDir, 'audit.db'), Date.now, true).open();
+  try {
+    return log.list(100_000).reverse();
+  } finally {
+    log.close();
+  }
+}
 
 serial('a second lfr run exits at once and leaves the running van and its deployment untouched', async (t) => {
   t.timeout(240_000);
@@ -107,6 +118,11 @@ serial('kill -9 mid-deployment (a power cut): the next start ends it as "power l
   const before = (await counts())!;
   const camDirs = (): string[] => readdirSync(van.tmpDir).filter((n) => n.startsWith('lfr-cam-'));
   t.true(camDirs().length >= 1, 'the live camera has its frame-socket folder');
+  // The trail as the power cut finds it: what comes after this is the next start's doing.
+  const beforeCut = audit(van);
+  const lastSeqBeforeCut = beforeCut.at(-1)!.seq;
+  const started = beforeCut.find((e) => e.type === 'deployment.start' && e.fields.deploymentId === dep.id);
+  t.truthy(started, 'the deployment\'s start is in the trail before the cut');
   await van.stop('SIGKILL');
   t.true(camDirs().length >= 1, 'kill -9 leaves it behind');
 
@@ -126,6 +142,48 @@ serial('kill -9 mid-deployment (a power cut): the next start ends it as "power l
   t.regex(text.stdout, /lost power/);
   t.notRegex(text.stdout, /in 0 people/);
 
+  // The trail across the cut (M2 of docs/security-review-21.md): nothing written before the cut is
+  // lost, no orderly stop was recorded, and the next start recorded what it did about the cut.
+  const trail = audit(van);
+  t.deepEqual(trail.slice(0, beforeCut.length).map((e) => e.hash), beforeCut.map((e) => e.hash), 'every entry before the cut is still there, unchanged');
+  // Alerts may still be audited between the snapshot above and the kill: the next start is the
+  // last daemon.start, and no orderly stop comes between the deployment's start and it.
+  const restart = trail.filter((e) => e.type === 'daemon.start').at(-1)!;
+  t.true(restart.seq > lastSeqBeforeCut, 'the next start is audited');
+  t.deepEqual(trail.filter((e) => e.seq > started!.seq && e.seq < restart.seq && e.type.startsWith('daemon.')), [], 'a power cut leaves no orderly stop');
+  const after = trail.filter((e) => e.seq > restart.seq);
+  const types = after.map((e) => e.type);
+  t.log(`audit entries after the next start: ${types.join(', ')}`);
+  const one = (type: string, pred: (e: AuditEntry) => boolean = () => true): AuditEntry | undefined => {
+    const found = after.filter((e) => e.type === type && pred(e));
+    t.is(found.length, 1, `exactly one ${type} after the cut (${types.join(', ')})`);
+    return found[0];
+  };
+  const ended = one('deployment.end', (e) => e.fields.deploymentId === dep.id);
+  t.like(ended, { actor: 'system', fields: { reason: 'power_lost', watchlistPurged: true, alerts: rep.alerts, facesAnalysed: rep.facesAnalysed, peopleSeen: rep.peopleSeen } });
+  const purged = one('watchlist.purged');
+  t.like(purged, { actor: 'system', fields: { reason: 'deployment_end' } });
+  t.is(purged?.fields.bundleSha256, started?.fields.bundleSha256 ?? purged?.fields.bundleSha256, 'the deployment\'s own bundle was purged');
+  const bundleEnded = one('watchlist.bundle_ended');
+  t.like(bundleEnded, { actor: 'system' });
+  t.regex(String(bundleEnded?.fields.bundleId), /\S/, 'the ended bundle is named');
+  const recordWritten = one('watchlist.record_written', (e) => e.fields.change === 'ended');
+  // In order: the store purged and the bundle recorded as ended BEFORE the deployment's end entry
+  // (whose signed head the report carries), so the report's head covers them.
+  t.true(purged!.seq < ended!.seq && bundleEnded!.seq < ended!.seq && recordWritten!.seq < ended!.seq, `order: ${types.join(', ')}`);
+  t.falsy(after.find((e) => e.type === 'deployment.resume'), 'not resumed');
+
+  // `lfr audit verify` passes across the cut, alone and pinned to the head the report carries
+  // (signed at the power-lost end, so it covers the entries from before the cut too).
+  const verify = await van.cli('audit', 'verify', '--json');
+  t.is(verify.code, 0, verify.stdout + verify.stderr);
+  const head = /Audit head:\s+(\S+)/.exec(text.stdout)?.[1];
+  t.truthy(head, text.stdout);
+  t.true(Number(head!.split(':')[0]) >= ended!.seq, `the report's head covers the deployment.end entry (${head})`);
+  const pinned = await van.cli('audit', 'verify', '--head', head!, '--json');
+  t.is(pinned.code, 0, pinned.stdout + pinned.stderr);
+  t.regex(pinned.stdout, /"signature":\s*"valid"/);
+
   // Re-inserting the stick: the bundle of the ended deployment is refused, nothing starts.
   const stick = path.join(van.dir, 'stick');
   mkdirSync(stick);
@@ -133,4 +191,10 @@ serial('kill -9 mid-deployment (a power cut): the next start ends it as "power l
   const again = await van.cli('usb-import', stick);
   t.not(again.code, 0, again.stdout);
   t.regex(again.stderr, /used by a deployment that ended/);
+  const refused = audit(van).filter((e) => e.seq > ended!.seq && e.type === 'watchlist.import_rejected');
+  t.is(refused.length, 1, JSON.stringify(refused));
+  t.like(refused[0], { fields: { code: 'bundle_ended', source: 'control-socket', claimedSource: 'usb' } });
+  t.falsy(audit(van).find((e) => e.seq > ended!.seq && (e.type === 'watchlist.imported' || e.type === 'deployment.start')), 'nothing imported, nothing started');
+  const verifyEnd = await van.cli('audit', 'verify');
+  t.is(verifyEnd.code, 0, verifyEnd.stdout + verifyEnd.stderr);
 });
