@@ -14,15 +14,13 @@ import path from 'node:path';
 import os from 'node:os';
 import mqtt from 'mqtt';
 import { configSchema } from '../../src/config/schema.js';
-import { brokerPaths } from '../../src/mqtt/broker-setup.js';
 import { SCHEMA, topicsFor, type AckPayload, type AlertMessage, type TabletState } from '../../src/mqtt/topics.js';
 import type { DeploymentReport } from '../../src/deployment/types.js';
 import { demoVideo, referenceFace } from '../helpers/faces.js';
 import { needs } from '../helpers/prereq.js';
 import { Van } from '../helpers/van.js';
 import { until } from '../helpers/alert-fixture.js';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { spkiHash } from '../helpers/tablet-env.js';
+import { newVanPage } from '../helpers/tablet-env.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos', 'chromium']);
 
@@ -146,10 +144,7 @@ serial('two deployments, one subject: nothing decided, listed or grouped across 
   // is forced), so the page and that session would knock each other off and the page would miss
   // B's new sightings.
   await o1.end();
-  let browser: TestBrowser | null = null;
-  t.teardown(async () => browser?.close());
-  browser = await launchBrowser({ spkiHashes: [await spkiHash(cfg.tablet.certFile), await spkiHash(brokerPaths(cfg).certFile)] });
-  const page = await browser.context.newPage();
+  const page = await newVanPage(t, cfg);
   await page.setViewportSize({ width: 800, height: 1280 });
   await page.goto(`https://127.0.0.1:${van.tabletPort}/`);
   await page.fill('#officer', pc1.user);

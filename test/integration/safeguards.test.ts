@@ -32,9 +32,7 @@ import { silentLogger } from '../../src/log.js';
 import { createFaceEngine } from '../../src/vision/engine.js';
 import { decodeImage } from '../../src/vision/decode.js';
 import { configSchema } from '../../src/config/schema.js';
-import { brokerPaths } from '../../src/mqtt/broker-setup.js';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { spkiHash } from '../helpers/tablet-env.js';
+import { newVanPage } from '../helpers/tablet-env.js';
 import type { Page } from 'playwright-core';
 import type { ExecutionContext } from 'ava';
 
@@ -46,10 +44,7 @@ import type { ExecutionContext } from 'ava';
  */
 async function tabletPage(t: ExecutionContext, van: Van, officer: { user: string; password: string }): Promise<Page> {
   const cfg = configSchema.parse(van.config);
-  let browser: TestBrowser | null = null;
-  t.teardown(async () => browser?.close());
-  browser = await launchBrowser({ spkiHashes: [await spkiHash(cfg.tablet.certFile), await spkiHash(brokerPaths(cfg).certFile)] });
-  const page = await browser.context.newPage();
+  const page = await newVanPage(t, cfg);
   await page.goto(`https://127.0.0.1:${van.tabletPort}/`);
   await page.fill('#officer', officer.user);
   await page.fill('#password', officer.password);

@@ -28,12 +28,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import https from 'node:https';
 import sharp from 'sharp';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { spkiHash } from '../helpers/tablet-env.js';
+import { newVanPage } from '../helpers/tablet-env.js';
 import { Van, sleep } from '../helpers/van.js';
 import { demoVideo, referenceFace } from '../helpers/faces.js';
 import { needs } from '../helpers/prereq.js';
-import { brokerPaths } from '../../src/mqtt/broker-setup.js';
 import { configSchema } from '../../src/config/schema.js';
 import { httpsRequest } from '../helpers/https.js';
 
@@ -100,10 +98,7 @@ serial('tablet on the running van: earlier vs live, one card per person, full al
   const cfg = configSchema.parse(van.config);
   const broker = van.broker!;
   const officer = broker.tablet;
-  let browser: TestBrowser | null = null;
-  t.teardown(async () => browser?.close());
-  browser = await launchBrowser({ spkiHashes: [await spkiHash(cfg.tablet.certFile), await spkiHash(brokerPaths(cfg).certFile)] });
-  const page = await browser.context.newPage();
+  const page = await newVanPage(t, cfg);
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {

@@ -10,11 +10,9 @@
 //  4. signing in again brings the card back (the lock, not a broken page).
 // Nothing is audited: the lock happens in the browser (docs/security-review-21.md, L11).
 import { sleep, Van } from '../helpers/van.js';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { spkiHash } from '../helpers/tablet-env.js';
+import { newVanPage } from '../helpers/tablet-env.js';
 import { demoVideo, referenceFace } from '../helpers/faces.js';
 import { needs } from '../helpers/prereq.js';
-import { brokerPaths } from '../../src/mqtt/broker-setup.js';
 import { configSchema } from '../../src/config/schema.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'chromium', 'models', 'demo-photos']);
@@ -38,10 +36,7 @@ serial('the tablet page locks itself after the idle time: alert content gone fro
   const cfg = configSchema.parse(van.config);
   t.is(cfg.tablet.idleLockMinutes, 1);
   const officer = van.broker!.tablet;
-  let browser: TestBrowser | null = null;
-  t.teardown(async () => browser?.close());
-  browser = await launchBrowser({ spkiHashes: [await spkiHash(cfg.tablet.certFile), await spkiHash(brokerPaths(cfg).certFile)] });
-  const page = await browser.context.newPage();
+  const page = await newVanPage(t, cfg);
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   const signIn = async (): Promise<number> => {
