@@ -3,22 +3,12 @@
 // worker and finds every released one zero, after frames with an enrolled face and strangers
 // were analysed, embedded and searched. The auditor's view holds counts only. `lfr status`
 // shows the event-loop delay; `lfr health` reports analysis progress and the inference workers.
+import type { PoolAudit } from '../../src/buffers/pools.js';
 import { needs } from '../helpers/prereq.js';
 import { Van, sleep } from '../helpers/van.js';
 import { demoVideo, referenceFace } from '../helpers/faces.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
-
-interface PoolAudit {
-  thread: string;
-  pool: string;
-  buffers: number;
-  bytes: number;
-  inUse: number;
-  acquired: number;
-  released: number;
-  releasedNotZero: number;
-}
 
 serial('lfr audit buffers: every face buffer of the running daemon, main thread and workers, is zero once released; counts only', async (t) => {
   const video = await demoVideo('buffers', [[1, 3], [2, 3], [3, 3]]);

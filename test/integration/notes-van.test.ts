@@ -14,16 +14,12 @@
 //    the van or the broker wrote in the clear (alert store sealed, audit, deployment record and
 //    report), nor in the daemon's log.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import mqtt, { type MqttClient } from 'mqtt';
-import { configSchema } from '../../src/config/schema.js';
-import { MAX_NOTE_CHARS, SCHEMA, topicsFor, type AckPayload, type AlertContent, type AlertMessage } from '../../src/mqtt/topics.js';
-import { demoVideo, referenceFace } from '../helpers/faces.js';
+import { MAX_NOTE_CHARS, SCHEMA, type AckPayload, type AlertContent, type AlertMessage } from '../../src/mqtt/topics.js';
 import { needs } from '../helpers/prereq.js';
-import { Van, sleep } from '../helpers/van.js';
+import { sleep } from '../helpers/van.js';
 import { until } from '../helpers/alert-fixture.js';
 import { httpsRequest } from '../helpers/https.js';
+import { officersVan } from '../helpers/officers-van.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
 
@@ -35,31 +31,18 @@ function postNote(port: number, alertId: string, ca: Buffer, auth: string, body:
 
 serial('notes go over HTTPS only: a note in the MQTT decision is refused and audited, the HTTPS note is kept with the alert, and the broker never sees it', async (t) => {
   t.timeout(240_000);
-  const video = await demoVideo('notes', [['black', 1], [1, 3]]);
-  const van = await Van.create(t, { cameras: [{ name: 'north-1', video }], tablet: true });
-  const bundle = await van.buildBundle([{ ref: 'WL-21', images: [await referenceFace(1)] }]);
-  const cfg = configSchema.parse(van.config);
-  const T = topicsFor(cfg.mqtt.topicPrefix, cfg.van.id);
-  const broker = van.broker!;
-  const ca = readFileSync(cfg.mqtt.caFile!);
-  const [pc1, pc2] = broker.officers as [typeof broker.tablet, typeof broker.tablet];
-  const clients: MqttClient[] = [];
-  t.teardown(async () => {
-    for (const c of clients) await c.endAsync(true).catch(() => undefined);
-  });
+  const { van, bundle, cfg, T, ca, pc1, pc2, daemon, brokerLog, connect } = await officersVan(t, 'notes', 'WL-21');
   const VIA_MQTT = `NOTE-VIA-MQTT-${randomBytes(6).toString('hex')}`;
   const VIA_HTTPS = `NOTE-VIA-HTTPS-${randomBytes(6).toString('hex')} seen by the bus stop`;
 
   // The eye: the daemon's account on the MQTT listener, everything under the van's prefix
   // (alerts, status, decisions, acks), from before the van starts to the end of the test.
-  const eye = await mqtt.connectAsync(broker.url, { ca, username: broker.daemon.user, password: broker.daemon.password, clientId: 'eye', protocolVersion: 5, reconnectPeriod: 0 });
-  clients.push(eye);
+  const eye = await connect(daemon, 'eye', 'tls');
   const seen: string[] = [];
   eye.on('message', (topic, p) => seen.push(`${topic} ${p.toString()}`));
   await eye.subscribeAsync('#', { qos: 1 });
 
-  const one = await mqtt.connectAsync(broker.wsUrl, { ca, username: pc1.user, password: pc1.password, clientId: 'tablet-PC1001', protocolVersion: 5, reconnectPeriod: 0 });
-  clients.push(one);
+  const one = await connect(pc1, 'tablet-PC1001');
   const alerts: AlertMessage[] = [];
   const acks: AckPayload[] = [];
   one.on('message', (topic, p) => {
@@ -130,7 +113,7 @@ serial('notes go over HTTPS only: a note in the MQTT decision is refused and aud
   await van.endDeployment();
   await sleep(500);
   t.false(seen.some((m) => m.includes(VIA_HTTPS) || m.includes('bus stop')), 'the broker never carried the HTTPS note');
-  t.false(broker.stderr.includes(VIA_HTTPS), "nor is it in the broker's log");
+  t.false(brokerLog().includes(VIA_HTTPS), "nor is it in the broker's log");
   t.deepEqual(van.filesContaining(Buffer.from(VIA_HTTPS)), [], 'in no file in the clear: alert store sealed, audit, deployment record, report');
   t.false(van.log().includes('NOTE-VIA'), "nor in the daemon's log");
   t.deepEqual((await notesOf()).map((n) => n.text), [VIA_HTTPS], 'still with the alert after the deployment ended (its officer reads it)');

@@ -10,17 +10,15 @@
 //  - the genuine decision is recorded under the real user;
 //  - `lfr officers add` opens the broker and the page to a new account at once (SIGHUP), and
 //    `lfr officers remove` closes both.
-import { readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import { configSchema } from '../../src/config/schema.js';
-import { SCHEMA, topicsFor, type AckPayload, type AlertMessage } from '../../src/mqtt/topics.js';
-import { demoVideo, referenceFace } from '../helpers/faces.js';
+import mqtt from 'mqtt';
+import { SCHEMA, type AckPayload, type AlertMessage } from '../../src/mqtt/topics.js';
 import { needs } from '../helpers/prereq.js';
-import { Van, sleep } from '../helpers/van.js';
+import { sleep } from '../helpers/van.js';
 import { until } from '../helpers/alert-fixture.js';
 import { httpsRequest } from '../helpers/https.js';
+import { officersVan } from '../helpers/officers-van.js';
 
 const { serial } = needs(['mosquitto', 'rtsp', 'models', 'demo-photos']);
 
@@ -30,23 +28,9 @@ async function httpsStatus(port: number, p: string, ca: Buffer, auth: string): P
 
 serial('a decision counts for the signed-in officer only; no impersonation, no takeover, no retained decision; accounts change at once', async (t) => {
   t.timeout(240_000);
-  const video = await demoVideo('officers', [['black', 1], [1, 3]]);
-  const van = await Van.create(t, { cameras: [{ name: 'north-1', video }], tablet: true });
-  const bundle = await van.buildBundle([{ ref: 'WL-7', images: [await referenceFace(1)] }]);
-  const cfg = configSchema.parse(van.config);
-  const T = topicsFor(cfg.mqtt.topicPrefix, cfg.van.id);
+  const { van, bundle, cfg, T, ca, pc1, pc2, daemon, connect } = await officersVan(t, 'officers', 'WL-7');
   const broker = van.broker!;
-  const ca = readFileSync(cfg.mqtt.caFile!);
-  const [pc1, pc2] = broker.officers as [typeof broker.tablet, typeof broker.tablet];
-  const clients: MqttClient[] = [];
-  t.teardown(async () => {
-    for (const c of clients) await c.endAsync(true).catch(() => undefined);
-  });
-  const officer = async (acc: { user: string; password: string }, clientId: string) => {
-    const c = await mqtt.connectAsync(broker.wsUrl, { ca, username: acc.user, password: acc.password, clientId, protocolVersion: 5, reconnectPeriod: 0 });
-    clients.push(c);
-    return c;
-  };
+  const officer = (acc: { user: string; password: string }, clientId: string) => connect(acc, clientId);
   const one = await officer(pc1, 'tablet-PC1001');
   const alerts: AlertMessage[] = [];
   one.on('message', (topic, p) => topic.includes('/alerts/') && alerts.push(JSON.parse(p.toString()) as AlertMessage));
@@ -86,8 +70,7 @@ serial('a decision counts for the signed-in officer only; no impersonation, no t
   t.regex(acks[0]!.reason ?? '', /is not the signed-in officer/);
   t.regex(acks[1]!.reason ?? '', /retained messages are refused/);
   t.like(await decided(), { outcome: null, officerId: null }, 'nothing recorded');
-  const eye = await mqtt.connectAsync(broker.url, { ca, username: broker.daemon.user, password: broker.daemon.password, protocolVersion: 5, reconnectPeriod: 0 });
-  clients.push(eye);
+  const eye = await connect(daemon, undefined, 'tls');
   const retained: string[] = [];
   eye.on('message', (topic, p, packet) => packet.retain && p.length && retained.push(topic));
   await eye.subscribeAsync(`${cfg.mqtt.topicPrefix}/#`, { qos: 1 });

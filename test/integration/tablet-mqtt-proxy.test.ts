@@ -8,7 +8,6 @@
 // broker's listener directly) is measured by `lfr bench tablet --guessers` (default 6) on the
 // running van, and its figures are in docs/mqtt.md ("Alert latency under a guessing load").
 import test from 'ava';
-import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import pino from 'pino';

@@ -5,7 +5,6 @@
 // nothing else for an unknown alert, content only to a signed-in officer, each view audited once.
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
